@@ -1,0 +1,14 @@
+"""Test settings: fast hasher, in-memory email, eager tasks unless a real worker is tested."""
+import os
+import tempfile
+
+from .base import *  # noqa: F401,F403
+from .base import STORAGES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+CELERY_TASK_EAGER_PROPAGATES = True
+PRIVATE_STORAGE_ROOT = tempfile.mkdtemp(prefix="classworks-private-")
+STORAGES["private"]["OPTIONS"]["location"] = PRIVATE_STORAGE_ROOT
+LOGGING = {"version": 1, "disable_existing_loggers": False}

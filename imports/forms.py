@@ -1,0 +1,58 @@
+"""Each form checks one wizard step's input; its choices come from the job."""
+from django import forms
+
+from .models import ConflictPolicy, GroupMembers, ImportType, PasswordPolicy
+from .pipeline.fields import FIELDS
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".csv,.xlsx,.txt,.tsv"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+class StartForm(forms.Form):
+    import_type = forms.ChoiceField(choices=ImportType.choices, initial=ImportType.USER_DATA, label="Import type")
+    description = forms.CharField(max_length=255, required=False, label="Description",
+                                  widget=forms.TextInput(attrs={"placeholder": "e.g. First Street ES Student File"}))
+    files = MultipleFileField(label="Upload File")
+    no_header = forms.BooleanField(required=False, label="My file has no header row")
+
+
+class MatchForm(forms.Form):
+    """One click pair: a field on the left, a column on the right."""
+
+    field = forms.ChoiceField(choices=[(f.key, f.label) for f in FIELDS])
+    column = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args, column_labels: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["column"].choices = [(c, c) for c in column_labels]
+
+
+FIXED_CHOICES = {
+    "user_type": [("", "—"), ("student", "Student"), ("staff", "Staff")],
+    "email": [("", "—"), ("__blank__", "Leave blank")],
+}
+
+
+class ActionsForm(forms.Form):
+    conflict_policy = forms.ChoiceField(choices=ConflictPolicy.choices, widget=forms.RadioSelect, label="Conflicts")
+    password_policy = forms.ChoiceField(choices=PasswordPolicy.choices, widget=forms.RadioSelect, label="Passwords")
+    custom_group = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Add users to a custom group")
+    group_members = forms.ChoiceField(choices=GroupMembers.choices, widget=forms.RadioSelect, label="Who is added")
+    email_staff = forms.BooleanField(required=False, label="Email staff their login information")
+
+    def __init__(self, *args, groups, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["custom_group"].choices = [("", "— No group —")] + [(g.id, g.name) for g in groups]

@@ -1,0 +1,198 @@
+import json
+import os
+import sys
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from imports.models import DistrictImportMemory, ImportStatus
+from imports.pipeline.fields import FIELDS_BY_KEY
+from imports.pipeline.mapping import missing_required, propose_field_mapping, propose_school_mapping
+from imports.pipeline.reading import FileReadError, inspect_file
+from imports.selectors import school_choices
+from imports.services import emails, jobs, runs
+from imports.services.apply import store_issues
+from imports.services.sources import ImportOptions, Source, column_labels, school_value_counts
+from imports.services.validation import validate_import
+from users.models import CustomGroup, User
+
+from ._common import get_district
+
+
+class _PathUpload(File):
+    """A file on disk handed to the upload service without copying it first."""
+
+    def temporary_file_path(self):
+        return self.file.name
+
+
+def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for item in values:
+        if "=" not in item:
+            raise CommandError(f'{flag} takes "LEFT=RIGHT", got "{item}".')
+        left, right = item.split("=", 1)
+        out.append((left.strip(), right))
+    return out
+
+
+class Command(BaseCommand):
+    help = "Import users from SIS export files (.csv or .xlsx) into a district: validate, preview, schedule or run."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--district", required=True, metavar="SLUG")
+        parser.add_argument("--description", default="")
+        parser.add_argument("--as", dest="as_user", metavar="USERNAME", help="Submitting admin; gets the completion email.")
+        parser.add_argument("--no-header", action="store_true", help="The files have no header row.")
+        parser.add_argument("--map", action="append", default=[], metavar="HEADING_OR_COLUMN_NUMBER=field_key",
+                            help="Match a column (heading, or number from 1) to a field; overrides auto-match.")
+        parser.add_argument("--set", action="append", default=[], metavar="field_key=VALUE",
+                            help="One value for every row of a field (empty VALUE = blank); overrides any match.")
+        parser.add_argument("--school-map", action="append", default=[], metavar="FILE_VALUE=SCHOOL_SIS_ID")
+        parser.add_argument("--conflict", choices=["imported", "existing"], default="imported")
+        parser.add_argument("--password", choices=["keep", "overwrite"], default="keep")
+        parser.add_argument("--group", metavar="NAME", help="Add the users to this custom group of the district.")
+        parser.add_argument("--group-members", choices=["students", "all"], default="students")
+        parser.add_argument("--email-staff", action="store_true", help="Email staff their login information.")
+        parser.add_argument("--dry-run", action="store_true", help="Validate and preview only; write nothing.")
+        parser.add_argument("--now", action="store_true", help="Run at once in this process instead of off-peak.")
+        parser.add_argument("--report", metavar="PATH", help="Write a JSON report here.")
+
+    def handle(self, *args, **opts):
+        district = get_district(opts["district"])
+        admin = None
+        if opts["as_user"]:
+            admin = User.objects.filter(username=opts["as_user"], district=district, is_district_admin=True).first()
+            if admin is None:
+                raise CommandError(f'No district administrator "{opts["as_user"]}" in {district.slug}.')
+        group = None
+        if opts["group"]:
+            group = CustomGroup.objects.filter(district=district, name=opts["group"]).first()
+            if group is None:
+                raise CommandError(f'No custom group "{opts["group"]}" in {district.slug}.')
+
+        sources = []
+        for path in opts["files"]:
+            if not os.path.isfile(path):
+                raise CommandError(f"{path}: no such file.")
+            try:
+                info = inspect_file(path, os.path.basename(path), has_header=False if opts["no_header"] else None)
+            except FileReadError as exc:
+                raise CommandError(str(exc))
+            sources.append(Source(path=path, info=info))
+
+        options = self._options(district, sources, opts)
+        issues = []
+        result = validate_import(district=district, sources=sources, options=options, issue_sink=issues.extend)
+        report = {
+            "import_number": None, "status": "dry_run" if opts["dry_run"] else "refused",
+            "counts": result.result_counts(),
+            "errors": [self._entry(i) for i in issues if i.is_error],
+            "warnings": [self._entry(i) for i in issues if not i.is_error],
+        }
+        if opts["dry_run"] or result.has_errors:
+            return self._finish(report, opts, failed=result.has_errors)
+
+        job = self._create_job(district, admin, group, sources, options, opts, result, issues, dispatch=not opts["now"])
+        if opts["now"]:
+            job.run_after = timezone.now()
+            job.save(update_fields=["run_after"])
+            job = runs.import_job_run(job_id=job.id, queue_emails=False) or job
+            job.refresh_from_db()
+            try:
+                emails.import_emails_send(job_id=job.id)
+            except emails.EmailsPending:
+                self.stderr.write("Some emails could not be sent yet; the worker will retry them.")
+        report.update(import_number=job.number, status=job.status)
+        if job.status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS, ImportStatus.FAILED):
+            report["counts"] = {**report["counts"], **job.counts}
+        if job.status == ImportStatus.FAILED:
+            self.stderr.write(job.failure_reason)
+        return self._finish(report, opts, failed=job.status == ImportStatus.FAILED, job=job)
+
+    def _options(self, district, sources, opts) -> ImportOptions:
+        labels = column_labels(sources)
+        has_header = all(s.info.has_header for s in sources)
+        memory = DistrictImportMemory.objects.filter(district=district).first()
+        proposal = propose_field_mapping(labels, has_header=has_header, remembered=memory.field_mapping if memory else None)
+        mapping = {**proposal.suggestions, **proposal.matched}
+        for column, key in _pairs(opts["map"], "--map"):
+            if key not in FIELDS_BY_KEY:
+                raise CommandError(f'--map: unknown field "{key}". Fields: {", ".join(FIELDS_BY_KEY)}.')
+            label = labels[int(column) - 1] if column.isdigit() and 0 < int(column) <= len(labels) else column
+            if label not in labels:
+                raise CommandError(f'--map: no column "{column}" in the file(s).')
+            mapping = {k: v for k, v in mapping.items() if v != label}
+            mapping[key] = label
+        fixed = {}
+        for key, value in _pairs(opts["set"], "--set"):
+            if key not in FIELDS_BY_KEY:
+                raise CommandError(f'--set: unknown field "{key}".')
+            fixed[key] = value
+        missing = missing_required(mapping, fixed)
+        if missing:
+            raise CommandError(
+                "Required fields have no column: " + ", ".join(FIELDS_BY_KEY[k].heading for k in missing)
+                + ". Use --map COLUMN=field_key or --set field_key=VALUE."
+            )
+        options = ImportOptions(field_mapping=mapping, fixed_values=fixed, conflict_policy=opts["conflict"], password_policy=opts["password"])
+        values = list(school_value_counts(sources, options))
+        schools = school_choices(district=district)
+        school_map = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None)
+        by_code = {s.sis_id: s.id for s in schools}
+        for value, sis_id in _pairs(opts["school_map"], "--school-map"):
+            if sis_id not in by_code:
+                raise CommandError(f'--school-map: no school with SIS ID "{sis_id}" in {district.slug}.')
+            school_map[value] = by_code[sis_id]
+        options.school_mapping = school_map
+        return options
+
+    def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch):
+        job = jobs.import_job_create(district=district, created_by=admin, description=opts["description"])
+        uploads = [_PathUpload(open(s.path, "rb"), name=s.info.name) for s in sources]
+        try:
+            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)
+        finally:
+            for u in uploads:
+                u.close()
+        job.field_mapping = options.field_mapping
+        job.fixed_values = options.fixed_values
+        job.school_mapping = {k: v for k, v in options.school_mapping.items()}
+        job.conflict_policy = options.conflict_policy
+        job.password_policy = options.password_policy
+        job.custom_group = group
+        job.group_members = opts["group_members"]
+        job.email_staff = opts["email_staff"]
+        job.validation_summary = result.summary()
+        job.validated_at = timezone.now()
+        job.save()
+        stored = {f.original_name: f.id for f in job.files.all()}
+        store_issues(job, [Source(path="", info=s.info, file_id=stored.get(s.info.name)) for s in sources], issues)
+        return jobs.import_job_submit(job=job, dispatch=dispatch)
+
+    @staticmethod
+    def _entry(issue) -> dict:
+        return {k: getattr(issue, k) for k in ("file", "row", "column", "field", "code", "message", "suggestion")}
+
+    def _finish(self, report, opts, *, failed: bool, job=None):
+        if opts["report"]:
+            with open(opts["report"], "w", encoding="utf-8") as fh:
+                json.dump(report, fh, indent=2, default=str)
+        counts = report["counts"]
+        self.stdout.write(
+            f"{report['status']}: rows {counts['rows']}, created {counts['created']}, updated {counts['updated']}, "
+            f"unchanged {counts['unchanged']}, conflicts {counts['conflicts']}, errors {counts['errors']}, "
+            f"warnings {counts['warnings']}"
+        )
+        if job is not None and job.status == ImportStatus.SCHEDULED:
+            self.stdout.write(f"Import {job.number} scheduled for {job.run_after.astimezone(job.district.tzinfo):%Y-%m-%d %H:%M %Z}.")
+        for entry in report["errors"][:50]:
+            where = f"{entry['file']} row {entry['row']}" if entry["row"] else entry["file"]
+            column = f", column {entry['column']}" if entry["column"] else ""
+            self.stderr.write(f"{where}{column}: {entry['message']} {entry['suggestion']}")
+        if len(report["errors"]) > 50:
+            self.stderr.write(f"... and {len(report['errors']) - 50} more errors (see --report).")
+        if failed:
+            sys.exit(1)

@@ -1,0 +1,36 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from imports.models import ImportJob, ImportStatus
+from imports.services import emails, runs
+
+from ._common import get_district
+
+
+class Command(BaseCommand):
+    help = "Run one scheduled import now, in this process, emails included."
+
+    def add_arguments(self, parser):
+        parser.add_argument("number", type=int)
+        parser.add_argument("--district", required=True, metavar="SLUG")
+
+    def handle(self, *args, **opts):
+        district = get_district(opts["district"])
+        job = ImportJob.objects.filter(district=district, number=opts["number"]).first()
+        if job is None:
+            raise CommandError(f"No import {opts['number']} in {district.slug}.")
+        if job.status == ImportStatus.SCHEDULED:
+            ImportJob.objects.filter(id=job.id).update(run_after=timezone.now())
+        if runs.import_job_run(job_id=job.id, queue_emails=False) is None:
+            raise CommandError(f"Import {job.number} is {job.get_status_display()} and cannot be run now.")
+        try:
+            emails.import_emails_send(job_id=job.id)
+        except emails.EmailsPending:
+            self.stderr.write("Some emails could not be sent yet; the worker will retry them.")
+        job.refresh_from_db()
+        self.stdout.write(f"Import {job.number}: {job.get_status_display()} {job.counts}")
+        if job.status == ImportStatus.FAILED:
+            self.stderr.write(job.failure_reason)
+            sys.exit(1)

@@ -1,0 +1,238 @@
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+
+
+def private_storage():
+    return storages["private"]
+
+
+def original_file_path(instance, filename: str) -> str:
+    # Random name: the stored path never reveals the district, school or file name.
+    return f"imports/{uuid.uuid4().hex}"
+
+
+class ImportType(models.TextChoices):
+    USER_DATA = "user_data", "User Data"
+
+
+class ImportStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    RUNNING = "running", "Running"
+    ON_HOLD = "on_hold", "On hold"
+    COMPLETED = "completed", "Completed"
+    COMPLETED_WITH_WARNINGS = "completed_with_warnings", "Completed with warnings"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    DISCARDED = "discarded", "Discarded"
+
+
+class WizardStep(models.TextChoices):
+    UPLOAD = "upload", "Upload File"
+    MAP_FIELDS = "fields", "Map Fields"
+    MAP_SCHOOLS = "schools", "School Mapping"
+    VALIDATE = "validate", "Validate File"
+    ACTIONS = "actions", "Additional Actions"
+    REVIEW = "review", "Review"
+
+
+class ConflictPolicy(models.TextChoices):
+    IMPORTED_WINS = "imported", "Imported Record Wins"
+    EXISTING_WINS = "existing", "Existing Record Wins"
+
+
+class PasswordPolicy(models.TextChoices):
+    MAINTAIN = "keep", "Maintain Password"
+    OVERWRITE = "overwrite", "Overwrite Password"
+
+
+class GroupMembers(models.TextChoices):
+    STUDENTS = "students", "Students only"
+    ALL = "all", "Everyone on the file"
+
+
+class ImportJob(models.Model):
+    """One import: a draft while the wizard runs, then a scheduled, running and finished job."""
+
+    district = models.ForeignKey("schools.District", on_delete=models.CASCADE, related_name="import_jobs")
+    number = models.PositiveIntegerField(help_text="Sequential per district.")
+    description = models.CharField(max_length=255, blank=True, default="")
+    import_type = models.CharField(max_length=32, choices=ImportType.choices, default=ImportType.USER_DATA)
+    status = models.CharField(max_length=32, choices=ImportStatus.choices, default=ImportStatus.DRAFT)
+    step = models.CharField(max_length=16, choices=WizardStep.choices, default=WizardStep.UPLOAD)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Wizard choices. Mapping is {field_key: column label}; fixed values are {field_key: value}.
+    field_mapping = models.JSONField(default=dict, blank=True)
+    fixed_values = models.JSONField(default=dict, blank=True)
+    school_mapping = models.JSONField(default=dict, blank=True, help_text="{file value: school id}")
+    conflict_policy = models.CharField(
+        max_length=16, choices=ConflictPolicy.choices, default=ConflictPolicy.IMPORTED_WINS
+    )
+    password_policy = models.CharField(max_length=16, choices=PasswordPolicy.choices, default=PasswordPolicy.MAINTAIN)
+    custom_group = models.ForeignKey(
+        "users.CustomGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    group_members = models.CharField(max_length=16, choices=GroupMembers.choices, default=GroupMembers.STUDENTS)
+    email_staff = models.BooleanField(default=False)
+
+    # Validation and outcome.
+    validated_at = models.DateTimeField(null=True, blank=True)
+    validation_summary = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+
+    # Running. run_after lives here, not as a broker ETA, so a restarted broker loses nothing.
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    run_after = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # Rows whose chunk is committed; a re-delivered task resumes after them.
+    rows_committed = models.PositiveIntegerField(default=0)
+    # A short, data-free note on why a job waits, e.g. another import of the district is running.
+    status_note = models.CharField(max_length=255, blank=True, default="")
+    failure_reason = models.TextField(blank=True, default="")
+    failed_row = models.PositiveIntegerField(null=True, blank=True)
+    completion_email_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "number"], name="import_number_unique_per_district"),
+        ]
+        indexes = [models.Index(fields=["status", "run_after"])]
+
+    def __str__(self) -> str:
+        return f"Import {self.number}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == ImportStatus.DRAFT
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.is_finished else 0
+        return min(100, round(100 * self.rows_done / self.rows_total))
+
+
+FINISHED_STATUSES = {
+    ImportStatus.COMPLETED,
+    ImportStatus.COMPLETED_WITH_WARNINGS,
+    ImportStatus.FAILED,
+    ImportStatus.CANCELLED,
+    ImportStatus.DISCARDED,
+}
+
+
+class ImportFile(models.Model):
+    """One uploaded file, kept byte for byte as the admin sent it."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField(default=0)
+    original_name = models.CharField(max_length=255)
+    stored = models.FileField(storage=private_storage, upload_to=original_file_path, max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    encoding = models.CharField(max_length=32, blank=True, default="")
+    delimiter = models.CharField(max_length=4, blank=True, default="")
+    file_format = models.CharField(max_length=8, default="csv")
+    has_header = models.BooleanField(default=True)
+    headers = models.JSONField(default=list, blank=True, help_text="The header row as read, or [] without one.")
+    column_count = models.PositiveIntegerField(default=0)
+    row_count = models.PositiveIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when retention removed the bytes.")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Severity(models.TextChoices):
+    ERROR = "error", "Error"
+    WARNING = "warning", "Warning"
+
+
+class ImportIssue(models.Model):
+    """One problem found by validation, kept so that 50,000 of them can be paged."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    file = models.ForeignKey(ImportFile, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    row = models.PositiveIntegerField(null=True, blank=True)
+    column = models.CharField(max_length=255, blank=True, default="")
+    field = models.CharField(max_length=64, blank=True, default="")
+    code = models.CharField(max_length=64)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    message = models.TextField()
+    suggestion = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "severity", "code"])]
+
+
+class ImportChange(models.Model):
+    """An existing user the import updated, with each field's before and after."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    district_user_id = models.CharField(max_length=64)
+    changes = models.JSONField(default=dict, help_text="{field: [before, after]}")
+
+    class Meta:
+        ordering = ["id"]
+
+
+class EmailKind(models.TextChoices):
+    LOGIN = "login", "Login information"
+    COMPLETION = "completion", "Import complete"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class ImportEmail(models.Model):
+    """An email owed by an import; the unique key makes a second delivery of a task harmless."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=EmailKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "kind", "user"], name="one_email_per_person_per_import"),
+        ]
+
+
+class DistrictImportMemory(models.Model):
+    """The district's last confirmed mappings, proposed on its next import."""
+
+    district = models.OneToOneField("schools.District", on_delete=models.CASCADE, related_name="import_memory")
+    field_mapping = models.JSONField(default=dict, blank=True)
+    school_mapping = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -1,0 +1,85 @@
+"""Decide what an import does to one user: where a conflict is decided."""
+from dataclasses import dataclass, field
+
+from .issues import WARNING, Issue
+from .rows import RECORD_FIELDS, UserRow
+
+NEW = "new"
+UPDATE = "update"  # only blank stored fields are filled
+UNCHANGED = "unchanged"
+CONFLICT = "conflict"  # a stored non-blank value differs from the file
+
+IMPORTED_WINS = "imported"
+EXISTING_WINS = "existing"
+PASSWORD_OVERWRITE = "overwrite"
+BOOLEAN_FIELDS = ("limited_english", "economically_disadvantaged")
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingUser:
+    """The stored values of a matched user, as plain data."""
+
+    id: int
+    district_user_id: str
+    values: dict  # RECORD_FIELDS -> stored value
+
+
+@dataclass(slots=True)
+class Outcome:
+    kind: str  # NEW, UPDATE, UNCHANGED or CONFLICT
+    changes: dict = field(default_factory=dict)  # field -> (before, after) that will be written
+    conflicts: dict = field(default_factory=dict)  # field -> (stored, file) where they disagree
+    set_password: bool = False
+
+    @property
+    def writes(self) -> bool:
+        return self.kind == NEW or bool(self.changes) or self.set_password
+
+
+def _blank(value) -> bool:
+    return value is None or value == ""
+
+
+def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: str, password_policy: str) -> Outcome:
+    """New, update, unchanged or conflict, and the changes the chosen options will write.
+
+    A blank cell never erases a stored value. Imported Record Wins replaces differing values;
+    Existing Record Wins only fills stored blanks. Flags are never blank, so a differing flag
+    is a conflict.
+    """
+    if existing is None:
+        return Outcome(NEW, set_password=bool(row.password))
+    fills, conflicts = {}, {}
+    for key in RECORD_FIELDS:
+        new = row.values.get(key)
+        if new is None or (key == "grade" and new == ""):
+            continue
+        old = existing.values.get(key)
+        if old == new or (isinstance(new, str) and isinstance(old, str) and old == new):
+            continue
+        if _blank(old) and key not in BOOLEAN_FIELDS:
+            fills[key] = (old, new)
+        else:
+            conflicts[key] = (old, new)
+    changes = dict(fills)
+    if conflict_policy == IMPORTED_WINS:
+        changes.update(conflicts)
+    set_password = password_policy == PASSWORD_OVERWRITE and bool(row.password)
+    kind = CONFLICT if conflicts else UPDATE if (fills or set_password) else UNCHANGED
+    return Outcome(kind, changes=changes, conflicts=conflicts, set_password=set_password)
+
+
+def existing_user_warnings(row: UserRow, existing: ExistingUser | None, *, labels: dict[str, str]) -> list[Issue]:
+    """Warnings that need the stored record: a user type that would change."""
+    if existing is None:
+        return []
+    new_type = row.values.get("user_type")
+    old_type = existing.values.get("user_type")
+    if new_type and old_type and new_type != old_type:
+        return [Issue(
+            WARNING, "user_type_change",
+            f"District ID {row.district_id} is a {old_type} in Classworks but a {new_type} in the file.",
+            "Check the User Type column: changing a student to staff (or back) changes what they can see.",
+            row=row.row, column=labels.get("user_type", ""), field="user_type", file=row.file,
+        )]
+    return []

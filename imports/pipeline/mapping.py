@@ -1,0 +1,105 @@
+"""Match the file's columns to our fields, and the file's school values to the district's schools."""
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from .fields import ALIAS_TO_KEY, FIELDS, FIELDS_BY_KEY, HEADING_TO_KEY, REQUIRED_KEYS, normalize_heading
+
+FUZZY_SUGGESTION_CUTOFF = 80
+
+
+@dataclass
+class MappingProposal:
+    matched: dict[str, str] = field(default_factory=dict)  # field key -> column label, already matched
+    suggestions: dict[str, str] = field(default_factory=dict)  # field key -> column label, shown as a suggestion
+
+
+def propose_field_mapping(column_labels: list[str], *, has_header: bool, remembered: dict | None = None) -> MappingProposal:
+    """Exact headings (and remembered mappings) match; aliases and near-misses are suggestions."""
+    proposal = MappingProposal()
+    taken: set[str] = set()
+    if has_header:
+        for label in column_labels:
+            key = HEADING_TO_KEY.get(normalize_heading(label))
+            if key and key not in proposal.matched:
+                proposal.matched[key] = label
+                taken.add(label)
+    for key, label in (remembered or {}).items():
+        if key in FIELDS_BY_KEY and key not in proposal.matched and label in column_labels and label not in taken:
+            proposal.matched[key] = label
+            taken.add(label)
+    if not has_header:
+        return proposal
+    free = [label for label in column_labels if label not in taken]
+    for label in free:
+        key = ALIAS_TO_KEY.get(normalize_heading(label))
+        if key and key not in proposal.matched and key not in proposal.suggestions:
+            proposal.suggestions[key] = label
+    for f in FIELDS:
+        if f.key in proposal.matched or f.key in proposal.suggestions:
+            continue
+        candidates = [label for label in free if label not in proposal.suggestions.values()]
+        if not candidates:
+            break
+        best = process.extractOne(
+            normalize_heading(f.heading), {c: normalize_heading(c) for c in candidates}, scorer=fuzz.ratio
+        )
+        if best and best[1] >= FUZZY_SUGGESTION_CUTOFF:
+            proposal.suggestions[f.key] = best[2]
+    return proposal
+
+
+def missing_required(field_mapping: dict[str, str], fixed_values: dict[str, str]) -> list[str]:
+    """Required field keys with neither a column nor one value for the whole file."""
+    return [key for key in REQUIRED_KEYS if key not in field_mapping and key not in fixed_values]
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Where each field comes from in one file: a column index, or one value for every row."""
+
+    indexes: dict[str, int]
+    labels: dict[str, str]
+    fixed: dict[str, str]
+    missing: tuple[str, ...]  # mapped columns that this file does not have
+
+
+def plan_columns(column_labels: list[str], field_mapping: dict[str, str], fixed_values: dict[str, str]) -> ColumnPlan:
+    """Fixed values override a match; a mapped label this file lacks is reported as missing."""
+    position = {label: i for i, label in enumerate(column_labels)}
+    indexes, labels, missing = {}, {}, []
+    for key, label in field_mapping.items():
+        if key in fixed_values:
+            continue
+        if label in position:
+            indexes[key] = position[label]
+            labels[key] = label
+        elif key in REQUIRED_KEYS:
+            missing.append(key)
+    return ColumnPlan(indexes=indexes, labels=labels, fixed=dict(fixed_values), missing=tuple(missing))
+
+
+@dataclass(frozen=True)
+class SchoolChoice:
+    id: int
+    sis_id: str
+    name: str
+
+
+def propose_school_mapping(
+    values: list[str], schools: list[SchoolChoice], *, remembered: dict | None = None
+) -> dict[str, int]:
+    """A file value maps by SIS ID/code, then by exact name (ignoring case), then by memory."""
+    by_code = {s.sis_id.strip().casefold(): s.id for s in schools}
+    by_name = {s.name.strip().casefold(): s.id for s in schools}
+    valid_ids = {s.id for s in schools}
+    proposal: dict[str, int] = {}
+    for value in values:
+        key = value.strip().casefold()
+        school_id = by_code.get(key) or by_name.get(key)
+        if school_id is None and remembered:
+            remembered_id = remembered.get(value)
+            school_id = remembered_id if remembered_id in valid_ids else None
+        if school_id is not None:
+            proposal[value] = school_id
+    return proposal

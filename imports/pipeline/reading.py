@@ -1,0 +1,378 @@
+"""Read an uploaded SIS export (CSV in any encoding Excel writes, or .xlsx) as rows of text, streaming."""
+import codecs
+import csv
+import datetime
+import io
+import os
+import re
+import zipfile
+from collections import Counter
+from contextlib import closing
+from dataclasses import dataclass, replace
+from itertools import islice
+from typing import Iterator
+
+from .encoding import EncodingProblem, detect_encoding
+from .fields import is_known_heading
+from .issues import ERROR, Issue
+
+PREFIX_BYTES = 1 << 20
+SAMPLE_ROW_COUNT = 5
+DETECT_RECORDS = 50  # records of the prefix used to guess delimiter and header
+SNIFF_CHARS = 64 * 1024
+DELIMITERS = ",;\t"
+# The csv module refuses fields over 131,072 characters; we want to report a long cell with its
+# real length instead, while a runaway unclosed quote still stops at a bounded size.
+FIELD_LIMIT = 4_000_000
+XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+XLSX_MAX_RATIO = 100
+XLSX_MAX_ROWS = 2_000_000
+XLSX_MAX_COLUMNS = 500
+
+if csv.field_size_limit() < FIELD_LIMIT:
+    csv.field_size_limit(FIELD_LIMIT)
+
+_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "an image"),
+    (b"\xff\xd8\xff", "an image"),
+    (b"GIF8", "an image"),
+    (b"II*\x00", "an image"),
+    (b"MM\x00*", "an image"),
+    (b"\xd0\xcf\x11\xe0", "an older Excel workbook (.xls) or other Office file"),
+    (b"\x1f\x8b", "a compressed (gzip) file"),
+    (b"Rar!", "a compressed (RAR) archive"),
+    (b"7z\xbc\xaf", "a compressed (7-Zip) archive"),
+    (b"{\\rtf", "a rich-text (RTF) document"),
+)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+# Control characters no text file has; allowed are \t \n \r, \x0b \x0c (Excel's line break in a
+# cell on some exports) and \x1a (the MS-DOS end-of-file mark).
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+
+
+class FileReadError(Exception):
+    """The whole file cannot be read. str(exc) is one clear sentence that names the file and the reason."""
+
+    def __init__(self, file_name: str, reason: str, code: str):
+        super().__init__(f"{file_name}: {reason}")
+        self.file_name = file_name
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What inspect_file found out; iter_rows needs it to read the file."""
+
+    name: str  # the uploaded file's name, for messages
+    file_format: str  # "csv" or "xlsx"
+    encoding: str  # Python codec for csv; "" for xlsx
+    delimiter: str  # ",", ";" or "\t"; "" for xlsx
+    has_header: bool
+    headers: list[str]  # the header row as read (stripped), [] when there is none
+    column_labels: list[str]  # headers (a blank one becomes "Column N"), or "Column 1", ... without a header
+    sample_rows: list[list[str]]  # up to 5 first data rows
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One data row: cells are stripped; when `problem` is set they are padded/cut to the column count."""
+
+    row: int  # the row number a spreadsheet shows: with a header the first data row is 2
+    cells: list[str]
+    problem: Issue | None = None  # an ERROR carrying file, row and column
+
+
+def inspect_file(path, name: str, *, has_header: bool | None = None) -> FileInfo:
+    """Detect format, encoding, delimiter and header from a prefix of the file; raise FileReadError if unreadable."""
+    with open(path, "rb") as f:
+        head = f.read(PREFIX_BYTES)
+    complete = len(head) == os.path.getsize(path)
+    if not head.strip():
+        raise FileReadError(name, "is empty: it has no data rows", "no_data_rows")
+    if head.startswith(_ZIP_MAGIC):
+        if name.lower().endswith(".xlsx"):
+            return _inspect_xlsx(path, name, has_header)
+        raise FileReadError(name, f"is not a CSV file (it looks like {_describe_zip(path)})", "binary_file")
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise FileReadError(name, f"is not a CSV file (it looks like {what})", "binary_file")
+    if head.lstrip()[:14].lower().startswith((b"<!doctype html", b"<html")):
+        raise FileReadError(name, "is not a CSV file (it looks like a web page)", "binary_file")
+    try:
+        encoding = detect_encoding(path, head)
+    except EncodingProblem as exc:
+        raise FileReadError(name, exc.reason, exc.code) from None
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(head, final=complete)
+    controls = len(_CONTROLS.findall(text))
+    if controls > 2 and controls * 100 > len(text):
+        raise FileReadError(name, "is not a CSV file (it contains control characters, so it looks like a binary file)", "binary_file")
+    if not complete:  # the last line of the prefix may be cut short
+        text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
+    delimiter = _sniff_delimiter(text)
+    records = _parse(text, delimiter)
+    return _finish(path, name, "csv", encoding, delimiter, records, has_header)
+
+
+def iter_rows(path, info: FileInfo, *, max_cell_chars: int = 1000) -> Iterator[RawRow]:
+    """Yield every data row (not the header, not blank lines), each with a row-level problem if it has one."""
+    records = _xlsx_records(path, info.name) if info.file_format == "xlsx" else _csv_records(path, info)
+    header_pending = info.has_header
+    with closing(records):
+        for row, cells, problem in records:
+            if problem is not None:
+                yield RawRow(row, [""] * len(info.column_labels), _issue(info, row, *problem))
+                continue
+            if not any(cells):
+                continue
+            if header_pending:
+                header_pending = False
+                continue
+            yield _check_shape(info, row, cells, max_cell_chars)
+
+
+def count_data_rows(path, info: FileInfo) -> int:
+    """Count the data rows, streaming."""
+    return sum(1 for _ in iter_rows(path, info, max_cell_chars=FIELD_LIMIT))
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _csv_records(path, info: FileInfo):
+    """Yield (row, stripped cells, problem) per CSV record; a record is one spreadsheet row."""
+    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding=info.encoding, newline="") as text:
+        reader = csv.reader(text, delimiter=info.delimiter or ",", strict=True)
+        row = 0
+        while True:
+            row += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise FileReadError(info.name, f"cannot be read as {info.encoding} text after row {row - 1}", "undecodable") from None
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc) or "field limit" in str(exc):
+                    yield row, [], (
+                        "unclosed_quote",
+                        f"Row {row} has a quote (\") that is never closed, so the rest of the file cannot be read.",
+                        'Add the missing closing quote, or remove the stray quote.',
+                    )
+                    return
+                yield row, [], (
+                    "bad_quote",
+                    f"Row {row} has a quote (\") in the wrong place.",
+                    'A value that starts with a quote must end with one; double any quote inside it ("").',
+                )
+                continue
+            yield row, [c.strip() for c in cells], None
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = text[:SNIFF_CHARS]
+    scores = {d: _consistency(sample, d) for d in DELIMITERS}
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except Exception:  # the stdlib Sniffer is a heuristic that fails in several ways; we have a fallback
+        sniffed = None
+    if sniffed in scores and scores[sniffed][1] >= 2 and scores[sniffed][0] >= 0.8:
+        return sniffed
+    best = max(DELIMITERS, key=lambda d: scores[d])
+    return best if scores[best][1] >= 2 else ","
+
+
+def _consistency(sample: str, delimiter: str) -> tuple[float, int]:
+    """(share of lines with the usual number of cells, that number) when split on `delimiter`."""
+    lengths = [len(r) for r in _parse(sample, delimiter) if any(c.strip() for c in r)]
+    if not lengths:
+        return 0.0, 0
+    width, count = Counter(lengths).most_common(1)[0]
+    return count / len(lengths), width
+
+
+def _parse(text: str, delimiter: str) -> list[list[str]]:
+    records = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for record in islice(reader, DETECT_RECORDS):
+            records.append(record)
+    except csv.Error:
+        pass  # iter_rows reports it with its row number
+    return records
+
+
+# --- Header, shape -----------------------------------------------------------------------
+
+
+def _finish(path, name, file_format, encoding, delimiter, records, has_header) -> FileInfo:
+    rows = [[c.strip() for c in r] for r in records]
+    rows = [r for r in rows if any(r)]
+    if has_header is None:
+        has_header = bool(rows) and _looks_like_header(rows[0], rows[1:])
+    headers: list[str] = []
+    if has_header and rows:
+        headers = rows[0]
+        while headers and not headers[-1] and all(len(r) < len(headers) or not r[len(headers) - 1] for r in rows[1:]):
+            headers = headers[:-1]  # Excel pads the header with empty cells
+        _check_duplicates(name, headers)
+        labels = [h or f"Column {i}" for i, h in enumerate(headers, 1)]
+    else:
+        widths = Counter(len(r) for r in rows).most_common()
+        width = max((w for w, n in widths if n == widths[0][1]), default=1)
+        labels = [f"Column {i}" for i in range(1, width + 1)]
+    info = FileInfo(name, file_format, encoding, delimiter, has_header, headers, labels, [])
+    with closing(iter_rows(path, info)) as data:
+        sample = [r.cells for r in islice(data, SAMPLE_ROW_COUNT)]
+    if not sample:
+        reason = "has a header row but no data rows" if has_header and rows else "is empty: it has no data rows"
+        raise FileReadError(name, reason, "no_data_rows")
+    return replace(info, sample_rows=sample)
+
+
+def _looks_like_header(first: list[str], later: list[list[str]]) -> bool:
+    if any(is_known_heading(c) for c in first):
+        return True
+    if any(_NUMBER.fullmatch(c) for c in first):
+        return False
+    for col in range(len(first)):
+        values = [r[col] for r in later if col < len(r) and r[col]]
+        if values and all(_NUMBER.fullmatch(v) for v in values):
+            return True
+    return False
+
+
+def _check_duplicates(name: str, headers: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, heading in enumerate(headers, 1):
+        key = heading.casefold()
+        if not key:
+            continue
+        if key in seen:
+            raise FileReadError(
+                name,
+                f'has the heading "{heading}" twice (columns {seen[key]} and {i}); each column needs its own heading',
+                "duplicate_heading",
+            )
+        seen[key] = i
+
+
+def _check_shape(info: FileInfo, row: int, cells: list[str], max_cell_chars: int) -> RawRow:
+    width = len(info.column_labels)
+    if len(cells) > width and not any(cells[width:]):
+        cells = cells[:width]  # Excel pads rows with empty cells
+    if len(cells) < width and info.file_format == "xlsx":
+        cells = cells + [""] * (width - len(cells))  # openpyxl leaves out trailing empty cells
+    if len(cells) != width:
+        count = len(cells) if len(cells) < width else max(i for i, c in enumerate(cells, 1) if c)
+        fixed = (cells + [""] * width)[:width]
+        return RawRow(row, fixed, _issue(info, row, "ragged_row", f"Row {row} has {count} cells but the file has {width} columns.",
+                                         "Check for a missing or extra delimiter, such as a comma inside a value that is not in quotes."))
+    for i, cell in enumerate(cells):
+        if len(cell) > max_cell_chars:
+            label = info.column_labels[i]
+            cells = cells[:i] + [cell[:max_cell_chars]] + cells[i + 1:]  # keep later steps' memory bounded
+            message = f"Row {row}, column {label} is too long ({len(cell):,} characters; the limit is {max_cell_chars:,})."
+            return RawRow(row, cells, _issue(info, row, "cell_too_long", message,
+                                             "Check the value; a missing quote can merge many lines into one cell.", label))
+    return RawRow(row, cells)
+
+
+def _issue(info: FileInfo, row: int, code: str, message: str, suggestion: str = "", column: str = "") -> Issue:
+    return Issue(ERROR, code, message, suggestion, row=row, column=column, file=info.name)
+
+
+# --- xlsx --------------------------------------------------------------------------------
+
+
+def _describe_zip(path) -> str:
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return "a zip archive"
+    if "xl/workbook.xml" in names:
+        return "an Excel workbook"
+    if "word/document.xml" in names:
+        return "a Word document"
+    return "a zip archive"
+
+
+def _inspect_xlsx(path, name: str, has_header: bool | None) -> FileInfo:
+    _check_zip_size(path, name)
+    workbook = _open_workbook(path, name)
+    try:
+        sheet = _first_sheet(workbook, name)
+        max_row, max_column = sheet.max_row or 0, sheet.max_column or 0  # from the sheet's declared dimension
+        if max_row > XLSX_MAX_ROWS or max_column > XLSX_MAX_COLUMNS:
+            raise FileReadError(
+                name, f"is too large to read: its first sheet declares {max_row:,} rows and {max_column:,} columns", "xlsx_too_large"
+            )
+        records = [[_cell_text(v) for v in values] for values in sheet.iter_rows(max_row=DETECT_RECORDS, values_only=True)]
+    except FileReadError:
+        raise
+    except Exception:  # openpyxl raises many kinds of errors on damaged workbooks
+        raise FileReadError(name, "is not a readable Excel workbook", "binary_file") from None
+    finally:
+        workbook.close()
+    return _finish(path, name, "xlsx", "", "", records, has_header)
+
+
+def _check_zip_size(path, name: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise FileReadError(name, "is not a readable Excel workbook (the file is damaged)", "binary_file") from None
+    total = sum(m.file_size for m in members)
+    ratio = total / max(1, sum(m.compress_size for m in members))
+    # Tiny members compress extremely well in any workbook, so the ratio only counts for big ones.
+    too_compressed = any(m.file_size > 1 << 20 and m.file_size > XLSX_MAX_RATIO * max(m.compress_size, 1) for m in members)
+    if total > XLSX_MAX_UNCOMPRESSED or too_compressed:
+        reason = f"is too large to read safely (it unpacks to {total / (1 << 20):,.0f} MiB, {ratio:,.0f} times its size)"
+        raise FileReadError(name, reason, "xlsx_too_large")
+
+
+def _open_workbook(path, name: str):
+    import openpyxl  # only xlsx uploads pay for the import
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds of errors on damaged workbooks
+        raise FileReadError(name, "is not a readable Excel workbook", "binary_file") from None
+
+
+def _first_sheet(workbook, name: str):
+    if not workbook.worksheets:
+        raise FileReadError(name, "has no worksheet to read", "no_data_rows")
+    return workbook.worksheets[0]
+
+
+def _xlsx_records(path, name: str):
+    workbook = _open_workbook(path, name)
+    try:
+        rows = _first_sheet(workbook, name).iter_rows(values_only=True)
+        for row, values in enumerate(rows, 1):
+            yield row, [_cell_text(v) for v in values], None
+    except FileReadError:
+        raise
+    except Exception:  # openpyxl raises many kinds of errors on damaged workbooks
+        raise FileReadError(name, "is not a readable Excel workbook", "binary_file") from None
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value).strip()

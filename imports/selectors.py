@@ -1,0 +1,108 @@
+"""Reads for imports. Every selector a view uses takes the district: tenancy is never optional."""
+from django.db.models import Count, Min, QuerySet
+from django.db.models.functions import Length, Lower
+
+from schools.models import District, School
+from users.models import CustomGroup, User
+
+from .models import ImportIssue, ImportJob, ImportStatus
+from .pipeline.classify import ExistingUser
+from .pipeline.mapping import SchoolChoice
+from .pipeline.rows import RECORD_FIELDS
+
+LOOKUP_BATCH = 5000  # keeps IN lists under SQLite's variable limit
+
+
+def import_job_get(*, district: District, number: int) -> ImportJob | None:
+    """The district's import by number, or None: another district's job looks exactly like a missing one."""
+    return ImportJob.objects.filter(district=district, number=number).select_related("created_by", "custom_group").first()
+
+
+def import_job_list(*, district: District) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(district=district).exclude(status=ImportStatus.DRAFT).order_by("-number")
+
+
+def import_issue_groups(*, job: ImportJob) -> list[dict]:
+    """Problems grouped by severity and code, with a count and the first row, errors first."""
+    groups = (
+        ImportIssue.objects.filter(job=job)
+        .values("severity", "code", "field")
+        .annotate(count=Count("id"), first_id=Min("id"))
+        .order_by("severity", "code")
+    )
+    firsts = ImportIssue.objects.in_bulk([g["first_id"] for g in groups])
+    out = []
+    for g in groups:
+        first = firsts[g["first_id"]]
+        out.append({**g, "message": first.message, "suggestion": first.suggestion, "column": first.column})
+    return out
+
+
+def import_issues(*, job: ImportJob, code: str | None = None, severity: str | None = None) -> QuerySet[ImportIssue]:
+    qs = ImportIssue.objects.filter(job=job).select_related("file")
+    if code:
+        qs = qs.filter(code=code)
+    if severity:
+        qs = qs.filter(severity=severity)
+    return qs.order_by("id")
+
+
+def school_choices(*, district: District) -> list[SchoolChoice]:
+    return [SchoolChoice(id=s.id, sis_id=s.sis_id, name=s.name) for s in School.objects.filter(district=district)]
+
+
+def custom_group_list(*, district: District) -> QuerySet[CustomGroup]:
+    return CustomGroup.objects.filter(district=district).order_by("name")
+
+
+def _batches(items: list, size: int = LOOKUP_BATCH):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def existing_users_by_district_id(*, district: District, district_ids: list[str]) -> dict[str, ExistingUser]:
+    """Stored values of the users these District IDs match, as plain data."""
+    found: dict[str, ExistingUser] = {}
+    columns = ("id", "district_user_id", *RECORD_FIELDS)
+    for batch in _batches(district_ids):
+        rows = User.objects.filter(district=district, district_user_id__in=batch).values_list(*columns)
+        for row in rows:
+            found[row[1]] = ExistingUser(id=row[0], district_user_id=row[1], values=dict(zip(RECORD_FIELDS, row[2:])))
+    return found
+
+
+def existing_email_owners(*, district: District, emails: list[str]) -> dict[str, str]:
+    """Lower-cased email -> District ID of an existing user of the district with that address."""
+    owners: dict[str, str] = {}
+    for batch in _batches(sorted({e.casefold() for e in emails})):
+        rows = (
+            User.objects.filter(district=district)
+            .annotate(email_ci=Lower("email"))
+            .filter(email_ci__in=batch)
+            .values_list("email_ci", "district_user_id")
+        )
+        for email, district_user_id in rows:
+            owners.setdefault(email, district_user_id or "")
+    return owners
+
+
+def zero_padded_id_lengths(*, district: District) -> list[int]:
+    """Lengths of stored District IDs that start with 0: the widths Excel may have stripped."""
+    return sorted(
+        User.objects.filter(district=district, district_user_id__startswith="0")
+        .annotate(n=Length("district_user_id"))
+        .values_list("n", flat=True)
+        .distinct()
+    )
+
+
+def existing_district_ids(*, district: District, district_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for batch in _batches(district_ids):
+        found.update(User.objects.filter(district=district, district_user_id__in=batch).values_list("district_user_id", flat=True))
+    return found
+
+
+def import_draft_list(*, district: District, created_by) -> QuerySet[ImportJob]:
+    """The admin's own unfinished wizards, so they can pick one up again."""
+    return ImportJob.objects.filter(district=district, created_by=created_by, status=ImportStatus.DRAFT).order_by("-number")

@@ -1,0 +1,79 @@
+"""Where an import's emails are sent: login information for staff, and the completion notice.
+
+Each email is a row claimed before sending, so a second delivery of the task sends nothing twice.
+"""
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from ..models import EmailKind, EmailStatus, ImportEmail, ImportJob
+
+MAX_SEND_ATTEMPTS = 5
+
+
+class EmailsPending(Exception):
+    """Some emails could not be sent yet; the task retries with backoff."""
+
+
+def set_password_url(user) -> str:
+    """A single-use link: Django's token stops working once the password is set."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
+
+
+def _message(email: ImportEmail) -> tuple[str, str, str]:
+    job, user = email.job, email.user
+    if email.kind == EmailKind.LOGIN:
+        context = {"user": user, "district": job.district, "url": set_password_url(user), "site_url": settings.SITE_URL}
+        return "Your Classworks login", render_to_string("imports/email/login.txt", context), user.email
+    context = {
+        "job": job, "counts": job.counts, "district": job.district,
+        "url": settings.SITE_URL.rstrip("/") + reverse("imports:detail", args=[job.number]),
+    }
+    subject = f"Classworks import {job.number}: {job.get_status_display()}"
+    return subject, render_to_string("imports/email/completion.txt", context), user.email
+
+
+def import_emails_send(*, job_id: int) -> int:
+    """Send every email the job still owes; raises EmailsPending if some must be retried."""
+    pending = False
+    sent = 0
+    for email_id in ImportEmail.objects.filter(job_id=job_id, status=EmailStatus.PENDING).values_list("id", flat=True):
+        claimed = ImportEmail.objects.filter(id=email_id, status=EmailStatus.PENDING).update(
+            status=EmailStatus.SENDING, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            continue
+        email = ImportEmail.objects.select_related("job__district", "user").get(id=email_id)
+        if not email.user.email:
+            ImportEmail.objects.filter(id=email_id).update(status=EmailStatus.FAILED, last_error="No email address.")
+            continue
+        try:
+            subject, body, to = _message(email)
+            send_mail(subject, body, None, [to])
+        except Exception as exc:  # SMTP down, refused, timed out
+            final = email.attempts >= MAX_SEND_ATTEMPTS
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            ImportEmail.objects.filter(id=email_id).update(
+                status=EmailStatus.FAILED if final else EmailStatus.PENDING, last_error=error
+            )
+            if email.kind == EmailKind.COMPLETION:
+                ImportJob.objects.filter(id=job_id).update(
+                    completion_email_error=("Not sent: " if final else "Retrying: ") + error
+                )
+            pending = pending or not final
+            continue
+        ImportEmail.objects.filter(id=email_id).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
+        if email.kind == EmailKind.COMPLETION:
+            ImportJob.objects.filter(id=job_id).update(completion_email_error="")
+        sent += 1
+    if pending:
+        raise EmailsPending(f"job {job_id}: emails pending retry")
+    return sent

@@ -1,0 +1,311 @@
+"""The life of an ImportJob: draft, wizard choices, submit, cancel, close."""
+import hashlib
+import os
+import tempfile
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from schools.models import District
+from users.models import CustomGroup
+
+from .. import scheduling
+from ..models import (
+    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportStatus, WizardStep,
+)
+from ..pipeline.fields import FIELDS_BY_KEY
+from ..pipeline.mapping import missing_required, propose_field_mapping
+from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
+
+ERROR_TOO_MANY_FILES = "Upload at most {limit} files at a time."
+ERROR_FILE_TOO_LARGE = "{name} is larger than the {limit} MB limit."
+ERROR_WRONG_EXTENSION = "{name} is not a .csv or .xlsx file."
+ERROR_NO_FILES = "Choose at least one .csv or .xlsx file to upload."
+ERROR_REQUIRED_UNMATCHED = "Match every required (*) field, or give it one value for every row: {fields}."
+ERROR_UNKNOWN_COLUMN = 'There is no column "{column}" in the file.'
+ERROR_SCHOOLS_UNMAPPED = "Choose a school for every value in the file: {values}."
+ERROR_NOT_YOUR_SCHOOL = "Choose one of your district's schools."
+ERROR_NOT_YOUR_GROUP = "Choose one of your district's custom groups."
+ERROR_HAS_ERRORS = "The file has errors. Fix them in your file and start a new import."
+ERROR_NOT_VALIDATED = "Validate the file before submitting."
+ERROR_NOT_DRAFT = "This import has already been submitted."
+ERROR_CANNOT_CANCEL = "Only a scheduled import can be cancelled."
+ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv")
+
+
+class ImportError_(Exception):
+    """A refusal with a message safe to show the admin."""
+
+
+def _next_number(district: District) -> int:
+    return (ImportJob.objects.filter(district=district).aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def import_job_create(*, district: District, created_by=None, description: str = "", import_type: str = "user_data") -> ImportJob:
+    """A new draft with the district's next import number."""
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return ImportJob.objects.create(
+                    district=district, number=_next_number(district), created_by=created_by,
+                    description=description.strip()[:255], import_type=import_type,
+                    step=WizardStep.UPLOAD,
+                )
+        except IntegrityError:  # two drafts raced for the same number
+            continue
+    raise ImportError_("Could not number the import; try again.")
+
+
+def check_uploads(files) -> None:
+    """Refuse before anything is stored: count, size and type."""
+    if not files:
+        raise ImportError_(ERROR_NO_FILES)
+    if len(files) > settings.IMPORT_MAX_FILES:
+        raise ImportError_(ERROR_TOO_MANY_FILES.format(limit=settings.IMPORT_MAX_FILES))
+    for f in files:
+        if not f.name.lower().endswith(ALLOWED_EXTENSIONS):
+            raise ImportError_(ERROR_WRONG_EXTENSION.format(name=f.name))
+        if f.size > settings.IMPORT_MAX_FILE_BYTES:
+            raise ImportError_(ERROR_FILE_TOO_LARGE.format(name=f.name, limit=settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)))
+
+
+@contextmanager
+def _local_path(upload):
+    """A path on disk for the upload, so the reader can stream it."""
+    path = getattr(upload, "temporary_file_path", None)
+    if path:
+        yield path()
+        return
+    fd, tmp = tempfile.mkstemp(prefix="upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        yield tmp
+    finally:
+        os.unlink(tmp)
+
+
+def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None) -> list[ImportFile]:
+    """Read each upload; store them only if every one is readable (FileReadError names the bad one)."""
+    check_uploads(uploads)
+    inspected = []
+    for upload in uploads:
+        with _local_path(upload) as path:
+            info = inspect_file(path, upload.name, has_header=has_header)
+            rows = count_data_rows(path, info)
+        inspected.append((upload, info, rows))
+    stored = []
+    with transaction.atomic():
+        start = job.files.count()
+        for position, (upload, info, rows) in enumerate(inspected, start=start):
+            upload.seek(0)
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            f = ImportFile(
+                job=job, position=position, original_name=os.path.basename(upload.name)[:255], size=upload.size,
+                sha256=digest.hexdigest(), encoding=info.encoding, delimiter=info.delimiter,
+                file_format=info.file_format, has_header=info.has_header, headers=info.headers,
+                column_count=len(info.column_labels), row_count=rows,
+            )
+            f.stored.save("upload", File(upload), save=False)
+            f.save()
+            stored.append(f)
+        _reset_from(job, WizardStep.MAP_FIELDS)
+        job.step = _later(job.step, WizardStep.MAP_FIELDS)
+        job.rows_total = sum(x.row_count for x in job.files.all())
+        if not job.field_mapping:
+            job.field_mapping = proposed_field_mapping(job).matched
+        job.save()
+    return stored
+
+
+def proposed_field_mapping(job: ImportJob):
+    """Exact headings and the district's remembered mapping, matched; aliases as suggestions."""
+    from .sources import column_labels, sources_for_job
+
+    sources = sources_for_job(job)
+    memory = DistrictImportMemory.objects.filter(district=job.district).first()
+    return propose_field_mapping(
+        column_labels(sources), has_header=all(s.info.has_header for s in sources),
+        remembered=memory.field_mapping if memory else None,
+    )
+
+
+def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_header: bool) -> ImportFile:
+    """The admin says whether the first row is a header; the columns are read again."""
+    info = inspect_file(import_file.stored.path, import_file.original_name, has_header=has_header)
+    import_file.has_header = info.has_header
+    import_file.headers = info.headers
+    import_file.column_count = len(info.column_labels)
+    import_file.row_count = count_data_rows(import_file.stored.path, info)
+    import_file.save()
+    _reset_from(job, WizardStep.MAP_FIELDS, keep_mapping=False)
+    job.field_mapping = proposed_field_mapping(job).matched
+    job.save()
+    return import_file
+
+
+def _reset_from(job: ImportJob, step: str, *, keep_mapping: bool = True) -> None:
+    """Changing a step clears what depends on it: later choices stay, their results do not."""
+    order = [s.value for s in WizardStep]
+    if not keep_mapping:
+        job.field_mapping = {}
+        job.fixed_values = {}
+    job.validated_at = None
+    job.validation_summary = {}
+    ImportIssue.objects.filter(job=job).delete()
+    if order.index(job.step) > order.index(step):
+        job.step = step
+
+
+def import_job_set_field_mapping(
+    *, job: ImportJob, field_mapping: dict, fixed_values: dict, column_labels: list[str], confirm: bool = False
+) -> ImportJob:
+    """Record which column feeds each field, or one value for all rows.
+
+    Match and Unmatch save as they go; with confirm (Next) every * field must be covered.
+    """
+    for key in list(field_mapping) + list(fixed_values):
+        if key not in FIELDS_BY_KEY:
+            raise ImportError_(f"Unknown field {key}.")
+    for column in field_mapping.values():
+        if column not in column_labels:
+            raise ImportError_(ERROR_UNKNOWN_COLUMN.format(column=column))
+    missing = missing_required(field_mapping, fixed_values)
+    if confirm and missing:
+        raise ImportError_(ERROR_REQUIRED_UNMATCHED.format(fields=", ".join(FIELDS_BY_KEY[k].heading for k in missing)))
+    with transaction.atomic():
+        if job.field_mapping != field_mapping or job.fixed_values != fixed_values:
+            job.field_mapping = field_mapping
+            job.fixed_values = fixed_values
+            _reset_from(job, WizardStep.MAP_FIELDS)
+        if confirm:
+            job.step = _later(job.step, WizardStep.MAP_SCHOOLS)
+        job.save()
+    return job
+
+
+def _later(current: str, step: str) -> str:
+    order = [s.value for s in WizardStep]
+    return current if order.index(current) >= order.index(step) else step
+
+
+def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_values: list[str]) -> ImportJob:
+    """Every school value in the file must map to one of this district's schools."""
+    valid = set(job.district.schools.values_list("id", flat=True))
+    clean = {}
+    for value, school_id in school_mapping.items():
+        if school_id in (None, ""):
+            continue
+        try:
+            school_id = int(school_id)
+        except (TypeError, ValueError):
+            raise ImportError_(ERROR_NOT_YOUR_SCHOOL)
+        if school_id not in valid:
+            raise ImportError_(ERROR_NOT_YOUR_SCHOOL)
+        if value in file_values:
+            clean[value] = school_id
+    unmapped = [v for v in file_values if v not in clean]
+    if unmapped:
+        raise ImportError_(ERROR_SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
+    with transaction.atomic():
+        if job.school_mapping != clean:
+            job.school_mapping = clean
+            _reset_from(job, WizardStep.VALIDATE)
+        job.step = _later(job.step, WizardStep.VALIDATE)
+        job.save()
+    return job
+
+
+def import_job_set_actions(
+    *, job: ImportJob, conflict_policy: str, password_policy: str, custom_group_id: int | None,
+    group_members: str, email_staff: bool,
+) -> ImportJob:
+    """Record the Additional Actions; the preview counts depend on them, so re-validate."""
+    group = None
+    if custom_group_id:
+        group = CustomGroup.objects.filter(district=job.district, id=custom_group_id).first()
+        if group is None:
+            raise ImportError_(ERROR_NOT_YOUR_GROUP)
+    with transaction.atomic():
+        changed = (job.conflict_policy, job.password_policy) != (conflict_policy, password_policy)
+        job.conflict_policy = conflict_policy
+        job.password_policy = password_policy
+        job.custom_group = group
+        job.group_members = group_members
+        job.email_staff = email_staff
+        job.step = _later(job.step, WizardStep.REVIEW)
+        if changed:
+            job.validated_at = None
+        job.save()
+    return job
+
+
+def remember_mappings(job: ImportJob) -> None:
+    DistrictImportMemory.objects.update_or_create(
+        district=job.district,
+        defaults={"field_mapping": job.field_mapping, "school_mapping": job.school_mapping},
+    )
+
+
+def import_job_submit(*, job: ImportJob, now=None, dispatch: bool = True) -> ImportJob:
+    """Schedule the draft for the district's next off-peak window. A second submit changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(id=job.id)
+        if locked.status != ImportStatus.DRAFT:
+            return locked
+        if locked.validated_at is None:
+            raise ImportError_(ERROR_NOT_VALIDATED)
+        if locked.validation_summary.get("counts", {}).get("errors"):
+            raise ImportError_(ERROR_HAS_ERRORS)
+        district = locked.district
+        locked.run_after = scheduling.next_offpeak_start(
+            now=now, timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end
+        )
+        locked.status = ImportStatus.SCHEDULED
+        locked.submitted_at = now
+        locked.save()
+        remember_mappings(locked)
+        if dispatch and locked.run_after <= now:
+            from ..tasks import run_import
+
+            run_import.delay_on_commit(locked.id)
+    return locked
+
+
+def import_job_cancel(*, job: ImportJob) -> bool:
+    """Cancel a scheduled job before it starts."""
+    return bool(
+        ImportJob.objects.filter(id=job.id, status__in=[ImportStatus.SCHEDULED, ImportStatus.ON_HOLD]).update(
+            status=ImportStatus.CANCELLED, completed_at=timezone.now()
+        )
+    )
+
+
+def import_job_close(*, job: ImportJob) -> None:
+    """Close X: abandon a draft and delete its files."""
+    if job.status != ImportStatus.DRAFT:
+        return
+    files = list(job.files.all())
+    with transaction.atomic():
+        job.delete()
+    for f in files:
+        f.stored.storage.delete(f.stored.name)
+
+
+def import_files_purge(*, job: ImportJob) -> None:
+    """Delete the stored student files of a finished job; the history row stays."""
+    if job.status not in FINISHED_STATUSES:
+        return
+    for f in job.files.filter(deleted_at__isnull=True):
+        f.stored.storage.delete(f.stored.name)
+        f.deleted_at = timezone.now()
+        f.save(update_fields=["deleted_at"])

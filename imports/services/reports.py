@@ -1,0 +1,65 @@
+"""The error report and the results report: CSVs safe to open in Excel."""
+import csv
+import io
+
+from classworks_import.csv_safety import safe_cell
+from users.models import User
+
+from ..models import ImportChange, ImportIssue, ImportJob
+from ..pipeline.reading import iter_rows
+from .sources import sources_for_job
+
+ERROR_REPORT_EXTRA = ["Row", "Severity", "Field", "Problem", "Suggestion"]
+
+
+def _writer(buffer):
+    return csv.writer(buffer, lineterminator="\r\n")
+
+
+def error_report_rows(job: ImportJob):
+    """The original columns of each row with a problem, plus Row, Severity, Field, Problem, Suggestion."""
+    issues: dict[tuple[int | None, int | None], list[ImportIssue]] = {}
+    for issue in ImportIssue.objects.filter(job=job).order_by("file_id", "row", "id").iterator(chunk_size=5000):
+        issues.setdefault((issue.file_id, issue.row), []).append(issue)
+    sources = sources_for_job(job) if all(f.deleted_at is None for f in job.files.all()) else []
+    labels = []
+    for s in sources:
+        labels += [c for c in s.info.column_labels if c not in labels]
+    yield ["File", *labels, *ERROR_REPORT_EXTRA]
+    for (file_id, row), found in issues.items():
+        if row is None:
+            for i in found:
+                yield [i.file.original_name if i.file else "", *[""] * len(labels), "", i.get_severity_display(), i.field, i.message, i.suggestion]
+    for source in sources:
+        for raw in iter_rows(source.path, source.info):
+            found = issues.get((source.file_id, raw.row))
+            if not found:
+                continue
+            by_label = dict(zip(source.info.column_labels, raw.cells))
+            cells = [by_label.get(label, "") for label in labels]
+            for i in found:
+                yield [source.info.name, *cells, raw.row, i.get_severity_display(), i.field, i.message, i.suggestion]
+
+
+def results_report_rows(job: ImportJob):
+    """One line per user the import created or changed."""
+    yield ["Action", "District ID", "Username", "Field", "Before", "After"]
+    created = User.objects.filter(created_by_import=job).values_list("district_user_id", "username").order_by("id")
+    for district_user_id, username in created.iterator(chunk_size=5000):
+        yield ["created", district_user_id, username, "", "", ""]
+    changes = ImportChange.objects.filter(job=job).select_related("user").order_by("id")
+    for change in changes.iterator(chunk_size=5000):
+        for field, (before, after) in change.changes.items():
+            yield ["updated", change.district_user_id, change.user.username if change.user else "", field, before, after]
+
+
+def csv_stream(rows):
+    """Yield CSV text line by line, every cell neutralised against formula injection."""
+    buffer = io.StringIO()
+    writer = _writer(buffer)
+    buffer.write("\ufeff")  # Excel reads UTF-8 correctly only with a BOM
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

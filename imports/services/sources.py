@@ -1,0 +1,125 @@
+"""The files of an import as a stream of built user rows."""
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..models import ImportFile, ImportJob
+from ..pipeline.fields import FIELDS_BY_KEY
+from ..pipeline.issues import ERROR, Issue
+from ..pipeline.mapping import plan_columns
+from ..pipeline.reading import FileInfo, iter_rows
+from ..pipeline.rows import RowBuilder, UserRow
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    info: FileInfo
+    file_id: int | None = None
+
+
+@dataclass
+class ImportOptions:
+    field_mapping: dict = field(default_factory=dict)
+    fixed_values: dict = field(default_factory=dict)
+    school_mapping: dict = field(default_factory=dict)  # file value -> school id
+    conflict_policy: str = "imported"
+    password_policy: str = "keep"
+
+    @classmethod
+    def from_job(cls, job: ImportJob) -> "ImportOptions":
+        return cls(
+            field_mapping=dict(job.field_mapping),
+            fixed_values=dict(job.fixed_values),
+            school_mapping={k: int(v) for k, v in job.school_mapping.items() if v},
+            conflict_policy=job.conflict_policy,
+            password_policy=job.password_policy,
+        )
+
+
+def file_info(import_file: ImportFile) -> FileInfo:
+    labels = import_file.headers if import_file.has_header else [f"Column {i}" for i in range(1, import_file.column_count + 1)]
+    return FileInfo(
+        name=import_file.original_name,
+        file_format=import_file.file_format,
+        encoding=import_file.encoding,
+        delimiter=import_file.delimiter,
+        has_header=import_file.has_header,
+        headers=list(import_file.headers) if import_file.has_header else [],
+        column_labels=list(labels),
+        sample_rows=[],
+    )
+
+
+def sources_for_job(job: ImportJob) -> list[Source]:
+    return [Source(path=f.stored.path, info=file_info(f), file_id=f.id) for f in job.files.all()]
+
+
+def column_labels(sources: list[Source]) -> list[str]:
+    """Every column label across the files, in first-seen order."""
+    seen: dict[str, None] = {}
+    for source in sources:
+        for label in source.info.column_labels:
+            seen.setdefault(label, None)
+    return list(seen)
+
+
+def missing_column_issues(sources: list[Source], options: ImportOptions) -> list[Issue]:
+    """A mapped required column that one of several files lacks."""
+    issues = []
+    for source in sources:
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
+        for key in plan.missing:
+            heading = FIELDS_BY_KEY[key].heading
+            issues.append(Issue(
+                ERROR, "missing_column",
+                f'{source.info.name} has no column "{options.field_mapping[key]}" for {heading}.',
+                f"Match {heading} to a column this file has, or give it one value for every row.",
+                field=key, file=source.info.name,
+            ))
+    return issues
+
+
+def iter_user_rows(sources: list[Source], options: ImportOptions) -> Iterator[tuple[Source, UserRow]]:
+    """Every data row of every file, built and normalised, in a stable order (resume relies on it)."""
+    for source in sources:
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
+        builder = RowBuilder(file_name=source.info.name, plan=plan, school_mapping=options.school_mapping)
+        for raw in iter_rows(source.path, source.info):
+            if raw.problem is not None:
+                yield source, UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
+            else:
+                yield source, builder.build(raw.row, raw.cells)
+
+
+def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[str, int]:
+    """Each distinct school value in the files, with how many rows carry it."""
+    counts: dict[str, int] = {}
+    fixed = options.fixed_values.get("school_sis_id")
+    for source in sources:
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
+        index = plan.indexes.get("school_sis_id")
+        if fixed is None and index is None:
+            continue
+        for raw in iter_rows(source.path, source.info):
+            if fixed is not None:
+                value = fixed.strip()
+            else:
+                value = raw.cells[index].strip() if index < len(raw.cells) else ""
+            if value:
+                counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def column_samples(sources: list[Source], limit: int = 3) -> dict[str, list[str]]:
+    """The first few non-blank values of each column, read from the top of each file only."""
+    samples: dict[str, list[str]] = {}
+    for source in sources:
+        labels = source.info.column_labels
+        for n, raw in enumerate(iter_rows(source.path, source.info)):
+            if n >= 20:
+                break
+            for label, value in zip(labels, raw.cells):
+                bucket = samples.setdefault(label, [])
+                if value and len(bucket) < limit:
+                    bucket.append(value[:40])
+    return samples

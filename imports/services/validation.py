@@ -1,0 +1,164 @@
+"""The one pass that validates every row and previews what the import will do under the chosen options."""
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from schools.models import District
+
+from .. import selectors
+from ..pipeline.checks import DuplicateCheck
+from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings
+from ..pipeline.issues import ERROR, WARNING, Issue
+from .passwords import password_issues
+from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues
+
+BATCH_ROWS = 5000
+COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "updated", "errors", "warnings", "error_rows")
+
+IssueSink = Callable[[list[Issue]], None]
+
+
+@dataclass
+class ValidationResult:
+    counts: Counter = field(default_factory=Counter)
+    conflict_example: dict | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return self.counts["errors"] > 0
+
+    def result_counts(self) -> dict:
+        """What a run under these options will report: the same keys a finished job records."""
+        c = self.counts
+        return {
+            "rows": c["rows"], "created": c["created"], "updated": c["updated"],
+            "unchanged": c["rows"] - c["error_rows"] - c["created"] - c["updated"],
+            "conflicts": c["conflict"], "errors": c["errors"], "warnings": c["warnings"],
+        }
+
+    def summary(self) -> dict:
+        return {"counts": {k: self.counts[k] for k in COUNT_KEYS}, "conflict_example": self.conflict_example}
+
+
+def _batched(items: Iterable, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _ExistingLookup:
+    """Per batch: the users matched by District ID, owners of emails, and ids Excel stripped of zeros."""
+
+    def __init__(self, district: District):
+        self.district = district
+        self.padded_lengths = selectors.zero_padded_id_lengths(district=district)
+
+    def load(self, rows) -> None:
+        ids = [r.district_id for r in rows if r.district_id]
+        self.users = selectors.existing_users_by_district_id(district=self.district, district_ids=ids)
+        emails = [r.values["email"] for r in rows if r.values.get("email")]
+        self.email_owners = selectors.existing_email_owners(district=self.district, emails=emails)
+        self.padded_matches: dict[str, str] = {}
+        if self.padded_lengths:
+            candidates = {}
+            for r in rows:
+                if r.district_id and r.district_id not in self.users and not r.district_id.startswith("0"):
+                    for length in self.padded_lengths:
+                        if length > len(r.district_id):
+                            candidates[r.district_id.zfill(length)] = r.district_id
+            for padded in selectors.existing_district_ids(district=self.district, district_ids=list(candidates)):
+                self.padded_matches[candidates[padded]] = padded
+
+
+def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
+    issues = existing_user_warnings(row, existing, labels=labels)
+    email = row.values.get("email")
+    if email:
+        owner = lookup.email_owners.get(email.casefold())
+        if owner is not None and owner != row.district_id:
+            issues.append(Issue(
+                WARNING, "email_taken",
+                "This email address already belongs to another user in Classworks"
+                + (f" (District ID {owner})." if owner else "."),
+                "Check that the District ID is right, or give this user their own address.",
+                row=row.row, column=labels.get("email", ""), field="email", file=row.file,
+            ))
+    padded = lookup.padded_matches.get(row.district_id)
+    if padded:
+        issues.append(Issue(
+            WARNING, "district_id_leading_zeros",
+            f'District ID "{row.district_id}" matches existing user "{padded}" only once leading zeros are restored.',
+            "Excel drops leading zeros: format the column as Text, or re-export from your SIS, so the user is updated rather than added.",
+            row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
+        ))
+    return issues
+
+
+def validate_import(*, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink) -> ValidationResult:
+    """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass."""
+    result = ValidationResult()
+    counts = result.counts
+
+    def emit(issues: list[Issue]) -> None:
+        if issues:
+            for issue in issues:
+                counts["errors" if issue.severity == ERROR else "warnings"] += 1
+            issue_sink(issues)
+
+    emit(missing_column_issues(sources, options))
+    duplicates = DuplicateCheck()
+    lookup = _ExistingLookup(district)
+    labels_cache: dict[str, dict] = {}
+    for batch in _batched(iter_user_rows(sources, options), BATCH_ROWS):
+        rows = [row for _, row in batch]
+        lookup.load([r for r in rows if not r.has_error])
+        batch_issues: list[Issue] = []
+        for source, row in batch:
+            counts["rows"] += 1
+            labels = labels_cache.setdefault(source.info.name, _labels(source, options))
+            row.issues += duplicates.add(
+                file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
+                email=row.values.get("email"), email_column=labels.get("email", ""),
+            )
+            if not row.has_error:
+                existing = lookup.users.get(row.district_id)
+                row.issues += _existing_warnings(row, existing, lookup, labels)
+                row.issues += password_issues(row, labels)
+                if not row.has_error:
+                    _count_outcome(result, row, existing, options)
+            if row.has_error:
+                counts["error_rows"] += 1
+            batch_issues += row.issues
+        emit(batch_issues)
+    return result
+
+
+def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
+    labels = {key: label for key, label in options.field_mapping.items() if label in source.info.column_labels}
+    for key in options.fixed_values:
+        labels.pop(key, None)
+    return labels
+
+
+def _count_outcome(result: ValidationResult, row, existing, options: ImportOptions) -> None:
+    outcome = classify(row, existing, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
+    counts = result.counts
+    counts[outcome.kind] += 1
+    if outcome.kind == NEW:
+        counts["created"] += 1
+    elif outcome.writes:
+        counts["updated"] += 1
+    if outcome.conflicts and result.conflict_example is None:
+        result.conflict_example = {
+            "district_id": row.district_id,
+            "fields": {k: [str(v[0] or ""), str(v[1] or "")] for k, v in outcome.conflicts.items()},
+            "file_name": row.display_name,
+            "existing_name": " ".join(
+                p for p in (existing.values.get("first_name"), existing.values.get("last_name")) if p
+            ),
+        }

@@ -1,0 +1,108 @@
+"""How user rows reach the users table.
+
+PostgreSQL: COPY new rows straight into users_user, and UPDATE ... FROM a COPY-loaded staging
+table only where values differ. SQLite: bulk_create and plain UPDATEs, simpler and correct.
+"""
+import io
+import re
+
+from django.db import connection
+
+from users.models import User
+
+from ..pipeline.rows import RECORD_FIELDS
+
+_USERNAME_UNSAFE = re.compile(r"[^A-Za-z0-9.@+_-]")
+INSERT_COLUMNS = (
+    "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff", "is_active",
+    "date_joined", "district_id", "district_user_id", "user_type", "middle_name", "grade", "school_id",
+    "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
+    "is_district_admin", "created_by_import_id",
+)
+# Columns as they are named in the table (school -> school_id is already a column name).
+UPDATE_COLUMNS = tuple(RECORD_FIELDS)
+_SQL_TYPES = {
+    "first_name": "varchar", "middle_name": "varchar", "last_name": "varchar", "user_type": "varchar",
+    "grade": "varchar", "email": "varchar", "school_id": "bigint", "state_user_id": "varchar",
+    "alternate_user_id": "varchar", "limited_english": "boolean", "economically_disadvantaged": "boolean",
+}
+
+
+def base_username(district_slug: str, district_user_id: str) -> str:
+    """Stable: made once from the district and District ID, never changed by a later import."""
+    return f"{district_slug}.{_USERNAME_UNSAFE.sub('_', district_user_id)}"[:150]
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy(cursor, table: str, columns, rows) -> None:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_text(v) for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def insert_users(new_users: list[dict]) -> None:
+    """Insert users given as dicts keyed by INSERT_COLUMNS."""
+    if not new_users:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            _copy(cursor.cursor, User._meta.db_table, INSERT_COLUMNS, ([u[c] for c in INSERT_COLUMNS] for u in new_users))
+        return
+    objs = []
+    for u in new_users:
+        data = dict(u)
+        objs.append(User(**data))
+    User.objects.bulk_create(objs, batch_size=500)
+
+
+def update_users(updates: list[tuple[int, dict]]) -> int:
+    """Write each user's final values; PostgreSQL skips rows whose values do not differ."""
+    if not updates:
+        return 0
+    if connection.vendor == "postgresql":
+        table = User._meta.db_table
+        cols = UPDATE_COLUMNS
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS import_user_staging (id bigint PRIMARY KEY, "
+                + ", ".join(f"{c} {_SQL_TYPES[c]}" for c in cols)
+                + ") ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE import_user_staging")
+            _copy(cursor.cursor, "import_user_staging", ("id", *cols), ([uid, *(vals[c] for c in cols)] for uid, vals in updates))
+            sets = ", ".join(f"{c} = s.{c}" for c in cols)
+            cursor.execute(
+                f"UPDATE {table} u SET {sets} FROM import_user_staging s WHERE u.id = s.id "
+                f"AND ({', '.join('u.' + c for c in cols)}) IS DISTINCT FROM ({', '.join('s.' + c for c in cols)})"
+            )
+            return cursor.rowcount
+    written = 0
+    for user_id, values in updates:
+        written += User.objects.filter(id=user_id).update(**values)
+    return written
+
+
+def set_passwords(hashes: list[tuple[int, str]]) -> None:
+    if not hashes:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {User._meta.db_table} u SET password = v.hash FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, hash) "
+                "WHERE u.id = v.id",
+                [[h[0] for h in hashes], [h[1] for h in hashes]],
+            )
+        return
+    for user_id, encoded in hashes:
+        User.objects.filter(id=user_id).update(password=encoded)

@@ -1,0 +1,28 @@
+"""Thin tasks: take an id, call one service. Nothing here carries student data."""
+from celery import shared_task
+
+from .services import emails, maintenance, runs
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_import(job_id: int) -> None:
+    runs.import_job_run(job_id=job_id)
+
+
+@shared_task(
+    bind=True, autoretry_for=(emails.EmailsPending,), retry_backoff=30, retry_backoff_max=1800,
+    retry_jitter=True, max_retries=emails.MAX_SEND_ATTEMPTS,
+)
+def send_import_emails(self, job_id: int) -> None:
+    emails.import_emails_send(job_id=job_id)
+
+
+@shared_task
+def dispatch_due_imports() -> None:
+    runs.import_jobs_dispatch_due()
+
+
+@shared_task
+def purge_stale_drafts() -> None:
+    maintenance.drafts_purge_stale()
+    maintenance.files_purge_expired()

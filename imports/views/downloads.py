@@ -1,0 +1,60 @@
+"""Downloads: the sample file, the original files byte for byte, and the reports."""
+from django.http import FileResponse, Http404, StreamingHttpResponse
+
+from users.permissions import district_admin_required
+
+from ..models import ImportFile
+from ..pipeline.fields import SAMPLE_HEADINGS
+from ..services import reports
+from .common import get_job_or_404
+
+SAMPLE_ROWS = [
+    ["Maria", "", "Lopez", "000123", "0", "5", "", "101", "", "", "N", "Y", ""],
+    ["Robert", "J", "Smith", "T-1001", "1", "", "rsmith@example.org", "101", "", "", "", "", ""],
+]
+
+
+def _attachment(response, filename: str):
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@district_admin_required
+def sample_csv(request):
+    return _attachment(
+        StreamingHttpResponse(reports.csv_stream([list(SAMPLE_HEADINGS), *SAMPLE_ROWS]), content_type="text/csv; charset=utf-8"),
+        "classworks_user_import_sample.csv",
+    )
+
+
+@district_admin_required
+def original_file(request, number: int, file_id: int):
+    job = get_job_or_404(request, number)
+    import_file = ImportFile.objects.filter(job=job, id=file_id, deleted_at__isnull=True).first()
+    if import_file is None:
+        raise Http404("No such file.")
+    response = FileResponse(import_file.stored.open("rb"), as_attachment=True, filename=import_file.original_name,
+                            content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@district_admin_required
+def error_report(request, number: int):
+    job = get_job_or_404(request, number)
+    return _attachment(
+        StreamingHttpResponse(reports.csv_stream(reports.error_report_rows(job)), content_type="text/csv; charset=utf-8"),
+        f"import_{job.number}_errors.csv",
+    )
+
+
+@district_admin_required
+def results_report(request, number: int):
+    job = get_job_or_404(request, number)
+    return _attachment(
+        StreamingHttpResponse(reports.csv_stream(reports.results_report_rows(job)), content_type="text/csv; charset=utf-8"),
+        f"import_{job.number}_results.csv",
+    )

@@ -1,0 +1,66 @@
+"""Import History: the list, the details page, live progress and cancelling."""
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from users.permissions import district_admin_required
+
+from .. import selectors
+from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
+from ..pipeline.fields import FIELDS_BY_KEY
+from ..services import jobs
+from .common import get_job_or_404
+
+JOBS_PER_PAGE = 25
+CHANGES_SHOWN = 200
+
+
+@district_admin_required
+def history(request):
+    page = Paginator(selectors.import_job_list(district=request.district), JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    drafts = selectors.import_draft_list(district=request.district, created_by=request.user)
+    return render(request, "imports/history.html", {"page": page, "drafts": drafts, "tab": "import"})
+
+
+@district_admin_required
+def progress(request, number: int):
+    job = get_job_or_404(request, number)
+    return JsonResponse({
+        "status": job.status, "status_display": job.get_status_display(), "rows_done": job.rows_done,
+        "rows_total": job.rows_total, "percent": job.progress_percent, "finished": job.is_finished,
+    })
+
+
+@district_admin_required
+def detail(request, number: int):
+    job = get_job_or_404(request, number)
+    if job.is_draft:
+        return redirect(f"imports:{job.step}" if job.step != "upload" else "imports:fields", number=job.number)
+    page = Paginator(selectors.import_issues(job=job), 50).get_page(request.GET.get("page"))
+    created = job.created_users.order_by("id").values("district_user_id", "username", "first_name", "last_name")[:CHANGES_SHOWN]
+    changes = ImportChange.objects.filter(job=job).order_by("id")[:CHANGES_SHOWN]
+    emails = {
+        "login_sent": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.SENT).count(),
+        "login_failed": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.FAILED).count(),
+    }
+    return render(request, "imports/detail.html", {
+        "job": job, "tab": "import", "counts": job.counts or job.validation_summary.get("counts", {}),
+        "groups": selectors.import_issue_groups(job=job), "page": page, "created": created, "changes": changes,
+        "files": job.files.all(), "emails": emails,
+        "mapping": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.field_mapping.items() if k in FIELDS_BY_KEY],
+        "fixed": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.fixed_values.items() if k in FIELDS_BY_KEY],
+        "can_cancel": job.status in (ImportStatus.SCHEDULED, ImportStatus.ON_HOLD),
+    })
+
+
+@district_admin_required
+@require_POST
+def cancel(request, number: int):
+    job = get_job_or_404(request, number)
+    if jobs.import_job_cancel(job=job):
+        messages.success(request, f"Import {job.number} was cancelled.")
+    else:
+        messages.error(request, jobs.ERROR_CANNOT_CANCEL)
+    return redirect("imports:detail", number=job.number)

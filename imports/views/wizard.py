@@ -1,0 +1,263 @@
+"""The import wizard: one small view per step over a draft ImportJob (URLs /imports/<number>/<step>/)."""
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from users.permissions import district_admin_required
+
+from .. import selectors
+from ..forms import FIXED_CHOICES, ActionsForm, MatchForm, StartForm
+from ..models import DistrictImportMemory, ImportFile, Severity, WizardStep
+from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
+from ..pipeline.mapping import missing_required, propose_school_mapping
+from ..pipeline.reading import FileReadError
+from ..scheduling import next_offpeak_start
+from ..services import jobs
+from ..services.apply import import_job_validate
+from ..services.sources import ImportOptions, column_labels, column_samples, school_value_counts, sources_for_job
+from .common import get_job_or_404
+
+STEP_ORDER = [s.value for s in WizardStep]
+ISSUES_PER_PAGE = 50
+
+
+def _step_url(job, step: str) -> str:
+    return reverse("imports:start") if step == WizardStep.UPLOAD else reverse(f"imports:{step}", args=[job.number])
+
+
+def _load_step(request, number: int, step: str):
+    """The draft and a redirect when this step is not reachable yet (or the job was submitted)."""
+    job = get_job_or_404(request, number)
+    if not job.is_draft:
+        return job, redirect("imports:detail", number=job.number)
+    if STEP_ORDER.index(step) > STEP_ORDER.index(job.step):
+        return job, redirect(_step_url(job, job.step))
+    return job, None
+
+
+def _steps(job, current: str) -> list[dict]:
+    reached = STEP_ORDER.index(job.step) if job else 0
+    return [
+        {"label": s.label, "url": _step_url(job, s.value) if job and i <= reached and i > 0 else "",
+         "current": s.value == current, "done": i < STEP_ORDER.index(current)}
+        for i, s in enumerate(WizardStep)
+    ]
+
+
+def _render(request, template: str, job, step: str, context: dict):
+    return render(request, template, {"job": job, "steps": _steps(job, step), "tab": "import", **context})
+
+
+@district_admin_required
+def start(request):
+    form = StartForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        uploads = request.FILES.getlist("files")
+        try:
+            jobs.check_uploads(uploads)
+            with transaction.atomic():
+                job = jobs.import_job_create(
+                    district=request.district, created_by=request.user,
+                    description=form.cleaned_data["description"], import_type=form.cleaned_data["import_type"],
+                )
+                jobs.import_files_add(job=job, uploads=uploads, has_header=False if form.cleaned_data["no_header"] else None)
+        except (jobs.ImportError_, FileReadError) as exc:
+            form.add_error("files", str(exc))
+        else:
+            return redirect("imports:fields", number=job.number)
+    return render(request, "imports/wizard/start.html", {
+        "form": form, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import",
+        "max_mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024), "max_files": settings.IMPORT_MAX_FILES,
+    })
+
+
+@district_admin_required
+def map_fields(request, number: int):
+    job, elsewhere = _load_step(request, number, WizardStep.MAP_FIELDS)
+    if elsewhere:
+        return elsewhere
+    sources = sources_for_job(job)
+    labels = column_labels(sources)
+    if request.method == "POST":
+        return _post_fields(request, job, labels)
+    proposal = jobs.proposed_field_mapping(job)
+    mapping, fixed = job.field_mapping, job.fixed_values
+    used = set(mapping.values())
+    fields = [
+        {
+            "field": f, "column": mapping.get(f.key), "fixed": fixed.get(f.key),
+            "suggestion": proposal.suggestions.get(f.key) if f.key not in mapping and proposal.suggestions.get(f.key) not in used else None,
+            "fixed_choices": FIXED_CHOICES.get(f.key),
+        }
+        for f in FIELDS
+    ]
+    samples = column_samples(sources)
+    columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
+    return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
+        "fields": fields, "columns": columns, "files": job.files.all(),
+        "missing": [FIELDS_BY_KEY[k].label for k in missing_required(mapping, fixed)],
+    })
+
+
+def _post_fields(request, job, labels):
+    action, _, target = request.POST.get("action", "").partition(":")
+    mapping, fixed = dict(job.field_mapping), dict(job.fixed_values)
+    confirm = False
+    if action == "match":
+        form = MatchForm(request.POST, column_labels=labels)
+        if not form.is_valid():
+            messages.error(request, "Click a field and a column, then Match.")
+            return redirect("imports:fields", number=job.number)
+        column, key = form.cleaned_data["column"], form.cleaned_data["field"]
+        mapping = {k: v for k, v in mapping.items() if v != column}
+        mapping[key] = column
+        fixed.pop(key, None)
+    elif action == "unmatch":
+        mapping.pop(target, None)
+    elif action == "set_fixed":
+        key = target
+        value = request.POST.get(f"fixed_{key}", "")
+        if key in FIELDS_BY_KEY and value:
+            fixed[key] = "" if value == "__blank__" else value
+            mapping.pop(key, None)
+    elif action == "clear_fixed":
+        fixed.pop(target, None)
+    elif action == "header":
+        import_file = ImportFile.objects.filter(job=job, id=request.POST.get("file")).first()
+        if import_file is not None:
+            try:
+                jobs.import_file_set_header(job=job, import_file=import_file, has_header=request.POST.get("has_header") == "1")
+            except FileReadError as exc:
+                messages.error(request, str(exc))
+        return redirect("imports:fields", number=job.number)
+    elif action == "next":
+        confirm = True
+    try:
+        jobs.import_job_set_field_mapping(job=job, field_mapping=mapping, fixed_values=fixed, column_labels=labels, confirm=confirm)
+    except jobs.ImportError_ as exc:
+        messages.error(request, str(exc))
+        return redirect("imports:fields", number=job.number)
+    return redirect("imports:schools" if confirm else "imports:fields", number=job.number)
+
+
+@district_admin_required
+def map_schools(request, number: int):
+    job, elsewhere = _load_step(request, number, WizardStep.MAP_SCHOOLS)
+    if elsewhere:
+        return elsewhere
+    counts = school_value_counts(sources_for_job(job), ImportOptions.from_job(job))
+    values = list(counts)
+    schools = selectors.school_choices(district=request.district)
+    if request.method == "POST":
+        chosen = {value: request.POST.get(f"school_{i}", "") for i, value in enumerate(values)}
+        try:
+            jobs.import_job_set_school_mapping(job=job, school_mapping=chosen, file_values=values)
+        except jobs.ImportError_ as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect("imports:validate", number=job.number)
+        current = chosen
+    else:
+        memory = DistrictImportMemory.objects.filter(district=request.district).first()
+        proposal = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None)
+        current = {**proposal, **{k: v for k, v in job.school_mapping.items()}}
+    lines = [
+        {"index": i, "value": value, "count": counts[value], "selected": str(current.get(value) or "")}
+        for i, value in enumerate(values)
+    ]
+    return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {"lines": lines, "schools": schools})
+
+
+@district_admin_required
+def validate(request, number: int):
+    job, elsewhere = _load_step(request, number, WizardStep.VALIDATE)
+    if elsewhere:
+        return elsewhere
+    if job.validated_at is None:
+        import_job_validate(job=job)
+    counts = job.validation_summary.get("counts", {})
+    if request.method == "POST" and request.POST.get("action") == "next":
+        if counts.get("errors"):
+            messages.error(request, jobs.ERROR_HAS_ERRORS)
+            return redirect("imports:validate", number=job.number)
+        job.step = jobs._later(job.step, WizardStep.ACTIONS)
+        job.save(update_fields=["step", "updated_at"])
+        return redirect("imports:actions", number=job.number)
+    code = request.GET.get("code") or None
+    page = Paginator(selectors.import_issues(job=job, code=code), ISSUES_PER_PAGE).get_page(request.GET.get("page"))
+    return _render(request, "imports/wizard/validate.html", job, WizardStep.VALIDATE, {
+        "counts": counts, "groups": selectors.import_issue_groups(job=job), "page": page, "code": code,
+        "Severity": Severity,
+    })
+
+
+@district_admin_required
+def actions(request, number: int):
+    job, elsewhere = _load_step(request, number, WizardStep.ACTIONS)
+    if elsewhere:
+        return elsewhere
+    groups = selectors.custom_group_list(district=request.district)
+    initial = {
+        "conflict_policy": job.conflict_policy, "password_policy": job.password_policy,
+        "custom_group": job.custom_group_id, "group_members": job.group_members, "email_staff": job.email_staff,
+    }
+    form = ActionsForm(request.POST or None, initial=initial, groups=groups)
+    if request.method == "POST" and form.is_valid():
+        try:
+            jobs.import_job_set_actions(
+                job=job, conflict_policy=form.cleaned_data["conflict_policy"],
+                password_policy=form.cleaned_data["password_policy"], custom_group_id=form.cleaned_data["custom_group"],
+                group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
+            )
+        except jobs.ImportError_ as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("imports:review", number=job.number)
+    return _render(request, "imports/wizard/actions.html", job, WizardStep.ACTIONS, {
+        "form": form, "example": job.validation_summary.get("conflict_example"),
+        "has_password_column": "password" in job.field_mapping,
+    })
+
+
+@district_admin_required
+def review(request, number: int):
+    job, elsewhere = _load_step(request, number, WizardStep.REVIEW)
+    if elsewhere:
+        return elsewhere
+    if request.method == "POST":
+        try:
+            job = jobs.import_job_submit(job=job)
+        except jobs.ImportError_ as exc:
+            messages.error(request, str(exc))
+            return redirect("imports:review", number=job.number)
+        messages.success(request, f"Import {job.number} is scheduled.")
+        return redirect("imports:detail", number=job.number)
+    if job.validated_at is None:
+        import_job_validate(job=job)
+    district = request.district
+    starts = next_offpeak_start(now=timezone.now(), timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end)
+    return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
+        "counts": job.validation_summary.get("counts", {}), "starts": starts, "files": job.files.all(),
+        "mapping": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.field_mapping.items() if k in FIELDS_BY_KEY],
+        "fixed": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.fixed_values.items() if k in FIELDS_BY_KEY],
+        "school_lines": _school_lines(job),
+    })
+
+
+def _school_lines(job):
+    names = {s.id: str(s) for s in job.district.schools.all()}
+    return [(value, names.get(int(school_id), "?")) for value, school_id in job.school_mapping.items()]
+
+
+@district_admin_required
+@require_POST
+def close(request, number: int):
+    job = get_job_or_404(request, number)
+    jobs.import_job_close(job=job)
+    messages.info(request, "The import was closed and its file deleted." if job.is_draft else "")
+    return redirect("imports:history")

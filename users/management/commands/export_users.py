@@ -1,0 +1,55 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from schools.management.districts import district_for_command
+from users.exports import FORMATS, USER_EXPORT_HEADINGS, user_export_json, user_export_write_csv, user_export_xlsx
+
+XLSX_NEEDS_OUTPUT = "xlsx is a binary format: give a file with -o PATH."
+
+
+class _LineWriter:
+    """Hands the csv module's complete lines to the command's stdout without adding line endings."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")
+
+
+class Command(BaseCommand):
+    help = (
+        "Export every user of a district, one row each, with the headings: "
+        + ", ".join(USER_EXPORT_HEADINGS)
+        + ". User Type is 0 for students and 1 for staff; flags are Y or N; custom groups are "
+        "separated by ';'. In csv and xlsx, a cell starting with =, +, -, @, tab or carriage "
+        "return gets a leading ' so a spreadsheet never runs it as a formula. Writes to standard "
+        "output unless -o is given."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--district", required=True, metavar="SLUG", help="The district's slug.")
+        parser.add_argument("--format", dest="file_format", choices=FORMATS, default="csv", help="Output format (default: csv).")
+        parser.add_argument("-o", "--output", metavar="PATH", help="Write to this file instead of standard output.")
+
+    def handle(self, *args, district, file_format, output, **options):
+        if file_format == "xlsx" and not output:
+            raise CommandError(XLSX_NEEDS_OUTPUT)
+        district_obj = district_for_command(district)
+        if file_format == "xlsx":
+            with open(output, "wb") as fh:
+                fh.write(user_export_xlsx(district=district_obj))
+        elif file_format == "json":
+            text = user_export_json(district=district_obj)
+            if output:
+                with open(output, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            else:
+                self.stdout.write(text)
+        else:
+            if output:
+                with open(output, "w", encoding="utf-8", newline="") as fh:
+                    user_export_write_csv(district=district_obj, stream=fh)
+            else:
+                user_export_write_csv(district=district_obj, stream=_LineWriter(self.stdout))
+        if output:
+            self.stdout.write(f"Wrote {district_obj.name} users to {output}.")

@@ -1,0 +1,82 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class UserType(models.TextChoices):
+    STUDENT = "student", "Student"
+    STAFF = "staff", "Staff"
+
+
+class Grade(models.TextChoices):
+    PRE_K = "PK", "Pre-K"
+    K = "K", "K"
+    G1 = "1", "1"
+    G2 = "2", "2"
+    G3 = "3", "3"
+    G4 = "4", "4"
+    G5 = "5", "5"
+    G6 = "6", "6"
+    G7 = "7", "7"
+    G8 = "8", "8"
+    G9 = "9", "9"
+    G10 = "10", "10"
+    G11 = "11", "11"
+    G12 = "12", "12"
+
+
+class User(AbstractUser):
+    """Everyone who signs in: district administrators, staff and students."""
+
+    district = models.ForeignKey(
+        "schools.District", null=True, blank=True, on_delete=models.CASCADE, related_name="users"
+    )
+    # Text, not a number: SIS ids such as 000123 must keep their leading zeros.
+    district_user_id = models.CharField("District ID", max_length=64, null=True, blank=True)
+    user_type = models.CharField(max_length=10, choices=UserType.choices, default=UserType.STAFF)
+    middle_name = models.CharField(max_length=150, blank=True, default="")
+    grade = models.CharField(max_length=2, choices=Grade.choices, blank=True, default="")
+    school = models.ForeignKey(
+        "schools.School", null=True, blank=True, on_delete=models.SET_NULL, related_name="users"
+    )
+    state_user_id = models.CharField(max_length=64, blank=True, default="")
+    alternate_user_id = models.CharField(max_length=64, blank=True, default="")
+    limited_english = models.BooleanField(default=False)
+    economically_disadvantaged = models.BooleanField(default=False)
+    # The right to manage the district, independent of being staff or student.
+    is_district_admin = models.BooleanField(default=False)
+    # Which import created this user: the change list and a future undo build on it.
+    created_by_import = models.ForeignKey(
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="created_users"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "district_user_id"],
+                condition=Q(district_user_id__isnull=False),
+                name="user_district_id_unique_per_district",
+            ),
+        ]
+        # Validation looks up existing users' emails case-insensitively, a chunk at a time.
+        indexes = [models.Index("district", Lower("email"), name="user_district_email_ci")]
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+
+
+class CustomGroup(models.Model):
+    district = models.ForeignKey("schools.District", on_delete=models.CASCADE, related_name="custom_groups")
+    name = models.CharField(max_length=150)
+    members = models.ManyToManyField(User, blank=True, related_name="custom_groups")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "name"], name="custom_group_name_unique_per_district"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
