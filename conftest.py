@@ -4,6 +4,7 @@ Tests marked `services` or `browser` skip themselves when PostgreSQL, Redis, a w
 Chromium is missing. On CI, REQUIRE_SERVICES=1 turns every such skip into a failure, so a
 missing service can never make a green run that tested nothing.
 """
+
 import os
 
 import pytest
@@ -36,9 +37,7 @@ def pytest_runtest_makereport(item, call):
         marker = _required_marker(item)
         if marker:
             report.outcome = "failed"
-            report.longrepr = (
-                f"REQUIRE_SERVICES=1 but this '{marker}' test was skipped: {_skip_reason(report)}"
-            )
+            report.longrepr = f"REQUIRE_SERVICES=1 but this '{marker}' test was skipped: {_skip_reason(report)}"
     return report
 
 
@@ -53,9 +52,7 @@ def pytest_make_collect_report(collector):
             marker = "services/browser"
         if marker:
             report.outcome = "failed"
-            report.longrepr = (
-                f"REQUIRE_SERVICES=1 but this '{marker}' module was skipped: {_skip_reason(report)}"
-            )
+            report.longrepr = f"REQUIRE_SERVICES=1 but this '{marker}' module was skipped: {_skip_reason(report)}"
     return report
 
 

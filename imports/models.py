@@ -100,6 +100,12 @@ class ImportJob(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     # Rows whose chunk is committed; a re-delivered task resumes after them.
     rows_committed = models.PositiveIntegerField(default=0)
+    # Safety hold: a job that would change too much of the district waits for an admin's approval.
+    hold_summary = models.JSONField(default=dict, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
     # A short, data-free note on why a job waits, e.g. another import of the district is running.
     status_note = models.CharField(max_length=255, blank=True, default="")
     failure_reason = models.TextField(blank=True, default="")

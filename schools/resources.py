@@ -1,4 +1,5 @@
 """The school file (`Name,SIS ID`) as a django-import-export resource, bound to one district."""
+
 from pathlib import Path
 
 from import_export import resources

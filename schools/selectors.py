@@ -1,4 +1,5 @@
 """Reads for districts and schools. Everything a view shows is scoped to one district."""
+
 from django.db.models import QuerySet
 
 from .models import District, School

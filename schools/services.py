@@ -1,4 +1,5 @@
 """Writes for districts and schools."""
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from import_export.results import Result

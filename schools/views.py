@@ -1,4 +1,5 @@
 """The Manage pages owned by the schools app. Each view is scoped to `request.district`."""
+
 from django.shortcuts import redirect, render
 
 from users.permissions import district_admin_required

@@ -6,7 +6,15 @@ from .models import CustomGroup, User
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "first_name", "last_name", "district", "district_user_id", "user_type", "is_district_admin")
+    list_display = (
+        "username",
+        "first_name",
+        "last_name",
+        "district",
+        "district_user_id",
+        "user_type",
+        "is_district_admin",
+    )
     list_filter = ("district", "user_type", "is_district_admin", "is_active")
     search_fields = ("username", "first_name", "last_name", "email", "district_user_id")
     list_select_related = ("district",)

@@ -3,6 +3,7 @@
 The columns come from a django-import-export resource. CSV is written a row at a time, so a
 large district never sits in memory; xlsx and json go through a tablib dataset.
 """
+
 import csv
 from collections.abc import Iterator
 from typing import IO

@@ -1,4 +1,5 @@
 """Reads for users and custom groups. Every selector takes the district it may look in."""
+
 from django.db.models import Prefetch, QuerySet
 
 from schools.models import District
@@ -13,8 +14,10 @@ def user_list(*, district: District) -> QuerySet[User]:
 
 def user_export_list(*, district: District) -> QuerySet[User]:
     """`user_list` with the school and custom groups loaded in bulk, for one pass over many users."""
-    return user_list(district=district).select_related("school").prefetch_related(
-        Prefetch("custom_groups", queryset=CustomGroup.objects.only("id", "name").order_by("name"))
+    return (
+        user_list(district=district)
+        .select_related("school")
+        .prefetch_related(Prefetch("custom_groups", queryset=CustomGroup.objects.only("id", "name").order_by("name")))
     )
 
 

@@ -1,4 +1,5 @@
 """Writes for users: district admins, passwords, custom groups and the demo district."""
+
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from schools.models import District
 from schools.selectors import district_get
 from schools.services import district_create, school_upsert
 
-from .models import CustomGroup, UserType, User
+from .models import CustomGroup, User, UserType
 
 USERNAME_TAKEN = "The username '{username}' is already taken."
 EMAIL_REQUIRED = "An email address is required."

@@ -12,6 +12,12 @@ RECORD_FIELDS = (
     "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
 )
 TEXT_FIELDS = ("first_name", "middle_name", "last_name", "state_user_id", "alternate_user_id")
+# The users table's column sizes (users.User): a longer value would fail the write on PostgreSQL
+# halfway through a run, so validation reports it instead.
+MAX_LENGTHS = {
+    "first_name": 150, "middle_name": 150, "last_name": 150, "state_user_id": 64, "alternate_user_id": 64,
+    "district_id": 64, "email": 254,
+}
 
 
 @dataclass(slots=True)
@@ -125,6 +131,14 @@ class RowBuilder:
             issues.append(self._issue(row, "school_sis_id", "school_unmapped",
                                       f'School "{school_text}" is not matched to a school of the district.',
                                       "Match it on the School Mapping step, or add the school under Manage Classworks → Schools."))
+
+        for key, limit in MAX_LENGTHS.items():
+            value = out.district_id if key == "district_id" else values.get(key)
+            if value and len(value) > limit:
+                heading = FIELDS_BY_KEY[key].heading
+                issues.append(self._issue(row, key, "value_too_long",
+                                          f"{heading} is {len(value)} characters long; the limit is {limit}.",
+                                          f"Shorten the {heading}, or check that the column holds the right data."))
 
         out.password = self._cell(cells, "password") or ""
         return out

@@ -3,7 +3,9 @@ import logging
 from collections import Counter
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+import secrets
+
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,6 +18,7 @@ from ..pipeline.classify import NEW, classify
 from ..pipeline.normalize import STAFF
 from ..pipeline.rows import RECORD_FIELDS
 from . import writers
+from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
 from .validation import validate_import
 
@@ -27,6 +30,10 @@ ERROR_REVALIDATION = "The file no longer validates: {errors} error(s) were found
 
 class ImportAborted(Exception):
     """The job cannot go on; the message is safe to show the admin (no student data)."""
+
+
+class ImportHeld(Exception):
+    """The re-validated import would change more than the district's threshold: it waits for approval."""
 
 
 def store_issues(job: ImportJob, sources, issues) -> None:
@@ -77,7 +84,7 @@ def _chunks(rows, size: int, skip: int):
 def _new_user(row, *, job: ImportJob, username: str, now) -> dict:
     v = row.values
     return {
-        "password": make_password(row.password or None),
+        "password": make_password(row.password) if row.password else _unusable_password(),
         "is_superuser": False, "username": username,
         "first_name": v["first_name"] or "", "last_name": v["last_name"] or "", "email": v["email"] or "",
         "is_staff": False, "is_active": True, "date_joined": now,
@@ -91,17 +98,22 @@ def _new_user(row, *, job: ImportJob, username: str, now) -> dict:
     }
 
 
+def _unusable_password() -> str:
+    # What make_password(None) stores, without its per-character random draw (the hot path's top cost).
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
+
+
 def _usernames(job: ImportJob, district_ids: list[str]) -> dict[str, str]:
     """Stable usernames for new users; a clash with an existing name gets a numeric suffix."""
     wanted = {d: writers.base_username(job.district.slug, d) for d in district_ids}
-    taken = set(User.objects.filter(username__in=list(wanted.values())).values_list("username", flat=True))
+    taken = selectors.taken_usernames(usernames=list(wanted.values()))
     out, used = {}, set()
     for district_id, name in wanted.items():
         candidate, n = name, 1
         while candidate in taken or candidate in used:
             n += 1
             candidate = f"{name}-{n}"
-            if n > 2 and User.objects.filter(username=candidate).exists():
+            if User.objects.filter(username=candidate).exists():
                 taken.add(candidate)
         used.add(candidate)
         out[district_id] = candidate
@@ -142,11 +154,7 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter) 
     writers.set_passwords(password_hashes)
     ImportChange.objects.bulk_create(changes, batch_size=2000)
 
-    ids = {
-        d: pk for d, pk in User.objects.filter(
-            district=job.district, district_user_id__in=[r.district_id for r in new_rows]
-        ).values_list("district_user_id", "id")
-    } if new_rows else {}
+    ids = selectors.user_ids_by_district_id(district=job.district, district_ids=[r.district_id for r in new_rows])
     ids.update({d: u.id for d, u in existing.items()})
     _add_to_group(job, rows, ids)
     if job.email_staff:
@@ -187,6 +195,8 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None) -> Import
     result = import_job_validate(job=job)
     if result.has_errors:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
+    if job.rows_committed == 0 and import_job_hold_if_needed(job=job):
+        raise ImportHeld()
     counts = Counter({k: v for k, v in (job.counts or {}).items() if k in RESULT_KEYS})
     counts["rows"] = result.counts["rows"]
     counts["errors"] = result.counts["errors"]

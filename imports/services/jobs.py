@@ -20,6 +20,7 @@ from ..models import (
 from ..pipeline.fields import FIELDS_BY_KEY
 from ..pipeline.mapping import missing_required, propose_field_mapping
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
+from .safety import import_job_hold_if_needed
 
 ERROR_TOO_MANY_FILES = "Upload at most {limit} files at a time."
 ERROR_FILE_TOO_LARGE = "{name} is larger than the {limit} MB limit."
@@ -34,6 +35,10 @@ ERROR_HAS_ERRORS = "The file has errors. Fix them in your file and start a new i
 ERROR_NOT_VALIDATED = "Validate the file before submitting."
 ERROR_NOT_DRAFT = "This import has already been submitted."
 ERROR_CANNOT_CANCEL = "Only a scheduled import can be cancelled."
+ERROR_FIXED_PASSWORD = (
+    "One password for every user is not allowed. Give each user a password in the file, "
+    "or leave Password unmatched so each user sets their own from the login email."
+)
 ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv")
 
 
@@ -175,6 +180,8 @@ def import_job_set_field_mapping(
     for key in list(field_mapping) + list(fixed_values):
         if key not in FIELDS_BY_KEY:
             raise ImportError_(f"Unknown field {key}.")
+    if "password" in fixed_values:
+        raise ImportError_(ERROR_FIXED_PASSWORD)
     for column in field_mapping.values():
         if column not in column_labels:
             raise ImportError_(ERROR_UNKNOWN_COLUMN.format(column=column))
@@ -274,6 +281,8 @@ def import_job_submit(*, job: ImportJob, now=None, dispatch: bool = True) -> Imp
         locked.submitted_at = now
         locked.save()
         remember_mappings(locked)
+        if import_job_hold_if_needed(job=locked):
+            return locked
         if dispatch and locked.run_after <= now:
             from ..tasks import run_import
 

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus
-from .apply import ImportAborted, import_job_apply
+from .apply import ImportAborted, ImportHeld, import_job_apply
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +25,20 @@ FAILED_UNEXPECTED = "The import stopped at row {row} because of an internal erro
 _LOCK_NAMESPACE = 7201
 
 
-def import_job_claim(*, job_id: int, now=None) -> ImportJob | None:
-    """Take the job for this worker: a due Scheduled job, or a Running one whose worker died."""
+def import_job_claim(*, job_id: int, now=None, retry_failed: bool = False) -> ImportJob | None:
+    """Take the job for this worker: a due Scheduled job, or a Running one whose worker died.
+
+    retry_failed lets an operator resume a Failed job after its last committed chunk.
+    """
     now = now or timezone.now()
     claimable = Q(status=ImportStatus.SCHEDULED, run_after__lte=now) | Q(
         status=ImportStatus.RUNNING, heartbeat_at__lt=now - STALE_HEARTBEAT
     )
+    if retry_failed:
+        claimable |= Q(status=ImportStatus.FAILED, rows_total__gt=0)
     claimed = ImportJob.objects.filter(claimable, id=job_id).update(
         status=ImportStatus.RUNNING, started_at=Coalesce(F("started_at"), now), heartbeat_at=now,
-        attempts=F("attempts") + 1, status_note="",
+        attempts=F("attempts") + 1, status_note="", failure_reason="", failed_row=None,
     )
     return ImportJob.objects.select_related("district").get(id=job_id) if claimed else None
 
@@ -75,12 +80,16 @@ def _wait_for_lock(job: ImportJob) -> None:
     )
 
 
-def import_job_run(*, job_id: int, queue_emails: bool = True) -> ImportJob | None:
-    """Claim and run one job to its end. Returns None when there was nothing to claim."""
-    job = import_job_claim(job_id=job_id)
+def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool = False) -> ImportJob | None:
+    """Claim and run one job to its end. Returns None when there was nothing to claim.
+
+    A worker that dies is retried (by the sweeper) up to MAX_ATTEMPTS; an error inside the run
+    fails the job at once with the row reached, since running the same data again would fail again.
+    """
+    job = import_job_claim(job_id=job_id, retry_failed=retry_failed)
     if job is None:
         return None
-    if job.attempts > MAX_ATTEMPTS:
+    if job.attempts > MAX_ATTEMPTS and not retry_failed:
         _fail(job, FAILED_ATTEMPTS.format(attempts=MAX_ATTEMPTS, error=job.failure_reason or "none recorded"),
               row=job.rows_committed + 1)
         _queue_completion_email(job, queue_emails)
@@ -91,24 +100,21 @@ def import_job_run(*, job_id: int, queue_emails: bool = True) -> ImportJob | Non
             return job
         try:
             import_job_apply(job=job)
+        except ImportHeld:
+            return job
         except ImportAborted as exc:
             job.refresh_from_db()
             if job.status == ImportStatus.RUNNING:
                 _fail(job, str(exc), row=job.rows_committed + 1 if job.rows_committed else None)
-        except Exception as exc:  # a fault: record it, keep committed chunks, let the retry resume
-            logger.exception("import %s failed", job.id)
+        except Exception as exc:  # a fault: keep the committed chunks, record where it stopped
+            # Only the exception's type is logged: its text may quote a row of student data.
+            logger.error("import %s failed at row %s: %s", job.id, job.rows_committed + 1, type(exc).__name__)
             job.refresh_from_db()
-            reason = FAILED_UNEXPECTED.format(row=job.rows_committed + 1, error=type(exc).__name__)
-            if job.attempts >= MAX_ATTEMPTS:
-                _fail(job, reason, row=job.rows_committed + 1)
-            else:
-                ImportJob.objects.filter(id=job.id).update(
-                    status=ImportStatus.SCHEDULED, run_after=timezone.now(), failure_reason=reason,
-                    failed_row=job.rows_committed + 1, dispatched_at=None,
-                )
-                return job
+            _fail(job, FAILED_UNEXPECTED.format(row=job.rows_committed + 1, error=type(exc).__name__), row=job.rows_committed + 1)
     job.refresh_from_db()
-    _queue_completion_email(job, queue_emails)
+    # Not when another run took the job over (this worker was presumed dead): that run sends it.
+    if job.is_finished:
+        _queue_completion_email(job, queue_emails)
     return job
 
 

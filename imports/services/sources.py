@@ -27,10 +27,13 @@ class ImportOptions:
 
     @classmethod
     def from_job(cls, job: ImportJob) -> "ImportOptions":
+        # Only schools the district still has: one deleted after the mapping was chosen makes its
+        # rows school_unmapped when the job re-validates, instead of a broken foreign key.
+        schools = set(job.district.schools.values_list("id", flat=True))
         return cls(
             field_mapping=dict(job.field_mapping),
             fixed_values=dict(job.fixed_values),
-            school_mapping={k: int(v) for k, v in job.school_mapping.items() if v},
+            school_mapping={k: int(v) for k, v in job.school_mapping.items() if v and int(v) in schools},
             conflict_policy=job.conflict_policy,
             password_policy=job.password_policy,
         )

@@ -18,10 +18,18 @@ COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "upda
 IssueSink = Callable[[list[Issue]], None]
 
 
+# Changes to these fields count towards the safety hold: they are what a wrong file mass-edits.
+HOLD_FIELDS = frozenset({"first_name", "middle_name", "last_name", "school_id", "user_type"})
+LARGEST_CHANGES_KEPT = 10
+
+
 @dataclass
 class ValidationResult:
     counts: Counter = field(default_factory=Counter)
     conflict_example: dict | None = None
+    # Safety hold: existing students affected per their current school, and a few examples.
+    affected_by_school: Counter = field(default_factory=Counter)
+    largest_changes: list = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -37,7 +45,12 @@ class ValidationResult:
         }
 
     def summary(self) -> dict:
-        return {"counts": {k: self.counts[k] for k in COUNT_KEYS}, "conflict_example": self.conflict_example}
+        return {
+            "counts": {k: self.counts[k] for k in (*COUNT_KEYS, "mass_changed")},
+            "conflict_example": self.conflict_example,
+            "affected_by_school": {str(k): v for k, v in self.affected_by_school.items()},
+            "largest_changes": self.largest_changes,
+        }
 
 
 def _batched(items: Iterable, size: int):
@@ -153,6 +166,16 @@ def _count_outcome(result: ValidationResult, row, existing, options: ImportOptio
         counts["created"] += 1
     elif outcome.writes:
         counts["updated"] += 1
+    mass = HOLD_FIELDS.intersection(outcome.changes)
+    if existing is not None and mass:
+        counts["mass_changed"] += 1
+        if existing.values.get("user_type") == "student" and existing.values.get("school_id"):
+            result.affected_by_school[existing.values["school_id"]] += 1
+        if len(result.largest_changes) < LARGEST_CHANGES_KEPT:
+            result.largest_changes.append({
+                "district_id": row.district_id,
+                "fields": {k: [str(outcome.changes[k][0] or ""), str(outcome.changes[k][1] or "")] for k in sorted(mass)},
+            })
     if outcome.conflicts and result.conflict_example is None:
         result.conflict_example = {
             "district_id": row.district_id,

@@ -8,3 +8,11 @@ from users.tests.factories import make_school
 @pytest.fixture
 def school(district):
     return make_school(district, sis_id=SCHOOL_SIS_ID, name="Lincoln Elementary")
+
+
+@pytest.fixture
+def no_safety_hold(district):
+    """Let a test change every existing user without the import waiting for an admin's approval."""
+    district.change_threshold_percent = 100
+    district.save(update_fields=["change_threshold_percent"])
+    return district

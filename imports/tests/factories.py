@@ -11,9 +11,13 @@ import datetime
 import io
 from pathlib import Path
 
+from django.core import serializers
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from imports.models import ImportJob, WizardStep
+from imports.models import (
+    DistrictImportMemory, ImportChange, ImportEmail, ImportFile, ImportIssue, ImportJob, WizardStep,
+)
 from imports.pipeline.mapping import plan_columns, propose_field_mapping, propose_school_mapping
 from imports.pipeline.reading import inspect_file, iter_rows
 from imports.pipeline.rows import RowBuilder, UserRow
@@ -138,6 +142,23 @@ def run_job(job: ImportJob, *, queue_emails: bool = False) -> ImportJob:
     runs.import_job_run(job_id=job.id, queue_emails=queue_emails)
     job.refresh_from_db()
     return job
+
+
+def set_window_around_now(district, *, open_now: bool) -> None:
+    """Give the district an off-peak window that the real clock is inside of, or two hours before."""
+    local = timezone.now().astimezone(district.tzinfo)
+    start = local + datetime.timedelta(hours=-1 if open_now else 2)
+    district.offpeak_start = start.time().replace(second=0, microsecond=0)
+    district.offpeak_end = (start + datetime.timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    district.save()
+
+
+def stored_text() -> str:
+    """Every import row and user row as JSON: a clear-text password must not appear anywhere in it."""
+    from users.models import User
+
+    models = (ImportJob, ImportFile, ImportIssue, ImportChange, ImportEmail, DistrictImportMemory, User)
+    return "".join(serializers.serialize("json", m.objects.all()) for m in models)
 
 
 def issue_codes(issues) -> list[tuple[str, int | None]]:

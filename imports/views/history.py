@@ -10,7 +10,7 @@ from users.permissions import district_admin_required
 from .. import selectors
 from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
 from ..pipeline.fields import FIELDS_BY_KEY
-from ..services import jobs
+from ..services import jobs, safety
 from .common import get_job_or_404
 
 JOBS_PER_PAGE = 25
@@ -63,4 +63,30 @@ def cancel(request, number: int):
         messages.success(request, f"Import {job.number} was cancelled.")
     else:
         messages.error(request, jobs.ERROR_CANNOT_CANCEL)
+    return redirect("imports:detail", number=job.number)
+
+
+@district_admin_required
+@require_POST
+def approve(request, number: int):
+    job = get_job_or_404(request, number)
+    try:
+        safety.import_job_approve(job=job, approved_by=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Import {job.number} was approved and is scheduled.")
+    return redirect("imports:detail", number=job.number)
+
+
+@district_admin_required
+@require_POST
+def discard(request, number: int):
+    job = get_job_or_404(request, number)
+    try:
+        safety.import_job_discard(job=job)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Import {job.number} was discarded. Nothing was changed.")
     return redirect("imports:detail", number=job.number)

@@ -1,4 +1,5 @@
 """How the ops commands turn `--district SLUG` into a district."""
+
 from django.core.management.base import CommandError
 
 from schools.models import District

@@ -1,10 +1,11 @@
 """Plain factory functions for tests across the project. Each call makes unique, valid rows.
 
-    district = make_district()
-    school = make_school(district, sis_id="101")
-    student = make_user(district, district_user_id="000123", grade="5")
-    admin = make_admin(district)
+district = make_district()
+school = make_school(district, sis_id="101")
+student = make_user(district, district_user_id="000123", grade="5")
+admin = make_admin(district)
 """
+
 import itertools
 
 from schools.models import District, School

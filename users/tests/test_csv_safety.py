@@ -1,4 +1,5 @@
 """classworks_import.csv_safety: cells a spreadsheet would run as formulas become plain text."""
+
 import pytest
 
 from classworks_import.csv_safety import safe_cell

@@ -1,4 +1,5 @@
 """Production settings pass Django's deployment checklist."""
+
 import os
 import secrets
 import subprocess

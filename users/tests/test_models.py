@@ -1,4 +1,5 @@
 """What the database guarantees about users, whatever code writes them."""
+
 import pytest
 from django.db import IntegrityError, transaction
 

@@ -10,7 +10,7 @@ from ._common import get_district
 
 
 class Command(BaseCommand):
-    help = "Run one scheduled import now, in this process, emails included."
+    help = "Run one scheduled import now, in this process, emails included. A failed import resumes after its last committed chunk."
 
     def add_arguments(self, parser):
         parser.add_argument("number", type=int)
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"No import {opts['number']} in {district.slug}.")
         if job.status == ImportStatus.SCHEDULED:
             ImportJob.objects.filter(id=job.id).update(run_after=timezone.now())
-        if runs.import_job_run(job_id=job.id, queue_emails=False) is None:
+        if runs.import_job_run(job_id=job.id, queue_emails=False, retry_failed=True) is None:
             raise CommandError(f"Import {job.number} is {job.get_status_display()} and cannot be run now.")
         try:
             emails.import_emails_send(job_id=job.id)

@@ -21,4 +21,6 @@ class Command(BaseCommand):
             district = district_create(slug=slug, name=name, timezone=timezone)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Created district {district.name} ({district.slug}, {district.timezone})."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created district {district.name} ({district.slug}, {district.timezone}).")
+        )

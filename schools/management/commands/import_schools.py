@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from schools.resources import HEADING_NAME, HEADING_SIS_ID, school_dataset_from_file
 from schools.management.districts import district_for_command
+from schools.resources import HEADING_NAME, HEADING_SIS_ID, school_dataset_from_file
 from schools.services import school_import
 
 FILE_NOT_FOUND = "Cannot read {path}: {error}"

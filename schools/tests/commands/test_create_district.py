@@ -13,7 +13,15 @@ pytestmark = pytest.mark.django_db
 def test_creates_the_district():
     out = StringIO()
 
-    call_command("create_district", "springfield", "--name", "Springfield Public Schools", "--timezone", "America/Denver", stdout=out)
+    call_command(
+        "create_district",
+        "springfield",
+        "--name",
+        "Springfield Public Schools",
+        "--timezone",
+        "America/Denver",
+        stdout=out,
+    )
 
     district = District.objects.get(slug="springfield")
     assert district.name == "Springfield Public Schools"

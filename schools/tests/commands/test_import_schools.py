@@ -101,7 +101,9 @@ def test_dry_run_saves_nothing(write_csv):
     district = make_district(slug="springfield")
     out = StringIO()
 
-    call_command("import_schools", write_csv("Name,SIS ID\nA,1\n"), "--district", "springfield", "--dry-run", stdout=out)
+    call_command(
+        "import_schools", write_csv("Name,SIS ID\nA,1\n"), "--district", "springfield", "--dry-run", stdout=out
+    )
 
     assert "Dry run, nothing saved: 1 created" in out.getvalue()
     assert schools_of(district) == []

@@ -1,4 +1,5 @@
 """Who reaches the Manage pages: district admins only; others get 403, anonymous visitors sign in."""
+
 import pytest
 from django.urls import reverse
 

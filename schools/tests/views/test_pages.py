@@ -1,4 +1,5 @@
 """Shell pages: sign-in, 404, and the Content Security Policy (no inline script or style)."""
+
 import re
 from pathlib import Path
 
@@ -55,8 +56,27 @@ def test_pages_have_no_inline_script_or_style(client, district_admin_client, dis
 def test_stylesheet_defines_the_shared_classes():
     css = (Path(settings.BASE_DIR) / "static" / "css" / "app.css").read_text()
     for cls in (
-        "btn", "btn-primary", "btn-secondary", "btn-danger", "card", "table", "table-wrap", "badge",
-        "badge-warning", "badge-error", "alert", "alert-error", "alert-warning", "alert-success",
-        "progress", "progress-bar", "steps", "current", "done", "two-col", "muted", "pagination",
+        "btn",
+        "btn-primary",
+        "btn-secondary",
+        "btn-danger",
+        "card",
+        "table",
+        "table-wrap",
+        "badge",
+        "badge-warning",
+        "badge-error",
+        "alert",
+        "alert-error",
+        "alert-warning",
+        "alert-success",
+        "progress",
+        "progress-bar",
+        "steps",
+        "current",
+        "done",
+        "two-col",
+        "muted",
+        "pagination",
     ):
-        assert re.search(r"\.%s\b" % re.escape(cls), css), cls
+        assert re.search(rf"\.{re.escape(cls)}\b", css), cls

@@ -28,7 +28,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--district", required=True, metavar="SLUG", help="The district's slug.")
-        parser.add_argument("--format", dest="file_format", choices=FORMATS, default="csv", help="Output format (default: csv).")
+        parser.add_argument(
+            "--format", dest="file_format", choices=FORMATS, default="csv", help="Output format (default: csv)."
+        )
         parser.add_argument("-o", "--output", metavar="PATH", help="Write to this file instead of standard output.")
 
     def handle(self, *args, district, file_format, output, **options):

@@ -16,8 +16,16 @@ def test_created_admin_signs_in_and_reaches_manage(client):
     out = StringIO()
 
     call_command(
-        "create_district_admin", "--district", "springfield", "--username", "dana",
-        "--email", "dana@example.org", "--password", "long-enough-pass", stdout=out,
+        "create_district_admin",
+        "--district",
+        "springfield",
+        "--username",
+        "dana",
+        "--email",
+        "dana@example.org",
+        "--password",
+        "long-enough-pass",
+        stdout=out,
     )
 
     assert "Created district admin dana for Springfield Public Schools" in out.getvalue()
@@ -30,7 +38,16 @@ def test_without_password_a_random_one_is_printed_once_and_works(client):
     make_district(slug="springfield")
     out = StringIO()
 
-    call_command("create_district_admin", "--district", "springfield", "--username", "dana", "--email", "dana@example.org", stdout=out)
+    call_command(
+        "create_district_admin",
+        "--district",
+        "springfield",
+        "--username",
+        "dana",
+        "--email",
+        "dana@example.org",
+        stdout=out,
+    )
 
     password = re.search(r"Generated password \(shown only this once\): (\S+)", out.getvalue()).group(1)
     assert len(password) >= 16

@@ -13,9 +13,21 @@ from users.tests.factories import make_admin, make_custom_group, make_district, 
 pytestmark = pytest.mark.django_db
 
 HEADINGS = [
-    "First Name", "Middle Name", "Last Name", "District ID", "User Type", "Grade", "Email Address",
-    "School SIS ID", "State User ID", "Alternate User ID", "Limited English", "Economically Disadvantaged",
-    "Username", "Active", "Custom Groups",
+    "First Name",
+    "Middle Name",
+    "Last Name",
+    "District ID",
+    "User Type",
+    "Grade",
+    "Email Address",
+    "School SIS ID",
+    "State User ID",
+    "Alternate User ID",
+    "Limited English",
+    "Economically Disadvantaged",
+    "Username",
+    "Active",
+    "Custom Groups",
 ]
 
 
@@ -24,13 +36,30 @@ def springfield():
     district = make_district(slug="springfield")
     school = make_school(district, name="First Street ES", sis_id="0101")
     ava = make_user(
-        district, username="ava.martinez", first_name="Ava", middle_name="Rose", last_name="Martinez",
-        district_user_id="000123", grade="PK", school=school, email="ava@example.org", state_user_id="S-1",
-        alternate_user_id="ALT-9", limited_english=True, economically_disadvantaged=False,
+        district,
+        username="ava.martinez",
+        first_name="Ava",
+        middle_name="Rose",
+        last_name="Martinez",
+        district_user_id="000123",
+        grade="PK",
+        school=school,
+        email="ava@example.org",
+        state_user_id="S-1",
+        alternate_user_id="ALT-9",
+        limited_english=True,
+        economically_disadvantaged=False,
     )
     make_staff = make_user(
-        district, username="m.garcia", first_name="Maria", last_name="Garcia", district_user_id="T1001",
-        user_type=UserType.STAFF, grade="", school=None, is_active=False,
+        district,
+        username="m.garcia",
+        first_name="Maria",
+        last_name="Garcia",
+        district_user_id="T1001",
+        user_type=UserType.STAFF,
+        grade="",
+        school=None,
+        is_active=False,
     )
     make_custom_group(district, name="Robotics Club", members=[ava])
     make_custom_group(district, name="Grade 5 Reading", members=[ava])
@@ -72,7 +101,11 @@ def test_csv_parses_back_with_exactly_the_headings(springfield):
     }
     staff = rows["m.garcia"]
     assert (staff["User Type"], staff["Grade"], staff["School SIS ID"], staff["Active"], staff["Custom Groups"]) == (
-        "1", "", "", "N", ""
+        "1",
+        "",
+        "",
+        "N",
+        "",
     )
 
 
@@ -121,7 +154,7 @@ def test_xlsx_parses_back(springfield, tmp_path):
     sheet = openpyxl.load_workbook(path).active
     values = list(sheet.iter_rows(values_only=True))
     assert list(values[0]) == HEADINGS
-    rows = {row[12]: dict(zip(HEADINGS, row)) for row in values[1:]}
+    rows = {row[12]: dict(zip(HEADINGS, row, strict=True)) for row in values[1:]}
     assert rows["ava.martinez"]["District ID"] == "000123"
     assert rows["evil"]["First Name"] == "'=1+1"  # stored as text, never as a formula
 

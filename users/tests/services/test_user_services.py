@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 def test_district_admin_is_a_staff_user_who_may_manage_the_district():
     district = make_district()
 
-    admin = district_admin_create(district=district, username="dana", email="dana@example.org", password="long-enough-pass")
+    admin = district_admin_create(
+        district=district, username="dana", email="dana@example.org", password="long-enough-pass"
+    )
 
     assert admin.district == district
     assert admin.user_type == UserType.STAFF
@@ -30,7 +32,9 @@ def test_username_is_unique_ignoring_case():
     make_user(make_district(), username="Dana")
 
     with pytest.raises(ValidationError) as exc:
-        district_admin_create(district=make_district(), username="dana", email="d@example.org", password="long-enough-pass")
+        district_admin_create(
+            district=make_district(), username="dana", email="d@example.org", password="long-enough-pass"
+        )
 
     assert exc.value.messages == [USERNAME_TAKEN.format(username="dana")]
 
@@ -42,7 +46,9 @@ def test_weak_password_is_refused():
 
 def test_invalid_email_is_refused():
     with pytest.raises(ValidationError, match="email"):
-        district_admin_create(district=make_district(), username="dana", email="not-an-email", password="long-enough-pass")
+        district_admin_create(
+            district=make_district(), username="dana", email="not-an-email", password="long-enough-pass"
+        )
 
 
 def test_user_password_set():

@@ -1,0 +1,90 @@
+"""The safety hold: an import that would change too much of the district waits for approval.
+
+Like Canvas's change_threshold and Clever's "Sync On Hold", it stops a file from the wrong
+school year from renaming or moving half the district.
+"""
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from schools.models import District
+from users.models import User
+
+from .. import scheduling
+from ..models import ImportJob, ImportStatus
+
+# A share only means something past a handful of people: fixing 3 typos in a 5-user district is no mass change.
+MIN_SCHOOL_STUDENTS = 10
+MIN_CHANGED_USERS = 10
+ERROR_NOT_ON_HOLD = "Only an import on hold can be approved or discarded."
+
+
+def hold_assess(*, district: District, summary: dict) -> dict:
+    """How much of the district this import would change, and whether that is over the threshold."""
+    existing = User.objects.filter(district=district, district_user_id__isnull=False).count()
+    changed = summary.get("counts", {}).get("mass_changed", 0)
+    threshold = district.change_threshold_percent
+    percent = round(100 * changed / existing, 1) if existing else 0.0
+    affected = {int(k): v for k, v in summary.get("affected_by_school", {}).items()}
+    schools = []
+    if affected:
+        totals = dict(
+            User.objects.filter(district=district, school_id__in=list(affected), user_type="student")
+            .values_list("school_id").annotate(n=Count("id"))
+        )
+        names = dict(district.schools.filter(id__in=list(affected)).values_list("id", "name"))
+        for school_id, n in affected.items():
+            students = totals.get(school_id, 0)
+            share = round(100 * n / students, 1) if students else 0.0
+            schools.append({"school": names.get(school_id, "?"), "affected": n, "students": students, "percent": share})
+        schools.sort(key=lambda s: -s["percent"])
+    over_school = any(s["percent"] > threshold and s["students"] >= MIN_SCHOOL_STUDENTS for s in schools)
+    return {
+        "existing_users": existing, "changed": changed, "percent": percent, "threshold": threshold,
+        "schools": schools[:10], "largest_changes": summary.get("largest_changes", []),
+        "hold": changed >= MIN_CHANGED_USERS and (percent > threshold or over_school),
+    }
+
+
+def import_job_hold_if_needed(*, job: ImportJob) -> bool:
+    """Put a scheduled or running job on hold when its changes pass the threshold and nobody approved them."""
+    assessment = hold_assess(district=job.district, summary=job.validation_summary)
+    ImportJob.objects.filter(id=job.id).update(hold_summary=assessment)
+    job.hold_summary = assessment
+    if not assessment["hold"] or job.approved_at is not None:
+        return False
+    ImportJob.objects.filter(id=job.id).update(status=ImportStatus.ON_HOLD, status_note="")
+    job.status = ImportStatus.ON_HOLD
+    return True
+
+
+def import_job_approve(*, job: ImportJob, approved_by=None) -> ImportJob:
+    """An admin accepts the mass change: the job is scheduled for the next off-peak window."""
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().select_related("district").get(id=job.id)
+        if locked.status != ImportStatus.ON_HOLD:
+            raise ValueError(ERROR_NOT_ON_HOLD)
+        now = timezone.now()
+        d = locked.district
+        locked.run_after = scheduling.next_offpeak_start(now=now, timezone=d.timezone, start=d.offpeak_start, end=d.offpeak_end)
+        locked.status = ImportStatus.SCHEDULED
+        locked.approved_by = approved_by
+        locked.approved_at = now
+        locked.dispatched_at = None
+        locked.save()
+        if locked.run_after <= now:
+            from ..tasks import run_import
+
+            run_import.delay_on_commit(locked.id)
+    return locked
+
+
+def import_job_discard(*, job: ImportJob) -> ImportJob:
+    """An admin refuses the mass change: nothing is written, the history row stays."""
+    updated = ImportJob.objects.filter(Q(id=job.id) & Q(status=ImportStatus.ON_HOLD)).update(
+        status=ImportStatus.DISCARDED, completed_at=timezone.now()
+    )
+    if not updated:
+        raise ValueError(ERROR_NOT_ON_HOLD)
+    job.refresh_from_db()
+    return job

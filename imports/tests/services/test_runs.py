@@ -1,0 +1,125 @@
+"""Claiming and running jobs: one claim per job, resume after a crash, and a bounded number of attempts."""
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from imports.models import ImportJob, ImportStatus
+from imports.services import apply, jobs, runs
+from imports.tests.factories import IN_WINDOW, make_import_job, student, write_csv
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def _imported_ids():
+    return sorted(User.objects.filter(district_user_id__isnull=False).values_list("district_user_id", flat=True))
+
+
+@pytest.fixture
+def scheduled_job(district, school, tmp_path):
+    """A due job of five students."""
+    job = make_import_job(district, [write_csv(tmp_path / "roster.csv", [student(str(n)) for n in range(1, 6)])])
+    return jobs.import_job_submit(job=job, now=IN_WINDOW, dispatch=False)
+
+
+def test_a_claim_cannot_be_taken_twice(scheduled_job):
+    first = runs.import_job_claim(job_id=scheduled_job.id)
+    second = runs.import_job_claim(job_id=scheduled_job.id)
+
+    assert first is not None and second is None
+    assert (first.status, first.attempts) == (ImportStatus.RUNNING, 1)
+
+
+def test_a_running_job_is_claimed_again_only_once_its_heartbeat_is_stale(scheduled_job):
+    claimed = runs.import_job_claim(job_id=scheduled_job.id)
+    soon = claimed.heartbeat_at + runs.STALE_HEARTBEAT - datetime.timedelta(seconds=1)
+    later = claimed.heartbeat_at + runs.STALE_HEARTBEAT + datetime.timedelta(seconds=1)
+
+    assert runs.import_job_claim(job_id=scheduled_job.id, now=soon) is None
+    reclaimed = runs.import_job_claim(job_id=scheduled_job.id, now=later)
+
+    assert reclaimed is not None and reclaimed.attempts == 2
+
+
+def test_a_job_that_fails_every_run_ends_failed_after_max_attempts(scheduled_job, monkeypatch):
+    calls = []
+
+    def always_fails(*, job, chunk_rows=None):
+        calls.append(job.id)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(runs, "import_job_apply", always_fails)
+    for _ in range(runs.MAX_ATTEMPTS * 3):  # the periodic dispatcher keeps ticking
+        runs.import_jobs_dispatch_due()
+
+    scheduled_job.refresh_from_db()
+    assert len(calls) == runs.MAX_ATTEMPTS
+    assert (scheduled_job.status, scheduled_job.attempts) == (ImportStatus.FAILED, runs.MAX_ATTEMPTS)
+    assert "RuntimeError" in scheduled_job.failure_reason
+    assert "disk full" not in scheduled_job.failure_reason  # an error's text may hold student data
+    assert runs.import_jobs_dispatch_due() == []
+
+
+def test_a_worker_that_died_on_every_attempt_is_not_tried_again(scheduled_job, monkeypatch):
+    monkeypatch.setattr(runs, "import_job_apply", lambda **kw: pytest.fail("must not run again"))
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    ImportJob.objects.filter(id=scheduled_job.id).update(
+        status=ImportStatus.RUNNING, heartbeat_at=long_ago, attempts=runs.MAX_ATTEMPTS, rows_committed=2
+    )
+
+    assert runs.import_jobs_dispatch_due() == [scheduled_job.id]
+
+    scheduled_job.refresh_from_db()
+    assert (scheduled_job.status, scheduled_job.failed_row) == (ImportStatus.FAILED, 3)
+    assert runs.import_jobs_dispatch_due() == []
+
+
+def test_a_crash_is_retried_and_the_retry_resumes_after_the_committed_chunk(scheduled_job, settings, monkeypatch):
+    settings.IMPORT_CHUNK_ROWS = 2
+    real_chunk, chunks = apply._apply_chunk, []
+
+    def crash_once_on_second_chunk(job, rows, *args):
+        chunks.append([r.district_id for r in rows])
+        if len(chunks) == 2:
+            raise ConnectionError("server closed the connection")
+        return real_chunk(job, rows, *args)
+
+    monkeypatch.setattr(apply, "_apply_chunk", crash_once_on_second_chunk)
+    runs.import_job_run(job_id=scheduled_job.id)
+
+    scheduled_job.refresh_from_db()
+    assert (scheduled_job.status, scheduled_job.rows_committed, scheduled_job.failed_row) == (ImportStatus.SCHEDULED, 2, 3)
+    assert _imported_ids() == ["1", "2"]
+
+    runs.import_job_run(job_id=scheduled_job.id)
+
+    scheduled_job.refresh_from_db()
+    assert scheduled_job.status == ImportStatus.COMPLETED
+    assert chunks == [["1", "2"], ["3", "4"], ["3", "4"], ["5"]]  # rows 1-2 were not applied twice
+    assert _imported_ids() == ["1", "2", "3", "4", "5"]
+    assert (scheduled_job.counts["created"], scheduled_job.attempts) == (5, 2)
+
+
+def test_a_file_that_no_longer_validates_fails_at_once_without_retrying(scheduled_job, school):
+    school.delete()
+
+    runs.import_job_run(job_id=scheduled_job.id)
+
+    scheduled_job.refresh_from_db()
+    assert (scheduled_job.status, scheduled_job.attempts) == (ImportStatus.FAILED, 1)
+    assert "no longer validates" in scheduled_job.failure_reason
+    assert _imported_ids() == []
+
+
+def test_a_second_import_of_the_district_waits_for_the_running_one(scheduled_job, district, school, tmp_path):
+    other = make_import_job(district, [write_csv(tmp_path / "other.csv", [student("9")])])
+    jobs.import_job_submit(job=other, now=IN_WINDOW, dispatch=False)
+    runs.import_job_claim(job_id=scheduled_job.id)  # still running, heartbeat fresh
+
+    runs.import_job_run(job_id=other.id)
+
+    other.refresh_from_db()
+    assert (other.status, other.attempts, other.status_note) == (ImportStatus.SCHEDULED, 0, runs.WAITING_NOTE)
+    assert other.run_after > timezone.now()
+    assert _imported_ids() == []
