@@ -11,7 +11,8 @@ from .pipeline.classify import ExistingUser
 from .pipeline.mapping import SchoolChoice
 from .pipeline.rows import RECORD_FIELDS
 
-LOOKUP_BATCH = 5000  # keeps IN lists under SQLite's variable limit
+LOOKUP_BATCH = 5000
+ROWS_SHOWN_PER_GROUP = 12  # keeps IN lists under SQLite's variable limit
 
 
 def import_job_get(*, district: District, number: int) -> ImportJob | None:
@@ -35,7 +36,11 @@ def import_issue_groups(*, job: ImportJob) -> list[dict]:
     out = []
     for g in groups:
         first = firsts[g["first_id"]]
-        out.append({**g, "message": first.message, "suggestion": first.suggestion, "column": first.column})
+        rows = list(
+            ImportIssue.objects.filter(job=job, code=g["code"], severity=g["severity"], row__isnull=False)
+            .order_by("id").values_list("row", flat=True)[:ROWS_SHOWN_PER_GROUP]
+        )
+        out.append({**g, "message": first.message, "suggestion": first.suggestion, "column": first.column, "rows": rows})
     return out
 
 

@@ -1,6 +1,7 @@
 """Turn one cell's text into the value we store, or say why it cannot be."""
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -28,6 +29,7 @@ class Invalid:
     suggestion: str
 
 
+@lru_cache(maxsize=512)
 def user_type(text: str) -> str | Invalid:
     value = text.strip().casefold()
     if value in ("0", STUDENT):
@@ -41,6 +43,7 @@ def user_type(text: str) -> str | Invalid:
     )
 
 
+@lru_cache(maxsize=512)
 def grade(text: str) -> str | Invalid:
     """Pre-K spellings -> "PK", kindergarten spellings -> "K", 1-12 with or without a leading zero."""
     raw = text.strip()
@@ -62,6 +65,7 @@ def grade(text: str) -> str | Invalid:
     return Invalid("invalid_grade", f'Grade "{raw}" is not a grade.', suggestion)
 
 
+@lru_cache(maxsize=512)
 def flag(text: str) -> bool | Invalid:
     value = text.strip().casefold()
     if value in TRUE_WORDS:

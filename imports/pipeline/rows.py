@@ -50,14 +50,17 @@ class RowBuilder:
         self.file_name = file_name
         self.plan = plan
         self.school_mapping = school_mapping
+        # key -> column index, or the fixed text; looked up once per cell on the hot path.
+        self._sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
 
     def _cell(self, cells: list[str], key: str) -> str | None:
-        if key in self.plan.fixed:
-            return self.plan.fixed[key].strip()
-        index = self.plan.indexes.get(key)
-        if index is None:
+        """The cell's text, the field's one value for every row, or None when the field is not mapped."""
+        source = self._sources.get(key)
+        if source is None:
             return None
-        return cells[index].strip() if index < len(cells) else ""
+        if isinstance(source, str):
+            return source
+        return cells[source].strip() if source < len(cells) else ""
 
     def _issue(self, row: int, key: str, code: str, message: str, suggestion: str = "") -> Issue:
         return Issue(

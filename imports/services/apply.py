@@ -1,5 +1,7 @@
 """Run a submitted job: re-validate, then write users in committed chunks that a re-run skips."""
 import logging
+import pickle
+import tempfile
 from collections import Counter
 
 from django.conf import settings
@@ -16,7 +18,7 @@ from .. import selectors
 from ..models import EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportStatus
 from ..pipeline.classify import NEW, classify
 from ..pipeline.normalize import STAFF
-from ..pipeline.rows import RECORD_FIELDS
+from ..pipeline.rows import RECORD_FIELDS, UserRow
 from . import writers
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
@@ -50,7 +52,7 @@ def store_issues(job: ImportJob, sources, issues) -> None:
     )
 
 
-def import_job_validate(*, job: ImportJob):
+def import_job_validate(*, job: ImportJob, row_sink=None):
     """Validate and preview the job's files under its options; replaces its stored problems."""
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
@@ -58,13 +60,42 @@ def import_job_validate(*, job: ImportJob):
         ImportIssue.objects.filter(job=job).delete()
         result = validate_import(
             district=job.district, sources=sources, options=options,
-            issue_sink=lambda issues: store_issues(job, sources, issues),
+            issue_sink=lambda issues: store_issues(job, sources, issues), row_sink=row_sink,
         )
         job.validation_summary = result.summary()
         job.validated_at = timezone.now()
         job.rows_total = result.counts["rows"]
         job.save(update_fields=["validation_summary", "validated_at", "rows_total", "updated_at"])
     return result
+
+
+class RowSpool:
+    """Valid rows kept on local disk between re-validation and writing, so the file is parsed once per run.
+
+    Not used when the file has passwords: they must never rest on disk in clear text.
+    """
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile()
+
+    def add(self, row: UserRow) -> None:
+        pickle.dump(
+            (row.file, row.row, row.district_id, tuple(row.values[k] for k in RECORD_FIELDS)),
+            self._file, protocol=pickle.HIGHEST_PROTOCOL,
+        )
+
+    def __iter__(self):
+        self._file.seek(0)
+        load = pickle.Unpickler(self._file).load
+        while True:
+            try:
+                file, number, district_id, values = load()
+            except EOFError:
+                return
+            yield UserRow(file=file, row=number, district_id=district_id, values=dict(zip(RECORD_FIELDS, values)))
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _chunks(rows, size: int, skip: int):
@@ -192,7 +223,18 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None) -> Import
     chunk_rows = chunk_rows or settings.IMPORT_CHUNK_ROWS
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
-    result = import_job_validate(job=job)
+    spool = RowSpool() if "password" not in options.field_mapping else None
+    try:
+        _validate_and_apply(job, sources, options, chunk_rows, spool)
+    finally:
+        if spool is not None:
+            spool.close()
+    job.refresh_from_db()
+    return job
+
+
+def _validate_and_apply(job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None) -> None:
+    result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None)
     if result.has_errors:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
     if job.rows_committed == 0 and import_job_hold_if_needed(job=job):
@@ -203,7 +245,7 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None) -> Import
     counts["warnings"] = result.counts["warnings"]
     ImportJob.objects.filter(id=job.id).update(rows_total=result.counts["rows"], heartbeat_at=timezone.now())
 
-    rows = (row for _, row in iter_user_rows(sources, options))
+    rows = iter(spool) if spool is not None else (row for _, row in iter_user_rows(sources, options))
     for position, chunk in _chunks(rows, chunk_rows, job.rows_committed):
         with transaction.atomic():
             _apply_chunk(job, chunk, options, counts)
@@ -222,4 +264,3 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None) -> Import
     job.status = ImportStatus.COMPLETED_WITH_WARNINGS if counts["warnings"] else ImportStatus.COMPLETED
     job.completed_at = timezone.now()
     job.save(update_fields=["counts", "rows_done", "status", "completed_at", "updated_at"])
-    return job

@@ -311,10 +311,11 @@ def import_job_close(*, job: ImportJob) -> None:
 
 
 def import_files_purge(*, job: ImportJob) -> None:
-    """Delete the stored student files of a finished job; the history row stays."""
+    """Delete a finished job's student files and the problems its error report is made of; the history row stays."""
     if job.status not in FINISHED_STATUSES:
         return
     for f in job.files.filter(deleted_at__isnull=True):
         f.stored.storage.delete(f.stored.name)
         f.deleted_at = timezone.now()
         f.save(update_fields=["deleted_at"])
+    ImportIssue.objects.filter(job=job).delete()

@@ -112,8 +112,14 @@ def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLook
     return issues
 
 
-def validate_import(*, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink) -> ValidationResult:
-    """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass."""
+def validate_import(
+    *, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink,
+    row_sink: Callable | None = None,
+) -> ValidationResult:
+    """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.
+
+    row_sink, if given, receives every row without an error, in file order (the run spools them).
+    """
     result = ValidationResult()
     counts = result.counts
 
@@ -144,6 +150,8 @@ def validate_import(*, district: District, sources: list[Source], options: Impor
                 row.issues += password_issues(row, labels)
                 if not row.has_error:
                     _count_outcome(result, row, existing, options)
+                    if row_sink is not None:
+                        row_sink(row)
             if row.has_error:
                 counts["error_rows"] += 1
             batch_issues += row.issues

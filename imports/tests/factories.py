@@ -25,6 +25,7 @@ from imports.selectors import school_choices
 from imports.services import jobs, runs
 from imports.services.apply import import_job_validate
 from imports.services.sources import ImportOptions, column_labels, school_value_counts, sources_for_job
+from users.models import User
 
 HEADER = ("First Name", "Last Name", "District ID", "User Type", "Grade", "Email Address", "School SIS ID")
 FULL_HEADER = HEADER + (
@@ -32,8 +33,8 @@ FULL_HEADER = HEADER + (
 )
 SCHOOL_SIS_ID = "101"
 
-# 03:00 UTC is 21:00 or 22:00 the evening before in Chicago: inside the default 20:00-06:00 window,
-# and in the past, so a job submitted then is due now.
+# 03:00 UTC is 21:00 the evening before in Chicago (22:00 in New York): inside the default
+# 20:00-06:00 window, and in the past, so a job submitted then is due at once.
 IN_WINDOW = datetime.datetime(2024, 1, 10, 3, 0, tzinfo=datetime.timezone.utc)
 
 
@@ -155,8 +156,6 @@ def set_window_around_now(district, *, open_now: bool) -> None:
 
 def stored_text() -> str:
     """Every import row and user row as JSON: a clear-text password must not appear anywhere in it."""
-    from users.models import User
-
     models = (ImportJob, ImportFile, ImportIssue, ImportChange, ImportEmail, DistrictImportMemory, User)
     return "".join(serializers.serialize("json", m.objects.all()) for m in models)
 

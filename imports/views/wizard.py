@@ -17,7 +17,7 @@ from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
-from ..services import jobs
+from ..services import jobs, safety
 from ..services.apply import import_job_validate
 from ..services.sources import ImportOptions, column_labels, column_samples, school_value_counts, sources_for_job
 from .common import get_job_or_404
@@ -117,6 +117,12 @@ def _post_fields(request, job, labels):
         mapping = {k: v for k, v in mapping.items() if v != column}
         mapping[key] = column
         fixed.pop(key, None)
+    elif action == "suggest":
+        column = jobs.proposed_field_mapping(job).suggestions.get(target)
+        if column in labels:
+            mapping = {k: v for k, v in mapping.items() if v != column}
+            mapping[target] = column
+            fixed.pop(target, None)
     elif action == "unmatch":
         mapping.pop(target, None)
     elif action == "set_fixed":
@@ -246,6 +252,7 @@ def review(request, number: int):
         "mapping": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.field_mapping.items() if k in FIELDS_BY_KEY],
         "fixed": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.fixed_values.items() if k in FIELDS_BY_KEY],
         "school_lines": _school_lines(job),
+        "hold": safety.hold_assess(district=district, summary=job.validation_summary),
     })
 
 

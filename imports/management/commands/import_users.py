@@ -131,6 +131,8 @@ class Command(BaseCommand):
             if key not in FIELDS_BY_KEY:
                 raise CommandError(f'--set: unknown field "{key}".')
             fixed[key] = value
+        if "password" in fixed:
+            raise CommandError(jobs.ERROR_FIXED_PASSWORD)
         missing = missing_required(mapping, fixed)
         if missing:
             raise CommandError(

@@ -45,23 +45,40 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db):
+def browser_errors():
+    """What the browser reported as broken: console errors (a CSP refusal among them) and script errors."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, browser_errors):
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True, base_url=live_server.url)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
+    page.on("console", lambda message: browser_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: browser_errors.append(str(error)))
     yield page
     context.close()
 
 
 @pytest.fixture
 def screenshot():
-    """shot(page, "walk-01-login"): a full-page PNG of what the browser shows now."""
+    """shot(page, "walk-01-login"): a full-page PNG of what the browser shows now.
+
+    With phone=True the same page is also taken at phone width, as "<name>-phone.png".
+    """
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
 
-    def shot(page, name: str) -> Path:
+    def shot(page, name: str, *, phone: bool = False) -> Path:
         path = SCREENSHOT_DIR / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         _saved.append(path)
+        if phone:
+            page.set_viewport_size(PHONE)
+            phone_path = SCREENSHOT_DIR / f"{name}-phone.png"
+            page.screenshot(path=str(phone_path), full_page=True)
+            _saved.append(phone_path)
+            page.set_viewport_size(DESKTOP)
         return path
 
     return shot

@@ -83,7 +83,7 @@ def _match(page, field_label: str, column_label: str) -> None:
     )
 
 
-def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, tmp_path, district, admin):
+def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors, tmp_path, district, admin):
     first = make_school(district, sis_id="101", name="First Street ES")
     make_school(district, sis_id="201", name="Lincoln MS")
     make_user(district, district_user_id="000124", first_name="Zoe", last_name="Smith", grade="K", school=first)
@@ -108,10 +108,7 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, tmp_path, distr
     expect(page.locator(".alert-warning")).to_contain_text("District ID")
     expect(page.locator("#field-list li.choice", has_text="District ID *")).to_contain_text("suggested: Student Number")
     expect(page.locator("#column-list")).to_contain_text("000123")
-    screenshot(page, "walk-05-map-fields")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(page, "walk-05-map-fields-phone")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(page, "walk-05-map-fields", phone=True)
     _match(page, "District ID *", "Student Number")
     expect(page.locator(".alert-warning")).to_have_count(0)
     screenshot(page, "walk-06-map-fields-matched")
@@ -162,18 +159,16 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, tmp_path, distr
     row = page.locator("#history tbody tr", has_text="First Street ES Student File")
     expect(row).to_contain_text("User Data")
     expect(row).to_contain_text("Completed with warnings")
-    screenshot(page, "walk-12-history")
-    page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(page, "walk-12-history-phone")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(page, "walk-12-history", phone=True)
     row.get_by_role("link", name=str(job.number), exact=True).click()
     page.wait_for_url(f"**/imports/{job.number}/")
     expect(page.get_by_role("heading", name=f"Import {job.number}: First Street ES Student File")).to_be_visible()
     expect(page.locator("main")).to_contain_text("students.csv")
     screenshot(page, "walk-13-details")
+    assert browser_errors == []
 
 
-def test_a_file_with_errors_stops_at_validate_and_close_x_ends_it(page, sign_in, screenshot, tmp_path, district, admin):
+def test_a_file_with_errors_stops_at_validate_and_close_x_ends_it(page, sign_in, screenshot, browser_errors, tmp_path, district, admin):
     make_school(district, sis_id="101", name="First Street ES")
     dialogs = []
 
@@ -206,9 +201,10 @@ def test_a_file_with_errors_stops_at_validate_and_close_x_ends_it(page, sign_in,
     expect(page.locator(".messages")).to_contain_text("The import was closed and its file deleted.")
     assert not ImportJob.objects.filter(id=job.id).exists()
     screenshot(page, "errors-02-closed")
+    assert browser_errors == []
 
 
-def test_a_headerless_file_is_matched_by_hand(page, sign_in, screenshot, tmp_path, district, admin):
+def test_a_headerless_file_is_matched_by_hand(page, sign_in, screenshot, browser_errors, tmp_path, district, admin):
     make_school(district, sis_id="101", name="First Street ES")
     sign_in("dadmin")
     _upload(page, tmp_path, "no_header.csv", HEADERLESS_FILE, no_header=True)
@@ -238,9 +234,10 @@ def test_a_headerless_file_is_matched_by_hand(page, sign_in, screenshot, tmp_pat
     job.refresh_from_db()
     assert job.validation_summary["counts"]["errors"] == 0
     assert job.validation_summary["counts"]["new"] == 3
+    assert browser_errors == []
 
 
-def test_live_progress_and_the_original_file_download(page, sign_in, screenshot, tmp_path, district, admin):
+def test_live_progress_and_the_original_file_download(page, sign_in, screenshot, browser_errors, tmp_path, district, admin):
     make_school(district, sis_id="101")
     # cp1252 bytes that UTF-8 would mangle: the download must hand back exactly these.
     original = (
@@ -274,6 +271,7 @@ def test_live_progress_and_the_original_file_download(page, sign_in, screenshot,
 
     row.get_by_role("link", name=str(job.number), exact=True).click()
     page.wait_for_url(f"**/imports/{job.number}/")
+    expect(page.locator(".counts")).not_to_contain_text("_")  # labels, not raw keys such as error_rows
     screenshot(page, "progress-03-details")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="roster_cp1252.csv").click()
@@ -281,3 +279,4 @@ def test_live_progress_and_the_original_file_download(page, sign_in, screenshot,
     assert download.suggested_filename == "roster_cp1252.csv"
     with open(download.path(), "rb") as fh:
         assert fh.read() == original
+    assert browser_errors == []

@@ -9,11 +9,11 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from imports.models import DistrictImportMemory, ImportJob, ImportStatus
-from imports.tests.factories import set_window_around_now, staff, student, write_csv
+from imports.tests.factories import set_window_around_now, staff, stored_text, student, write_csv
 from users.models import User, UserType
 from users.tests.factories import make_custom_group, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
@@ -217,3 +217,13 @@ def test_now_sends_staff_logins_and_one_completion_email(district, district_admi
     assert sorted(m.to[0] for m in mail.outbox) == sorted([district_admin.email, "t-1@springfield.example.org"])
     assert sorted(group.members.values_list("district_user_id", flat=True)) == ["1", "T-1"]
     assert ImportJob.objects.get().created_by == district_admin
+
+
+def test_one_password_for_every_row_is_refused_and_never_stored(district, school, tmp_path):
+    path = write_csv(tmp_path / "roster.csv", [student("1")])
+
+    with pytest.raises(CommandError, match="One password for every user is not allowed"):
+        _run(path, "--district", district.slug, "--now", "--set", "password=Same-For-All-9931")
+
+    assert "Same-For-All-9931" not in stored_text()
+    assert _imported_ids(district) == []

@@ -11,7 +11,7 @@ from imports.tests.factories import FULL_HEADER, IN_WINDOW, make_import_job, run
 from users.models import User, UserType
 from users.tests.factories import make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 
 STAFF_PASSWORD = "Staff-Secret-4410"
 LINK = re.compile(r"http://testserver/accounts/reset/(?P<uid>[^/\s]+)/(?P<token>[^/\s]+)/")

@@ -13,7 +13,7 @@ from imports.services import jobs, runs
 from imports.tests.factories import IN_WINDOW, make_import_job, set_window_around_now, student, write_csv
 from users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 UTC = datetime.timezone.utc
 
 

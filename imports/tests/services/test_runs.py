@@ -1,7 +1,9 @@
 """Claiming and running jobs: one claim per job, resume after a crash, and a bounded number of attempts."""
 import datetime
+import io
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from imports.models import ImportJob, ImportStatus
@@ -9,7 +11,7 @@ from imports.services import apply, jobs, runs
 from imports.tests.factories import IN_WINDOW, make_import_job, student, write_csv
 from users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 
 
 def _imported_ids():
@@ -42,22 +44,32 @@ def test_a_running_job_is_claimed_again_only_once_its_heartbeat_is_stale(schedul
     assert reclaimed is not None and reclaimed.attempts == 2
 
 
-def test_a_job_that_fails_every_run_ends_failed_after_max_attempts(scheduled_job, monkeypatch):
+class WorkerKilled(BaseException):
+    """What a worker sees of an OOM kill or a deploy: nothing is caught, the job stays Running."""
+
+
+def _heartbeat_goes_stale(job):
+    ImportJob.objects.filter(id=job.id).update(heartbeat_at=timezone.now() - runs.STALE_HEARTBEAT * 2)
+
+
+def test_a_job_whose_worker_dies_every_run_ends_failed_after_max_attempts(scheduled_job, monkeypatch):
     calls = []
 
-    def always_fails(*, job, chunk_rows=None):
+    def worker_dies(*, job, chunk_rows=None):
         calls.append(job.id)
-        raise RuntimeError("disk full")
+        raise WorkerKilled()
 
-    monkeypatch.setattr(runs, "import_job_apply", always_fails)
+    monkeypatch.setattr(runs, "import_job_apply", worker_dies)
     for _ in range(runs.MAX_ATTEMPTS * 3):  # the periodic dispatcher keeps ticking
-        runs.import_jobs_dispatch_due()
+        try:
+            runs.import_jobs_dispatch_due()
+        except WorkerKilled:
+            _heartbeat_goes_stale(scheduled_job)
 
     scheduled_job.refresh_from_db()
     assert len(calls) == runs.MAX_ATTEMPTS
-    assert (scheduled_job.status, scheduled_job.attempts) == (ImportStatus.FAILED, runs.MAX_ATTEMPTS)
-    assert "RuntimeError" in scheduled_job.failure_reason
-    assert "disk full" not in scheduled_job.failure_reason  # an error's text may hold student data
+    assert scheduled_job.status == ImportStatus.FAILED
+    assert f"stopped {runs.MAX_ATTEMPTS} times" in scheduled_job.failure_reason
     assert runs.import_jobs_dispatch_due() == []
 
 
@@ -75,30 +87,60 @@ def test_a_worker_that_died_on_every_attempt_is_not_tried_again(scheduled_job, m
     assert runs.import_jobs_dispatch_due() == []
 
 
-def test_a_crash_is_retried_and_the_retry_resumes_after_the_committed_chunk(scheduled_job, settings, monkeypatch):
+def test_a_dead_worker_is_replaced_and_the_new_run_resumes_after_the_committed_chunk(scheduled_job, settings, monkeypatch):
     settings.IMPORT_CHUNK_ROWS = 2
     real_chunk, chunks = apply._apply_chunk, []
 
-    def crash_once_on_second_chunk(job, rows, *args):
+    def killed_during_second_chunk(job, rows, *args):
         chunks.append([r.district_id for r in rows])
         if len(chunks) == 2:
-            raise ConnectionError("server closed the connection")
+            raise WorkerKilled()
         return real_chunk(job, rows, *args)
 
-    monkeypatch.setattr(apply, "_apply_chunk", crash_once_on_second_chunk)
-    runs.import_job_run(job_id=scheduled_job.id)
-
+    monkeypatch.setattr(apply, "_apply_chunk", killed_during_second_chunk)
+    with pytest.raises(WorkerKilled):
+        runs.import_job_run(job_id=scheduled_job.id)
+    _heartbeat_goes_stale(scheduled_job)
     scheduled_job.refresh_from_db()
-    assert (scheduled_job.status, scheduled_job.rows_committed, scheduled_job.failed_row) == (ImportStatus.SCHEDULED, 2, 3)
+    assert (scheduled_job.status, scheduled_job.rows_committed) == (ImportStatus.RUNNING, 2)
     assert _imported_ids() == ["1", "2"]
 
-    runs.import_job_run(job_id=scheduled_job.id)
+    assert runs.import_jobs_dispatch_due() == [scheduled_job.id]
 
     scheduled_job.refresh_from_db()
     assert scheduled_job.status == ImportStatus.COMPLETED
     assert chunks == [["1", "2"], ["3", "4"], ["3", "4"], ["5"]]  # rows 1-2 were not applied twice
     assert _imported_ids() == ["1", "2", "3", "4", "5"]
     assert (scheduled_job.counts["created"], scheduled_job.attempts) == (5, 2)
+
+
+def test_an_error_inside_a_run_fails_the_job_keeping_its_committed_chunks(scheduled_job, settings, monkeypatch):
+    settings.IMPORT_CHUNK_ROWS = 2
+    real_chunk, chunks = apply._apply_chunk, []
+
+    def fails_on_second_chunk(job, rows, *args):
+        chunks.append([r.district_id for r in rows])
+        if len(chunks) == 2:
+            raise ConnectionError("server closed the connection: row 3 Ada Lovelace")
+        return real_chunk(job, rows, *args)
+
+    monkeypatch.setattr(apply, "_apply_chunk", fails_on_second_chunk)
+    runs.import_job_run(job_id=scheduled_job.id)
+
+    scheduled_job.refresh_from_db()
+    assert (scheduled_job.status, scheduled_job.rows_committed, scheduled_job.failed_row) == (ImportStatus.FAILED, 2, 3)
+    assert "ConnectionError" in scheduled_job.failure_reason
+    assert "Ada" not in scheduled_job.failure_reason  # an error's text may quote student data
+    assert _imported_ids() == ["1", "2"]
+    assert runs.import_jobs_dispatch_due() == []  # a failed job is not retried on its own
+
+    call_command("run_import", scheduled_job.number, district=scheduled_job.district.slug, stdout=io.StringIO())
+
+    scheduled_job.refresh_from_db()
+    assert scheduled_job.status == ImportStatus.COMPLETED
+    assert chunks == [["1", "2"], ["3", "4"], ["3", "4"], ["5"]]
+    assert _imported_ids() == ["1", "2", "3", "4", "5"]
+    assert scheduled_job.counts["created"] == 5
 
 
 def test_a_file_that_no_longer_validates_fails_at_once_without_retrying(scheduled_job, school):

@@ -183,3 +183,17 @@ def test_submit_twice_schedules_one_job(admin_client, district):
     job.refresh_from_db()
     assert job.status in (ImportStatus.SCHEDULED, ImportStatus.COMPLETED_WITH_WARNINGS)
     assert ImportJob.objects.filter(district=district, status=ImportStatus.SCHEDULED).count() <= 1
+
+
+@pytest.mark.django_db
+def test_an_alias_is_offered_as_a_suggestion_and_matched_in_one_click(admin_client, district):
+    client = admin_client
+    client.post(reverse("imports:start"), {"import_type": "user_data", "files": SimpleUploadedFile("s.csv", FILE)})
+    job = ImportJob.objects.get(district=district)
+    page = client.get(reverse("imports:fields", args=[job.number])).content.decode()
+    assert "suggested: Student Number" in page
+    job.refresh_from_db()
+    assert "district_id" not in job.field_mapping  # a suggestion is not a silent match
+    client.post(reverse("imports:fields", args=[job.number]), {"action": "suggest:district_id"})
+    job.refresh_from_db()
+    assert job.field_mapping["district_id"] == "Student Number"
