@@ -68,69 +68,78 @@ class RowBuilder:
             field=key, file=self.file_name,
         )
 
+    def _texts(self, cells: list[str]) -> dict[str, str]:
+        """Every mapped field's text for one row, in one pass (the hot path of validation)."""
+        n = len(cells)
+        return {
+            key: source if source.__class__ is str else (cells[source].strip() if source < n else "")
+            for key, source in self._sources.items()
+        }
+
+    def _check(self, issues: list, row: int, key: str, result):
+        if result.__class__ is normalize.Invalid:
+            issues.append(self._issue(row, key, result.code, result.message, result.suggestion))
+            return None
+        return result
+
     def build(self, row: int, cells: list[str]) -> UserRow:
         out = UserRow(file=self.file_name, row=row)
         values = out.values
         issues = out.issues
-
-        def check(key, result):
-            if isinstance(result, normalize.Invalid):
-                issues.append(self._issue(row, key, result.code, result.message, result.suggestion))
-                return None
-            return result
+        check = self._check
+        text = self._texts(cells).get
 
         for key in TEXT_FIELDS:
-            text = self._cell(cells, key)
-            values[key] = text or None
+            values[key] = text(key) or None
         for key in ("first_name", "last_name"):
             if not values[key]:
                 heading = FIELDS_BY_KEY[key].heading
                 issues.append(self._issue(row, key, f"{key}_required", f"{heading} is blank.", f"Every user needs a {heading}."))
 
-        district_id = self._cell(cells, "district_id") or ""
+        district_id = text("district_id") or ""
         if not district_id:
             issues.append(self._issue(row, "district_id", "district_id_required", "District ID is blank.",
                                       "Every user needs the ID your SIS gives them."))
-        out.district_id = check("district_id", normalize.district_id(district_id)) or "" if district_id else ""
+        out.district_id = (check(issues, row, "district_id", normalize.district_id(district_id)) or "") if district_id else ""
 
-        type_text = self._cell(cells, "user_type")
+        type_text = text("user_type")
         if not type_text:
             issues.append(self._issue(row, "user_type", "user_type_required", "User Type is blank.",
                                       "Use 0 or Student for students, 1 or Staff for staff."))
-            values["user_type"] = None
+            user_type = None
         else:
-            values["user_type"] = check("user_type", normalize.user_type(type_text))
+            user_type = check(issues, row, "user_type", normalize.user_type(type_text))
+        values["user_type"] = user_type
 
-        grade_text = self._cell(cells, "grade")
         values["grade"] = None
-        if values["user_type"] == normalize.STUDENT:
+        if user_type == normalize.STUDENT:
+            grade_text = text("grade")
             if not grade_text:
                 issues.append(self._issue(row, "grade", "grade_required", "Grade is blank for a student.",
                                           "Give every student a grade: Pre-K, K or 1-12."))
             else:
-                values["grade"] = check("grade", normalize.grade(grade_text))
+                values["grade"] = check(issues, row, "grade", normalize.grade(grade_text))
 
-        email_text = self._cell(cells, "email")
+        email_text = text("email")
         values["email"] = None
         if email_text:
-            values["email"] = check("email", normalize.email(email_text))
-        elif values["user_type"] == normalize.STAFF:
+            values["email"] = check(issues, row, "email", normalize.email(email_text))
+        elif user_type == normalize.STAFF:
             issues.append(self._issue(row, "email", "email_required_for_staff", "Email Address is blank for a staff member.",
                                       "Staff sign in and get their login information by email: add their address."))
 
         for key in ("limited_english", "economically_disadvantaged"):
-            text = self._cell(cells, key)
-            values[key] = None if not text else check(key, normalize.flag(text))
+            flag_text = text(key)
+            values[key] = check(issues, row, key, normalize.flag(flag_text)) if flag_text else None
 
-        school_text = self._cell(cells, "school_sis_id") or ""
+        school_text = text("school_sis_id") or ""
         out.school_value = school_text
-        values["school_id"] = None
+        school_id = self.school_mapping.get(school_text) if school_text else None
+        values["school_id"] = school_id
         if not school_text:
             issues.append(self._issue(row, "school_sis_id", "school_required", "School SIS ID is blank.",
                                       "Give every user the SIS ID/code of their school."))
-        elif school_text in self.school_mapping:
-            values["school_id"] = self.school_mapping[school_text]
-        else:
+        elif school_id is None:
             issues.append(self._issue(row, "school_sis_id", "school_unmapped",
                                       f'School "{school_text}" is not matched to a school of the district.',
                                       "Match it on the School Mapping step, or add the school under Manage Classworks → Schools."))
@@ -143,5 +152,5 @@ class RowBuilder:
                                           f"{heading} is {len(value)} characters long; the limit is {limit}.",
                                           f"Shorten the {heading}, or check that the column holds the right data."))
 
-        out.password = self._cell(cells, "password") or ""
+        out.password = text("password") or ""
         return out

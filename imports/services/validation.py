@@ -139,7 +139,9 @@ def validate_import(
         batch_issues: list[Issue] = []
         for source, row in batch:
             counts["rows"] += 1
-            labels = labels_cache.setdefault(source.info.name, _labels(source, options))
+            labels = labels_cache.get(source.info.name)
+            if labels is None:
+                labels = labels_cache[source.info.name] = _labels(source, options)
             row.issues += duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),

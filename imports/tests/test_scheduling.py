@@ -117,11 +117,6 @@ def test_the_result_is_aware_and_in_the_districts_zone():
     assert (run_after.hour, run_after.minute) == (20, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: in the hour repeated when clocks go back, the start is compared on wall time, so run_after "
-    "lands in the past and the job runs at once, outside the window",
-)
 def test_in_the_repeated_hour_the_next_start_is_never_in_the_past():
     now = datetime.datetime(2024, 11, 3, 6, 15, tzinfo=UTC)  # 01:15 EST: the second 01:15 of that night
 
