@@ -206,6 +206,34 @@ class ImportChange(models.Model):
         ordering = ["id"]
 
 
+class PasswordBatchStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class PasswordBatch(models.Model):
+    """A slice of the job's rows whose file passwords still need hashing.
+
+    Hashing is the one CPU-bound step, so it fans out as one task per batch: more workers, less time.
+    Only the row range travels; the task reads the passwords from the stored file.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="password_batches")
+    start_index = models.PositiveIntegerField(help_text="First row of the job's row stream, from 0.")
+    end_index = models.PositiveIntegerField(help_text="One past the last row.")
+    status = models.CharField(max_length=16, choices=PasswordBatchStatus.choices, default=PasswordBatchStatus.PENDING)
+    hashed = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["start_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "start_index"], name="one_password_batch_per_slice"),
+        ]
+
+
 class EmailKind(models.TextChoices):
     LOGIN = "login", "Login information"
     COMPLETION = "completion", "Import complete"

@@ -9,6 +9,11 @@ def run_import(job_id: int) -> None:
     runs.import_job_run(job_id=job_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def hash_password_batch(batch_id: int) -> None:
+    runs.password_batch_run(batch_id=batch_id)
+
+
 @shared_task(
     bind=True, autoretry_for=(emails.EmailsPending,), retry_backoff=30, retry_backoff_max=1800,
     retry_jitter=True, max_retries=emails.MAX_SEND_ATTEMPTS,

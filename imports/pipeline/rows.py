@@ -29,6 +29,7 @@ class UserRow:
     password: str = ""
     school_value: str = ""
     issues: list[Issue] = field(default_factory=list)
+    password_deferred: bool = False  # hashed later by a PasswordBatch task
 
     @property
     def has_error(self) -> bool:

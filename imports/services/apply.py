@@ -1,12 +1,11 @@
 """Run a submitted job: re-validate, then write users in committed chunks that a re-run skips."""
 import logging
 import pickle
+import secrets
 import tempfile
 from collections import Counter
 
 from django.conf import settings
-import secrets
-
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.db import transaction
 from django.db.models import F
@@ -15,11 +14,14 @@ from django.utils import timezone
 from users.models import CustomGroup, User
 
 from .. import selectors
-from ..models import EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportStatus
+from ..models import (
+    EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus,
+)
 from ..pipeline.classify import NEW, classify
 from ..pipeline.normalize import STAFF
 from ..pipeline.rows import RECORD_FIELDS, UserRow
 from . import writers
+from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
 from .validation import validate_import
@@ -32,6 +34,10 @@ ERROR_REVALIDATION = "The file no longer validates: {errors} error(s) were found
 
 class ImportAborted(Exception):
     """The job cannot go on; the message is safe to show the admin (no student data)."""
+
+
+class PasswordsPending(Exception):
+    """Every row is written; file passwords are being hashed by PasswordBatch tasks."""
 
 
 class ImportHeld(Exception):
@@ -115,7 +121,7 @@ def _chunks(rows, size: int, skip: int):
 def _new_user(row, *, job: ImportJob, username: str, now) -> dict:
     v = row.values
     return {
-        "password": make_password(row.password) if row.password else _unusable_password(),
+        "password": make_password(row.password) if row.password and not row.password_deferred else _unusable_password(),
         "is_superuser": False, "username": username,
         "first_name": v["first_name"] or "", "last_name": v["last_name"] or "", "email": v["email"] or "",
         "is_staff": False, "is_active": True, "date_joined": now,
@@ -151,11 +157,17 @@ def _usernames(job: ImportJob, district_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter) -> None:
+def _apply_chunk(
+    job: ImportJob, rows, options: ImportOptions, counts: Counter, *, start_index: int = 0, hash_inline: bool = True
+) -> None:
+    """Write one chunk. Without hash_inline, file passwords are left to PasswordBatch tasks."""
     existing = selectors.existing_users_by_district_id(district=job.district, district_ids=[r.district_id for r in rows])
     now = timezone.now()
-    new_rows, updates, changes, password_hashes = [], [], [], []
-    for row in rows:
+    new_rows, updates, changes, password_hashes, to_hash = [], [], [], [], []
+    for index, row in enumerate(rows, start=start_index):
+        if row.password and not hash_inline:
+            to_hash.append(index)
+            row.password_deferred = True
         current = existing.get(row.district_id)
         outcome = classify(row, current, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
         if outcome.kind == "conflict":
@@ -171,7 +183,7 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter) 
             final = {key: current.values[key] for key in RECORD_FIELDS}
             final.update({key: after for key, (before, after) in outcome.changes.items()})
             updates.append((current.id, final))
-        if outcome.set_password:
+        if outcome.set_password and hash_inline:
             password_hashes.append((current.id, make_password(row.password)))
         record = {k: [_plain(b), _plain(a)] for k, (b, a) in outcome.changes.items()}
         if outcome.set_password:
@@ -184,6 +196,7 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter) 
     writers.update_users(updates)
     writers.set_passwords(password_hashes)
     ImportChange.objects.bulk_create(changes, batch_size=2000)
+    password_batches_plan(job=job, indexes=to_hash)
 
     ids = selectors.user_ids_by_district_id(district=job.district, district_ids=[r.district_id for r in new_rows])
     ids.update({d: u.id for d, u in existing.items()})
@@ -214,7 +227,7 @@ def _add_to_group(job: ImportJob, rows, ids: dict[str, int]) -> None:
     )
 
 
-def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None) -> ImportJob:
+def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inline: bool = True) -> ImportJob:
     """Re-validate, then write every row in committed chunks; resumes after the last committed chunk.
 
     The caller holds the claim on the job (status Running). Raises ImportAborted when the
@@ -225,7 +238,7 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None) -> Import
     options = ImportOptions.from_job(job)
     spool = RowSpool() if "password" not in options.field_mapping else None
     try:
-        _validate_and_apply(job, sources, options, chunk_rows, spool)
+        _validate_and_apply(job, sources, options, chunk_rows, spool, hash_inline)
     finally:
         if spool is not None:
             spool.close()
@@ -233,7 +246,9 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None) -> Import
     return job
 
 
-def _validate_and_apply(job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None) -> None:
+def _validate_and_apply(
+    job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None, hash_inline: bool
+) -> None:
     result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None)
     if result.has_errors:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
@@ -248,7 +263,7 @@ def _validate_and_apply(job: ImportJob, sources, options: ImportOptions, chunk_r
     rows = iter(spool) if spool is not None else (row for _, row in iter_user_rows(sources, options))
     for position, chunk in _chunks(rows, chunk_rows, job.rows_committed):
         with transaction.atomic():
-            _apply_chunk(job, chunk, options, counts)
+            _apply_chunk(job, chunk, options, counts, start_index=position - len(chunk), hash_inline=hash_inline)
             updated = ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
                 rows_committed=position, rows_done=position, heartbeat_at=timezone.now(),
                 counts={k: counts[k] for k in RESULT_KEYS},
@@ -258,9 +273,16 @@ def _validate_and_apply(job: ImportJob, sources, options: ImportOptions, chunk_r
                 raise ImportAborted("The import was stopped while it ran.")
         logger.info("import %s: committed rows up to %s", job.id, position)
 
-    job.refresh_from_db()
-    job.counts = {k: counts[k] for k in RESULT_KEYS}
-    job.rows_done = job.rows_total
-    job.status = ImportStatus.COMPLETED_WITH_WARNINGS if counts["warnings"] else ImportStatus.COMPLETED
-    job.completed_at = timezone.now()
-    job.save(update_fields=["counts", "rows_done", "status", "completed_at", "updated_at"])
+    ImportJob.objects.filter(id=job.id).update(counts={k: counts[k] for k in RESULT_KEYS}, rows_done=F("rows_total"))
+    if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
+        raise PasswordsPending()
+    import_job_complete(job=job)
+
+
+def import_job_complete(*, job: ImportJob) -> bool:
+    """Running -> Completed (with warnings); False if something else finished or stopped it first."""
+    warnings = (ImportJob.objects.values_list("counts", flat=True).get(id=job.id) or {}).get("warnings")
+    return bool(ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.COMPLETED_WITH_WARNINGS if warnings else ImportStatus.COMPLETED,
+        completed_at=timezone.now(), rows_done=F("rows_total"), status_note="",
+    ))

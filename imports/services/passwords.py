@@ -1,8 +1,13 @@
 """Imported passwords: checked with Django's validators, hashed, never kept in clear text."""
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
 
+from users.models import User
+
+from ..models import PasswordBatch
 from ..pipeline.issues import WARNING, Issue
+from . import writers
 
 # Similarity to the user's own attributes needs a user object; length, commonness and digits do not.
 _VALIDATORS = [v for v in get_default_password_validators() if type(v).__name__ != "UserAttributeSimilarityValidator"]
@@ -25,3 +30,46 @@ def password_issues(row, labels: dict) -> list[Issue]:
         "Give a longer password that is not a common word, or leave Password blank so the user sets their own.",
         row=row.row, column=labels.get("password", ""), field="password", file=row.file,
     )]
+
+
+HASH_BATCH_ROWS = 200  # about a minute of PBKDF2 per task at Django's default work factor
+
+
+def password_batches_plan(*, job, indexes: list[int]) -> None:
+    """Record which slices of the row stream hold file passwords still to hash (idempotent)."""
+    if not indexes:
+        return
+    starts = sorted({i // HASH_BATCH_ROWS * HASH_BATCH_ROWS for i in indexes})
+    PasswordBatch.objects.bulk_create(
+        [PasswordBatch(job=job, start_index=s, end_index=s + HASH_BATCH_ROWS) for s in starts],
+        ignore_conflicts=True,
+    )
+
+
+def password_batch_hash(*, batch: "PasswordBatch", rows) -> int:
+    """Hash the file passwords of one slice and store them; only rows that owe a password are touched.
+
+    A new user of this job takes the file password; an existing user only under Overwrite Password.
+    """
+    job = batch.job
+    wanted = {}
+    for index, row in enumerate(rows):
+        if index < batch.start_index:
+            continue
+        if index >= batch.end_index:
+            break
+        if row.password:
+            wanted[row.district_id] = row.password
+    if not wanted:
+        return 0
+    users = User.objects.filter(district=job.district, district_user_id__in=list(wanted)).values_list(
+        "id", "district_user_id", "created_by_import_id"
+    )
+    overwrite = job.password_policy == "overwrite"
+    hashes = [
+        (user_id, make_password(wanted[district_user_id]))
+        for user_id, district_user_id, created_by in users
+        if created_by == job.id or overwrite
+    ]
+    writers.set_passwords(hashes)
+    return len(hashes)

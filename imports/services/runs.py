@@ -1,15 +1,18 @@
 """Claiming, running, retrying and dispatching jobs. Tasks call these; they hold no logic themselves."""
 import datetime
 import logging
+import time
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus
-from .apply import ImportAborted, ImportHeld, import_job_apply
+from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
+from .apply import ImportAborted, ImportHeld, PasswordsPending, import_job_apply, import_job_complete
+from .passwords import password_batch_hash
+from .sources import ImportOptions, iter_user_rows, sources_for_job
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +102,12 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
             _wait_for_lock(job)
             return job
         try:
-            import_job_apply(job=job)
+            # A worker fans password hashing out to other workers; a run in one process hashes inline.
+            import_job_apply(job=job, hash_inline=not queue_emails)
         except ImportHeld:
+            return job
+        except PasswordsPending:
+            password_batches_dispatch(job=job)
             return job
         except ImportAborted as exc:
             job.refresh_from_db()
@@ -142,3 +149,55 @@ def import_jobs_dispatch_due(*, now=None) -> list[int]:
         ImportJob.objects.filter(id=job_id).update(dispatched_at=now)
         run_import.delay(job_id)
     return ids
+
+
+STALE_BATCH = datetime.timedelta(minutes=10)
+HASHING_NOTE = "Setting passwords: {done} of {total} rows ({rate:.1f} per second)."
+
+
+def password_batches_dispatch(*, job: ImportJob) -> int:
+    """Hand every unfinished password batch to the workers (a batch whose worker died included)."""
+    from ..tasks import hash_password_batch
+
+    stale = timezone.now() - STALE_BATCH
+    PasswordBatch.objects.filter(job=job, status=PasswordBatchStatus.RUNNING, claimed_at__lt=stale).update(
+        status=PasswordBatchStatus.PENDING
+    )
+    ids = list(PasswordBatch.objects.filter(job=job, status=PasswordBatchStatus.PENDING).values_list("id", flat=True))
+    ImportJob.objects.filter(id=job.id).update(status_note=HASHING_NOTE.format(done=0, total=_batch_rows(job), rate=0))
+    for batch_id in ids:
+        transaction.on_commit(lambda batch_id=batch_id: hash_password_batch.delay(batch_id))
+    return len(ids)
+
+
+def _batch_rows(job: ImportJob) -> int:
+    return sum(b.end_index - b.start_index for b in PasswordBatch.objects.filter(job=job).only("start_index", "end_index"))
+
+
+def password_batch_run(*, batch_id: int) -> None:
+    """Hash one batch; the last batch to finish completes the job."""
+    now = timezone.now()
+    claimed = PasswordBatch.objects.filter(id=batch_id, status=PasswordBatchStatus.PENDING).update(
+        status=PasswordBatchStatus.RUNNING, claimed_at=now
+    )
+    if not claimed:
+        return
+    batch = PasswordBatch.objects.select_related("job__district").get(id=batch_id)
+    job = batch.job
+    rows = (row for _, row in iter_user_rows(sources_for_job(job), ImportOptions.from_job(job)))
+    started = time.monotonic()
+    hashed = password_batch_hash(batch=batch, rows=rows)
+    seconds = time.monotonic() - started
+    PasswordBatch.objects.filter(id=batch_id).update(status=PasswordBatchStatus.DONE, hashed=hashed, seconds=seconds)
+    done = PasswordBatch.objects.filter(job=job, status=PasswordBatchStatus.DONE)
+    totals = done.aggregate(hashed=Sum("hashed"), seconds=Sum("seconds"))
+    rate = (totals["hashed"] or 0) / totals["seconds"] if totals["seconds"] else 0.0
+    ImportJob.objects.filter(id=job.id).update(
+        heartbeat_at=timezone.now(),
+        status_note=HASHING_NOTE.format(done=totals["hashed"] or 0, total=_batch_rows(job), rate=rate),
+    )
+    if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
+        return
+    if import_job_complete(job=job):
+        job.refresh_from_db()
+        _queue_completion_email(job, True)

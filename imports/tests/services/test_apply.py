@@ -242,11 +242,11 @@ def test_a_crash_after_a_committed_chunk_resumes_without_duplicates(district, sc
     job = _claimed(make_import_job(district, [path]))
     real_chunk, calls = apply._apply_chunk, []
 
-    def crash_on_second_chunk(*args):
+    def crash_on_second_chunk(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise ConnectionError("database went away")
-        return real_chunk(*args)
+        return real_chunk(*args, **kwargs)
 
     monkeypatch.setattr(apply, "_apply_chunk", crash_on_second_chunk)
     with pytest.raises(ConnectionError):

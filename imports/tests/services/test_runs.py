@@ -55,7 +55,7 @@ def _heartbeat_goes_stale(job):
 def test_a_job_whose_worker_dies_every_run_ends_failed_after_max_attempts(scheduled_job, monkeypatch):
     calls = []
 
-    def worker_dies(*, job, chunk_rows=None):
+    def worker_dies(*, job, **kwargs):
         calls.append(job.id)
         raise WorkerKilled()
 
@@ -91,11 +91,11 @@ def test_a_dead_worker_is_replaced_and_the_new_run_resumes_after_the_committed_c
     settings.IMPORT_CHUNK_ROWS = 2
     real_chunk, chunks = apply._apply_chunk, []
 
-    def killed_during_second_chunk(job, rows, *args):
+    def killed_during_second_chunk(job, rows, *args, **kwargs):
         chunks.append([r.district_id for r in rows])
         if len(chunks) == 2:
             raise WorkerKilled()
-        return real_chunk(job, rows, *args)
+        return real_chunk(job, rows, *args, **kwargs)
 
     monkeypatch.setattr(apply, "_apply_chunk", killed_during_second_chunk)
     with pytest.raises(WorkerKilled):
@@ -118,11 +118,11 @@ def test_an_error_inside_a_run_fails_the_job_keeping_its_committed_chunks(schedu
     settings.IMPORT_CHUNK_ROWS = 2
     real_chunk, chunks = apply._apply_chunk, []
 
-    def fails_on_second_chunk(job, rows, *args):
+    def fails_on_second_chunk(job, rows, *args, **kwargs):
         chunks.append([r.district_id for r in rows])
         if len(chunks) == 2:
             raise ConnectionError("server closed the connection: row 3 Ada Lovelace")
-        return real_chunk(job, rows, *args)
+        return real_chunk(job, rows, *args, **kwargs)
 
     monkeypatch.setattr(apply, "_apply_chunk", fails_on_second_chunk)
     runs.import_job_run(job_id=scheduled_job.id)

@@ -105,7 +105,7 @@ def test_job_lost_with_a_restarted_redis_is_dispatched_again_and_runs_once(worke
     rows = [student("1001"), student("1002"), staff("T-1")]
     job = make_import_job(open_district, [write_csv(tmp_path / "roster.csv", rows)], created_by=open_district.admin)
 
-    # No worker is running: the job is submitted, and the minute's sweep dispatches it too.
+    # No worker is running: the job is submitted and the minute's sweep runs, recording dispatched_at.
     job = jobs.import_job_submit(job=job)
     runs.import_jobs_dispatch_due()
     assert queue_length(broker) >= 1

@@ -1,8 +1,10 @@
 """A real Celery worker for the `services` task tests: start it, wait on it, stop it, read what it sent.
 
     worker = start_worker(env=worker_env, log_path=tmp_path / "worker.log")
-    wait_for(lambda: job_status(job) == "completed", message="the job to complete")
+    job = wait_for(lambda: job_settled(job.id, client), message="the job to finish")
     worker.stop()
+
+Tests use the `workers` fixture (conftest.py), which stops every worker it started.
 """
 import email
 import os
