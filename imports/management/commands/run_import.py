@@ -6,21 +6,17 @@ from django.utils import timezone
 from imports.models import ImportJob, ImportStatus
 from imports.services import emails, runs
 
-from ._common import get_district
+from ._common import add_job_arguments, get_job
 
 
 class Command(BaseCommand):
     help = "Run one scheduled import now, in this process, emails included. A failed import resumes after its last committed chunk."
 
     def add_arguments(self, parser):
-        parser.add_argument("number", type=int)
-        parser.add_argument("--district", required=True, metavar="SLUG")
+        add_job_arguments(parser)
 
     def handle(self, *args, **opts):
-        district = get_district(opts["district"])
-        job = ImportJob.objects.filter(district=district, number=opts["number"]).first()
-        if job is None:
-            raise CommandError(f"No import {opts['number']} in {district.slug}.")
+        job = get_job(opts)
         if job.status == ImportStatus.SCHEDULED:
             ImportJob.objects.filter(id=job.id).update(run_after=timezone.now())
         if runs.import_job_run(job_id=job.id, queue_emails=False, retry_failed=True) is None:
