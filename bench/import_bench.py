@@ -418,7 +418,9 @@ def run_child(task: str, args: dict, env: dict) -> tuple[dict, float]:
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"child {task} exited {done.returncode}:\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len(RESULT_MARKER):]), process_s
+    report = json.loads(lines[-1][len(RESULT_MARKER):])
+    report["stderr_tail"] = done.stderr[-2000:]  # the engine logs a failed run's exception type here
+    return report, process_s
 
 
 def child_main(task: str, args: dict) -> None:
@@ -528,6 +530,7 @@ def run_ours(scenario: Scenario, district, env: dict) -> Scenario:
     scenario.csv_reader_s = csv_reader_seconds(path)
     if scenario.outcome.get("status") not in ("completed", "completed_with_warnings"):
         scenario.error = f"job ended {scenario.outcome.get('status')}: {scenario.outcome.get('failure', '')}"
+        scenario.extra["stderr_tail"] = report["stderr_tail"]
     return scenario
 
 
@@ -721,8 +724,18 @@ def environment() -> dict:
         cursor.execute("SHOW server_version")
         server = cursor.fetchone()[0]
     return {"python": platform.python_version(), "django": django.get_version(), "django_import_export": import_export.__version__,
-            "postgresql": server, "cpus": os.cpu_count(), "machine": platform.machine(),
-            "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+            "postgresql": server, "cpus": os.cpu_count(), "machine": platform.machine(), **code_version(),
+            "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+
+
+def code_version() -> dict:
+    """The commit measured, and whether the engine's files differed from it (read-only git calls)."""
+    def git(*args):
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    changed = git("status", "--porcelain", "--", "imports", "users", "schools", "classworks_import")
+    return {"commit": git("rev-parse", "HEAD"), "engine_files_modified": bool(changed) if changed is not None else None}
 
 
 # --- Command line -------------------------------------------------------------------------------
@@ -762,7 +775,7 @@ def main(argv=None) -> int:
     recreate_database(args.database_url)
     migrate(env)
     setup_django(env)
-    setup = {"other_users": args.other_users}
+    setup = {"other_users": args.other_users, "code_at_start": code_version()}
     print(f"Loading {args.other_users:,} users of other districts (COPY)", flush=True)
     setup["other_users_load_s"] = load_other_users(args.other_users, args.seed)
 
@@ -785,6 +798,8 @@ def main(argv=None) -> int:
         "scenarios": [{**s.to_json(), **({"ratios": ratios(s, by_key)} if s.engine == "ours" else {})} for s in scenarios],
         "targets": [asdict(t) for t in targets],
     }
+    if document["environment"]["commit"] != setup["code_at_start"]["commit"]:
+        print("\n! The code changed while the benchmark ran: figures may mix two versions of the engine.")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nWrote {args.json} ({setup['total_s'] / 60:.1f} min)")

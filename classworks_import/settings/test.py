@@ -9,6 +9,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
-PRIVATE_STORAGE_ROOT = tempfile.mkdtemp(prefix="classworks-private-")
+PRIVATE_STORAGE_ROOT = os.environ.get("PRIVATE_STORAGE_ROOT") or tempfile.mkdtemp(prefix="classworks-private-")
 STORAGES["private"]["OPTIONS"]["location"] = PRIVATE_STORAGE_ROOT
 LOGGING = {"version": 1, "disable_existing_loggers": False}

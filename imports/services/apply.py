@@ -1,6 +1,7 @@
 """Run a submitted job: re-validate, then write users in committed chunks that a re-run skips."""
 import logging
 import pickle
+from contextlib import nullcontext
 import secrets
 import tempfile
 from collections import Counter
@@ -58,15 +59,24 @@ def store_issues(job: ImportJob, sources, issues) -> None:
     )
 
 
-def import_job_validate(*, job: ImportJob, row_sink=None):
-    """Validate and preview the job's files under its options; replaces its stored problems."""
+def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = False):
+    """Validate and preview the job's files under its options; replaces its stored problems.
+
+    With heartbeat, a running job keeps its heartbeat fresh while a large file is validated.
+    """
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
-    with transaction.atomic():
+
+    def beat() -> None:
+        ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(heartbeat_at=timezone.now())
+
+    # A running job commits as it goes, so its heartbeat is seen; the wizard replaces problems atomically.
+    with nullcontext() if heartbeat else transaction.atomic():
         ImportIssue.objects.filter(job=job).delete()
         result = validate_import(
             district=job.district, sources=sources, options=options,
             issue_sink=lambda issues: store_issues(job, sources, issues), row_sink=row_sink,
+            on_batch=beat if heartbeat else None,
         )
         job.validation_summary = result.summary()
         job.validated_at = timezone.now()
@@ -249,7 +259,7 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inli
 def _validate_and_apply(
     job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None, hash_inline: bool
 ) -> None:
-    result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None)
+    result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True)
     if result.has_errors:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
     if job.rows_committed == 0 and import_job_hold_if_needed(job=job):

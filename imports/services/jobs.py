@@ -286,6 +286,7 @@ def import_job_submit(*, job: ImportJob, now=None, dispatch: bool = True) -> Imp
         if dispatch and locked.run_after <= now:
             from ..tasks import run_import
 
+            ImportJob.objects.filter(id=locked.id).update(dispatched_at=now)
             run_import.delay_on_commit(locked.id)
     return locked
 
