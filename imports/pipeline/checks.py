@@ -33,6 +33,10 @@ class DuplicateCheck:
         issues.append(make(key, where, first))
         return issues
 
+    def finish(self) -> list[Issue]:
+        """Nothing is left to report: this check reports as it goes."""
+        return []
+
     @staticmethod
     def _id_issue(value, where, other) -> Issue:
         file, row, column = where

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from schools.models import District
 
 from .. import selectors
-from ..pipeline.checks import DuplicateCheck
 from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings
 from ..pipeline.issues import ERROR, WARNING, Issue
+from .duplicates import duplicate_check
 from .passwords import password_issues
 from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues
 
@@ -130,7 +130,7 @@ def validate_import(
             issue_sink(issues)
 
     emit(missing_column_issues(sources, options))
-    duplicates = DuplicateCheck()
+    duplicates = duplicate_check()
     lookup = _ExistingLookup(district)
     labels_cache: dict[str, dict] = {}
     for batch in _batched(iter_user_rows(sources, options), BATCH_ROWS):
@@ -160,6 +160,9 @@ def validate_import(
         emit(batch_issues)
         if on_batch is not None:
             on_batch()
+    late = duplicates.finish()
+    counts["error_rows"] += len({(i.file, i.row) for i in late if i.is_error})
+    emit(late)
     return result
 
 

@@ -119,18 +119,46 @@ def test_far_more_files_than_the_cap_still_get_the_message(district_admin_client
     assert f"Upload at most {django_settings.IMPORT_MAX_FILES} files at a time." in _page(resp)
 
 
+XLSX_UPLOAD_BUG = (
+    "bug (pipeline/reading.py _open_workbook + services/jobs.py _local_path / models.original_file_path): openpyxl "
+    "refuses a path without an .xlsx extension, and both the temporary copy of an in-memory upload ('upload-XXXX') "
+    "and the stored file ('imports/<hex>') have none, so every workbook is 'not a readable Excel workbook'"
+)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["huge_dimension.xlsx", "zip_bomb.xlsx"])
-def test_a_workbook_that_unpacks_too_large_is_refused_with_a_message(district_admin_client, private_files, name):
+def test_a_workbook_that_unpacks_too_large_is_refused_and_nothing_is_stored(district_admin_client, private_files, name):
     before = private_files()
-    upload = SimpleUploadedFile(name, (FIXTURES / name).read_bytes())
 
-    resp = _start(district_admin_client, upload)
+    resp = _start(district_admin_client, SimpleUploadedFile(name, (FIXTURES / name).read_bytes()))
 
     assert resp.status_code == 200
-    assert f"{name}: is too large to read" in _page(resp)
+    assert f'<p class="field-error">{name}: ' in _page(resp)
     assert (ImportJob.objects.count(), ImportFile.objects.count()) == (0, 0)
     assert private_files() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", [
+    pytest.param("huge_dimension.xlsx", marks=pytest.mark.xfail(strict=True, reason=XLSX_UPLOAD_BUG)),
+    "zip_bomb.xlsx",
+])
+def test_a_workbook_that_unpacks_too_large_is_refused_as_too_large(district_admin_client, name):
+    resp = _start(district_admin_client, SimpleUploadedFile(name, (FIXTURES / name).read_bytes()))
+
+    assert f"{name}: is too large to read" in _page(resp)
+
+
+@pytest.mark.xfail(strict=True, reason=XLSX_UPLOAD_BUG)
+@pytest.mark.django_db
+def test_a_sound_workbook_is_not_refused_by_the_same_guard(district_admin_client):
+    # The control for the two tests above: the guard must refuse the bomb, not every workbook.
+    resp = _start(district_admin_client, SimpleUploadedFile("roster.xlsx", (FIXTURES / "roster.xlsx").read_bytes()))
+
+    assert resp.status_code == 302, _page(resp)
+    job = ImportJob.objects.get()
+    assert district_admin_client.get(reverse("imports:fields", args=[job.number])).status_code == 200
 
 
 # --- Property-based: the pipeline never raises, and every problem is an Issue on its row ---
@@ -146,8 +174,28 @@ _STORED = st.one_of(st.none(), st.booleans(), st.integers(1, 5), _CELL)
 FUZZ_COUNTS: Counter = Counter()
 
 
+_VALID_ROW = {"First Name": "Ada", "Last Name": "Lovelace", "User Type": "Student", "Grade": "5",
+              "Email Address": "", "School SIS ID": SCHOOL_SIS_ID}
+_MAPPED = {"first_name": "First Name", "last_name": "Last Name", "district_id": "District ID", "user_type": "User Type",
+           "grade": "Grade", "email": "Email Address", "school_sis_id": "School SIS ID"}
+
+
 @st.composite
-def _pipeline_input(draw):
+def _realistic_file(draw):
+    """The standard headings with mostly valid rows, a few cells replaced by random text."""
+    labels = list(HEADER)
+    rows = []
+    for n in range(draw(st.integers(1, 8))):
+        cells = {**_VALID_ROW, "District ID": str(draw(st.integers(1, 6)))}
+        for heading in draw(st.lists(st.sampled_from(labels), max_size=2)):
+            cells[heading] = draw(_CELL)
+        rows.append([cells[h] for h in labels])
+    return labels, dict(_MAPPED), {}, {SCHOOL_SIS_ID: 1}, rows
+
+
+@st.composite
+def _random_file(draw):
+    """Any column count, any headings, any mapping of columns (or absent columns) and fixed values to fields."""
     width = draw(st.integers(0, 15))
     labels = draw(st.lists(st.one_of(st.sampled_from(SAMPLE_HEADINGS), _TEXT), min_size=width, max_size=width, unique=True))
     targets = st.sampled_from([*labels, "Not In This File"])
@@ -155,15 +203,25 @@ def _pipeline_input(draw):
     fixed = draw(st.dictionaries(st.sampled_from(FIELD_KEYS), _CELL, max_size=4))
     school_mapping = draw(st.dictionaries(_CELL, st.integers(1, 5), max_size=4))
     rows = draw(st.lists(st.lists(_CELL, max_size=width + 3), max_size=8))
+    return labels, mapping, fixed, school_mapping, rows
+
+
+@st.composite
+def _pipeline_input(draw):
+    labels, mapping, fixed, school_mapping, rows = draw(st.one_of(_random_file(), _realistic_file()))
     stored = draw(st.fixed_dictionaries({key: _STORED for key in RECORD_FIELDS}))
     matches = draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))
     return labels, mapping, fixed, school_mapping, rows, stored, matches
 
 
+DUPLICATE_CODES = ("duplicate_district_id", "duplicate_email_in_file")
+
+
 def _assert_on_row(issues, row_number: int) -> None:
     for issue in issues:
         assert isinstance(issue, Issue)
-        assert issue.row == row_number
+        # A duplicate is found on its second row, and then reported on the first row too.
+        assert issue.row == row_number or (issue.code in DUPLICATE_CODES and 2 <= issue.row < row_number)
         assert issue.severity in (ERROR, WARNING)
         assert issue.code and isinstance(issue.code, str)
         assert issue.message and isinstance(issue.message, str)
@@ -227,10 +285,12 @@ def fuzz_district(district):
 
 @st.composite
 def _csv_bytes(draw):
-    if draw(st.integers(0, 4)) == 0:
+    if draw(st.integers(0, 9)) == 0:
         return draw(st.binary(max_size=2000))
-    header = draw(st.lists(st.one_of(st.sampled_from(SAMPLE_HEADINGS), _TEXT), max_size=14))
-    rows = draw(st.lists(st.lists(_CELL, max_size=16), max_size=10))
+    header = draw(st.lists(st.one_of(st.sampled_from(SAMPLE_HEADINGS), _TEXT), max_size=14, unique_by=str.casefold))
+    width = max(len(header), 1)
+    # Mostly rows as wide as the header, some ragged.
+    rows = draw(st.lists(st.lists(_CELL, min_size=width - 1, max_size=width + 1), min_size=1, max_size=12))
     delimiter = draw(st.sampled_from([",", ";", "\t"]))
     newline = draw(st.sampled_from(["\r\n", "\n", "\r"]))
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "mac_roman", "cp437"]))
@@ -262,8 +322,8 @@ def test_random_file_bytes_through_validate_import_raise_nothing_but_file_read_e
                 f.write(data)
             try:
                 info = inspect_file(path, name)
-            except FileReadError:
-                counts["refused as unreadable"] += 1
+            except FileReadError as exc:
+                counts[f"refused: {exc.code}"] += 1
                 return
             source = Source(path=path, info=info)
             proposal = propose_field_mapping(info.column_labels, has_header=info.has_header)
