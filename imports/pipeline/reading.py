@@ -261,6 +261,8 @@ def _check_duplicates(name: str, headers: list[str]) -> None:
 
 def _check_shape(info: FileInfo, row: int, cells: list[str], max_cell_chars: int) -> RawRow:
     width = len(info.column_labels)
+    if len(cells) == width and max(map(len, cells)) <= max_cell_chars:
+        return RawRow(row, cells)  # the common case, kept cheap: this runs once per row
     if len(cells) > width and not any(cells[width:]):
         cells = cells[:width]  # Excel pads rows with empty cells
     if len(cells) < width and info.file_format == "xlsx":
