@@ -409,9 +409,14 @@ def prepare_job(district, path: Path) -> int:
 # --- Children -----------------------------------------------------------------------------------
 
 
-def run_child(task: str, args: dict, env: dict) -> tuple[dict, float]:
-    """Run one task in a fresh process; returns what it reported and the process's whole wall time."""
+def run_child(task: str, args: dict, env: dict, label: str) -> tuple[dict, float]:
+    """Run one task in a fresh process; returns what it reported and the process's whole wall time.
+
+    With --profile the child runs under pyinstrument and leaves <label>.txt in the profile folder.
+    """
     command = [sys.executable, str(Path(__file__).resolve()), "--child", task, "--child-args", json.dumps(args)]
+    if env.get("BENCH_PROFILE_DIR"):
+        env = {**env, "BENCH_PROFILE": str(Path(env["BENCH_PROFILE_DIR"]) / f"{label.replace(':', '-')}.txt")}
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     process_s = time.perf_counter() - started
@@ -431,11 +436,25 @@ def child_main(task: str, args: dict) -> None:
     from django.db import connection
 
     connection.ensure_connection()
+    profiler = _start_profiler(os.environ.get("BENCH_PROFILE"))
     started = time.perf_counter()
     report = CHILD_TASKS[task](**args)
     wall_s = time.perf_counter() - started
+    if profiler is not None:
+        profiler.stop()
+        Path(os.environ["BENCH_PROFILE"]).write_text(profiler.output_text(unicode=True), encoding="utf-8")
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     print(RESULT_MARKER + json.dumps({**report, "wall_s": wall_s, "peak_rss_mb": peak_kb / 1024}, default=str), flush=True)
+
+
+def _start_profiler(path: str | None):
+    if not path:
+        return None
+    from pyinstrument import Profiler  # only with --profile: pip install pyinstrument
+
+    profiler = Profiler(interval=0.005)
+    profiler.start()
+    return profiler
 
 
 def child_run_job(job_id: int) -> dict:
@@ -522,7 +541,7 @@ def run_ours(scenario: Scenario, district, env: dict) -> Scenario:
     path = Path(scenario.file)
     job_id = prepare_job(district, path)
     before = user_table_tuples()
-    report, process_s = run_child("run_job", {"job_id": job_id}, env)
+    report, process_s = run_child("run_job", {"job_id": job_id}, env, scenario.key)
     _record(scenario, report, process_s)
     scenario.tuples = tuples_delta(before, user_table_tuples())
     scenario.rows_written = sum(scenario.tuples.values())
@@ -536,7 +555,7 @@ def run_ours(scenario: Scenario, district, env: dict) -> Scenario:
 
 def run_validation(scenario: Scenario, env: dict, copy_reference: float | None) -> Scenario:
     """Validation only, in a child, against the district as the earlier runs left it."""
-    report, process_s = run_child("dry_run", {"path": scenario.file, "district": scenario.district_slug}, env)
+    report, process_s = run_child("dry_run", {"path": scenario.file, "district": scenario.district_slug}, env, scenario.key)
     _record(scenario, report, process_s)
     scenario.csv_reader_s = csv_reader_seconds(Path(scenario.file))
     scenario.copy_limit_s = copy_reference  # nothing is written: the fresh import's COPY, for scale
@@ -546,7 +565,7 @@ def run_validation(scenario: Scenario, env: dict, copy_reference: float | None) 
 def run_peer(scenario: Scenario, district, env: dict) -> Scenario:
     """The peer in a child against its own district; COPY and csv.reader as for ours."""
     before = user_table_tuples()
-    report, process_s = run_child("peer", {"path": scenario.file, "district": scenario.district_slug}, env)
+    report, process_s = run_child("peer", {"path": scenario.file, "district": scenario.district_slug}, env, scenario.key)
     _record(scenario, report, process_s)
     scenario.tuples = tuples_delta(before, user_table_tuples())
     scenario.rows_written = sum(scenario.tuples.values())
@@ -563,7 +582,7 @@ def run_map_fields(scenario: Scenario, env: dict) -> Scenario:
 
     district = create_bench_district(scenario.district_slug)
     admin = district_admin_create(district=district, username=f"{district.slug}-admin", email="admin@bench.example")
-    report, process_s = run_child("map_fields", {"path": scenario.file, "username": admin.username}, env)
+    report, process_s = run_child("map_fields", {"path": scenario.file, "username": admin.username}, env, scenario.key)
     _record(scenario, report, process_s)
     scenario.csv_reader_s = csv_reader_seconds(Path(scenario.file))
     return scenario
@@ -752,6 +771,8 @@ def parse_args(argv=None):
     parser.add_argument("--other-users", type=int, default=OTHER_USERS, help="Users of other districts loaded first.")
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "classworks_bench",
                         help="Generated files and the import's stored uploads.")
+    parser.add_argument("--profile", action="store_true",
+                        help="Run each child under pyinstrument (slower); reports go to WORK_DIR/profiles/.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-args", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -771,6 +792,9 @@ def main(argv=None) -> int:
     shutil.rmtree(args.work_dir, ignore_errors=True)
     (args.work_dir / "files").mkdir(parents=True)
     env = child_environment(args.database_url, args.work_dir)
+    if args.profile:
+        (args.work_dir / "profiles").mkdir()
+        env["BENCH_PROFILE_DIR"] = str(args.work_dir / "profiles")
     print(f"Database {urlsplit(args.database_url).path.lstrip('/')}: create and migrate", flush=True)
     recreate_database(args.database_url)
     migrate(env)

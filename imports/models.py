@@ -98,8 +98,9 @@ class ImportJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
-    # Rows whose chunk is committed; a re-delivered task resumes after them.
+    # Rows whose chunk is committed, and the spreadsheet row after the last of them (the row a failure reached).
     rows_committed = models.PositiveIntegerField(default=0)
+    next_row = models.PositiveIntegerField(null=True, blank=True)
     # Safety hold: a job that would change too much of the district waits for an admin's approval.
     hold_summary = models.JSONField(default=dict, blank=True)
     approved_by = models.ForeignKey(

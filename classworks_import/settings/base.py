@@ -108,8 +108,9 @@ IMPORT_MAX_CELL_CHARS = 1000
 # Chunk size bounds how much a crash can lose and how long one transaction holds locks.
 IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", 50_000))
 IMPORT_DRAFT_MAX_AGE_HOURS = 48
-# Above our own cap, so an admin who picks too many files gets our message rather than a bare 400.
-DATA_UPLOAD_MAX_NUMBER_FILES = IMPORT_MAX_FILES * 4
+# Far above our own cap, so an admin who picks too many files gets our message, not a bare 400;
+# still a bound on what one request may make the server parse.
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
 # Files go to disk past this size so a large upload never sits in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -341,7 +341,8 @@ def _open_workbook(path, name: str):
     import openpyxl  # only xlsx uploads pay for the import
 
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # A file object, not the path: openpyxl judges a path by its extension, and stored uploads have none.
+        return openpyxl.load_workbook(open(path, "rb"), read_only=True, data_only=True)  # noqa: SIM115
     except Exception:  # openpyxl raises many kinds of errors on damaged workbooks
         raise FileReadError(name, "is not a readable Excel workbook", "binary_file") from None
 

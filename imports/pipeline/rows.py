@@ -30,6 +30,7 @@ class UserRow:
     school_value: str = ""
     issues: list[Issue] = field(default_factory=list)
     password_deferred: bool = False  # hashed later by a PasswordBatch task
+    index: int = -1  # position among the job's valid rows, from 0 (password batches refer to it)
 
     @property
     def has_error(self) -> bool:

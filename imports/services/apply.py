@@ -1,4 +1,5 @@
 """Run a submitted job: re-validate, then write users in committed chunks that a re-run skips."""
+import itertools
 import logging
 import pickle
 from contextlib import nullcontext
@@ -30,6 +31,7 @@ from .validation import validate_import
 logger = logging.getLogger(__name__)
 
 RESULT_KEYS = ("rows", "created", "updated", "unchanged", "conflicts", "errors", "warnings")
+APPLY_BATCH_ROWS = 5000  # rows looked up and written at a time, inside one committed chunk
 ERROR_REVALIDATION = "The file no longer validates: {errors} error(s) were found when the import ran. Nothing was changed."
 
 
@@ -86,46 +88,52 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
 
 
 class RowSpool:
-    """Valid rows kept on local disk between re-validation and writing, so the file is parsed once per run.
+    """The rows a run must write, kept on local disk between re-validation and writing.
 
-    Not used when the file has passwords: they must never rest on disk in clear text.
+    The file is parsed once per run, and an unchanged row is never looked at again. Not used
+    when the file has passwords: they must never rest on disk in clear text.
     """
 
-    def __init__(self):
+    def __init__(self, *, keep_all: bool):
         self._file = tempfile.TemporaryFile()
+        self._dump = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL).dump
+        self.keep_all = keep_all  # group membership and login emails need every row, not only the writes
+        self.index = 0
+        self.kept = 0
 
-    def add(self, row: UserRow) -> None:
-        pickle.dump(
-            (row.file, row.row, row.district_id, tuple(row.values[k] for k in RECORD_FIELDS)),
-            self._file, protocol=pickle.HIGHEST_PROTOCOL,
-        )
+    def add(self, row: UserRow, outcome) -> None:
+        index, self.index = self.index, self.index + 1
+        if self.keep_all or outcome.writes:
+            self._dump((index, row.file, row.row, row.district_id, tuple(row.values[k] for k in RECORD_FIELDS)))
+            self.kept += 1
 
     def __iter__(self):
+        self._file.flush()
         self._file.seek(0)
         load = pickle.Unpickler(self._file).load
-        while True:
-            try:
-                file, number, district_id, values = load()
-            except EOFError:
-                return
-            yield UserRow(file=file, row=number, district_id=district_id, values=dict(zip(RECORD_FIELDS, values)))
+        for _ in range(self.kept):
+            index, file, number, district_id, values = load()
+            yield UserRow(file=file, row=number, district_id=district_id, values=dict(zip(RECORD_FIELDS, values)), index=index)
 
     def close(self) -> None:
         self._file.close()
 
 
-def _chunks(rows, size: int, skip: int):
-    chunk, index = [], 0
-    for item in rows:
-        index += 1
-        if index <= skip:
-            continue
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield index, chunk
-            chunk = []
-    if chunk:
-        yield index, chunk
+def _indexed(rows):
+    for index, row in enumerate(rows):
+        row.index = index
+        yield row
+
+
+def _take(items, limit: int, size: int):
+    """Up to `limit` items from an iterator, as lists of at most `size`."""
+    taken = 0
+    while taken < limit:
+        batch = list(itertools.islice(items, min(size, limit - taken)))
+        if not batch:
+            return
+        taken += len(batch)
+        yield batch
 
 
 def _new_user(row, *, job: ImportJob, username: str, now) -> dict:
@@ -167,16 +175,18 @@ def _usernames(job: ImportJob, district_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _apply_chunk(
-    job: ImportJob, rows, options: ImportOptions, counts: Counter, *, start_index: int = 0, hash_inline: bool = True
-) -> None:
-    """Write one chunk. Without hash_inline, file passwords are left to PasswordBatch tasks."""
+def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, *, hash_inline: bool = True) -> None:
+    """Write one batch of rows. Without hash_inline, file passwords are left to PasswordBatch tasks.
+
+    Every write is decided again against the stored users, so a re-run after a crash finds the
+    rows it already wrote unchanged and writes nothing twice.
+    """
     existing = selectors.existing_users_by_district_id(district=job.district, district_ids=[r.district_id for r in rows])
     now = timezone.now()
     new_rows, updates, changes, password_hashes, to_hash = [], [], [], [], []
-    for index, row in enumerate(rows, start=start_index):
+    for row in rows:
         if row.password and not hash_inline:
-            to_hash.append(index)
+            to_hash.append(row.index)
             row.password_deferred = True
         current = existing.get(row.district_id)
         outcome = classify(row, current, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
@@ -186,7 +196,6 @@ def _apply_chunk(
             new_rows.append(row)
             continue
         if not outcome.writes:
-            counts["unchanged"] += 1
             continue
         counts["updated"] += 1
         if outcome.changes:
@@ -238,15 +247,18 @@ def _add_to_group(job: ImportJob, rows, ids: dict[str, int]) -> None:
 
 
 def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inline: bool = True) -> ImportJob:
-    """Re-validate, then write every row in committed chunks; resumes after the last committed chunk.
+    """Re-validate, then write in committed chunks. A re-run after a crash resumes: what is written stays written.
 
     The caller holds the claim on the job (status Running). Raises ImportAborted when the
-    file no longer validates; the job is then Failed and nothing was written.
+    file no longer validates (nothing is written), ImportHeld when the safety hold stops it,
+    and PasswordsPending when every row is written but passwords still need hashing.
     """
     chunk_rows = chunk_rows or settings.IMPORT_CHUNK_ROWS
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
-    spool = RowSpool() if "password" not in options.field_mapping else None
+    spool = None
+    if "password" not in options.field_mapping:
+        spool = RowSpool(keep_all=bool(job.custom_group_id or job.email_staff))
     try:
         _validate_and_apply(job, sources, options, chunk_rows, spool, hash_inline)
     finally:
@@ -262,31 +274,58 @@ def _validate_and_apply(
     result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True)
     if result.has_errors:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
-    if job.rows_committed == 0 and import_job_hold_if_needed(job=job):
+    if job.created_users.count() == 0 and not job.changes.exists() and import_job_hold_if_needed(job=job):
         raise ImportHeld()
-    counts = Counter({k: v for k, v in (job.counts or {}).items() if k in RESULT_KEYS})
-    counts["rows"] = result.counts["rows"]
-    counts["errors"] = result.counts["errors"]
-    counts["warnings"] = result.counts["warnings"]
-    ImportJob.objects.filter(id=job.id).update(rows_total=result.counts["rows"], heartbeat_at=timezone.now())
+    # Counts of chunks committed by an earlier attempt stay; this attempt adds its own.
+    counts = Counter({k: v for k, v in (job.counts or {}).items() if k in ("created", "updated", "conflicts")})
+    total = result.counts["rows"]
+    ImportJob.objects.filter(id=job.id).update(rows_total=total, heartbeat_at=timezone.now())
 
-    rows = iter(spool) if spool is not None else (row for _, row in iter_user_rows(sources, options))
-    for position, chunk in _chunks(rows, chunk_rows, job.rows_committed):
+    if spool is not None:
+        items, planned = iter(spool), spool.kept
+    else:
+        items, planned = _indexed(row for _, row in iter_user_rows(sources, options)), total
+    done = 0
+    while True:
         with transaction.atomic():
-            _apply_chunk(job, chunk, options, counts, start_index=position - len(chunk), hash_inline=hash_inline)
+            taken, last_index, first_row = 0, None, None
+            for batch in _take(items, chunk_rows, APPLY_BATCH_ROWS):
+                first_row = first_row or (batch[0].file, batch[0].row)
+                try:
+                    _apply_chunk(job, batch, options, counts, hash_inline=hash_inline)
+                except Exception as exc:
+                    # The spreadsheet row the failed chunk starts at, as every other message counts rows.
+                    exc.failed_row = first_row[1]
+                    raise
+                taken += len(batch)
+                last_index, last_row = batch[-1].index, batch[-1].row
+            if not taken:
+                break
+            done += taken
             updated = ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
-                rows_committed=position, rows_done=position, heartbeat_at=timezone.now(),
-                counts={k: counts[k] for k in RESULT_KEYS},
+                rows_committed=last_index + 1, next_row=last_row + 1,
+                rows_done=min(total, round(total * done / max(planned, 1))),
+                heartbeat_at=timezone.now(), counts=_result_counts(counts, result),
             )
             if not updated:  # cancelled or claimed elsewhere: undo this chunk and stop
                 transaction.set_rollback(True)
                 raise ImportAborted("The import was stopped while it ran.")
-        logger.info("import %s: committed rows up to %s", job.id, position)
+        logger.info("import %s: committed rows up to %s", job.id, last_index + 1)
 
-    ImportJob.objects.filter(id=job.id).update(counts={k: counts[k] for k in RESULT_KEYS}, rows_done=F("rows_total"))
+    ImportJob.objects.filter(id=job.id).update(counts=_result_counts(counts, result), rows_done=F("rows_total"))
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
         raise PasswordsPending()
     import_job_complete(job=job)
+
+
+def _result_counts(counts: Counter, result) -> dict:
+    rows, created, updated = result.counts["rows"], counts["created"], counts["updated"]
+    return {
+        "rows": rows, "created": created, "updated": updated, "unchanged": max(0, rows - created - updated),
+        # Conflicts are rows, whatever the policy wrote: this run's preview, or more if an earlier attempt wrote them.
+        "conflicts": max(counts["conflicts"], result.counts["conflict"]),
+        "errors": result.counts["errors"], "warnings": result.counts["warnings"],
+    }
 
 
 def import_job_complete(*, job: ImportJob) -> bool:

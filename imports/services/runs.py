@@ -94,7 +94,7 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
         return None
     if job.attempts > MAX_ATTEMPTS and not retry_failed:
         _fail(job, FAILED_ATTEMPTS.format(attempts=MAX_ATTEMPTS, error=job.failure_reason or "none recorded"),
-              row=job.rows_committed + 1)
+              row=job.next_row or job.rows_committed + 1)
         _queue_completion_email(job, queue_emails)
         return job
     with district_import_lock(job.district_id) as acquired:
@@ -115,9 +115,10 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
                 _fail(job, str(exc), row=job.rows_committed + 1 if job.rows_committed else None)
         except Exception as exc:  # a fault: keep the committed chunks, record where it stopped
             # Only the exception's type is logged: its text may quote a row of student data.
-            logger.error("import %s failed at row %s: %s", job.id, job.rows_committed + 1, type(exc).__name__)
             job.refresh_from_db()
-            _fail(job, FAILED_UNEXPECTED.format(row=job.rows_committed + 1, error=type(exc).__name__), row=job.rows_committed + 1)
+            row = getattr(exc, "failed_row", None) or job.next_row or job.rows_committed + 1
+            logger.error("import %s failed at row %s: %s", job.id, row, type(exc).__name__)
+            _fail(job, FAILED_UNEXPECTED.format(row=row, error=type(exc).__name__), row=row)
     job.refresh_from_db()
     # Not when another run took the job over (this worker was presumed dead): that run sends it.
     if job.is_finished:

@@ -11,6 +11,7 @@ from schools.models import District
 from users.models import User
 
 from .. import scheduling
+from ..pipeline.fields import FIELDS_BY_KEY
 from ..models import ImportJob, ImportStatus
 
 # A share only means something past a handful of people: fixing 3 typos in a 5-user district is no mass change.
@@ -39,9 +40,22 @@ def hold_assess(*, district: District, summary: dict) -> dict:
             schools.append({"school": names.get(school_id, "?"), "affected": n, "students": students, "percent": share})
         schools.sort(key=lambda s: -s["percent"])
     over_school = any(s["percent"] > threshold and s["students"] >= MIN_SCHOOL_STUDENTS for s in schools)
+    school_names = dict(district.schools.values_list("id", "name"))
+
+    def readable(change: dict) -> dict:
+        """Headings instead of field keys, and school names instead of ids."""
+        fields = {}
+        for key, (before, after) in change["fields"].items():
+            if key == "school_id":
+                heading, before, after = "School", school_names.get(before, before), school_names.get(after, after)
+            else:
+                heading = FIELDS_BY_KEY[key].heading
+            fields[heading] = [str(before or ""), str(after or "")]
+        return {"district_id": change["district_id"], "fields": fields}
+
     return {
         "existing_users": existing, "changed": changed, "percent": percent, "threshold": threshold,
-        "schools": schools[:10], "largest_changes": summary.get("largest_changes", []),
+        "schools": schools[:10], "largest_changes": [readable(c) for c in summary.get("largest_changes", [])],
         "hold": changed >= MIN_CHANGED_USERS and (percent > threshold or over_school),
     }
 

@@ -113,8 +113,14 @@ def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[s
     return counts
 
 
-def column_samples(sources: list[Source], limit: int = 3) -> dict[str, list[str]]:
-    """The first few non-blank values of each column, read from the top of each file only."""
+HIDDEN = "••••••"
+
+
+def column_samples(sources: list[Source], limit: int = 3, hidden: set[str] = frozenset()) -> dict[str, list[str]]:
+    """The first few non-blank values of each column, read from the top of each file only.
+
+    Columns in `hidden` (the one matched to Password) show a mask, never their values.
+    """
     samples: dict[str, list[str]] = {}
     for source in sources:
         labels = source.info.column_labels
@@ -124,5 +130,5 @@ def column_samples(sources: list[Source], limit: int = 3) -> dict[str, list[str]
             for label, value in zip(labels, raw.cells):
                 bucket = samples.setdefault(label, [])
                 if value and len(bucket) < limit:
-                    bucket.append(value[:40])
+                    bucket.append(HIDDEN if label in hidden else value[:40])
     return samples

@@ -118,7 +118,8 @@ def validate_import(
 ) -> ValidationResult:
     """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.
 
-    row_sink, if given, receives every row without an error, in file order (the run spools them).
+    row_sink, if given, receives (row, outcome) for every row without an error, in file order
+    (the run spools the rows it must write).
     """
     result = ValidationResult()
     counts = result.counts
@@ -151,9 +152,9 @@ def validate_import(
                 row.issues += _existing_warnings(row, existing, lookup, labels)
                 row.issues += password_issues(row, labels)
                 if not row.has_error:
-                    _count_outcome(result, row, existing, options)
+                    outcome = _count_outcome(result, row, existing, options)
                     if row_sink is not None:
-                        row_sink(row)
+                        row_sink(row, outcome)
             if row.has_error:
                 counts["error_rows"] += 1
             batch_issues += row.issues
@@ -173,7 +174,7 @@ def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
     return labels
 
 
-def _count_outcome(result: ValidationResult, row, existing, options: ImportOptions) -> None:
+def _count_outcome(result: ValidationResult, row, existing, options: ImportOptions):
     outcome = classify(row, existing, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
     counts = result.counts
     counts[outcome.kind] += 1
@@ -186,11 +187,15 @@ def _count_outcome(result: ValidationResult, row, existing, options: ImportOptio
         counts["mass_changed"] += 1
         if existing.values.get("user_type") == "student" and existing.values.get("school_id"):
             result.affected_by_school[existing.values["school_id"]] += 1
-        if len(result.largest_changes) < LARGEST_CHANGES_KEPT:
-            result.largest_changes.append({
+        largest = result.largest_changes
+        if len(largest) < LARGEST_CHANGES_KEPT or len(mass) > len(largest[-1]["fields"]):
+            largest.append({
                 "district_id": row.district_id,
-                "fields": {k: [str(outcome.changes[k][0] or ""), str(outcome.changes[k][1] or "")] for k in sorted(mass)},
+                "fields": {k: [outcome.changes[k][0], outcome.changes[k][1]] for k in sorted(mass)},
             })
+            # The rows that change the most fields first; ties keep file order.
+            largest.sort(key=lambda c: -len(c["fields"]))
+            del largest[LARGEST_CHANGES_KEPT:]
     if outcome.conflicts and result.conflict_example is None:
         result.conflict_example = {
             "district_id": row.district_id,
@@ -200,3 +205,4 @@ def _count_outcome(result: ValidationResult, row, existing, options: ImportOptio
                 p for p in (existing.values.get("first_name"), existing.values.get("last_name")) if p
             ),
         }
+    return outcome

@@ -1,6 +1,7 @@
 """The import wizard: one small view per step over a draft ImportJob (URLs /imports/<number>/<step>/)."""
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import TooManyFilesSent
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -12,8 +13,8 @@ from users.permissions import district_admin_required
 
 from .. import selectors
 from ..forms import FIXED_CHOICES, ActionsForm, MatchForm, StartForm
-from ..models import DistrictImportMemory, ImportFile, Severity, WizardStep
-from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
+from ..models import DistrictImportMemory, ImportFile, ImportStatus, Severity, WizardStep
+from ..pipeline.fields import FIELDS, FIELDS_BY_KEY, normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
@@ -23,6 +24,7 @@ from ..services.sources import ImportOptions, column_labels, column_samples, sch
 from .common import get_job_or_404
 
 STEP_ORDER = [s.value for s in WizardStep]
+PASSWORD_HEADINGS = {normalize_heading(h) for h in ("Password", *FIELDS_BY_KEY["password"].aliases)}
 ISSUES_PER_PAGE = 50
 
 
@@ -55,7 +57,14 @@ def _render(request, template: str, job, step: str, context: dict):
 
 @district_admin_required
 def start(request):
-    form = StartForm(request.POST or None, request.FILES or None)
+    try:
+        files = request.FILES
+    except TooManyFilesSent:  # Django's own cap, far above ours: answer with our message, not a bare 400
+        files = None
+        form = StartForm()
+        form.add_error("files", jobs.ERROR_TOO_MANY_FILES.format(limit=settings.IMPORT_MAX_FILES))
+        return _render_start(request, form)
+    form = StartForm(request.POST or None, files or None)
     if request.method == "POST" and form.is_valid():
         uploads = request.FILES.getlist("files")
         try:
@@ -70,6 +79,10 @@ def start(request):
             form.add_error("files", str(exc))
         else:
             return redirect("imports:fields", number=job.number)
+    return _render_start(request, form)
+
+
+def _render_start(request, form):
     return render(request, "imports/wizard/start.html", {
         "form": form, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import",
         "max_mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024), "max_files": settings.IMPORT_MAX_FILES,
@@ -96,7 +109,9 @@ def map_fields(request, number: int):
         }
         for f in FIELDS
     ]
-    samples = column_samples(sources)
+    # A column whose heading says Password is masked even before it is matched.
+    hidden = {c for c in labels if normalize_heading(c) in PASSWORD_HEADINGS} | {mapping.get("password")}
+    samples = column_samples(sources, hidden=hidden)
     columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
     return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
         "fields": fields, "columns": columns, "files": job.files.all(),
@@ -241,7 +256,10 @@ def review(request, number: int):
         except jobs.ImportError_ as exc:
             messages.error(request, str(exc))
             return redirect("imports:review", number=job.number)
-        messages.success(request, f"Import {job.number} is scheduled.")
+        if job.status == ImportStatus.ON_HOLD:
+            messages.warning(request, f"Import {job.number} is On hold: it changes more of the district than your limit. Approve or Discard it below.")
+        else:
+            messages.success(request, f"Import {job.number} is scheduled.")
         return redirect("imports:detail", number=job.number)
     if job.validated_at is None:
         import_job_validate(job=job)

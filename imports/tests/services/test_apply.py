@@ -264,17 +264,19 @@ def test_a_crash_after_a_committed_chunk_resumes_without_duplicates(district, sc
     assert (job.rows_committed, job.rows_done, job.counts["created"]) == (5, 5, 5)
 
 
-def test_rows_already_committed_are_skipped(district, school, tmp_path):
+def test_a_rerun_counts_what_an_earlier_attempt_committed_and_writes_only_the_rest(district, school, tmp_path):
     path = write_csv(tmp_path / "roster.csv", [student(str(n)) for n in range(1, 6)])
-    job = _claimed(make_import_job(district, [path]))
-    ImportJob.objects.filter(id=job.id).update(rows_committed=2, counts={"created": 2})
-    job.refresh_from_db()
+    first = _claimed(make_import_job(district, [path]))
+    apply.import_job_apply(job=first, chunk_rows=2)
+    User.objects.filter(district_user_id__in=["3", "4", "5"]).delete()  # as if the worker died after chunk 1
+    ImportJob.objects.filter(id=first.id).update(status=ImportStatus.RUNNING, counts={"created": 2})
+    first.refresh_from_db()
 
-    job = apply.import_job_apply(job=job, chunk_rows=2)
+    job = apply.import_job_apply(job=first, chunk_rows=2)
 
-    # Rows 1-2 were committed by an earlier run (here: pretended), so this run writes only rows 3-5.
-    assert sorted(User.objects.filter(district_user_id__isnull=False).values_list("district_user_id", flat=True)) == ["3", "4", "5"]
-    assert (job.counts["created"], job.rows_done) == (5, 5)
+    # Rows 1-2 are already there, so the re-run finds them unchanged and writes only rows 3-5.
+    assert sorted(User.objects.filter(district_user_id__isnull=False).values_list("district_user_id", flat=True)) == ["1", "2", "3", "4", "5"]
+    assert (job.counts["created"], job.counts["unchanged"], job.rows_done) == (5, 0, 5)
 
 
 def test_a_cancelled_job_stops_at_the_next_chunk_and_keeps_nothing_of_it(district, school, tmp_path):

@@ -128,7 +128,8 @@ def test_an_error_inside_a_run_fails_the_job_keeping_its_committed_chunks(schedu
     runs.import_job_run(job_id=scheduled_job.id)
 
     scheduled_job.refresh_from_db()
-    assert (scheduled_job.status, scheduled_job.rows_committed, scheduled_job.failed_row) == (ImportStatus.FAILED, 2, 3)
+    # The second chunk starts at spreadsheet row 4 (row 1 is the header).
+    assert (scheduled_job.status, scheduled_job.rows_committed, scheduled_job.failed_row) == (ImportStatus.FAILED, 2, 4)
     assert "ConnectionError" in scheduled_job.failure_reason
     assert "Ada" not in scheduled_job.failure_reason  # an error's text may quote student data
     assert _imported_ids() == ["1", "2"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -33,8 +34,21 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FIELD_KEYS = [f.key for f in FIELDS]
 
 
-def _start(client, *files, **data):
-    return client.post(reverse("imports:start"), {"import_type": "user_data", "files": list(files), **data})
+@pytest.fixture
+def browser(district_admin):
+    """A signed-in client that checks CSRF as a browser session does, so the upload is parsed where a real one is."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(district_admin)
+    client.get(reverse("imports:start"))  # sets the CSRF cookie
+    return client
+
+
+def _post(client, url: str, data: dict):
+    return client.post(url, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, **data})
+
+
+def _start(client, *files):
+    return _post(client, reverse("imports:start"), {"import_type": "user_data", "files": list(files)})
 
 
 def _page(response) -> str:
@@ -45,8 +59,8 @@ def _page(response) -> str:
 
 
 @pytest.mark.django_db
-def test_a_200000_character_cell_is_named_by_row_and_column_on_the_validate_page(district_admin_client, school):
-    client = district_admin_client
+def test_a_200000_character_cell_is_named_by_row_and_column_on_the_validate_page(browser, school):
+    client = browser
     header = (*HEADER, "Middle Name")
     text = csv_text([student("1"), student("2", **{"Middle Name": "x" * 200_000}), student("3")], header=header)
 
@@ -55,9 +69,9 @@ def test_a_200000_character_cell_is_named_by_row_and_column_on_the_validate_page
     assert resp.status_code == 302, _page(resp)
     url = lambda step: reverse(f"imports:{step}", args=[job.number])  # noqa: E731
     assert client.get(url("fields")).status_code == 200
-    assert client.post(url("fields"), {"action": "next"})["Location"] == url("schools")
+    assert _post(client, url("fields"), {"action": "next"})["Location"] == url("schools")
     assert client.get(url("schools")).status_code == 200
-    assert client.post(url("schools"), {"school_0": str(school.id)})["Location"] == url("validate")
+    assert _post(client, url("schools"), {"school_0": str(school.id)})["Location"] == url("validate")
 
     page = client.get(url("validate"))
 
@@ -74,13 +88,13 @@ def test_a_200000_character_cell_is_named_by_row_and_column_on_the_validate_page
 
 
 @pytest.mark.django_db
-def test_a_file_over_the_size_cap_is_refused_and_nothing_is_stored(district_admin_client, settings, private_files):
+def test_a_file_over_the_size_cap_is_refused_and_nothing_is_stored(browser, settings, private_files):
     settings.IMPORT_MAX_FILE_BYTES = 1024 * 1024
     before = private_files()
     data = csv_text([student("1")]).encode()
     big = data + b"x" * (settings.IMPORT_MAX_FILE_BYTES + 1 - len(data))
 
-    resp = _start(district_admin_client, SimpleUploadedFile("big.csv", big))
+    resp = _start(browser, SimpleUploadedFile("big.csv", big))
 
     assert resp.status_code == 200
     assert jobs.ERROR_FILE_TOO_LARGE.format(name="big.csv", limit=1) in _page(resp)
@@ -90,12 +104,12 @@ def test_a_file_over_the_size_cap_is_refused_and_nothing_is_stored(district_admi
 
 
 @pytest.mark.django_db
-def test_more_files_than_the_cap_in_one_post_are_refused_with_a_message(district_admin_client, private_files):
+def test_more_files_than_the_cap_in_one_post_are_refused_with_a_message(browser, private_files):
     before = private_files()
     count = django_settings.IMPORT_MAX_FILES + 1
     uploads = [SimpleUploadedFile(f"part{n}.csv", csv_text([student(str(n))]).encode()) for n in range(count)]
 
-    resp = _start(district_admin_client, *uploads)
+    resp = _start(browser, *uploads)
 
     assert resp.status_code == 200
     assert f"Upload at most {django_settings.IMPORT_MAX_FILES} files at a time." in _page(resp)
@@ -105,33 +119,27 @@ def test_more_files_than_the_cap_in_one_post_are_refused_with_a_message(district
 
 @pytest.mark.xfail(
     strict=True,
-    reason="bug (settings.base): past DATA_UPLOAD_MAX_NUMBER_FILES (4 x IMPORT_MAX_FILES) Django refuses the "
-    "request before the view runs, and the admin gets a bare 'Bad Request (400)' instead of the files message",
+    reason="bug (settings.base DATA_UPLOAD_MAX_NUMBER_FILES): past 4 x IMPORT_MAX_FILES Django refuses the upload "
+    "while CsrfViewMiddleware reads request.POST, before the view's TooManyFilesSent handler runs, so a browser "
+    "gets a bare 'Bad Request (400)' instead of the files message",
 )
 @pytest.mark.django_db
-def test_far_more_files_than_the_cap_still_get_the_message(district_admin_client):
+def test_far_more_files_than_the_cap_still_get_the_message(browser):
     count = django_settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1
     uploads = [SimpleUploadedFile(f"part{n}.csv", b"First Name\r\nAda\r\n") for n in range(count)]
 
-    resp = _start(district_admin_client, *uploads)
+    resp = _start(browser, *uploads)
 
     assert resp.status_code == 200
     assert f"Upload at most {django_settings.IMPORT_MAX_FILES} files at a time." in _page(resp)
 
 
-XLSX_UPLOAD_BUG = (
-    "bug (pipeline/reading.py _open_workbook + services/jobs.py _local_path / models.original_file_path): openpyxl "
-    "refuses a path without an .xlsx extension, and both the temporary copy of an in-memory upload ('upload-XXXX') "
-    "and the stored file ('imports/<hex>') have none, so every workbook is 'not a readable Excel workbook'"
-)
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["huge_dimension.xlsx", "zip_bomb.xlsx"])
-def test_a_workbook_that_unpacks_too_large_is_refused_and_nothing_is_stored(district_admin_client, private_files, name):
+def test_a_workbook_that_unpacks_too_large_is_refused_and_nothing_is_stored(browser, private_files, name):
     before = private_files()
 
-    resp = _start(district_admin_client, SimpleUploadedFile(name, (FIXTURES / name).read_bytes()))
+    resp = _start(browser, SimpleUploadedFile(name, (FIXTURES / name).read_bytes()))
 
     assert resp.status_code == 200
     assert f'<p class="field-error">{name}: ' in _page(resp)
@@ -140,25 +148,21 @@ def test_a_workbook_that_unpacks_too_large_is_refused_and_nothing_is_stored(dist
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", [
-    pytest.param("huge_dimension.xlsx", marks=pytest.mark.xfail(strict=True, reason=XLSX_UPLOAD_BUG)),
-    "zip_bomb.xlsx",
-])
-def test_a_workbook_that_unpacks_too_large_is_refused_as_too_large(district_admin_client, name):
-    resp = _start(district_admin_client, SimpleUploadedFile(name, (FIXTURES / name).read_bytes()))
+@pytest.mark.parametrize("name", ["huge_dimension.xlsx", "zip_bomb.xlsx"])
+def test_a_workbook_that_unpacks_too_large_is_refused_as_too_large(browser, name):
+    resp = _start(browser, SimpleUploadedFile(name, (FIXTURES / name).read_bytes()))
 
     assert f"{name}: is too large to read" in _page(resp)
 
 
-@pytest.mark.xfail(strict=True, reason=XLSX_UPLOAD_BUG)
 @pytest.mark.django_db
-def test_a_sound_workbook_is_not_refused_by_the_same_guard(district_admin_client):
+def test_a_sound_workbook_is_not_refused_by_the_same_guard(browser):
     # The control for the two tests above: the guard must refuse the bomb, not every workbook.
-    resp = _start(district_admin_client, SimpleUploadedFile("roster.xlsx", (FIXTURES / "roster.xlsx").read_bytes()))
+    resp = _start(browser, SimpleUploadedFile("roster.xlsx", (FIXTURES / "roster.xlsx").read_bytes()))
 
     assert resp.status_code == 302, _page(resp)
     job = ImportJob.objects.get()
-    assert district_admin_client.get(reverse("imports:fields", args=[job.number])).status_code == 200
+    assert browser.get(reverse("imports:fields", args=[job.number])).status_code == 200
 
 
 # --- Property-based: the pipeline never raises, and every problem is an Issue on its row ---
