@@ -422,7 +422,7 @@ def run_child(task: str, args: dict, env: dict, label: str) -> tuple[dict, float
     process_s = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"child {task} exited {done.returncode}:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"child {task} exited {done.returncode}: {done.stderr.strip()[-1500:]}")
     report = json.loads(lines[-1][len(RESULT_MARKER):])
     report["stderr_tail"] = done.stderr[-2000:]  # the engine logs a failed run's exception type here
     return report, process_s
@@ -594,8 +594,9 @@ def _attempt(runner, scenario: Scenario, *args) -> Scenario:
     try:
         runner(scenario, *args)
     except Exception as exc:  # the bench reports an engine failure instead of stopping
-        scenario.error = f"{type(exc).__name__}: {exc}"[:2000]
-    print(f"{scenario.wall_s or 0:8.2f} s" + (f"  ERROR {scenario.error[:200]}" if scenario.error else ""), flush=True)
+        scenario.error = f"{type(exc).__name__}: {exc}"
+    print(f"{scenario.wall_s or 0:8.2f} s" + (f"  ERROR {scenario.error.splitlines()[-1][:200]}" if scenario.error else ""),
+          flush=True)
     return scenario
 
 
@@ -743,7 +744,7 @@ def environment() -> dict:
         cursor.execute("SHOW server_version")
         server = cursor.fetchone()[0]
     return {"python": platform.python_version(), "django": django.get_version(), "django_import_export": import_export.__version__,
-            "postgresql": server, "cpus": os.cpu_count(), "machine": platform.machine(), **code_version(),
+            "postgresql": server, "cpus": os.cpu_count(), "machine": platform.machine(),
             "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
 
 
@@ -760,6 +761,32 @@ def code_version() -> dict:
 # --- Command line -------------------------------------------------------------------------------
 
 
+SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", ".venv", "var", "__pycache__", ".pytest_cache", ".ruff_cache",
+                                         ".hypothesis", "node_modules", "results*.json")
+
+
+def rerun_from_snapshot(args, argv: list[str]) -> None:
+    """Copy the source tree to WORK_DIR/code and run the benchmark from there (this call does not return).
+
+    A run takes up to half an hour and the tree is edited meanwhile; a snapshot keeps every
+    figure, and the migrations, of one version of the code.
+    """
+    snapshot = args.work_dir / "code"
+    shutil.rmtree(snapshot, ignore_errors=True)
+    shutil.copytree(ROOT, snapshot, ignore=SNAPSHOT_IGNORE)
+    os.environ["BENCH_SOURCE"] = json.dumps({**code_version(), "snapshot_of": str(ROOT)})
+    script = snapshot / "bench" / Path(__file__).name
+    argv = [*argv, "--no-snapshot", "--json", str(args.json.resolve()), "--work-dir", str(args.work_dir.resolve())]
+    os.execv(sys.executable, [sys.executable, str(script), *argv])
+
+
+def clear_work_dir(work_dir: Path) -> None:
+    """Empty what an earlier run left, except the code snapshot this run may be running from."""
+    for name in ("files", "private", "var", "profiles"):
+        shutil.rmtree(work_dir / name, ignore_errors=True)
+    (work_dir / "files").mkdir(parents=True)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/classworks_bench",
@@ -773,6 +800,8 @@ def parse_args(argv=None):
                         help="Generated files and the import's stored uploads.")
     parser.add_argument("--profile", action="store_true",
                         help="Run each child under pyinstrument (slower); reports go to WORK_DIR/profiles/.")
+    parser.add_argument("--no-snapshot", action="store_true",
+                        help="Measure the working tree in place instead of a copy of it taken at the start.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-args", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -784,13 +813,15 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.child:
         child_main(args.child, json.loads(args.child_args))
         return 0
+    if not args.no_snapshot:
+        rerun_from_snapshot(args, argv)
     started = time.perf_counter()
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    (args.work_dir / "files").mkdir(parents=True)
+    clear_work_dir(args.work_dir)
     env = child_environment(args.database_url, args.work_dir)
     if args.profile:
         (args.work_dir / "profiles").mkdir()
@@ -799,7 +830,10 @@ def main(argv=None) -> int:
     recreate_database(args.database_url)
     migrate(env)
     setup_django(env)
-    setup = {"other_users": args.other_users, "code_at_start": code_version()}
+    source = json.loads(os.environ.get("BENCH_SOURCE") or "null") or {**code_version(), "snapshot_of": None}
+    print(f"Code: {source['commit']}{' with uncommitted engine changes' if source['engine_files_modified'] else ''}"
+          + (f", snapshot in {ROOT}" if source["snapshot_of"] else ", measured in place"), flush=True)
+    setup = {"other_users": args.other_users, "source": source}
     print(f"Loading {args.other_users:,} users of other districts (COPY)", flush=True)
     setup["other_users_load_s"] = load_other_users(args.other_users, args.seed)
 
@@ -822,8 +856,8 @@ def main(argv=None) -> int:
         "scenarios": [{**s.to_json(), **({"ratios": ratios(s, by_key)} if s.engine == "ours" else {})} for s in scenarios],
         "targets": [asdict(t) for t in targets],
     }
-    if document["environment"]["commit"] != setup["code_at_start"]["commit"]:
-        print("\n! The code changed while the benchmark ran: figures may mix two versions of the engine.")
+    if not source["snapshot_of"] and code_version() != {k: source[k] for k in ("commit", "engine_files_modified")}:
+        print("\n! The code changed while the benchmark ran in place: figures may mix two versions of the engine.")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nWrote {args.json} ({setup['total_s'] / 60:.1f} min)")

@@ -96,7 +96,7 @@ class RowSpool:
 
     def __init__(self, *, keep_all: bool):
         self._file = tempfile.TemporaryFile()
-        self._dump = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL).dump
+        self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self.keep_all = keep_all  # group membership and login emails need every row, not only the writes
         self.index = 0
         self.kept = 0
@@ -104,15 +104,16 @@ class RowSpool:
     def add(self, row: UserRow, outcome) -> None:
         index, self.index = self.index, self.index + 1
         if self.keep_all or outcome.writes:
-            self._dump((index, row.file, row.row, row.district_id, tuple(row.values[k] for k in RECORD_FIELDS)))
+            self._pickler.dump((index, row.file, row.row, row.district_id, tuple(row.values[k] for k in RECORD_FIELDS)))
+            self._pickler.clear_memo()  # the memo would otherwise keep every row in memory
             self.kept += 1
 
     def __iter__(self):
         self._file.flush()
         self._file.seek(0)
-        load = pickle.Unpickler(self._file).load
+        load, source = pickle.load, self._file
         for _ in range(self.kept):
-            index, file, number, district_id, values = load()
+            index, file, number, district_id, values = load(source)  # one load a row: no memo grows
             yield UserRow(file=file, row=number, district_id=district_id, values=dict(zip(RECORD_FIELDS, values)), index=index)
 
     def close(self) -> None:

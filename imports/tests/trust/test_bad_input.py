@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
@@ -360,7 +361,7 @@ def test_random_file_bytes_through_validate_import_raise_nothing_but_file_read_e
                 return
             counts["validated"] += 1
             counts["rows"] += result.counts["rows"]
-            counts["rows without errors"] += result.counts["rows"] - result.counts["error_rows"]
+            counts["rows without errors"] += result.counts["rows"] - len({(i.file, i.row) for i in issues if i.is_error and i.row})
             assert result.counts["rows"] == sum(1 for _ in iter_user_rows([source], options))
             assert result.counts["errors"] + result.counts["warnings"] == len(issues)
             for issue in issues:
@@ -369,5 +370,24 @@ def test_random_file_bytes_through_validate_import_raise_nothing_but_file_read_e
 
     check()
 
-    print(f"\nhypothesis validate_import: {dict(counts)}")
+    print(f"\nhypothesis validate_import ({connection.vendor}): {dict(counts)}")
     assert counts["examples"] >= 50 and counts["validated"] > 0 and counts["rows without errors"] > 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug (services/validation.py validate_import): a duplicate is found after the row it repeats was already "
+    "counted, so that first row stays new/created and outside error_rows (SQLite: error_rows 3 of 4, created 2); on "
+    "PostgreSQL (services/duplicates.py, found at the end) every duplicated row counts as new and rows that already "
+    "had an error are counted twice (error_rows 6 of 5 rows, 'unchanged' below zero)",
+)
+@pytest.mark.django_db
+def test_the_preview_counts_of_a_file_with_duplicates_add_up(district, school, tmp_path):
+    from imports.tests.factories import make_import_job, write_csv
+
+    rows = [student("1"), student("1"), student("2", Grade="13"), student("2", Grade="13"), student("3")]
+    job = make_import_job(district, [write_csv(tmp_path / "roster.csv", rows)])
+
+    counts = job.validation_summary["counts"]
+    assert (counts["rows"], counts["error_rows"]) == (5, 4)
+    assert (counts["new"], counts["created"]) == (1, 1)  # District ID 3 only: a duplicated row is an error, not a new user

@@ -113,11 +113,6 @@ def test_an_error_inside_the_run_fails_the_job_at_once_with_the_row_reached(due_
     assert "stopped at row 4" in page and "unexpected value" not in page  # an error's text may quote student data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (runs.py import_job_run, FAILED_ATTEMPTS path): a job failed for too many attempts records "
-    "failed_row = rows_committed + 1, a count of data rows, not the spreadsheet row the other failure paths now use",
-)
 def test_a_job_failed_for_too_many_attempts_names_the_spreadsheet_row_it_reached(due_job, settings, monkeypatch):
     settings.IMPORT_CHUNK_ROWS = 2
     _insert_fails_on_call(monkeypatch, 2, WorkerKilled(), every_later_call=True)  # dies after the first chunk, every time
