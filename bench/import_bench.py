@@ -8,7 +8,8 @@ The database is dropped, created and migrated; 1,000,000 users of other district
 with COPY so the indexes are the size of a real installation's. Every measured run happens in
 its own child process, so its peak RSS is its own; its wall time is taken inside the child
 around the work only (Django's start-up excluded), and the child's whole life is reported too.
-See bench/README.md for what each column means.
+The run measures a copy of the source tree taken at its start, so edits made meanwhile do not
+mix two versions of the engine. See bench/README.md for what each column means.
 """
 import argparse
 import csv
@@ -462,6 +463,8 @@ def child_run_job(job_id: int) -> dict:
     from imports.services import runs
 
     job = runs.import_job_run(job_id=job_id, queue_emails=False)
+    if job is None:
+        return {"outcome": {"status": "not claimed", "counts": {}, "failure": "the job was not due or not scheduled"}}
     return {"outcome": {"status": job.status, "counts": job.counts, "failure": job.failure_reason}}
 
 
@@ -715,8 +718,12 @@ def table_rows(scenarios: list[Scenario], by_key: dict[str, Scenario]) -> list[l
 
 
 def render_table(header, rows) -> str:
+    """A plain-text table: the first two columns left-aligned, figures right-aligned."""
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    def line(cells) -> str:
+        return "  ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 

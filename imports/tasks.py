@@ -1,15 +1,22 @@
 """Thin tasks: take an id, call one service. Nothing here carries student data."""
 from celery import shared_task
+from django.conf import settings
 
 from .services import emails, maintenance, runs
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True,
+    soft_time_limit=settings.IMPORT_TASK_SOFT_TIME_LIMIT, time_limit=settings.IMPORT_TASK_SOFT_TIME_LIMIT + 300,
+)
 def run_import(job_id: int) -> None:
     runs.import_job_run(job_id=job_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True,
+    soft_time_limit=settings.PASSWORD_BATCH_SOFT_TIME_LIMIT, time_limit=settings.PASSWORD_BATCH_SOFT_TIME_LIMIT + 60,
+)
 def hash_password_batch(batch_id: int) -> None:
     runs.password_batch_run(batch_id=batch_id)
 

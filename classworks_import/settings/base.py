@@ -132,8 +132,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than the longest task, so Redis never re-delivers a task that is still running.
+    # Longer than the longest task (IMPORT_TASK_SOFT_TIME_LIMIT + 5 min), so Redis never
+    # re-delivers a task that is still running.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+# Time limits from measured figures (bench/import_bench.py on a 2-core machine): a fresh
+# 1,000,000-row import runs in a few minutes, so 2 hours leaves room for ten times that on a
+# slow host. A password batch hashes 200 passwords at about 0.34 s each (PBKDF2): about 70 s.
+IMPORT_TASK_SOFT_TIME_LIMIT = int(os.environ.get("IMPORT_TASK_SOFT_TIME_LIMIT", 2 * 3600))
+PASSWORD_BATCH_SOFT_TIME_LIMIT = 600
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
