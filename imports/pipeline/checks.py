@@ -12,11 +12,27 @@ class DuplicateCheck:
         self._ids: dict[str, tuple[str, int, str]] = {}
         self._emails: dict[str, tuple[str, int, str]] = {}
         self._reported_first: set[tuple[str, int, str]] = set()
+        self._tallies: dict[tuple[str, int, str], str] = {}  # how each first occurrence was counted
+        self._uncounted: list[str] = []
 
-    def add(self, *, file: str, row: int, district_id: str, id_column: str, email: str | None, email_column: str) -> list[Issue]:
+    def add(
+        self, *, file: str, row: int, district_id: str, id_column: str, email: str | None, email_column: str,
+        tally: str | None = None,
+    ) -> list[Issue]:
+        """Issues for this row, and for an earlier row now known to be its duplicate.
+
+        tally says how this row was counted in the preview; when a later row turns it into an
+        error, drain_uncounted() gives the tally back so the caller can take the count back.
+        """
         issues: list[Issue] = []
         if district_id:
-            issues += self._see(self._ids, district_id, (file, row, id_column), self._id_issue)
+            where = (file, row, id_column)
+            first = self._ids.get(district_id)
+            if first is None and tally is not None:
+                self._tallies[where] = tally
+            elif first is not None and first not in self._reported_first and first in self._tallies:
+                self._uncounted.append(self._tallies.pop(first))
+            issues += self._see(self._ids, district_id, where, self._id_issue)
         if email:
             issues += self._see(self._emails, email.casefold(), (file, row, email_column), self._email_issue)
         return issues
@@ -36,6 +52,10 @@ class DuplicateCheck:
     def finish(self) -> list[Issue]:
         """Nothing is left to report: this check reports as it goes."""
         return []
+
+    def drain_uncounted(self) -> list[str]:
+        out, self._uncounted = self._uncounted, []
+        return out
 
     @staticmethod
     def _id_issue(value, where, other) -> Issue:

@@ -27,18 +27,22 @@ class StagedDuplicateCheck:
         self._files: dict[str, int] = {}
         self._where: dict[int, tuple[str, str, str]] = {}  # file number -> (file, id column, email column)
         self._buffer: list[tuple] = []
+        self._uncounted: list[str] = []
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TEMP TABLE {self.table} (file_no int, row_no int, district_user_id text, email text)"
+                f"CREATE TEMP TABLE {self.table} (file_no int, row_no int, district_user_id text, email text, tally text)"
             )
 
-    def add(self, *, file: str, row: int, district_id: str, id_column: str, email: str | None, email_column: str) -> list[Issue]:
+    def add(
+        self, *, file: str, row: int, district_id: str, id_column: str, email: str | None, email_column: str,
+        tally: str | None = None,
+    ) -> list[Issue]:
         file_no = self._files.get(file)
         if file_no is None:
             file_no = self._files[file] = len(self._files)
             self._where[file_no] = (file, id_column, email_column)
         if district_id or email:
-            self._buffer.append((file_no, row, district_id or None, email.casefold() if email else None))
+            self._buffer.append((file_no, row, district_id or None, email.casefold() if email else None, tally))
         if len(self._buffer) >= FLUSH_ROWS:
             self._flush()
         return []
@@ -66,8 +70,18 @@ class StagedDuplicateCheck:
                     first = places[0]
                     issues.append(make(value, first, places[1]))
                     issues += [make(value, place, first) for place in places[1:]]
+            # Rows counted in the preview that are duplicates after all: their counts are taken back.
+            cursor.execute(
+                f"SELECT tally FROM {self.table} WHERE tally IS NOT NULL AND district_user_id IN "
+                f"(SELECT district_user_id FROM {self.table} GROUP BY district_user_id HAVING count(*) > 1)"
+            )
+            self._uncounted += [r[0] for r in cursor.fetchall()]
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
         return issues
+
+    def drain_uncounted(self) -> list[str]:
+        out, self._uncounted = self._uncounted, []
+        return out
 
     def _place(self, file_no: int, row: int, column: str) -> tuple[str, int, str]:
         file, id_column, email_column = self._where[file_no]

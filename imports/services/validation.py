@@ -143,28 +143,50 @@ def validate_import(
             labels = labels_cache.get(source.info.name)
             if labels is None:
                 labels = labels_cache[source.info.name] = _labels(source, options)
-            row.issues += duplicates.add(
-                file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
-                email=row.values.get("email"), email_column=labels.get("email", ""),
-            )
+            outcome = existing = None
             if not row.has_error:
                 existing = lookup.users.get(row.district_id)
                 row.issues += _existing_warnings(row, existing, lookup, labels)
                 row.issues += password_issues(row, labels)
                 if not row.has_error:
-                    outcome = _count_outcome(result, row, existing, options)
-                    if row_sink is not None:
-                        row_sink(row, outcome)
+                    outcome = classify(row, existing, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
+            row.issues += duplicates.add(
+                file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
+                email=row.values.get("email"), email_column=labels.get("email", ""),
+                tally=_tally_key(outcome) if outcome is not None else None,
+            )
+            if outcome is not None and not row.has_error:
+                _count_outcome(result, row, existing, outcome)
+                if row_sink is not None:
+                    row_sink(row, outcome)
             if row.has_error:
                 counts["error_rows"] += 1
             batch_issues += row.issues
+        _uncount(counts, duplicates.drain_uncounted())
         emit(batch_issues)
         if on_batch is not None:
             on_batch()
     late = duplicates.finish()
-    counts["error_rows"] += len({(i.file, i.row) for i in late if i.is_error})
+    _uncount(counts, duplicates.drain_uncounted())
     emit(late)
     return result
+
+
+def _tally_key(outcome) -> str:
+    """How a row was counted, so the count can be taken back if it turns out to be a duplicate."""
+    return f"{outcome.kind}:{int(outcome.writes)}"
+
+
+def _uncount(counts: Counter, tallies: list[str]) -> None:
+    """Rows counted as new/update/... that a later duplicate made errors: count them as error rows instead."""
+    for tally in tallies:
+        kind, writes = tally.split(":")
+        counts[kind] -= 1
+        if kind == NEW:
+            counts["created"] -= 1
+        elif writes == "1":
+            counts["updated"] -= 1
+        counts["error_rows"] += 1
 
 
 def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
@@ -174,8 +196,7 @@ def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
     return labels
 
 
-def _count_outcome(result: ValidationResult, row, existing, options: ImportOptions):
-    outcome = classify(row, existing, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
+def _count_outcome(result: ValidationResult, row, existing, outcome) -> None:
     counts = result.counts
     counts[outcome.kind] += 1
     if outcome.kind == NEW:
@@ -205,4 +226,3 @@ def _count_outcome(result: ValidationResult, row, existing, options: ImportOptio
                 p for p in (existing.values.get("first_name"), existing.values.get("last_name")) if p
             ),
         }
-    return outcome

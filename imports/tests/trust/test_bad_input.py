@@ -27,7 +27,7 @@ from imports.selectors import school_choices
 from imports.services import jobs
 from imports.services.sources import ImportOptions, Source, iter_user_rows, school_value_counts
 from imports.services.validation import validate_import
-from imports.tests.factories import HEADER, SCHOOL_SIS_ID, csv_text, student
+from imports.tests.factories import HEADER, SCHOOL_SIS_ID, csv_text, make_import_job, student, write_csv
 from users.models import UserType
 from users.tests.factories import make_school, make_user
 
@@ -374,17 +374,8 @@ def test_random_file_bytes_through_validate_import_raise_nothing_but_file_read_e
     assert counts["examples"] >= 50 and counts["validated"] > 0 and counts["rows without errors"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (services/validation.py validate_import): a duplicate is found after the row it repeats was already "
-    "counted, so that first row stays new/created and outside error_rows (SQLite: error_rows 3 of 4, created 2); on "
-    "PostgreSQL (services/duplicates.py, found at the end) every duplicated row counts as new and rows that already "
-    "had an error are counted twice (error_rows 6 of 5 rows, 'unchanged' below zero)",
-)
 @pytest.mark.django_db
 def test_the_preview_counts_of_a_file_with_duplicates_add_up(district, school, tmp_path):
-    from imports.tests.factories import make_import_job, write_csv
-
     rows = [student("1"), student("1"), student("2", Grade="13"), student("2", Grade="13"), student("3")]
     job = make_import_job(district, [write_csv(tmp_path / "roster.csv", rows)])
 

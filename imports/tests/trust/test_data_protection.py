@@ -25,10 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imports.models import FINISHED_STATUSES, ImportIssue, ImportJob, ImportStatus
-from imports.services import jobs, maintenance, runs
-from imports.tests.factories import (
-    FULL_HEADER, IN_WINDOW, make_import_job, run_job, set_window_around_now, staff, student, write_csv,
-)
+from imports.services import jobs, maintenance
+from imports.tests.factories import FULL_HEADER, IN_WINDOW, make_import_job, run_job, staff, student, write_csv
 from schools.models import District
 from users.models import User
 from users.tests.factories import make_district, make_school, make_user

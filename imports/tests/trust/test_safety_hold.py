@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from imports.models import ImportChange, ImportJob, ImportStatus
+from imports.models import ImportChange, ImportStatus
 from imports.services import jobs, runs, safety
 from imports.tests.factories import IN_WINDOW, make_import_job, set_window_around_now, write_csv
 from users.models import User
