@@ -14,3 +14,5 @@ urlpatterns = [
     path("imports/", include("imports.urls")),
     path("ops-admin/", admin.site.urls),
 ]
+
+handler400 = "imports.views.wizard.bad_request"

@@ -31,7 +31,8 @@ from .validation import validate_import
 logger = logging.getLogger(__name__)
 
 RESULT_KEYS = ("rows", "created", "updated", "unchanged", "conflicts", "errors", "warnings")
-APPLY_BATCH_ROWS = 5000  # rows looked up and written at a time, inside one committed chunk
+APPLY_BATCH_ROWS = 5000
+CHECKING_NOTE = "Checking the file again before writing: {done:,} of {total:,} rows."  # rows looked up and written at a time, inside one committed chunk
 ERROR_REVALIDATION = "The file no longer validates: {errors} error(s) were found when the import ran. Nothing was changed."
 
 
@@ -69,8 +70,11 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
 
-    def beat() -> None:
-        ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(heartbeat_at=timezone.now())
+    def beat(rows_checked: int) -> None:
+        ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
+            heartbeat_at=timezone.now(),
+            status_note=CHECKING_NOTE.format(done=rows_checked, total=job.rows_total or rows_checked),
+        )
 
     # A running job commits as it goes, so its heartbeat is seen; the wizard replaces problems atomically.
     with nullcontext() if heartbeat else transaction.atomic():
@@ -280,7 +284,7 @@ def _validate_and_apply(
     # Counts of chunks committed by an earlier attempt stay; this attempt adds its own.
     counts = Counter({k: v for k, v in (job.counts or {}).items() if k in ("created", "updated", "conflicts")})
     total = result.counts["rows"]
-    ImportJob.objects.filter(id=job.id).update(rows_total=total, heartbeat_at=timezone.now())
+    ImportJob.objects.filter(id=job.id).update(rows_total=total, heartbeat_at=timezone.now(), status_note="")
 
     if spool is not None:
         items, planned = iter(spool), spool.kept

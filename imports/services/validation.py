@@ -114,7 +114,7 @@ def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLook
 
 def validate_import(
     *, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink,
-    row_sink: Callable | None = None, on_batch: Callable[[], None] | None = None,
+    row_sink: Callable | None = None, on_batch: Callable[[int], None] | None = None,
 ) -> ValidationResult:
     """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.
 
@@ -165,7 +165,7 @@ def validate_import(
         _uncount(counts, duplicates.drain_uncounted())
         emit(batch_issues)
         if on_batch is not None:
-            on_batch()
+            on_batch(counts["rows"])
     late = duplicates.finish()
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)

@@ -30,6 +30,7 @@ def progress(request, number: int):
     return JsonResponse({
         "status": job.status, "status_display": job.get_status_display(), "rows_done": job.rows_done,
         "rows_total": job.rows_total, "percent": job.progress_percent, "finished": job.is_finished,
+        "note": job.status_note,
     })
 
 

@@ -60,10 +60,7 @@ def start(request):
     try:
         files = request.FILES
     except TooManyFilesSent:  # Django's own cap, far above ours: answer with our message, not a bare 400
-        files = None
-        form = StartForm()
-        form.add_error("files", jobs.ERROR_TOO_MANY_FILES.format(limit=settings.IMPORT_MAX_FILES))
-        return _render_start(request, form)
+        return _render_start(request, StartForm(), error=jobs.ERROR_TOO_MANY_FILES.format(limit=settings.IMPORT_MAX_FILES))
     form = StartForm(request.POST or None, files or None)
     if request.method == "POST" and form.is_valid():
         uploads = request.FILES.getlist("files")
@@ -82,9 +79,9 @@ def start(request):
     return _render_start(request, form)
 
 
-def _render_start(request, form):
+def _render_start(request, form, error: str = ""):
     return render(request, "imports/wizard/start.html", {
-        "form": form, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import",
+        "form": form, "upload_error": error, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import",
         "max_mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024), "max_files": settings.IMPORT_MAX_FILES,
     })
 
@@ -286,3 +283,17 @@ def close(request, number: int):
     jobs.import_job_close(job=job)
     messages.info(request, "The import was closed and its file deleted." if job.is_draft else "")
     return redirect("imports:history")
+
+
+def bad_request(request, exception=None):
+    """Django refuses a POST with far too many files before any view runs: still answer with our message."""
+    from django.views.defaults import bad_request as default_bad_request
+    from users.permissions import is_district_admin
+
+    if (
+        isinstance(exception, TooManyFilesSent) and request.path == reverse("imports:start")
+        and is_district_admin(request.user)
+    ):
+        request.district = request.user.district
+        return _render_start(request, StartForm(), error=jobs.ERROR_TOO_MANY_FILES.format(limit=settings.IMPORT_MAX_FILES))
+    return default_bad_request(request, exception)

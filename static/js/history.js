@@ -24,6 +24,8 @@
         if (text) { text.textContent = data.rows_done + " of " + data.rows_total + " rows"; }
         var status = el.querySelector(".status-text");
         if (status) { status.textContent = data.status_display; }
+        var note = el.querySelector(".status-note");
+        if (note) { note.textContent = data.note || ""; }
         if (data.finished) {
           if (bar) { bar.value = bar.max; }
           return;

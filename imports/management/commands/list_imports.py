@@ -18,3 +18,5 @@ class Command(BaseCommand):
             progress = f"{job.rows_done}/{job.rows_total} {job.progress_percent:>3}%"
             done = job.completed_at.astimezone(district.tzinfo).strftime("%Y-%m-%d %H:%M") if job.completed_at else ""
             self.stdout.write(f"{job.number:>5}  {job.get_status_display():<24} {progress:>19}  {done:<17} {job.description}")
+            if job.status_note:
+                self.stdout.write(f"       {job.status_note}")

@@ -118,12 +118,6 @@ def test_more_files_than_the_cap_in_one_post_are_refused_with_a_message(browser,
     assert private_files() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (settings.base DATA_UPLOAD_MAX_NUMBER_FILES): past 4 x IMPORT_MAX_FILES Django refuses the upload "
-    "while CsrfViewMiddleware reads request.POST, before the view's TooManyFilesSent handler runs, so a browser "
-    "gets a bare 'Bad Request (400)' instead of the files message",
-)
 @pytest.mark.django_db
 def test_far_more_files_than_the_cap_still_get_the_message(browser):
     count = django_settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1
