@@ -112,13 +112,22 @@ def taken_usernames(*, usernames: list[str]) -> set[str]:
 def existing_email_owners(*, district: District, emails: list[str]) -> dict[str, str]:
     """Lower-cased email -> District ID of an existing user of the district with that address."""
     owners: dict[str, str] = {}
-    for batch in _batches(sorted({e.casefold() for e in emails})):
-        rows = (
-            User.objects.filter(district=district)
-            .annotate(email_ci=Lower("email"))
-            .filter(email_ci__in=batch)
-            .values_list("email_ci", "district_user_id")
-        )
+    for batch in _batches(sorted({e.lower() for e in emails})  # lower(), as SQL compares):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT lower(email), district_user_id FROM {User._meta.db_table} "
+                    "WHERE district_id = %s AND lower(email) = ANY(%s)",
+                    [district.id, batch],
+                )
+                rows = cursor.fetchall()
+        else:
+            rows = (
+                User.objects.filter(district=district)
+                .annotate(email_ci=Lower("email"))
+                .filter(email_ci__in=batch)
+                .values_list("email_ci", "district_user_id")
+            )
         for email, district_user_id in rows:
             owners.setdefault(email, district_user_id or "")
     return owners

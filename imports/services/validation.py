@@ -92,7 +92,7 @@ def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLook
     issues = existing_user_warnings(row, existing, labels=labels)
     email = row.values.get("email")
     if email:
-        owner = lookup.email_owners.get(email.casefold())
+        owner = lookup.email_owners.get(email.lower())
         if owner is not None and owner != row.district_id:
             issues.append(Issue(
                 WARNING, "email_taken",

@@ -280,8 +280,9 @@ def _school_lines(job):
 @require_POST
 def close(request, number: int):
     job = get_job_or_404(request, number)
-    jobs.import_job_close(job=job)
-    messages.info(request, "The import was closed and its file deleted." if job.is_draft else "")
+    if job.is_draft:
+        jobs.import_job_close(job=job)
+        messages.info(request, f"Import {number} was closed and its file deleted.")
     return redirect("imports:history")
 
 
