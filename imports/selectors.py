@@ -112,7 +112,7 @@ def taken_usernames(*, usernames: list[str]) -> set[str]:
 def existing_email_owners(*, district: District, emails: list[str]) -> dict[str, str]:
     """Lower-cased email -> District ID of an existing user of the district with that address."""
     owners: dict[str, str] = {}
-    for batch in _batches(sorted({e.lower() for e in emails})  # lower(), as SQL compares):
+    for batch in _batches(sorted({e.lower() for e in emails})):  # lower(), as SQL compares
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
