@@ -4,21 +4,15 @@ The pure DuplicateCheck keeps every District ID in a dict: fine for SQLite-sized
 but about 200 MB at a million rows. Here ids and emails go to a temporary table a batch at a
 time, and one GROUP BY at the end finds every row of every duplicate.
 """
-import io
 import uuid
 
 from django.db import connection
 
 from ..pipeline.checks import DuplicateCheck
 from ..pipeline.issues import Issue
+from .writers import copy_rows
 
 FLUSH_ROWS = 5000
-
-
-def _copy_text(value) -> str:
-    if value is None:
-        return r"\N"
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 class StagedDuplicateCheck:
@@ -50,9 +44,8 @@ class StagedDuplicateCheck:
     def _flush(self) -> None:
         if not self._buffer:
             return
-        data = io.StringIO("".join("\t".join(_copy_text(v) for v in r) + "\n" for r in self._buffer))
         with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(f"COPY {self.table} FROM STDIN", data)
+            copy_rows(cursor.cursor, self.table, ("file_no", "row_no", "district_user_id", "email", "tally"), self._buffer)
         self._buffer = []
 
     def finish(self) -> list[Issue]:

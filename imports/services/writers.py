@@ -3,6 +3,7 @@
 PostgreSQL: COPY new rows straight into users_user, and UPDATE ... FROM a COPY-loaded staging
 table only where values differ. SQLite: bulk_create and plain UPDATEs, simpler and correct.
 """
+import csv
 import io
 import re
 
@@ -33,22 +34,32 @@ def base_username(district_slug: str, district_user_id: str) -> str:
     return f"{district_slug}.{_USERNAME_UNSAFE.sub('_', district_user_id)}"[:150]
 
 
+# COPY's text format. The fast way is the C csv writer: a backslash escapes a tab or backslash
+# inside a value, which COPY reads back as the character itself. A line break inside a value
+# needs COPY's own \\n or \\r, so a batch that has one is written the slow, exact way.
+# NULL is a marker with control characters that no SIS value carries.
+_NULL = "\x1fNULL\x1f"
+_COPY_OPTIONS = "WITH (FORMAT text, NULL E'\\x1fNULL\\x1f')"
+
+
 def _copy_text(value) -> str:
     if value is None:
-        return r"\N"
+        return _NULL
     if isinstance(value, bool):
         return "t" if value else "f"
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _copy(cursor, table: str, columns, rows) -> None:
+def copy_rows(cursor, table: str, columns, rows) -> None:
+    """COPY rows (sequences of values) into table's columns; None is NULL."""
+    rows = rows if isinstance(rows, list) else list(rows)
     buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_copy_text(v) for v in row))
-        buffer.write("\n")
-    buffer.seek(0)
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+    writer = csv.writer(buffer, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\", lineterminator="\n")
+    writer.writerows([_NULL if v is None else v for v in row] for row in rows)
+    text = buffer.getvalue()
+    if "\r" in text or "\\\n" in text:
+        text = "".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {_COPY_OPTIONS}", io.StringIO(text))
 
 
 def insert_users(new_users: list[dict]) -> None:
@@ -57,7 +68,7 @@ def insert_users(new_users: list[dict]) -> None:
         return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            _copy(cursor.cursor, User._meta.db_table, INSERT_COLUMNS, ([u[c] for c in INSERT_COLUMNS] for u in new_users))
+            copy_rows(cursor.cursor, User._meta.db_table, INSERT_COLUMNS, ([u[c] for c in INSERT_COLUMNS] for u in new_users))
         return
     objs = []
     for u in new_users:
@@ -80,7 +91,7 @@ def update_users(updates: list[tuple[int, dict]]) -> int:
                 + ") ON COMMIT DELETE ROWS"
             )
             cursor.execute("TRUNCATE import_user_staging")
-            _copy(cursor.cursor, "import_user_staging", ("id", *cols), ([uid, *(vals[c] for c in cols)] for uid, vals in updates))
+            copy_rows(cursor.cursor, "import_user_staging", ("id", *cols), ([uid, *(vals[c] for c in cols)] for uid, vals in updates))
             sets = ", ".join(f"{c} = s.{c}" for c in cols)
             cursor.execute(
                 f"UPDATE {table} u SET {sets} FROM import_user_staging s WHERE u.id = s.id "

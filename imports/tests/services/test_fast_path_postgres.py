@@ -52,3 +52,13 @@ def test_a_changed_row_is_the_only_row_updated(district, school, tmp_path):
     assert job.counts["updated"] == 1
     assert _users_written() == (inserted, updated + 1)
     assert User.objects.get(district_user_id="000007").last_name == "Renamed"
+
+
+def test_copy_keeps_every_character_of_awkward_names(district, school, tmp_path):
+    names = ["O'Brien", 'Jo "JJ"', "back\\slash", "tab\there", "Mary\nAnn", "Ødegaard", r"\N", "x,y;z"]
+    rows = [student(f"A{i}", **{"First Name": name}) for i, name in enumerate(names)]
+
+    run_job(make_import_job(district, [write_csv(tmp_path / "awkward.csv", rows)]))
+
+    stored = dict(User.objects.filter(district_user_id__startswith="A").values_list("district_user_id", "first_name"))
+    assert [stored[f"A{i}"] for i in range(len(names))] == names
