@@ -48,6 +48,8 @@ CHANGED_SHARE = 0.10  # half change the last name, half the school
 NEW_SHARE = 0.01
 ERROR_SHARE = 0.005  # only in the validation-only files: half a bad grade, half a blank last name
 RESULT_MARKER = "BENCH-RESULT "
+# ANALYZE users_user after each run that wrote users (--no-analyze turns it off); see refresh_statistics.
+analyze_between_runs = True
 STATS_FLUSH_SECONDS = 1.0
 
 HEADINGS = (
@@ -93,7 +95,7 @@ class Scenario:
     rows: int = 0  # data rows of the file this run read
     wall_s: float | None = None  # inside the child, around the work only
     process_s: float | None = None  # the child's whole life, Django start-up included
-    peak_rss_mb: float | None = None  # the child's own ru_maxrss
+    peak_rss_mb: float | None = None  # the child's own peak resident memory (VmHWM)
     copy_limit_s: float | None = None  # COPY FROM of the district's final rows into an empty copy of the table
     csv_reader_s: float | None = None  # a bare csv.reader pass over the same file
     rows_written: int | None = None  # users_user inserts + updates + deletes, from pg_stat_user_tables
@@ -372,6 +374,19 @@ def user_table_tuples() -> dict:
     return {"ins": ins, "upd": upd, "del": dele}
 
 
+def refresh_statistics() -> None:
+    """ANALYZE users_user, untimed, as autovacuum would have done before the district's next import.
+
+    Without it (autovacuum off, as on some servers) the planner still believes a district that
+    was just imported has no users, and look-ups scan the whole district per batch.
+    """
+    from django.db import connection
+
+    if analyze_between_runs:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE users_user")
+
+
 def tuples_delta(before: dict, after: dict) -> dict:
     return {k: after[k] - before[k] for k in before}
 
@@ -444,8 +459,24 @@ def child_main(task: str, args: dict) -> None:
     if profiler is not None:
         profiler.stop()
         Path(os.environ["BENCH_PROFILE"]).write_text(profiler.output_text(unicode=True), encoding="utf-8")
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    print(RESULT_MARKER + json.dumps({**report, "wall_s": wall_s, "peak_rss_mb": peak_kb / 1024}, default=str), flush=True)
+    print(RESULT_MARKER + json.dumps({**report, "wall_s": wall_s, "peak_rss_mb": peak_rss_mb()}, default=str), flush=True)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory.
+
+    Not ru_maxrss: on Linux a spawned child inherits its parent's high-water mark across
+    fork and exec, so every child would report at least the parent's size. VmHWM belongs to
+    the address space that exec created.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def _start_profiler(path: str | None):
@@ -550,6 +581,7 @@ def run_ours(scenario: Scenario, district, env: dict) -> Scenario:
     scenario.rows_written = sum(scenario.tuples.values())
     scenario.copy_limit_s = copy_limit_seconds(district.id)
     scenario.csv_reader_s = csv_reader_seconds(path)
+    refresh_statistics()
     if scenario.outcome.get("status") not in ("completed", "completed_with_warnings"):
         scenario.error = f"job ended {scenario.outcome.get('status')}: {scenario.outcome.get('failure', '')}"
         scenario.extra["stderr_tail"] = report["stderr_tail"]
@@ -574,6 +606,7 @@ def run_peer(scenario: Scenario, district, env: dict) -> Scenario:
     scenario.rows_written = sum(scenario.tuples.values())
     scenario.copy_limit_s = copy_limit_seconds(district.id)
     scenario.csv_reader_s = csv_reader_seconds(Path(scenario.file))
+    refresh_statistics()
     if scenario.outcome.get("status") != "ok":
         scenario.error = "; ".join(scenario.outcome.get("errors", []))[:300]
     return scenario
@@ -750,7 +783,9 @@ def environment() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         server = cursor.fetchone()[0]
-    return {"python": platform.python_version(), "django": django.get_version(), "django_import_export": import_export.__version__,
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+    return {"autovacuum": autovacuum, "python": platform.python_version(), "django": django.get_version(), "django_import_export": import_export.__version__,
             "postgresql": server, "cpus": os.cpu_count(), "machine": platform.machine(),
             "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
 
@@ -807,6 +842,8 @@ def parse_args(argv=None):
                         help="Generated files and the import's stored uploads.")
     parser.add_argument("--profile", action="store_true",
                         help="Run each child under pyinstrument (slower); reports go to WORK_DIR/profiles/.")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="Do not ANALYZE users_user between runs: planner statistics stay as stale as autovacuum=off leaves them.")
     parser.add_argument("--no-snapshot", action="store_true",
                         help="Measure the working tree in place instead of a copy of it taken at the start.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -827,6 +864,8 @@ def main(argv=None) -> int:
         return 0
     if not args.no_snapshot:
         rerun_from_snapshot(args, argv)
+    global analyze_between_runs
+    analyze_between_runs = not args.no_analyze
     started = time.perf_counter()
     clear_work_dir(args.work_dir)
     env = child_environment(args.database_url, args.work_dir)
@@ -857,7 +896,7 @@ def main(argv=None) -> int:
     print_report(scenarios, targets)
     setup["total_s"] = time.perf_counter() - started
     document = {
-        "config": {"sizes": list(args.sizes), "seed": args.seed, "quick": args.quick,
+        "config": {"sizes": list(args.sizes), "seed": args.seed, "quick": args.quick, "analyze_between_runs": analyze_between_runs,
                    "database": urlsplit(args.database_url).path.lstrip("/")},
         "environment": environment(), "setup": setup,
         "scenarios": [{**s.to_json(), **({"ratios": ratios(s, by_key)} if s.engine == "ours" else {})} for s in scenarios],
