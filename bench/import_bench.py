@@ -822,6 +822,25 @@ def rerun_from_snapshot(args, argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, str(script), *argv])
 
 
+def hold_work_dir(work_dir: Path) -> None:
+    """Refuse to start while another benchmark uses this work dir: it would drop the database under us.
+
+    The lock is held until the process exits, and passes to the snapshot's run across exec.
+    """
+    import fcntl
+
+    if os.environ.get("BENCH_LOCK_FD"):
+        return
+    work_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(work_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"Another benchmark is running with {work_dir}; wait for it or pass another --work-dir and database.")
+    os.set_inheritable(fd, True)
+    os.environ["BENCH_LOCK_FD"] = str(fd)
+
+
 def clear_work_dir(work_dir: Path) -> None:
     """Empty what an earlier run left, except the code snapshot this run may be running from."""
     for name in ("files", "private", "var", "profiles"):
@@ -862,6 +881,7 @@ def main(argv=None) -> int:
     if args.child:
         child_main(args.child, json.loads(args.child_args))
         return 0
+    hold_work_dir(args.work_dir)
     if not args.no_snapshot:
         rerun_from_snapshot(args, argv)
     global analyze_between_runs
