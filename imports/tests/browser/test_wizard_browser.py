@@ -198,7 +198,7 @@ def test_a_file_with_errors_stops_at_validate_and_close_x_ends_it(page, sign_in,
     page.get_by_role("button", name="Close X").click()
     page.wait_for_url("**/imports/")
     assert dialogs == ["Close this import? Its file will be deleted."]
-    expect(page.locator(".messages")).to_contain_text("The import was closed and its file deleted.")
+    expect(page.locator(".messages")).to_contain_text("was closed and its file deleted.")
     assert not ImportJob.objects.filter(id=job.id).exists()
     screenshot(page, "errors-02-closed")
     assert browser_errors == []
