@@ -38,3 +38,4 @@ def dispatch_due_imports() -> None:
 def purge_stale_drafts() -> None:
     maintenance.drafts_purge_stale()
     maintenance.files_purge_expired()
+    maintenance.emails_mark_interrupted()

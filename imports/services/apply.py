@@ -225,6 +225,8 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
     ImportChange.objects.bulk_create(changes, batch_size=2000)
     password_batches_plan(job=job, indexes=to_hash)
 
+    if not (job.custom_group_id or job.email_staff):
+        return  # the ids below are only for group members and login emails
     ids = selectors.user_ids_by_district_id(district=job.district, district_ids=[r.district_id for r in new_rows])
     ids.update({d: u.id for d, u in existing.items()})
     _add_to_group(job, rows, ids)

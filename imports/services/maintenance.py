@@ -2,10 +2,9 @@
 import datetime
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
-from ..models import FINISHED_STATUSES, ImportJob, ImportStatus
+from ..models import FINISHED_STATUSES, EmailKind, EmailStatus, ImportEmail, ImportJob, ImportStatus
 from .jobs import import_files_purge, import_job_close
 
 
@@ -30,3 +29,17 @@ def files_purge_expired(*, now=None) -> int:
             import_files_purge(job=job)
             purged += 1
     return purged
+
+
+INTERRUPTED_SEND = "The send was interrupted (the worker stopped); it may not have arrived."
+STUCK_SEND_AFTER = datetime.timedelta(hours=1)
+
+
+def emails_mark_interrupted(*, now=None) -> int:
+    """An email claimed for sending whose worker died is never sent twice, but it is shown as failed."""
+    now = now or timezone.now()
+    stuck = ImportEmail.objects.filter(status=EmailStatus.SENDING, updated_at__lt=now - STUCK_SEND_AFTER)
+    job_ids = set(stuck.filter(kind=EmailKind.COMPLETION).values_list("job_id", flat=True))
+    marked = stuck.update(status=EmailStatus.FAILED, last_error=INTERRUPTED_SEND, updated_at=now)
+    ImportJob.objects.filter(id__in=job_ids).update(completion_email_error=INTERRUPTED_SEND)
+    return marked

@@ -23,7 +23,10 @@ STALE_HEARTBEAT = datetime.timedelta(minutes=5)
 REDISPATCH_AFTER = datetime.timedelta(minutes=10)
 LOCK_RETRY_DELAY = datetime.timedelta(minutes=1)
 WAITING_NOTE = "Waiting for another import of this district to finish."
-FAILED_ATTEMPTS = "The import stopped {attempts} times before finishing and was not tried again. Last error: {error}"
+FAILED_ATTEMPTS = (
+    "The import's worker stopped {attempts} times before finishing (for example, the server restarted), "
+    "so it was not tried again. Rows before row {row} were saved; run it again to finish."
+)
 FAILED_UNEXPECTED = "The import stopped at row {row} because of an internal error ({error}). Rows before it were saved."
 _LOCK_NAMESPACE = 7201
 
@@ -93,8 +96,8 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
     if job is None:
         return None
     if job.attempts > MAX_ATTEMPTS and not retry_failed:
-        _fail(job, FAILED_ATTEMPTS.format(attempts=MAX_ATTEMPTS, error=job.failure_reason or "none recorded"),
-              row=job.next_row or job.rows_committed + 1)
+        row = job.next_row or job.rows_committed + 1
+        _fail(job, FAILED_ATTEMPTS.format(attempts=MAX_ATTEMPTS, row=row), row=row)
         _queue_completion_email(job, queue_emails)
         return job
     with district_import_lock(job.district_id) as acquired:

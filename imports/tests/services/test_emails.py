@@ -1,15 +1,18 @@
 """Who gets which email: staff their login link, the submitting admin one completion notice, nobody anything twice."""
+import datetime
 import re
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
+from django.utils import timezone
 
-from imports.models import EmailStatus, ImportEmail, ImportStatus
+from imports.models import EmailKind, EmailStatus, ImportEmail, ImportStatus
 from imports.services import emails, jobs, runs
+from imports.services.maintenance import INTERRUPTED_SEND, emails_mark_interrupted
 from imports.tasks import send_import_emails
 from imports.tests.factories import FULL_HEADER, IN_WINDOW, make_import_job, run_job, staff, student, write_csv
 from users.models import User, UserType
-from users.tests.factories import make_user
+from users.tests.factories import make_admin, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 
@@ -158,3 +161,19 @@ def test_a_failed_import_also_tells_the_admin(district, district_admin, school, 
     [message] = mailoutbox
     assert (message.to, message.subject) == ([district_admin.email], f"Classworks import {job.number}: Failed")
     assert "no longer validates" in message.body
+
+
+def test_an_email_whose_worker_died_mid_send_is_shown_as_failed_and_never_sent_again(district, school, tmp_path, mailoutbox):
+    admin = make_admin(district, email="admin@example.org")
+    job = run_job(make_import_job(district, [write_csv(tmp_path / "r.csv", [student("1")])], created_by=admin))
+    email = ImportEmail.objects.get(job=job, kind=EmailKind.COMPLETION)
+    ImportEmail.objects.filter(id=email.id).update(status=EmailStatus.SENDING)  # claimed, then the worker died
+    later = timezone.now() + datetime.timedelta(hours=2)
+
+    assert emails_mark_interrupted(now=later) == 1
+    emails.import_emails_send(job_id=job.id)
+
+    email.refresh_from_db()
+    job.refresh_from_db()
+    assert email.status == EmailStatus.FAILED and job.completion_email_error == INTERRUPTED_SEND
+    assert mailoutbox == []
