@@ -20,8 +20,7 @@ INSERT_COLUMNS = (
     "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
     "is_district_admin", "created_by_import_id",
 )
-# Columns as they are named in the table (school -> school_id is already a column name).
-UPDATE_COLUMNS = tuple(RECORD_FIELDS)
+UPDATE_COLUMNS = tuple(RECORD_FIELDS)  # the record fields are the table's column names
 _SQL_TYPES = {
     "first_name": "varchar", "middle_name": "varchar", "last_name": "varchar", "user_type": "varchar",
     "grade": "varchar", "email": "varchar", "school_id": "bigint", "state_user_id": "varchar",
@@ -70,11 +69,7 @@ def insert_users(new_users: list[dict]) -> None:
         with connection.cursor() as cursor:
             copy_rows(cursor.cursor, User._meta.db_table, INSERT_COLUMNS, ([u[c] for c in INSERT_COLUMNS] for u in new_users))
         return
-    objs = []
-    for u in new_users:
-        data = dict(u)
-        objs.append(User(**data))
-    User.objects.bulk_create(objs, batch_size=500)
+    User.objects.bulk_create([User(**u) for u in new_users], batch_size=500)
 
 
 def update_users(updates: list[tuple[int, dict]]) -> int:
