@@ -80,3 +80,43 @@ class CustomGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditAction(models.TextChoices):
+    DOWNLOAD_ORIGINAL = "download_original", "Downloaded an original file"
+    DOWNLOAD_ERRORS = "download_errors", "Downloaded an error report"
+    DOWNLOAD_RESULTS = "download_results", "Downloaded a results report"
+    EXPORT_USERS = "export_users", "Exported users"
+    VIEW_USER = "view_user", "Viewed a user"
+    EDIT_USER = "edit_user", "Edited a user"
+    DISABLE_USER = "disable_user", "Disabled a user"
+    ENABLE_USER = "enable_user", "Enabled a user"
+    SEND_PASSWORD_LINK = "send_password_link", "Sent a set-password link"
+    SUBMIT = "submit", "Submitted an import"
+    APPROVE = "approve", "Approved an import"
+    DISCARD = "discard", "Discarded an import"
+    CANCEL = "cancel", "Cancelled an import"
+    UNDO = "undo", "Undid an import"
+
+
+class AuditEvent(models.Model):
+    """Who saw or changed student data, when and from where.
+
+    Kept past the file retention period: retention deletes files and problems, never these rows.
+    """
+
+    district = models.ForeignKey("schools.District", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey("users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The actor's name at the time, so the trail still reads after the account is gone.
+    actor_label = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    job = models.ForeignKey("imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
+    subject_user = models.ForeignKey("users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Ids and counts only: never names, emails or other student data.
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["district", "created_at"])]

@@ -34,3 +34,17 @@ def district_admin_list(*, district: District) -> QuerySet[User]:
 def custom_group_list(*, district: District) -> QuerySet[CustomGroup]:
     """The district's custom groups, by name."""
     return CustomGroup.objects.filter(district=district).order_by("name")
+
+
+def audit_event_list(*, district: District, since=None, job=None, subject_user=None):
+    """The district's audit trail, newest first; optionally since a moment, for one job or one user."""
+    from .models import AuditEvent
+
+    events = AuditEvent.objects.filter(district=district).select_related("actor", "job", "subject_user")
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if job is not None:
+        events = events.filter(job=job)
+    if subject_user is not None:
+        events = events.filter(subject_user=subject_user)
+    return events

@@ -161,3 +161,34 @@ def demo_seed(*, password: str = DEMO_ADMIN_PASSWORD) -> DemoSeed:
             user_password_set(user=admin, password=password)
     login_url = settings.SITE_URL.rstrip("/") + reverse("login")
     return DemoSeed(district=district, admin=admin, password=password, login_url=login_url)
+
+
+def audit_event_record(
+    *,
+    action: str,
+    actor: User | None = None,
+    district: District | None = None,
+    request=None,
+    job=None,
+    subject_user: User | None = None,
+    detail: dict | None = None,
+):
+    """Record who saw or changed student data. `request` gives the address; commands pass none."""
+    from .models import AuditEvent
+
+    ip_address = None
+    if request is not None:
+        actor = actor or (request.user if request.user.is_authenticated else None)
+        ip_address = request.META.get("REMOTE_ADDR") or None
+    if district is None:
+        district = getattr(job, "district", None) or getattr(actor, "district", None)
+    return AuditEvent.objects.create(
+        district=district,
+        actor=actor,
+        actor_label=actor.get_username() if actor else "",
+        action=action,
+        ip_address=ip_address,
+        job=job,
+        subject_user=subject_user,
+        detail=detail or {},
+    )
