@@ -164,6 +164,13 @@ class ImportFile(models.Model):
     column_count = models.PositiveIntegerField(default=0)
     row_count = models.PositiveIntegerField(default=0)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when retention removed the bytes.")
+    # A version written when the admin corrects error rows on Validate File. It belongs to the same
+    # job, so Close X and retention delete it with the original; the original is never rewritten.
+    corrected_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="correction",
+        help_text="The uploaded file this corrected version replaces in the import.",
+    )
+    corrected_rows = models.JSONField(default=list, blank=True, help_text="Row numbers corrected in the browser.")
 
     class Meta:
         ordering = ["position", "id"]

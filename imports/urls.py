@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import downloads, history, wizard
+from .views import corrections, downloads, history, wizard
 
 app_name = "imports"
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:number>/fields/", wizard.map_fields, name="fields"),
     path("<int:number>/schools/", wizard.map_schools, name="schools"),
     path("<int:number>/validate/", wizard.validate, name="validate"),
+    path("<int:number>/validate/fix/", corrections.fix_rows, name="fix_rows"),
     path("<int:number>/actions/", wizard.actions, name="actions"),
     path("<int:number>/review/", wizard.review, name="review"),
     path("<int:number>/files/<int:file_id>/", downloads.original_file, name="original_file"),

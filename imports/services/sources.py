@@ -53,8 +53,15 @@ def file_info(import_file: ImportFile) -> FileInfo:
     )
 
 
+def current_files(job: ImportJob) -> list[ImportFile]:
+    """Each uploaded file, or its corrected version when rows were corrected on Validate File."""
+    files = list(job.files.all())
+    corrected = {f.corrected_from_id: f for f in files if f.corrected_from_id}
+    return [corrected.get(f.id, f) for f in files if not f.corrected_from_id]
+
+
 def sources_for_job(job: ImportJob) -> list[Source]:
-    return [Source(path=f.stored.path, info=file_info(f), file_id=f.id) for f in job.files.all()]
+    return [Source(path=f.stored.path, info=file_info(f), file_id=f.id) for f in current_files(job)]
 
 
 def column_labels(sources: list[Source]) -> list[str]:

@@ -1,11 +1,12 @@
-"""Downloads: the sample file, the original files byte for byte, and the reports."""
+"""Downloads: the sample file, the original files byte for byte, their corrected versions, and the reports."""
 from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 from users.permissions import district_admin_required
 
 from ..models import ImportFile
 from ..pipeline.fields import SAMPLE_HEADINGS
-from ..services import reports
+from ..services import corrections, reports
 from .common import get_job_or_404
 
 SAMPLE_ROWS = [
@@ -35,6 +36,14 @@ def original_file(request, number: int, file_id: int):
     import_file = ImportFile.objects.filter(job=job, id=file_id, deleted_at__isnull=True).first()
     if import_file is None:
         raise Http404("No such file.")
+    if import_file.corrected_from_id:
+        # Written by us, not the admin's own bytes: formula-safe like every generated file.
+        rows = reports.csv_stream(corrections.corrected_file_rows(import_file))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, import_file.original_name)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
     response = FileResponse(import_file.stored.open("rb"), as_attachment=True, filename=import_file.original_name,
                             content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"

@@ -1,0 +1,71 @@
+"""Correcting error rows on Validate File. The editor is drawn on that page by {% fix_rows_editor %}."""
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from users.permissions import district_admin_required
+
+from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
+from ..services import corrections
+from ..services.apply import import_job_validate
+from ..services.jobs import ImportError_
+from .common import get_job_or_404
+
+SAVED = "{count} row{s} corrected and the file checked again. Your original file is kept as you uploaded it."
+NOTHING_CHANGED = "Nothing was changed: type a correction in a row, then Save corrections."
+ERROR_CELL = "Row {row}, {heading}: {error}"
+
+
+class FixRowsForm(forms.Form):
+    """The typed cells of the rows that were on the page (inputs named fix-<file>-<row>-<field>)."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.cells: dict[str, tuple[int, int, str]] = {}
+        for key in data.getlist("rows")[: corrections.FIX_ROWS_PER_PAGE]:
+            file_id, _, row = key.partition("-")
+            if not (file_id.isdigit() and row.isdigit()):
+                continue
+            for f in FIELDS:
+                name = corrections.cell_name(int(file_id), int(row), f.key)
+                if name in data:
+                    self.fields[name] = forms.CharField(required=False)
+                    self.cells[name] = (int(file_id), int(row), f.key)
+
+    def first_error(self) -> str:
+        name, errors = next(iter(self.errors.items()))
+        _, row, key = self.cells[name]
+        return ERROR_CELL.format(row=row, heading=FIELDS_BY_KEY[key].heading, error=errors[0])
+
+    def corrections(self) -> dict[tuple[int, int], dict[str, str]]:
+        out: dict[tuple[int, int], dict[str, str]] = {}
+        for name, (file_id, row, key) in self.cells.items():
+            out.setdefault((file_id, row), {})[key] = self.cleaned_data[name]
+        return out
+
+
+@district_admin_required
+@require_POST
+def fix_rows(request, number: int):
+    job = get_job_or_404(request, number)
+    if not job.is_draft:
+        return redirect("imports:detail", number=job.number)
+    page = request.POST.get("fix_page", "")
+    back = reverse("imports:validate", args=[job.number]) + (f"?fix_page={page}" if page.isdigit() else "") + "#fix-rows"
+    form = FixRowsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.first_error())
+        return redirect(back)
+    try:
+        count = corrections.import_rows_correct(job=job, corrections=form.corrections())
+    except ImportError_ as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    if not count:
+        messages.info(request, NOTHING_CHANGED)
+        return redirect(back)
+    import_job_validate(job=job)
+    messages.success(request, SAVED.format(count=count, s="" if count == 1 else "s"))
+    return redirect(back)
