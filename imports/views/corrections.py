@@ -53,7 +53,8 @@ def fix_rows(request, number: int):
     if not job.is_draft:
         return redirect("imports:detail", number=job.number)
     page = request.POST.get("fix_page", "")
-    back = reverse("imports:validate", args=[job.number]) + (f"?fix_page={page}" if page.isdigit() else "") + "#fix-rows"
+    # Back to the top of Validate File, where the message and the new counts are.
+    back = reverse("imports:validate", args=[job.number]) + (f"?fix_page={page}" if page.isdigit() else "")
     form = FixRowsForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.first_error())
