@@ -32,7 +32,8 @@ FIX_ROWS_PER_PAGE = 10
 RETYPE_CODES = frozenset({"ragged_row", "bad_quote"})
 # An unclosed quote swallowed the rest of the file: only a fixed file brings those rows back.
 UNFIXABLE_CODES = frozenset({"unclosed_quote"})
-CORRECTED_ENCODING = "utf-8-sig"  # a BOM, so Excel shows accented names correctly
+CORRECTED_ENCODING = "utf-8-sig"
+STEP_ORDER = [s.value for s in WizardStep]  # a BOM, so Excel shows accented names correctly
 
 ERROR_NOT_VALIDATED = "Validate the file before correcting its rows."
 ERROR_TOO_MANY_ROWS = (
@@ -193,22 +194,32 @@ def import_rows_correct(*, job: ImportJob, corrections: dict[tuple[int, int], di
     corrected. A blank password keeps the file's (it is never shown); a retyped row starts blank.
     The caller validates the job again.
     """
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(id=job.id)
-        _check_correctable(job)
-        files = {f.id: f for f in current_files(job) if f.deleted_at is None}
-        allowed = set(_error_rows(job, files)[0])
-        by_file: dict[int, dict[int, dict[str, str]]] = {}
-        for (file_id, row), values in corrections.items():
-            if (file_id, row) in allowed:
-                by_file.setdefault(file_id, {})[row] = values
-        changed = sum(_correct_file(job, files[file_id], rows) for file_id, rows in by_file.items())
-        if changed:
-            job.validated_at = None
-            job.validation_summary = {}
-            if [s.value for s in WizardStep].index(job.step) > [s.value for s in WizardStep].index(WizardStep.VALIDATE):
-                job.step = WizardStep.VALIDATE  # the preview changed: Next is pressed again on the new counts
-            job.save(update_fields=["validated_at", "validation_summary", "step", "updated_at"])
+    written: list[str] = []  # stored names of new versions, deleted again if the save fails
+    try:
+        with transaction.atomic():
+            return _correct(job, corrections, written)
+    except BaseException:
+        for name in written:
+            ImportFile._meta.get_field("stored").storage.delete(name)
+        raise
+
+
+def _correct(job: ImportJob, corrections: dict, written: list[str]) -> int:
+    job = ImportJob.objects.select_for_update().get(id=job.id)
+    _check_correctable(job)
+    files = {f.id: f for f in current_files(job) if f.deleted_at is None}
+    allowed = set(_error_rows(job, files)[0])
+    by_file: dict[int, dict[int, dict[str, str]]] = {}
+    for (file_id, row), values in corrections.items():
+        if (file_id, row) in allowed:
+            by_file.setdefault(file_id, {})[row] = values
+    changed = sum(_correct_file(job, files[file_id], rows, written) for file_id, rows in by_file.items())
+    if changed:
+        job.validated_at = None
+        job.validation_summary = {}
+        if STEP_ORDER.index(job.step) > STEP_ORDER.index(WizardStep.VALIDATE):
+            job.step = WizardStep.VALIDATE  # the preview changed: Next is pressed again on the new counts
+        job.save(update_fields=["validated_at", "validation_summary", "step", "updated_at"])
     return changed
 
 
@@ -227,7 +238,7 @@ def _corrected_cells(job: ImportJob, info: FileInfo, raw: RawRow, values: dict[s
     return cells if cells != raw.cells else None
 
 
-def _correct_file(job: ImportJob, current: ImportFile, rows: dict[int, dict[str, str]]) -> int:
+def _correct_file(job: ImportJob, current: ImportFile, rows: dict[int, dict[str, str]], written: list[str]) -> int:
     info = file_info(current)
     try:
         read = _rows_at(current, info, set(rows))
@@ -240,11 +251,13 @@ def _correct_file(job: ImportJob, current: ImportFile, rows: dict[int, dict[str,
             if cells is not None:
                 replacements[row] = cells
     if replacements:
-        _store_version(job, current, info, replacements)
+        _store_version(job, current, info, replacements, written)
     return len(replacements)
 
 
-def _store_version(job: ImportJob, current: ImportFile, info: FileInfo, replacements: dict[int, list[str]]) -> ImportFile:
+def _store_version(
+    job: ImportJob, current: ImportFile, info: FileInfo, replacements: dict[int, list[str]], written: list[str],
+) -> ImportFile:
     original = current.corrected_from or current
     version = ImportFile.objects.filter(corrected_from=original).first() or ImportFile(
         job=job, corrected_from=original, position=original.position
@@ -280,13 +293,9 @@ def _store_version(job: ImportJob, current: ImportFile, info: FileInfo, replacem
         version.corrected_rows = sorted(set(version.corrected_rows or []) | set(replacements))
         with open(path, "rb") as fh:
             version.stored.save("corrected", File(fh), save=False)
+        written.append(version.stored.name)
     storage = version.stored.storage
-    new_name = version.stored.name
-    try:
-        version.save()
-    except Exception:
-        storage.delete(new_name)
-        raise
+    version.save()
     if old_name:
         # The replaced version goes only once the new one is committed.
         transaction.on_commit(lambda: storage.delete(old_name))

@@ -259,3 +259,48 @@ def test_the_run_reads_the_corrected_version_even_on_a_retry(two_bad_rows):
     _fix(job, {3: {"grade": "6"}, 4: {"user_type": "Student"}})
     jobs.import_job_submit(job=job, now=IN_WINDOW, dispatch=False)
     assert [s.info.name for s in sources_for_job(job)] == ["roster (corrected).csv"]
+
+
+def test_a_row_with_a_stray_quote_is_copied_as_it_was_until_it_is_retyped(district, school, tmp_path):
+    path = tmp_path / "quotes.csv"
+    bad_quote = 'Ada,"Love"lace,1002,Student,5,,101\r\n'
+    path.write_text(csv_text([student("1001", Grade="13")]) + bad_quote + "Ada,Lovelace,1003,Student,5,,101\r\n", encoding="utf-8")
+    job = make_import_job(district, [path])
+    assert sorted((i.code, i.row) for i in job.issues.all()) == [("bad_quote", 3), ("invalid_grade", 2)]
+
+    _fix(job, {2: {"grade": "5"}})
+
+    with _version(job).stored.open("rb") as fh:
+        assert bad_quote.encode() in fh.read()  # untouched, so still the same error on the same row
+    assert [(i.code, i.row) for i in job.issues.all()] == [("bad_quote", 3)]
+    retyped = {"first_name": "Ada", "last_name": "Lovelace", "district_id": "1002", "user_type": "Student",
+               "grade": "5", "email": "", "school_sis_id": "101"}
+    _fix(job, {3: retyped})
+    assert _counts(job)["errors"] == 0 and _counts(job)["new"] == 3
+
+
+def test_an_unclosed_quote_is_left_to_the_file(district, school, tmp_path):
+    path = tmp_path / "unclosed.csv"
+    path.write_text(csv_text([student("1001", Grade="13")]) + 'Ada,"Lovelace,1002,Student,5,,101\r\nBob,Smith\r\n', encoding="utf-8")
+    job = make_import_job(district, [path])
+
+    editor = corrections.fix_rows_editor(job=job)
+
+    assert [r.row for r in editor.rows] == [2]
+    assert editor.unfixable == 1
+    file_id = sources_for_job(job)[0].file_id
+    assert corrections.import_rows_correct(job=job, corrections={(file_id, 3): {"grade": "5"}}) == 0
+
+
+def test_each_file_of_an_import_gets_its_own_corrected_version(district, school, tmp_path):
+    first = write_csv(tmp_path / "north.csv", [student("1001"), student("1002", Grade="13")])
+    second = write_csv(tmp_path / "south.csv", [student("2001", Grade="14")])
+    job = make_import_job(district, [first, second])
+    ids = {s.info.name: s.file_id for s in sources_for_job(job)}
+
+    corrections.import_rows_correct(job=job, corrections={(ids["south.csv"], 2): {"grade": "4"}})
+    import_job_validate(job=job)
+    job.refresh_from_db()
+
+    assert [s.info.name for s in sources_for_job(job)] == ["north.csv", "south (corrected).csv"]
+    assert [(i.file.original_name, i.row) for i in job.issues.all()] == [("north.csv", 3)]
