@@ -19,7 +19,7 @@ from django.db import transaction
 
 from ..models import ImportFile, ImportIssue, ImportJob, Severity, WizardStep
 from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
-from ..pipeline.reading import FileInfo, RawRow, count_data_rows, iter_rows
+from ..pipeline.reading import FileInfo, RawRow, iter_rows
 from ..pipeline.reading import _xlsx_records  # the workbook's rows as read, blank ones included
 from .jobs import ERROR_NOT_DRAFT, ImportError_
 from .sources import current_files, file_info
@@ -276,10 +276,6 @@ def _store_version(
                 raise ImportError_(ERROR_UNREADABLE.format(name=current.original_name)) from None
         stem = os.path.splitext(original.original_name)[0]
         version.original_name = f"{stem[:200]} (corrected).csv"
-        new_info = FileInfo(
-            name=version.original_name, file_format="csv", encoding=CORRECTED_ENCODING, delimiter=delimiter,
-            has_header=info.has_header, headers=list(info.headers), column_labels=list(info.column_labels), sample_rows=[],
-        )
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 16), b""):
@@ -289,7 +285,7 @@ def _store_version(
         version.encoding, version.delimiter, version.file_format = CORRECTED_ENCODING, delimiter, "csv"
         version.has_header, version.headers = info.has_header, list(info.headers)
         version.column_count = len(info.column_labels)
-        version.row_count = count_data_rows(path, new_info)
+        version.row_count = current.row_count  # a corrected row is still one row: none added, none lost
         version.corrected_rows = sorted(set(version.corrected_rows or []) | set(replacements))
         with open(path, "rb") as fh:
             version.stored.save("corrected", File(fh), save=False)

@@ -5,6 +5,7 @@ import io
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from imports.models import ImportFile, ImportJob, ImportStatus
@@ -163,3 +164,19 @@ def test_a_submitted_import_sends_the_form_to_its_details(admin_client, job):
     response = admin_client.post(reverse("imports:fix_rows", args=[job.number]), data)
     assert response["Location"] == reverse("imports:detail", args=[job.number])
     assert not ImportFile.objects.filter(job=job, corrected_from__isnull=False).exists()
+
+
+def test_the_editor_posts_with_the_pages_csrf_token_and_nothing_without_it(admin, job):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+    url = reverse("imports:fix_rows", args=[job.number])
+    data = _fix_form(job, {(2, "grade"): "6"})
+
+    assert client.post(url, data).status_code == 403
+    assert not ImportFile.objects.filter(job=job, corrected_from__isnull=False).exists()
+
+    page = _validate_page(client, job)
+    editor = page[page.index('id="fix-rows"'):]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', editor).group(1)
+    assert client.post(url, {**data, "csrfmiddlewaretoken": token}).status_code == 302
+    assert ImportFile.objects.filter(job=job, corrected_from__isnull=False).exists()
