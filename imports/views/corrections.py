@@ -67,6 +67,7 @@ def fix_rows(request, number: int):
     if not count:
         messages.info(request, NOTHING_CHANGED)
         return redirect(back)
+    job.refresh_from_db()
     import_job_validate(job=job)
     messages.success(request, SAVED.format(count=count, s="" if count == 1 else "s"))
     return redirect(back)

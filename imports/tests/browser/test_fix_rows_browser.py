@@ -38,7 +38,7 @@ def admin(district):
 
 
 def _row(page, number: int):
-    return page.locator("#fix-rows fieldset").filter(has_text=f"roster.csv, row {number}")
+    return page.locator("#fix-rows .fix-row").filter(has_text=f"roster.csv, row {number}")
 
 
 def test_two_error_rows_are_fixed_on_validate_file_and_imported(page, sign_in, screenshot, browser_errors, tmp_path, district, admin):
@@ -58,7 +58,7 @@ def test_two_error_rows_are_fixed_on_validate_file_and_imported(page, sign_in, s
     # Validate File: both rows are offered with their cells and their problems beside them.
     page.wait_for_url(f"**/imports/{job.number}/validate/")
     expect(page.locator(".alert-error")).to_contain_text("The file has 2 errors")
-    expect(page.locator("#fix-rows fieldset")).to_have_count(2)
+    expect(page.locator("#fix-rows .fix-row")).to_have_count(2)
     expect(_row(page, 3).get_by_label("Grade")).to_have_value("13")
     expect(_row(page, 3)).to_contain_text('Grade "13" is not a grade.')
     expect(_row(page, 4).get_by_label("User Type")).to_have_value("Wizard")
