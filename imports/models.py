@@ -209,6 +209,9 @@ class ImportChange(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     district_user_id = models.CharField(max_length=64)
     changes = models.JSONField(default=dict, help_text="{field: [before, after]}")
+    old_email_notified = models.BooleanField(
+        default=False, help_text="The user signs in, so the replaced address was sent a notice of the change."
+    )
 
     class Meta:
         ordering = ["id"]
@@ -245,6 +248,8 @@ class PasswordBatch(models.Model):
 class EmailKind(models.TextChoices):
     LOGIN = "login", "Login information"
     COMPLETION = "completion", "Import complete"
+    # To the address an import replaced, for someone who signs in: a takeover does not go unnoticed.
+    EMAIL_CHANGED = "email_changed", "Email address changed"
 
 
 class EmailStatus(models.TextChoices):

@@ -83,10 +83,12 @@ def _rows_where_in(*, district: District, column: str, values: list, columns: tu
 
 
 def existing_users_by_district_id(*, district: District, district_ids: list[str]) -> dict[str, ExistingUser]:
-    """Stored values of the users these District IDs match, as plain data."""
-    columns = ("id", "district_user_id", *RECORD_FIELDS)
+    """Stored values of the users these District IDs match, as plain data, and whether imports may touch them."""
+    columns = ("id", "district_user_id", "is_district_admin", "is_superuser", *RECORD_FIELDS)
     return {
-        row[1]: ExistingUser(id=row[0], district_user_id=row[1], values=dict(zip(RECORD_FIELDS, row[2:])))
+        row[1]: ExistingUser(
+            id=row[0], district_user_id=row[1], values=dict(zip(RECORD_FIELDS, row[4:])), protected=bool(row[2] or row[3])
+        )
         for row in _rows_where_in(district=district, column="district_user_id", values=district_ids, columns=columns)
     }
 

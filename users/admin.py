@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import CustomGroup, User
+from .models import AuditAction, CustomGroup, User
+from .services import audit_event_record
 
 
 @admin.register(User)
@@ -41,6 +43,19 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A user record seen or saved here goes on the district's audit trail."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        saved = request.method == "POST" and response.status_code == 302
+        if (request.method == "GET" and response.status_code == 200) or saved:
+            user = self.get_object(request, unquote(object_id))
+            if user is not None:
+                audit_event_record(
+                    action=AuditAction.EDIT_USER if saved else AuditAction.VIEW_USER,
+                    request=request, subject_user=user, district=user.district,
+                )
+        return response
+
 
 @admin.register(CustomGroup)
 class CustomGroupAdmin(admin.ModelAdmin):
@@ -48,3 +63,4 @@ class CustomGroupAdmin(admin.ModelAdmin):
     list_filter = ("district",)
     search_fields = ("name",)
     raw_id_fields = ("members",)
+

@@ -1,7 +1,7 @@
 """Decide what an import does to one user: where a conflict is decided."""
 from dataclasses import dataclass, field
 
-from .issues import WARNING, Issue
+from .issues import ERROR, WARNING, Issue
 from .rows import RECORD_FIELDS, UserRow
 
 NEW = "new"
@@ -14,6 +14,13 @@ EXISTING_WINS = "existing"
 PASSWORD_OVERWRITE = "overwrite"
 BOOLEAN_FIELDS = ("limited_english", "economically_disadvantaged")
 
+# An import that could change an administrator's email could mail itself a set-password link for the account.
+ADMIN_ACCOUNT = (
+    "District ID {district_id} is an administrator's account: administrators are managed under the ops admin "
+    "by Classworks support, never by an import."
+)
+ADMIN_ACCOUNT_SUGGESTION = "Remove this row from the file. To change an administrator's details, ask Classworks support."
+
 
 @dataclass(frozen=True, slots=True)
 class ExistingUser:
@@ -22,6 +29,7 @@ class ExistingUser:
     id: int
     district_user_id: str
     values: dict  # RECORD_FIELDS -> stored value
+    protected: bool = False  # a district administrator or a superuser: no import may touch it
 
 
 @dataclass(slots=True)
@@ -49,6 +57,8 @@ def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: st
     """
     if existing is None:
         return Outcome(NEW, set_password=bool(row.password))
+    if existing.protected:
+        return Outcome(UNCHANGED)  # validation makes the row an error; a run writes nothing to it either way
     fills, conflicts = {}, {}
     for key in RECORD_FIELDS:
         new = row.values.get(key)
@@ -67,6 +77,16 @@ def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: st
     set_password = password_policy == PASSWORD_OVERWRITE and bool(row.password)
     kind = CONFLICT if conflicts else UPDATE if (fills or set_password) else UNCHANGED
     return Outcome(kind, changes=changes, conflicts=conflicts, set_password=set_password)
+
+
+def protected_account_issues(row: UserRow, existing: ExistingUser | None, *, labels: dict[str, str]) -> list[Issue]:
+    """An error for a row that matches an administrator or a superuser, whatever the options."""
+    if existing is None or not existing.protected:
+        return []
+    return [Issue(
+        ERROR, "admin_account", ADMIN_ACCOUNT.format(district_id=row.district_id), ADMIN_ACCOUNT_SUGGESTION,
+        row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
+    )]
 
 
 def existing_user_warnings(row: UserRow, existing: ExistingUser | None, *, labels: dict[str, str]) -> list[Issue]:

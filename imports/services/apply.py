@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from users.models import CustomGroup, User
@@ -193,8 +193,10 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
     rows it already wrote unchanged and writes nothing twice.
     """
     existing = selectors.existing_users_by_district_id(district=job.district, district_ids=[r.district_id for r in rows])
+    # Decided before this chunk writes: a password it sets must not make an account look claimed.
+    login_allowed = _login_email_allowed(job, rows, existing) if job.email_staff else set()
     now = timezone.now()
-    new_rows, updates, changes, password_hashes, to_hash = [], [], [], [], []
+    new_rows, updates, changes, password_hashes, to_hash, replaced_emails = [], [], [], [], [], []
     for row in rows:
         if row.password and not hash_inline:
             to_hash.append(row.index)
@@ -219,13 +221,17 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
         if outcome.set_password:
             record["password"] = ["(kept private)", "(changed)"]
         changes.append(ImportChange(job=job, user_id=current.id, district_user_id=row.district_id, changes=record))
+        if _staff_email_replaced(current, outcome):
+            replaced_emails.append(changes[-1])
 
     usernames = _usernames(job, [r.district_id for r in new_rows])
     writers.insert_users([_new_user(r, job=job, username=usernames[r.district_id], now=now) for r in new_rows])
     counts["created"] += len(new_rows)
     writers.update_users(updates)
     writers.set_passwords(password_hashes)
+    notices = _email_change_notices(job, replaced_emails)
     ImportChange.objects.bulk_create(changes, batch_size=2000)
+    ImportEmail.objects.bulk_create(notices, ignore_conflicts=True)
     password_batches_plan(job=job, indexes=to_hash)
 
     if not (job.custom_group_id or job.email_staff):
@@ -237,10 +243,51 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
         ImportEmail.objects.bulk_create(
             [
                 ImportEmail(job=job, kind=EmailKind.LOGIN, user_id=ids[r.district_id])
-                for r in rows if r.values.get("user_type") == STAFF and r.values.get("email")
+                for r in _login_rows(rows)
+                if r.district_id not in existing or existing[r.district_id].id in login_allowed
             ],
             ignore_conflicts=True, batch_size=2000,
         )
+
+
+def _login_rows(rows):
+    return [r for r in rows if r.values.get("user_type") == STAFF and r.values.get("email")]
+
+
+def _login_email_allowed(job: ImportJob, rows, existing: dict) -> set[int]:
+    """Existing users a set-password link may go to: made by this job, or never signed in and without a password.
+
+    Anyone else already holds the account; a link mailed to an address in the file would hand it over.
+    """
+    matched = [existing[r.district_id] for r in _login_rows(rows) if r.district_id in existing]
+    ids = [u.id for u in matched if not u.protected]
+    if not ids:
+        return set()
+    unclaimed = Q(created_by_import_id=job.id) | Q(last_login__isnull=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
+    return set(
+        User.objects.filter(unclaimed, id__in=ids, is_district_admin=False, is_superuser=False).values_list("id", flat=True)
+    )
+
+
+def _staff_email_replaced(current, outcome) -> bool:
+    before, after = outcome.changes.get("email", (None, None))
+    types = (current.values.get("user_type"), outcome.changes.get("user_type", (None, None))[1])
+    return bool(before) and before.lower() != (after or "").lower() and STAFF in types
+
+
+def _email_change_notices(job: ImportJob, replaced: list[ImportChange]) -> list[ImportEmail]:
+    """A notice owed to the replaced address of each staff member who has signed in; their change records it."""
+    if not replaced:
+        return []
+    signed_in = set(
+        User.objects.filter(id__in=[c.user_id for c in replaced], last_login__isnull=False).values_list("id", flat=True)
+    )
+    notices = []
+    for change in replaced:
+        if change.user_id in signed_in:
+            change.old_email_notified = True
+            notices.append(ImportEmail(job=job, kind=EmailKind.EMAIL_CHANGED, user_id=change.user_id))
+    return notices
 
 
 def _plain(value):

@@ -1,4 +1,4 @@
-"""Where an import's emails are sent: login information for staff, and the completion notice.
+"""Where an import's emails are sent: login information for staff, the notice of a replaced address, and the completion notice.
 
 Each email is a row claimed before sending, so a second delivery of the task sends nothing twice.
 """
@@ -12,9 +12,11 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from ..models import EmailKind, EmailStatus, ImportEmail, ImportJob
+from ..models import EmailKind, EmailStatus, ImportChange, ImportEmail, ImportJob
 
 MAX_SEND_ATTEMPTS = 5
+NO_ADDRESS = "No email address."
+EMAIL_CHANGED_SUBJECT = "Your Classworks email address was changed"
 
 
 class EmailsPending(Exception):
@@ -28,17 +30,36 @@ def set_password_url(user) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
 
 
-def _message(email: ImportEmail) -> tuple[str, str, str]:
+def _replaced_address(email: ImportEmail) -> str:
+    """The address the job replaced, as its change log recorded it."""
+    change = ImportChange.objects.filter(job_id=email.job_id, user_id=email.user_id, old_email_notified=True).first()
+    if change is None:
+        return ""
+    return (change.changes.get("email") or [""])[0] or ""
+
+
+def _recipient(email: ImportEmail) -> str:
+    return _replaced_address(email) if email.kind == EmailKind.EMAIL_CHANGED else email.user.email
+
+
+def _message(email: ImportEmail) -> tuple[str, str]:
     job, user = email.job, email.user
     if email.kind == EmailKind.LOGIN:
         context = {"user": user, "district": job.district, "url": set_password_url(user), "site_url": settings.SITE_URL}
-        return "Your Classworks login", render_to_string("imports/email/login.txt", context), user.email
+        return "Your Classworks login", render_to_string("imports/email/login.txt", context)
+    if email.kind == EmailKind.EMAIL_CHANGED:
+        admin = job.created_by
+        context = {
+            "user": user, "job": job, "district": job.district,
+            "admin_name": (admin.get_full_name() or admin.get_username()) if admin else "",
+        }
+        return EMAIL_CHANGED_SUBJECT, render_to_string("imports/email/email_changed.txt", context)
     context = {
         "job": job, "counts": job.counts, "district": job.district,
         "url": settings.SITE_URL.rstrip("/") + reverse("imports:detail", args=[job.number]),
     }
     subject = f"Classworks import {job.number}: {job.get_status_display()}"
-    return subject, render_to_string("imports/email/completion.txt", context), user.email
+    return subject, render_to_string("imports/email/completion.txt", context)
 
 
 def import_emails_send(*, job_id: int) -> int:
@@ -51,12 +72,13 @@ def import_emails_send(*, job_id: int) -> int:
         )
         if not claimed:
             continue
-        email = ImportEmail.objects.select_related("job__district", "user").get(id=email_id)
-        if not email.user.email:
-            ImportEmail.objects.filter(id=email_id).update(status=EmailStatus.FAILED, last_error="No email address.")
+        email = ImportEmail.objects.select_related("job__district", "job__created_by", "user").get(id=email_id)
+        to = _recipient(email)
+        if not to:
+            ImportEmail.objects.filter(id=email_id).update(status=EmailStatus.FAILED, last_error=NO_ADDRESS)
             continue
         try:
-            subject, body, to = _message(email)
+            subject, body = _message(email)
             send_mail(subject, body, None, [to])
         except Exception as exc:  # SMTP down, refused, timed out
             final = email.attempts >= MAX_SEND_ATTEMPTS

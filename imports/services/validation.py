@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from schools.models import District
 
 from .. import selectors
-from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings
+from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues
 from ..pipeline.issues import ERROR, WARNING, Issue
 from .duplicates import duplicate_check
 from .passwords import password_issues
@@ -89,6 +89,9 @@ class _ExistingLookup:
 
 
 def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
+    refused = protected_account_issues(row, existing, labels=labels)
+    if refused:
+        return refused
     issues = existing_user_warnings(row, existing, labels=labels)
     email = row.values.get("email")
     if email:

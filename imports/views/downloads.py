@@ -2,7 +2,9 @@
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from users.models import AuditAction
 from users.permissions import district_admin_required
+from users.services import audit_event_record
 
 from ..models import ImportFile
 from ..pipeline.fields import SAMPLE_HEADINGS
@@ -36,6 +38,7 @@ def original_file(request, number: int, file_id: int):
     import_file = ImportFile.objects.filter(job=job, id=file_id, deleted_at__isnull=True).first()
     if import_file is None:
         raise Http404("No such file.")
+    audit_event_record(action=AuditAction.DOWNLOAD_ORIGINAL, request=request, job=job, detail={"file_id": import_file.id})
     if import_file.corrected_from_id:
         # Written by us, not the admin's own bytes: formula-safe like every generated file.
         rows = reports.csv_stream(corrections.corrected_file_rows(import_file))
@@ -54,6 +57,7 @@ def original_file(request, number: int, file_id: int):
 @district_admin_required
 def error_report(request, number: int):
     job = get_job_or_404(request, number)
+    audit_event_record(action=AuditAction.DOWNLOAD_ERRORS, request=request, job=job)
     return _attachment(
         StreamingHttpResponse(reports.csv_stream(reports.error_report_rows(job)), content_type="text/csv; charset=utf-8"),
         f"import_{job.number}_errors.csv",
@@ -63,6 +67,7 @@ def error_report(request, number: int):
 @district_admin_required
 def results_report(request, number: int):
     job = get_job_or_404(request, number)
+    audit_event_record(action=AuditAction.DOWNLOAD_RESULTS, request=request, job=job)
     return _attachment(
         StreamingHttpResponse(reports.csv_stream(reports.results_report_rows(job)), content_type="text/csv; charset=utf-8"),
         f"import_{job.number}_results.csv",

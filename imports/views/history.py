@@ -5,7 +5,10 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from users.models import AuditAction
 from users.permissions import district_admin_required
+from users.selectors import audit_event_list
+from users.services import audit_event_record
 
 from .. import selectors
 from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
@@ -15,6 +18,7 @@ from .common import get_job_or_404
 
 JOBS_PER_PAGE = 25
 CHANGES_SHOWN = 200
+AUDIT_EVENTS_SHOWN = 200
 
 
 @district_admin_required
@@ -45,6 +49,8 @@ def detail(request, number: int):
     emails = {
         "login_sent": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.SENT).count(),
         "login_failed": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.FAILED).count(),
+        "notices": job.emails.filter(kind=EmailKind.EMAIL_CHANGED).count(),
+        "notices_sent": job.emails.filter(kind=EmailKind.EMAIL_CHANGED, status=EmailStatus.SENT).count(),
     }
     return render(request, "imports/detail.html", {
         "job": job, "tab": "import", "counts": job.counts or job.validation_summary.get("counts", {}),
@@ -53,6 +59,7 @@ def detail(request, number: int):
         "mapping": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.field_mapping.items() if k in FIELDS_BY_KEY],
         "fixed": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.fixed_values.items() if k in FIELDS_BY_KEY],
         "can_cancel": job.status in (ImportStatus.SCHEDULED, ImportStatus.ON_HOLD),
+        "audit_events": audit_event_list(district=request.district, job=job)[:AUDIT_EVENTS_SHOWN],
     })
 
 
@@ -61,6 +68,7 @@ def detail(request, number: int):
 def cancel(request, number: int):
     job = get_job_or_404(request, number)
     if jobs.import_job_cancel(job=job):
+        audit_event_record(action=AuditAction.CANCEL, request=request, job=job)
         messages.success(request, f"Import {job.number} was cancelled.")
     else:
         messages.error(request, jobs.ERROR_CANNOT_CANCEL)
@@ -76,6 +84,7 @@ def approve(request, number: int):
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
+        audit_event_record(action=AuditAction.APPROVE, request=request, job=job)
         messages.success(request, f"Import {job.number} was approved and is scheduled.")
     return redirect("imports:detail", number=job.number)
 
@@ -89,5 +98,6 @@ def discard(request, number: int):
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
+        audit_event_record(action=AuditAction.DISCARD, request=request, job=job)
         messages.success(request, f"Import {job.number} was discarded. Nothing was changed.")
     return redirect("imports:detail", number=job.number)

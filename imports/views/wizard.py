@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from users.models import AuditAction
 from users.permissions import district_admin_required
+from users.services import audit_event_record
 
 from .. import selectors
 from ..forms import FIXED_CHOICES, ActionsForm, MatchForm, StartForm
@@ -253,6 +255,7 @@ def review(request, number: int):
         except jobs.ImportError_ as exc:
             messages.error(request, str(exc))
             return redirect("imports:review", number=job.number)
+        audit_event_record(action=AuditAction.SUBMIT, request=request, job=job)
         if job.status == ImportStatus.ON_HOLD:
             messages.warning(request, f"Import {job.number} is On hold: it changes more of the district than your limit. Approve or Discard it below.")
         else:

@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from imports.models import ImportJob
 from schools.models import District
+from users.models import User
 
 
 def get_district(slug: str) -> District:
@@ -23,3 +24,18 @@ def get_job(opts) -> ImportJob:
     if job is None:
         raise CommandError(f"No import {opts['number']} in {district.slug}.")
     return job
+
+
+def add_actor_argument(parser) -> None:
+    parser.add_argument("--as", dest="as_user", metavar="USERNAME",
+                        help="The district administrator this is done for; the audit trail names them.")
+
+
+def get_actor(opts, district: District) -> User | None:
+    """The --as district administrator, or None when the option is not given."""
+    if not opts.get("as_user"):
+        return None
+    admin = User.objects.filter(username=opts["as_user"], district=district, is_district_admin=True).first()
+    if admin is None:
+        raise CommandError(f'No district administrator "{opts["as_user"]}" in {district.slug}.')
+    return admin

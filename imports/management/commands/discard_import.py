@@ -1,8 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from imports.services import safety
+from users.models import AuditAction
+from users.services import audit_event_record
 
-from ._common import add_job_arguments, get_job
+from ._common import add_actor_argument, add_job_arguments, get_actor, get_job
 
 
 class Command(BaseCommand):
@@ -10,10 +12,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         add_job_arguments(parser)
+        add_actor_argument(parser)
 
     def handle(self, *args, **opts):
+        job = get_job(opts)
+        actor = get_actor(opts, job.district)
         try:
-            job = safety.import_job_discard(job=get_job(opts))
+            job = safety.import_job_discard(job=job)
         except ValueError as exc:
             raise CommandError(str(exc))
+        audit_event_record(action=AuditAction.DISCARD, actor=actor, job=job, detail={"source": "discard_import"})
         self.stdout.write(f"Import {job.number} discarded.")

@@ -15,7 +15,8 @@ from imports.services import emails, jobs, runs
 from imports.services.apply import store_issues
 from imports.services.sources import ImportOptions, Source, column_labels, school_value_counts
 from imports.services.validation import validate_import
-from users.models import CustomGroup, User
+from users.models import AuditAction, CustomGroup, User
+from users.services import audit_event_record
 
 from ._common import get_district
 
@@ -172,7 +173,9 @@ class Command(BaseCommand):
         job.save()
         stored = {f.original_name: f.id for f in job.files.all()}
         store_issues(job, [Source(path="", info=s.info, file_id=stored.get(s.info.name)) for s in sources], issues)
-        return jobs.import_job_submit(job=job, dispatch=dispatch)
+        job = jobs.import_job_submit(job=job, dispatch=dispatch)
+        audit_event_record(action=AuditAction.SUBMIT, actor=admin, job=job, detail={"source": "import_users"})
+        return job
 
     @staticmethod
     def _entry(issue) -> dict:

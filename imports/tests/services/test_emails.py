@@ -26,12 +26,13 @@ def site_url(settings):
 
 
 def _staff_import(district, tmp_path, *, email_staff=True, created_by=None):
+    # An account made before this import that nobody has set up yet: it may still get a link.
     make_user(district, district_user_id="T-2", user_type=UserType.STAFF, email="t-2@springfield.example.org",
-              first_name="Grace", last_name="Hopper")
+              first_name="Grace", last_name="Hopper", password=None)
     make_user(district, district_user_id="T-9", user_type=UserType.STAFF, email="not-on-file@springfield.example.org")
     rows = [
         staff("T-1", Password=STAFF_PASSWORD),                        # new staff
-        staff("T-2"),                                                 # existing staff, unchanged
+        staff("T-2"),                                                 # existing staff never set up, unchanged
         student("1001", **{"Email Address": "ada@example.org"}),      # a student: no login email
     ]
     path = write_csv(tmp_path / "roster.csv", rows, header=FULL_HEADER)

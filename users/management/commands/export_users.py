@@ -2,8 +2,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from schools.management.districts import district_for_command
 from users.exports import FORMATS, USER_EXPORT_HEADINGS, user_export_json, user_export_write_csv, user_export_xlsx
+from users.models import AuditAction, User
+from users.selectors import user_list
+from users.services import audit_event_record
 
 XLSX_NEEDS_OUTPUT = "xlsx is a binary format: give a file with -o PATH."
+NO_SUCH_ADMIN = 'No district administrator "{username}" in {slug}.'
 
 
 class _LineWriter:
@@ -32,11 +36,31 @@ class Command(BaseCommand):
             "--format", dest="file_format", choices=FORMATS, default="csv", help="Output format (default: csv)."
         )
         parser.add_argument("-o", "--output", metavar="PATH", help="Write to this file instead of standard output.")
+        parser.add_argument("--as", dest="as_user", metavar="USERNAME",
+                            help="The district administrator the export is for; the audit trail names them.")
 
-    def handle(self, *args, district, file_format, output, **options):
+    def handle(self, *args, district, file_format, output, as_user=None, **options):
         if file_format == "xlsx" and not output:
             raise CommandError(XLSX_NEEDS_OUTPUT)
         district_obj = district_for_command(district)
+        actor = None
+        if as_user:
+            actor = User.objects.filter(username=as_user, district=district_obj, is_district_admin=True).first()
+            if actor is None:
+                raise CommandError(NO_SUCH_ADMIN.format(username=as_user, slug=district_obj.slug))
+        count = self._export(district_obj, file_format, output)
+        # Every run is on the district's audit trail: it hands out every student's record.
+        audit_event_record(
+            action=AuditAction.EXPORT_USERS, actor=actor, district=district_obj,
+            detail={"format": file_format, "users": count, "to_file": bool(output)},
+        )
+        if output:
+            self.stdout.write(f"Wrote {district_obj.name} users to {output}.")
+
+    def _export(self, district_obj, file_format: str, output: str | None) -> int:
+        """Write the export; returns the number of users in it."""
+        if file_format in ("xlsx", "json"):
+            count = user_list(district=district_obj).count()
         if file_format == "xlsx":
             with open(output, "wb") as fh:
                 fh.write(user_export_xlsx(district=district_obj))
@@ -50,8 +74,7 @@ class Command(BaseCommand):
         else:
             if output:
                 with open(output, "w", encoding="utf-8", newline="") as fh:
-                    user_export_write_csv(district=district_obj, stream=fh)
+                    count = user_export_write_csv(district=district_obj, stream=fh)
             else:
-                user_export_write_csv(district=district_obj, stream=_LineWriter(self.stdout))
-        if output:
-            self.stdout.write(f"Wrote {district_obj.name} users to {output}.")
+                count = user_export_write_csv(district=district_obj, stream=_LineWriter(self.stdout))
+        return count

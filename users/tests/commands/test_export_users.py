@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from users.models import UserType
+from users.models import AuditAction, AuditEvent, UserType
 from users.tests.factories import make_admin, make_custom_group, make_district, make_school, make_user
 
 pytestmark = pytest.mark.django_db
@@ -181,8 +181,28 @@ def test_query_count_does_not_grow_with_users(springfield, django_assert_max_num
         make_user(district, school=school, custom_groups=[group])
     make_admin(district)
 
-    # district lookup + users (with schools) + one prefetch of custom groups
-    with django_assert_max_num_queries(3):
+    # district lookup + users (with schools) + one prefetch of custom groups + the audit record
+    with django_assert_max_num_queries(4):
         out = export()
 
     assert out.count("\n") == 1 + 43
+
+
+def test_every_run_is_on_the_districts_audit_trail(springfield, tmp_path):
+    district = springfield[0]
+    admin = make_admin(district, username="dana")
+    call_command("export_users", "--district", "springfield", stdout=StringIO())
+    call_command("export_users", "--district", "springfield", "--format", "xlsx", "-o", str(tmp_path / "u.xlsx"),
+                 "--as", "dana", stdout=StringIO())
+
+    first, second = AuditEvent.objects.order_by("id")
+    users = district.users.count()
+    assert (first.action, first.district, first.actor, first.ip_address) == (AuditAction.EXPORT_USERS, district, None, None)
+    assert first.detail == {"format": "csv", "users": users, "to_file": False}
+    assert (second.actor, second.detail) == (admin, {"format": "xlsx", "users": users, "to_file": True})
+
+
+def test_as_must_name_one_of_the_districts_admins(springfield):
+    with pytest.raises(CommandError, match='No district administrator "nobody" in springfield.'):
+        call_command("export_users", "--district", "springfield", "--as", "nobody", stdout=StringIO())
+    assert not AuditEvent.objects.exists()

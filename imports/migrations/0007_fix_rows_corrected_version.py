@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0005_email_updated_at'),
+        ('imports', '0006_takeover_audit_email_notice'),
     ]
 
     operations = [
