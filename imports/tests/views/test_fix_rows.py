@@ -12,6 +12,8 @@ from imports.models import ImportFile, ImportJob, ImportStatus
 from imports.services import corrections
 from imports.tests.factories import FULL_HEADER, SCHOOL_SIS_ID, csv_text, make_import_job, run_job, student, write_csv
 from imports.views import corrections as views
+from users.models import AuditAction
+from users.selectors import audit_event_list
 from users.tests.factories import make_admin, make_school
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
@@ -156,6 +158,8 @@ def test_the_details_page_offers_both_versions(admin_client, job, original_bytes
     records = list(csv.reader(io.StringIO(text)))
     assert records[1][0] == "'" + FORMULA  # a generated file: formula-safe
     assert records[1][4] == "6" and records[2][3] == "Student"
+    downloads = audit_event_list(district=job.district).filter(action=AuditAction.DOWNLOAD_ORIGINAL)
+    assert sorted(e.detail["file_id"] for e in downloads) == [original.id, version.id]  # both in the audit trail
 
 
 def test_a_submitted_import_sends_the_form_to_its_details(admin_client, job):
