@@ -27,7 +27,10 @@ FIELD_LIMIT = 4_000_000
 XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 XLSX_MAX_RATIO = 100
 XLSX_MAX_ROWS = 2_000_000
-XLSX_MAX_COLUMNS = 500
+# One cap for both formats: a user list has a few dozen columns, and every column costs memory
+# and page size on Map Fields.
+MAX_COLUMNS = 500
+XLSX_MAX_COLUMNS = MAX_COLUMNS
 
 if csv.field_size_limit() < FIELD_LIMIT:
     csv.field_size_limit(FIELD_LIMIT)
@@ -111,9 +114,29 @@ def inspect_file(path, name: str, *, has_header: bool | None = None) -> FileInfo
         raise FileReadError(name, "is not a CSV file (it contains control characters, so it looks like a binary file)", "binary_file")
     if not complete:  # the last line of the prefix may be cut short
         text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
+        if not text:
+            raise FileReadError(
+                name, f"is too wide to read: its first line is longer than {PREFIX_BYTES >> 20} MiB "
+                f"(the limit is {MAX_COLUMNS:,} columns)", "too_many_columns",
+            )
     delimiter = _sniff_delimiter(text)
     records = _parse(text, delimiter)
+    _check_column_count(name, records)
     return _finish(path, name, "csv", encoding, delimiter, records, has_header)
+
+
+def _check_column_count(name: str, records: list[list[str]]) -> None:
+    """Refuse a CSV wider than MAX_COLUMNS, as the xlsx reader does; Excel's empty padding cells do not count."""
+    widest = 0
+    for record in records:
+        width = len(record)
+        if width <= widest:
+            continue
+        while width > widest and not record[width - 1].strip():
+            width -= 1
+        widest = max(widest, width)
+    if widest > MAX_COLUMNS:
+        raise FileReadError(name, f"is too wide to read: it has {widest:,} columns and the limit is {MAX_COLUMNS:,}", "too_many_columns")
 
 
 def iter_rows(path, info: FileInfo, *, max_cell_chars: int = 1000) -> Iterator[RawRow]:
