@@ -81,7 +81,7 @@ class FileInfo:
 
 @dataclass(frozen=True)
 class RawRow:
-    """One data row: cells are stripped; when `problem` is set they are padded/cut to the column count."""
+    """One data row: cells are stripped, one per column; a row with the wrong cell count has only blanks and its problem."""
 
     row: int  # the row number a spreadsheet shows: with a header the first data row is 2
     cells: list[str]
@@ -292,8 +292,9 @@ def _check_shape(info: FileInfo, row: int, cells: list[str], max_cell_chars: int
         cells = cells + [""] * (width - len(cells))  # openpyxl leaves out trailing empty cells
     if len(cells) != width:
         count = len(cells) if len(cells) < width else max(i for i, c in enumerate(cells, 1) if c)
-        fixed = (cells + [""] * width)[:width]
-        return RawRow(row, fixed, _issue(info, row, "ragged_row", f"Row {row} has {count} cells but the file has {width} columns.",
+        # Which cell belongs to which column is unknown (a missing cell slides a password into the
+        # next column), so none of them is passed on: only the problem is.
+        return RawRow(row, [""] * width, _issue(info, row, "ragged_row", f"Row {row} has {count} cells but the file has {width} columns.",
                                          "Check for a missing or extra delimiter, such as a comma inside a value that is not in quotes."))
     for i, cell in enumerate(cells):
         if len(cell) > max_cell_chars:
