@@ -94,6 +94,9 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out do not restart the cool-off: an admin who retries still gets in
+# 15 minutes after the lock, and an attacker cannot keep an account locked for ever by hammering.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "users.auth.lockout_response"
 # Behind a reverse proxy every request comes from the proxy's address: with TRUSTED_PROXY_COUNT
 # set, the client's address is read from X-Forwarded-For, which only those proxies may append to.

@@ -132,3 +132,15 @@ def test_client_address_behind_trusted_proxies(rf, proxies, forwarded, expected)
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     with override_settings(TRUSTED_PROXY_COUNT=proxies):
         assert client_ip_address(request) == expected
+
+
+def test_attempts_during_the_lock_do_not_extend_it(client, admin):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "dana", "wrong-password")
+    locked_at = AccessAttempt.objects.order_by("-attempt_time").first().attempt_time
+    for _ in range(5):
+        assert sign_in(client, "dana", PASSWORD).status_code == 429  # the admin retries with the right password
+
+    assert AccessAttempt.objects.order_by("-attempt_time").first().attempt_time == locked_at
+    end_cool_off()
+    assert sign_in(client, "dana", PASSWORD).status_code == 302
