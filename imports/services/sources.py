@@ -3,14 +3,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..models import ImportFile, ImportJob
-from ..pipeline import masking
 from ..pipeline.fields import FIELDS_BY_KEY
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import plan_columns
-from ..pipeline.masking import HIDDEN  # noqa: F401  (re-exported: reports and views import it from here)
+from ..pipeline.masking import HIDDEN, shown_cells
 from ..pipeline.reading import FileInfo, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
-
 
 SAMPLE_ROWS = 20  # Map Fields samples come from the top of each file only
 
@@ -136,7 +134,7 @@ def column_samples(sources: list[Source], limit: int = 3, hidden: set[str] = fro
                 break
             if raw.problem is not None:
                 continue
-            for label, value, shown in zip(labels, raw.cells, masking.shown_cells(raw.cells, password_indexes)):
+            for label, value, shown in zip(labels, raw.cells, shown_cells(raw.cells, password_indexes)):
                 bucket = samples.setdefault(label, [])
                 if value and len(bucket) < limit:
                     bucket.append(shown if shown == HIDDEN else shown[:40])
