@@ -56,9 +56,12 @@ def _saving_changes(job: ImportJob):
     """Save only the fields the block changed, so two admins on one draft keep each other's steps."""
     before = _field_values(job)
     yield
-    changed = [name for name, value in before.items() if getattr(job, name) != value]
+    changed = {name: getattr(job, name) for name, value in before.items() if getattr(job, name) != value}
     if changed:
-        job.save(update_fields=[*changed, "updated_at"])
+        job.updated_at = changed["updated_at"] = timezone.now()
+        # Only while it is a draft: another admin may have submitted it since this page loaded.
+        if not ImportJob.objects.filter(id=job.id, status=ImportStatus.DRAFT).update(**changed):
+            raise ImportError_(ERROR_NOT_DRAFT)
 
 
 def _next_number(district: District) -> int:

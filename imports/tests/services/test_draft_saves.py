@@ -62,3 +62,18 @@ def test_a_stale_draft_never_puts_back_a_school_mapping_another_admin_changed(dr
     saved = ImportJob.objects.get(id=draft.id)
     assert saved.school_mapping == {"101": other.id}
     assert saved.conflict_policy == "existing"
+
+
+def test_a_step_saved_after_another_admin_submitted_the_draft_is_refused(draft, no_safety_hold):
+    from imports.services.apply import import_job_validate
+
+    import_job_validate(job=draft)
+    stale = ImportJob.objects.get(id=draft.id)
+    jobs.import_job_submit(job=ImportJob.objects.get(id=draft.id), dispatch=False)
+
+    with pytest.raises(jobs.ImportError_, match=jobs.ERROR_NOT_DRAFT):
+        _choose_actions(stale)
+
+    saved = ImportJob.objects.get(id=draft.id)
+    assert saved.status == "scheduled"
+    assert (saved.conflict_policy, saved.email_staff) == ("imported", False)
