@@ -168,8 +168,8 @@ def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_heade
     import_file.headers = info.headers
     import_file.column_count = len(info.column_labels)
     import_file.row_count = count_data_rows(import_file.stored.path, info)
-    import_file.save()
-    with _saving_changes(job):
+    with transaction.atomic(), _saving_changes(job):
+        import_file.save()
         _reset_from(job, WizardStep.MAP_FIELDS, keep_mapping=False)
         job.field_mapping = proposed_field_mapping(job).matched
     return import_file
