@@ -1,5 +1,6 @@
 """Settings shared by every environment; values come from the environment."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -21,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "import_export",
+    "axes",
     "schools",
     "users",
     "imports",
@@ -36,6 +38,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "classworks_import.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a lock-out flagged during sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "classworks_import.urls"
@@ -74,9 +78,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "manage:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (django-axes) on every sign-in form, /ops-admin/login/ included. Failures
+# count per username (from any address) and per address (for any username); `manage.py
+# axes_reset` (or axes_reset_username / axes_reset_ip) lifts a lock before the cool-off ends.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out do not restart the cool-off: an admin who retries still gets in
+# 15 minutes after the lock, and an attacker cannot keep an account locked for ever by hammering.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "users.auth.lockout_response"
+# Behind a reverse proxy every request comes from the proxy's address: with TRUSTED_PROXY_COUNT
+# set, the client's address is read from X-Forwarded-For, which only those proxies may append to.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "users.auth.client_ip_address"
+
+# An admin can download every student's record: a session ends after 8 hours without a request
+# (the expiry moves on with every request) and when the browser closes (no persistent cookie).
+SESSION_IDLE_SECONDS = 8 * 3600
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

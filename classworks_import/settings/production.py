@@ -17,3 +17,6 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+# Sessions end after 8 hours idle and when the browser closes (SESSION_IDLE_SECONDS,
+# SESSION_SAVE_EVERY_REQUEST and SESSION_EXPIRE_AT_BROWSER_CLOSE in base.py); sign-in is
+# throttled by django-axes (AXES_* in base.py). Behind a proxy set TRUSTED_PROXY_COUNT.

@@ -12,3 +12,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 PRIVATE_STORAGE_ROOT = os.environ.get("PRIVATE_STORAGE_ROOT") or tempfile.mkdtemp(prefix="classworks-private-")
 STORAGES["private"]["OPTIONS"]["location"] = PRIVATE_STORAGE_ROOT
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Django's test client signs in without a request, which django-axes refuses; this backend
+# gives it an empty one, so client.login() works and still obeys a lock-out.
+AUTHENTICATION_BACKENDS = ["users.tests.auth_backends.TestClientAxesBackend", "django.contrib.auth.backends.ModelBackend"]

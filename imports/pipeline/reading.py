@@ -27,7 +27,10 @@ FIELD_LIMIT = 4_000_000
 XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 XLSX_MAX_RATIO = 100
 XLSX_MAX_ROWS = 2_000_000
-XLSX_MAX_COLUMNS = 500
+# One cap for both formats: a user list has a few dozen columns, and every column costs memory
+# and page size on Map Fields.
+MAX_COLUMNS = 500
+XLSX_MAX_COLUMNS = MAX_COLUMNS
 
 if csv.field_size_limit() < FIELD_LIMIT:
     csv.field_size_limit(FIELD_LIMIT)
@@ -78,7 +81,7 @@ class FileInfo:
 
 @dataclass(frozen=True)
 class RawRow:
-    """One data row: cells are stripped; when `problem` is set they are padded/cut to the column count."""
+    """One data row: cells are stripped, one per column; a row with the wrong cell count has only blanks and its problem."""
 
     row: int  # the row number a spreadsheet shows: with a header the first data row is 2
     cells: list[str]
@@ -111,9 +114,29 @@ def inspect_file(path, name: str, *, has_header: bool | None = None) -> FileInfo
         raise FileReadError(name, "is not a CSV file (it contains control characters, so it looks like a binary file)", "binary_file")
     if not complete:  # the last line of the prefix may be cut short
         text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
+        if not text:
+            raise FileReadError(
+                name, f"is too wide to read: its first line is longer than {PREFIX_BYTES >> 20} MiB "
+                f"(the limit is {MAX_COLUMNS:,} columns)", "too_many_columns",
+            )
     delimiter = _sniff_delimiter(text)
     records = _parse(text, delimiter)
+    _check_column_count(name, records)
     return _finish(path, name, "csv", encoding, delimiter, records, has_header)
+
+
+def _check_column_count(name: str, records: list[list[str]]) -> None:
+    """Refuse a CSV wider than MAX_COLUMNS, as the xlsx reader does; Excel's empty padding cells do not count."""
+    widest = 0
+    for record in records:
+        width = len(record)
+        if width <= widest:
+            continue
+        while width > widest and not record[width - 1].strip():
+            width -= 1
+        widest = max(widest, width)
+    if widest > MAX_COLUMNS:
+        raise FileReadError(name, f"is too wide to read: it has {widest:,} columns and the limit is {MAX_COLUMNS:,}", "too_many_columns")
 
 
 def iter_rows(path, info: FileInfo, *, max_cell_chars: int = 1000) -> Iterator[RawRow]:
@@ -269,8 +292,9 @@ def _check_shape(info: FileInfo, row: int, cells: list[str], max_cell_chars: int
         cells = cells + [""] * (width - len(cells))  # openpyxl leaves out trailing empty cells
     if len(cells) != width:
         count = len(cells) if len(cells) < width else max(i for i, c in enumerate(cells, 1) if c)
-        fixed = (cells + [""] * width)[:width]
-        return RawRow(row, fixed, _issue(info, row, "ragged_row", f"Row {row} has {count} cells but the file has {width} columns.",
+        # Which cell belongs to which column is unknown (a missing cell slides a password into the
+        # next column), so none of them is passed on: only the problem is.
+        return RawRow(row, [""] * width, _issue(info, row, "ragged_row", f"Row {row} has {count} cells but the file has {width} columns.",
                                          "Check for a missing or extra delimiter, such as a comma inside a value that is not in quotes."))
     for i, cell in enumerate(cells):
         if len(cell) > max_cell_chars:

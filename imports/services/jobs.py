@@ -1,4 +1,5 @@
 """The life of an ImportJob: draft, wizard choices, submit, cancel, close."""
+import copy
 import hashlib
 import os
 import tempfile
@@ -44,6 +45,23 @@ ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv")
 
 class ImportError_(Exception):
     """A refusal with a message safe to show the admin."""
+
+
+def _field_values(job: ImportJob) -> dict:
+    return {f.attname: copy.deepcopy(getattr(job, f.attname)) for f in job._meta.concrete_fields if not f.primary_key}
+
+
+@contextmanager
+def _saving_changes(job: ImportJob):
+    """Save only the fields the block changed, so two admins on one draft keep each other's steps."""
+    before = _field_values(job)
+    yield
+    changed = {name: getattr(job, name) for name, value in before.items() if getattr(job, name) != value}
+    if changed:
+        job.updated_at = changed["updated_at"] = timezone.now()
+        # Only while it is a draft: another admin may have submitted it since this page loaded.
+        if not ImportJob.objects.filter(id=job.id, status=ImportStatus.DRAFT).update(**changed):
+            raise ImportError_(ERROR_NOT_DRAFT)
 
 
 def _next_number(district: District) -> int:
@@ -122,12 +140,12 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
             f.stored.save("upload", File(upload), save=False)
             f.save()
             stored.append(f)
-        _reset_from(job, WizardStep.MAP_FIELDS)
-        job.step = _later(job.step, WizardStep.MAP_FIELDS)
-        job.rows_total = sum(x.row_count for x in job.files.all())
-        if not job.field_mapping:
-            job.field_mapping = proposed_field_mapping(job).matched
-        job.save()
+        with _saving_changes(job):
+            _reset_from(job, WizardStep.MAP_FIELDS)
+            job.step = _later(job.step, WizardStep.MAP_FIELDS)
+            job.rows_total = sum(x.row_count for x in job.files.all())
+            if not job.field_mapping:
+                job.field_mapping = proposed_field_mapping(job).matched
     return stored
 
 
@@ -150,10 +168,10 @@ def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_heade
     import_file.headers = info.headers
     import_file.column_count = len(info.column_labels)
     import_file.row_count = count_data_rows(import_file.stored.path, info)
-    import_file.save()
-    _reset_from(job, WizardStep.MAP_FIELDS, keep_mapping=False)
-    job.field_mapping = proposed_field_mapping(job).matched
-    job.save()
+    with transaction.atomic(), _saving_changes(job):
+        import_file.save()
+        _reset_from(job, WizardStep.MAP_FIELDS, keep_mapping=False)
+        job.field_mapping = proposed_field_mapping(job).matched
     return import_file
 
 
@@ -188,14 +206,13 @@ def import_job_set_field_mapping(
     missing = missing_required(field_mapping, fixed_values)
     if confirm and missing:
         raise ImportError_(ERROR_REQUIRED_UNMATCHED.format(fields=", ".join(FIELDS_BY_KEY[k].heading for k in missing)))
-    with transaction.atomic():
+    with transaction.atomic(), _saving_changes(job):
         if job.field_mapping != field_mapping or job.fixed_values != fixed_values:
             job.field_mapping = field_mapping
             job.fixed_values = fixed_values
             _reset_from(job, WizardStep.MAP_FIELDS)
         if confirm:
             job.step = _later(job.step, WizardStep.MAP_SCHOOLS)
-        job.save()
     return job
 
 
@@ -222,12 +239,11 @@ def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_
     unmapped = [v for v in file_values if v not in clean]
     if unmapped:
         raise ImportError_(ERROR_SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
-    with transaction.atomic():
+    with transaction.atomic(), _saving_changes(job):
         if job.school_mapping != clean:
             job.school_mapping = clean
             _reset_from(job, WizardStep.VALIDATE)
         job.step = _later(job.step, WizardStep.VALIDATE)
-        job.save()
     return job
 
 
@@ -241,7 +257,7 @@ def import_job_set_actions(
         group = CustomGroup.objects.filter(district=job.district, id=custom_group_id).first()
         if group is None:
             raise ImportError_(ERROR_NOT_YOUR_GROUP)
-    with transaction.atomic():
+    with transaction.atomic(), _saving_changes(job):
         changed = (job.conflict_policy, job.password_policy) != (conflict_policy, password_policy)
         job.conflict_policy = conflict_policy
         job.password_policy = password_policy
@@ -251,7 +267,6 @@ def import_job_set_actions(
         job.step = _later(job.step, WizardStep.REVIEW)
         if changed:
             job.validated_at = None
-        job.save()
     return job
 
 

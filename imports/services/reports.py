@@ -6,8 +6,9 @@ from classworks_import.csv_safety import safe_cell
 from users.models import User
 
 from ..models import ImportChange, ImportIssue, ImportJob
+from ..pipeline.masking import shown_cells
 from ..pipeline.reading import iter_rows
-from .sources import HIDDEN, sources_for_job
+from .sources import sources_for_job
 
 ERROR_REPORT_EXTRA = ["Row", "Severity", "Field", "Problem", "Suggestion"]
 
@@ -32,13 +33,13 @@ def error_report_rows(job: ImportJob):
                 yield [i.file.original_name if i.file else "", *[""] * len(labels), "", i.get_severity_display(), i.field, i.message, i.suggestion]
     password_column = job.field_mapping.get("password")
     for source in sources:
+        # A report is mailed and shared: passwords never go in it (see pipeline/masking.py).
+        password_indexes = {i for i, label in enumerate(source.info.column_labels) if label == password_column}
         for raw in iter_rows(source.path, source.info):
             found = issues.get((source.file_id, raw.row))
             if not found:
                 continue
-            by_label = dict(zip(source.info.column_labels, raw.cells))
-            if password_column in by_label:
-                by_label[password_column] = HIDDEN  # a report is mailed and shared; passwords never go in it
+            by_label = dict(zip(source.info.column_labels, shown_cells(raw.cells, password_indexes)))
             cells = [by_label.get(label, "") for label in labels]
             for i in found:
                 yield [source.info.name, *cells, raw.row, i.get_severity_display(), i.field, i.message, i.suggestion]

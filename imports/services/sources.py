@@ -6,8 +6,11 @@ from ..models import ImportFile, ImportJob
 from ..pipeline.fields import FIELDS_BY_KEY
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import plan_columns
+from ..pipeline.masking import HIDDEN, shown_cells
 from ..pipeline.reading import FileInfo, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
+
+SAMPLE_ROWS = 20  # Map Fields samples come from the top of each file only
 
 
 @dataclass(frozen=True)
@@ -110,32 +113,36 @@ def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[s
         index = plan.indexes.get("school_sis_id")
         if fixed is None and index is None:
             continue
+        password_index = plan.indexes.get("password")
         for raw in iter_rows(source.path, source.info):
             if fixed is not None:
                 value = fixed.strip()
             else:
                 value = raw.cells[index].strip() if index < len(raw.cells) else ""
+            if password_index is not None and value and value == raw.cells[password_index]:
+                continue  # a password is never listed on School Mapping; the row reports an unmatched school
             if value:
                 counts[value] = counts.get(value, 0) + 1
     return counts
 
 
-HIDDEN = "••••••"
-
-
 def column_samples(sources: list[Source], limit: int = 3, hidden: set[str] = frozenset()) -> dict[str, list[str]]:
     """The first few non-blank values of each column, read from the top of each file only.
 
-    Columns in `hidden` (the one matched to Password) show a mask, never their values.
+    Columns in `hidden` (the one matched to Password) show a mask, never their values, and so
+    does any cell equal to a password on its row; a row with a problem shows nothing.
     """
     samples: dict[str, list[str]] = {}
     for source in sources:
         labels = source.info.column_labels
+        password_indexes = {i for i, label in enumerate(labels) if label in hidden}
         for n, raw in enumerate(iter_rows(source.path, source.info)):
-            if n >= 20:
+            if n >= SAMPLE_ROWS:
                 break
-            for label, value in zip(labels, raw.cells):
+            if raw.problem is not None:
+                continue
+            for label, value, shown in zip(labels, raw.cells, shown_cells(raw.cells, password_indexes)):
                 bucket = samples.setdefault(label, [])
                 if value and len(bucket) < limit:
-                    bucket.append(HIDDEN if label in hidden else value[:40])
+                    bucket.append(shown if shown == HIDDEN else shown[:40])
     return samples

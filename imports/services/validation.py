@@ -8,6 +8,7 @@ from schools.models import District
 from .. import selectors
 from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues
 from ..pipeline.issues import ERROR, WARNING, Issue
+from ..pipeline.masking import mask_issues, mask_text, mask_value
 from .duplicates import duplicate_check
 from .passwords import password_issues
 from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues
@@ -164,7 +165,7 @@ def validate_import(
                     row_sink(row, outcome)
             if row.has_error:
                 counts["error_rows"] += 1
-            batch_issues += row.issues
+            batch_issues += mask_issues(row.issues, (row.password,))
         _uncount(counts, duplicates.drain_uncounted())
         emit(batch_issues)
         if on_batch is not None:
@@ -201,6 +202,7 @@ def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
 
 def _count_outcome(result: ValidationResult, row, existing, outcome) -> None:
     counts = result.counts
+    passwords = (row.password,)  # the preview shows file values: never one that is the row's password
     counts[outcome.kind] += 1
     if outcome.kind == NEW:
         counts["created"] += 1
@@ -214,17 +216,17 @@ def _count_outcome(result: ValidationResult, row, existing, outcome) -> None:
         largest = result.largest_changes
         if len(largest) < LARGEST_CHANGES_KEPT or len(mass) > len(largest[-1]["fields"]):
             largest.append({
-                "district_id": row.district_id,
-                "fields": {k: [outcome.changes[k][0], outcome.changes[k][1]] for k in sorted(mass)},
+                "district_id": mask_value(row.district_id, passwords),
+                "fields": {k: [outcome.changes[k][0], mask_value(outcome.changes[k][1], passwords)] for k in sorted(mass)},
             })
             # The rows that change the most fields first; ties keep file order.
             largest.sort(key=lambda c: -len(c["fields"]))
             del largest[LARGEST_CHANGES_KEPT:]
     if outcome.conflicts and result.conflict_example is None:
         result.conflict_example = {
-            "district_id": row.district_id,
-            "fields": {k: [str(v[0] or ""), str(v[1] or "")] for k, v in outcome.conflicts.items()},
-            "file_name": row.display_name,
+            "district_id": mask_value(row.district_id, passwords),
+            "fields": {k: [str(v[0] or ""), mask_value(str(v[1] or ""), passwords)] for k, v in outcome.conflicts.items()},
+            "file_name": mask_text(row.display_name, passwords),
             "existing_name": " ".join(
                 p for p in (existing.values.get("first_name"), existing.values.get("last_name")) if p
             ),

@@ -152,7 +152,7 @@ def _post_fields(request, job, labels):
         if import_file is not None:
             try:
                 jobs.import_file_set_header(job=job, import_file=import_file, has_header=request.POST.get("has_header") == "1")
-            except FileReadError as exc:
+            except (FileReadError, jobs.ImportError_) as exc:
                 messages.error(request, str(exc))
         return redirect("imports:fields", number=job.number)
     elif action == "next":
