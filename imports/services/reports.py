@@ -7,6 +7,7 @@ from users.models import User
 
 from ..models import ImportChange, ImportIssue, ImportJob
 from ..pipeline.reading import iter_rows
+from ..types import get_spec
 from .sources import HIDDEN, sources_for_job
 
 ERROR_REPORT_EXTRA = ["Row", "Severity", "Field", "Problem", "Suggestion"]
@@ -30,7 +31,7 @@ def error_report_rows(job: ImportJob):
         if row is None:
             for i in found:
                 yield [i.file.original_name if i.file else "", *[""] * len(labels), "", i.get_severity_display(), i.field, i.message, i.suggestion]
-    password_column = job.field_mapping.get("password")
+    password_column = job.field_mapping.get(get_spec(job.import_type).password_field)
     for source in sources:
         for raw in iter_rows(source.path, source.info):
             found = issues.get((source.file_id, raw.row))

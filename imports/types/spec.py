@@ -76,6 +76,13 @@ class ImportSpec:
     def export_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if not f.rule.secret)
 
+    def lookup_field(self, lookup: str) -> str | None:
+        """The field whose values are matched through this admin-chosen mapping (e.g. "schools")."""
+        return next((f.key for f in self.fields if f.rule.lookup == lookup), None)
+
+    def field_of_column(self, column: str) -> Field:
+        return next(f for f in self.fields if f.stored_column == column)
+
     def heading(self, key: str) -> str:
         return self.by_key[key].heading
 
