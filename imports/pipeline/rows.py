@@ -41,11 +41,14 @@ class RowBuilder:
         self.file_name = file_name
         self.plan = plan
         self.spec = spec
-        self.lookups = {"schools": school_mapping}
+        lookups = {"schools": school_mapping}
         # key -> column index, or the fixed text; looked up once per cell on the hot path.
         self._sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
-        # Where each field's value goes: the row's key, its password, or a record column.
-        self._fields = [(f, f.rule, _slot(spec, f)) for f in spec.fields]
+        # Each field compiled once: its key, where its value goes, its converter, its size and heading.
+        self._fields = [
+            (f.key, f.stored_column, _slot(spec, f), _converter(f.rule, lookups), f.rule.max_length, f.heading)
+            for f in spec.fields
+        ]
 
     def _issue(self, row: int, key: str, invalid: normalize.Invalid) -> Issue:
         return Issue(
@@ -61,35 +64,46 @@ class RowBuilder:
             for key, source in self._sources.items()
         }
 
-    def _value(self, rule: normalize.Rule, text: str | None, values: dict):
-        """The stored value of one cell, None when not given, or the Invalid that says why not."""
-        if rule.only_if is not None and not rule.only_if(values):
-            return None
-        if not text:
-            if rule.blank is not None and (rule.required_if is None or rule.required_if(values)):
-                return rule.blank
-            return None
-        if rule.lookup:
-            found = self.lookups[rule.lookup].get(text)
-            return rule.unmatched(text) if found is None else found
-        return rule.parse(text) if rule.parse is not None else text
-
     def build(self, row: int, cells: list[str]) -> UserRow:
         out = UserRow(file=self.file_name, row=row)
         values, issues = out.values, out.issues
         text = self._texts(cells).get
-        for f, rule, slot in self._fields:
-            value = self._value(rule, text(f.key), values)
-            if value.__class__ is normalize.Invalid:
-                issues.append(self._issue(row, f.key, value))
+        invalid = normalize.Invalid
+        for key, column, slot, convert, limit, heading in self._fields:
+            value = convert(text(key), values)
+            if value.__class__ is invalid:
+                issues.append(self._issue(row, key, value))
                 value = None
-            elif rule.max_length and value and len(value) > rule.max_length:
-                issues.append(self._issue(row, f.key, _too_long(f.heading, len(value), rule.max_length)))
+            elif limit and value and len(value) > limit:
+                issues.append(self._issue(row, key, _too_long(heading, len(value), limit)))
             if slot is None:
-                values[f.stored_column] = value
+                values[column] = value
             else:
                 setattr(out, slot, value or "")
         return out
+
+
+def _converter(rule: normalize.Rule, lookups: dict):
+    """One field's rule as a function of (text or None, the row's values so far): a value, None, or an Invalid."""
+    parse, blank, required_if, only_if = rule.parse, rule.blank, rule.required_if, rule.only_if
+    table = lookups[rule.lookup] if rule.lookup else None
+    unmatched = rule.unmatched
+
+    def convert(text, values):
+        if only_if is not None and not only_if(values):
+            return None
+        if not text:
+            return blank if blank is not None and (required_if is None or required_if(values)) else None
+        if table is not None:
+            found = table.get(text)
+            return unmatched(text) if found is None else found
+        return parse(text) if parse is not None else text
+
+    if only_if is None and required_if is None and table is None:  # the common case, without the checks
+        if parse is None:
+            return lambda text, values: text if text else blank
+        return lambda text, values: parse(text) if text else blank
+    return convert
 
 
 def _slot(spec: ImportSpec, f) -> str | None:
