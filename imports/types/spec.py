@@ -21,7 +21,6 @@ class ImportSpec:
     options: tuple[str, ...] = ()  # the ImportJob choices this type offers (Additional Actions)
     sample_rows: tuple[Mapping[str, str], ...] = ()  # field key -> text; a field not named is blank
     sample_file_name: str = "sample.csv"
-    creates: bool = True  # a row that matches no user is added (otherwise it is an error)
     insert_defaults: Mapping[str, object] = field(default_factory=dict)  # other columns of a new user
 
     # Derived once from the fields, so no list is written out twice.
