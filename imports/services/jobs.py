@@ -196,7 +196,7 @@ def import_job_set_field_mapping(
             job.fixed_values = fixed_values
             _reset_from(job, WizardStep.MAP_FIELDS)
         if confirm:
-            job.step = _later(job, spec.next_step(WizardStep.MAP_FIELDS))
+            job.step = _step_after(job, WizardStep.MAP_FIELDS)
         job.save()
     return job
 
@@ -206,12 +206,16 @@ def _later(job: ImportJob, step: str) -> str:
     return get_spec(job.import_type).later_step(job.step, step)
 
 
+def _step_after(job: ImportJob, step: str) -> str:
+    """The job's step once `step` is done: the next one in its type's order, or where it already is."""
+    return _later(job, get_spec(job.import_type).next_step(step))
+
+
 def import_job_step_done(*, job: ImportJob, step: str) -> str:
-    """The step after `step` in the job's type; the job has now reached it."""
-    following = get_spec(job.import_type).next_step(step)
-    job.step = _later(job, following)
+    """Record that the admin finished `step`; returns the step their type goes to next."""
+    job.step = _step_after(job, step)
     job.save(update_fields=["step", "updated_at"])
-    return following
+    return get_spec(job.import_type).next_step(step)
 
 
 def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_values: list[str]) -> ImportJob:
@@ -236,7 +240,7 @@ def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_
         if job.school_mapping != clean:
             job.school_mapping = clean
             _reset_from(job, WizardStep.VALIDATE)
-        job.step = _later(job, get_spec(job.import_type).next_step(WizardStep.MAP_SCHOOLS))
+        job.step = _step_after(job, WizardStep.MAP_SCHOOLS)
         job.save()
     return job
 
@@ -258,7 +262,7 @@ def import_job_set_actions(
         job.custom_group = group
         job.group_members = group_members
         job.email_staff = email_staff
-        job.step = _later(job, get_spec(job.import_type).next_step(WizardStep.ACTIONS))
+        job.step = _step_after(job, WizardStep.ACTIONS)
         if changed:
             job.validated_at = None
         job.save()
