@@ -42,11 +42,12 @@ class RowBuilder:
         self.plan = plan
         self.spec = spec
         lookups = {"schools": school_mapping}
-        # key -> column index, or the fixed text; looked up once per cell on the hot path.
-        self._sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
-        # Each field compiled once: its key, where its value goes, its converter, its size and heading.
+        # Where each field's text comes from: a column index, the one fixed text, or None (not mapped).
+        sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
+        # Each field compiled once: its source, converter, size, heading, and where its value goes.
         self._fields = [
-            (f.key, f.stored_column, _slot(spec, f), _converter(f.rule, lookups), f.rule.max_length, f.heading)
+            (f.key, sources.get(f.key), _converter(f.rule, lookups), f.rule.max_length, f.heading,
+             f.stored_column, _slot(spec, f))
             for f in spec.fields
         ]
 
@@ -56,21 +57,17 @@ class RowBuilder:
             field=key, file=self.file_name,
         )
 
-    def _texts(self, cells: list[str]) -> dict[str, str]:
-        """Every mapped field's text for one row, in one pass (the hot path of validation)."""
-        n = len(cells)
-        return {
-            key: source if source.__class__ is str else (cells[source].strip() if source < n else "")
-            for key, source in self._sources.items()
-        }
-
     def build(self, row: int, cells: list[str]) -> UserRow:
+        """One row's values under the type's rules, with an Issue for each cell that breaks one (the hot path)."""
         out = UserRow(file=self.file_name, row=row)
         values, issues = out.values, out.issues
-        text = self._texts(cells).get
-        invalid = normalize.Invalid
-        for key, column, slot, convert, limit, heading in self._fields:
-            value = convert(text(key), values)
+        n, invalid = len(cells), normalize.Invalid
+        for key, source, convert, limit, heading, column, slot in self._fields:
+            if source is None or source.__class__ is str:
+                text = source
+            else:
+                text = cells[source].strip() if source < n else ""
+            value = convert(text, values)
             if value.__class__ is invalid:
                 issues.append(self._issue(row, key, value))
                 value = None
