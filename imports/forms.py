@@ -2,7 +2,7 @@
 from django import forms
 
 from .models import ConflictPolicy, GroupMembers, ImportType, PasswordPolicy
-from .pipeline.fields import FIELDS
+from .types import DEFAULT_TYPE
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -22,7 +22,7 @@ class MultipleFileField(forms.FileField):
 
 
 class StartForm(forms.Form):
-    import_type = forms.ChoiceField(choices=ImportType.choices, initial=ImportType.USER_DATA, label="Import type")
+    import_type = forms.ChoiceField(choices=ImportType.choices, initial=DEFAULT_TYPE, label="Import type")
     description = forms.CharField(max_length=255, required=False, label="Description",
                                   widget=forms.TextInput(attrs={"placeholder": "e.g. First Street ES Student File"}))
     files = MultipleFileField(label="Upload File")
@@ -32,18 +32,13 @@ class StartForm(forms.Form):
 class MatchForm(forms.Form):
     """One click pair: a field on the left, a column on the right."""
 
-    field = forms.ChoiceField(choices=[(f.key, f.label) for f in FIELDS])
+    field = forms.ChoiceField(choices=[])
     column = forms.ChoiceField(choices=[])
 
-    def __init__(self, *args, column_labels: list[str], **kwargs):
+    def __init__(self, *args, column_labels: list[str], spec, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [(f.key, f.label) for f in spec.fields]
         self.fields["column"].choices = [(c, c) for c in column_labels]
-
-
-FIXED_CHOICES = {
-    "user_type": [("", "—"), ("student", "Student"), ("staff", "Staff")],
-    "email": [("", "—"), ("__blank__", "Leave blank")],
-}
 
 
 class ActionsForm(forms.Form):

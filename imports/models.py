@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 
+from .types import DEFAULT_TYPE, SPECS, WizardStep  # noqa: F401 (WizardStep is imported from here too)
+
 
 def private_storage():
     return storages["private"]
@@ -14,8 +16,8 @@ def original_file_path(instance, filename: str) -> str:
     return f"imports/{uuid.uuid4().hex}"
 
 
-class ImportType(models.TextChoices):
-    USER_DATA = "user_data", "User Data"
+# The import types and the wizard's steps are declared in imports/types/; these are their stored names.
+ImportType = models.TextChoices("ImportType", [(s.import_type.upper(), (s.import_type, s.label)) for s in SPECS])
 
 
 class ImportStatus(models.TextChoices):
@@ -28,15 +30,6 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
     DISCARDED = "discarded", "Discarded"
-
-
-class WizardStep(models.TextChoices):
-    UPLOAD = "upload", "Upload File"
-    MAP_FIELDS = "fields", "Map Fields"
-    MAP_SCHOOLS = "schools", "School Mapping"
-    VALIDATE = "validate", "Validate File"
-    ACTIONS = "actions", "Additional Actions"
-    REVIEW = "review", "Review"
 
 
 class ConflictPolicy(models.TextChoices):
@@ -60,7 +53,7 @@ class ImportJob(models.Model):
     district = models.ForeignKey("schools.District", on_delete=models.CASCADE, related_name="import_jobs")
     number = models.PositiveIntegerField(help_text="Sequential per district.")
     description = models.CharField(max_length=255, blank=True, default="")
-    import_type = models.CharField(max_length=32, choices=ImportType.choices, default=ImportType.USER_DATA)
+    import_type = models.CharField(max_length=32, choices=ImportType.choices, default=DEFAULT_TYPE)
     status = models.CharField(max_length=32, choices=ImportStatus.choices, default=ImportStatus.DRAFT)
     step = models.CharField(max_length=16, choices=WizardStep.choices, default=WizardStep.UPLOAD)
     created_by = models.ForeignKey(

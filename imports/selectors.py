@@ -9,7 +9,6 @@ from users.models import CustomGroup, User
 from .models import ImportIssue, ImportJob, ImportStatus
 from .pipeline.classify import ExistingUser
 from .pipeline.mapping import SchoolChoice
-from .pipeline.rows import RECORD_FIELDS
 
 LOOKUP_BATCH = 5000
 ROWS_SHOWN_PER_GROUP = 12  # keeps IN lists under SQLite's variable limit
@@ -82,14 +81,16 @@ def _rows_where_in(*, district: District, column: str, values: list, columns: tu
             yield from User.objects.filter(district=district, **{f"{column}__in": batch}).values_list(*columns)
 
 
-def existing_users_by_district_id(*, district: District, district_ids: list[str]) -> dict[str, ExistingUser]:
-    """Stored values of the users these District IDs match, as plain data, and whether imports may touch them."""
-    columns = ("id", "district_user_id", "is_district_admin", "is_superuser", *RECORD_FIELDS)
+def existing_users_by_district_id(*, district: District, district_ids: list[str], spec) -> dict[str, ExistingUser]:
+    """Stored values, in the import type's record columns, of the users these District IDs match, as plain data,
+    and whether imports may touch them."""
+    record = spec.record_columns
+    columns = ("id", spec.match_column, "is_district_admin", "is_superuser", *record)
     return {
         row[1]: ExistingUser(
-            id=row[0], district_user_id=row[1], values=dict(zip(RECORD_FIELDS, row[4:])), protected=bool(row[2] or row[3])
+            id=row[0], district_user_id=row[1], values=dict(zip(record, row[4:])), protected=bool(row[2] or row[3])
         )
-        for row in _rows_where_in(district=district, column="district_user_id", values=district_ids, columns=columns)
+        for row in _rows_where_in(district=district, column=spec.match_column, values=district_ids, columns=columns)
     }
 
 

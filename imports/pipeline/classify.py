@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 
 from .issues import ERROR, WARNING, Issue
-from .rows import RECORD_FIELDS, UserRow
+from .rows import UserRow
 
 NEW = "new"
 UPDATE = "update"  # only blank stored fields are filled
@@ -12,7 +12,6 @@ CONFLICT = "conflict"  # a stored non-blank value differs from the file
 IMPORTED_WINS = "imported"
 EXISTING_WINS = "existing"
 PASSWORD_OVERWRITE = "overwrite"
-BOOLEAN_FIELDS = ("limited_english", "economically_disadvantaged")
 
 # An import that could change an administrator's email could mail itself a set-password link for the account.
 ADMIN_ACCOUNT = (
@@ -28,7 +27,7 @@ class ExistingUser:
 
     id: int
     district_user_id: str
-    values: dict  # RECORD_FIELDS -> stored value
+    values: dict  # the type's record columns -> stored value
     protected: bool = False  # a district administrator or a superuser: no import may touch it
 
 
@@ -60,14 +59,13 @@ def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: st
     if existing.protected:
         return Outcome(UNCHANGED)  # validation makes the row an error; a run writes nothing to it either way
     fills, conflicts = {}, {}
-    for key in RECORD_FIELDS:
-        new = row.values.get(key)
-        if new is None or (key == "grade" and new == ""):
+    for key, new in row.values.items():
+        if new is None or new == "":
             continue
         old = existing.values.get(key)
         if old == new or (isinstance(new, str) and isinstance(old, str) and old == new):
             continue
-        if _blank(old) and key not in BOOLEAN_FIELDS:
+        if _blank(old) and not isinstance(new, bool):  # a flag is never blank: a differing one is a conflict
             fills[key] = (old, new)
         else:
             conflicts[key] = (old, new)

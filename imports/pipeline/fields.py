@@ -1,6 +1,11 @@
-"""The product's import fields: key, heading, whether a column is required, and known aliases."""
+"""An import field: key, heading, aliases, required-ness, the stored column and the rule.
+
+The fields themselves are declared once per import type, in imports/types/.
+"""
 import re
 from dataclasses import dataclass
+
+from .normalize import Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -9,30 +14,20 @@ class Field:
     heading: str
     required: bool = False  # must be matched to a column or given one value for the whole file
     aliases: tuple[str, ...] = ()
+    rule: Rule = Rule()
+    column: str = ""  # the users.User column it is stored in; the key when blank
+    hold: bool = False  # a change to it counts towards the safety hold (what a wrong file mass-edits)
+    fixed_choices: tuple[tuple[str, str], ...] = ()  # the "one value for every row" menu, when not free text
+    export_from: str = ""  # the user attribute the export reads (dotted), when not the column
 
     @property
     def label(self) -> str:
         return f"{self.heading} *" if self.required else self.heading
 
+    @property
+    def stored_column(self) -> str:
+        return self.column or self.key
 
-FIELDS: tuple[Field, ...] = (
-    Field("first_name", "First Name", True, ("givenName", "First", "FirstName", "Student First Name", "Legal First Name", "fname")),
-    Field("middle_name", "Middle Name", False, ("middleName", "Middle", "Middle Initial", "MI")),
-    Field("last_name", "Last Name", True, ("familyName", "Last", "Surname", "Student Last Name", "Legal Last Name", "lname")),
-    Field("district_id", "District ID", True, ("identifier", "sourcedId", "Student ID", "Staff ID", "Student Number", "Local ID", "User ID", "SIS ID", "Student_Number", "Employee ID")),
-    Field("user_type", "User Type", True, ("role", "Type", "Role Type", "User Role")),
-    Field("grade", "Grade", True, ("grades", "Grade Level", "Grade_Level", "Current Grade")),
-    Field("email", "Email Address", True, ("email", "E-mail", "Email Address", "Student Email", "Staff Email", "Mail")),
-    Field("school_sis_id", "School SIS ID", True, ("orgSourcedIds", "School", "School ID", "School Code", "Building Code", "Building", "School Number", "SchoolID", "Campus")),
-    Field("state_user_id", "State User ID", False, ("State ID", "State Student ID", "SSID", "stateId")),
-    Field("alternate_user_id", "Alternate User ID", False, ("Alternate ID", "Alt ID", "Other ID")),
-    Field("limited_english", "Limited English", False, ("LEP", "ELL", "English Learner", "Limited English Proficient")),
-    Field("economically_disadvantaged", "Economically Disadvantaged", False, ("Econ Disadvantaged", "FRL", "Free Reduced Lunch", "Economically Disadvantaged Flag")),
-    Field("password", "Password", False, ("pwd", "Initial Password")),
-)
-FIELDS_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
-REQUIRED_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.required)
-SAMPLE_HEADINGS: tuple[str, ...] = tuple(f.heading for f in FIELDS)
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
@@ -42,16 +37,36 @@ def normalize_heading(text: str) -> str:
     return _SEPARATORS.sub("", text.strip().rstrip("*").strip()).casefold()
 
 
-HEADING_TO_KEY: dict[str, str] = {normalize_heading(f.heading): f.key for f in FIELDS}
-ALIAS_TO_KEY: dict[str, str] = {
-    normalize_heading(alias): f.key
-    for f in FIELDS
-    for alias in f.aliases
-    if normalize_heading(alias) not in HEADING_TO_KEY
-}
+def heading_index(fields) -> tuple[dict[str, str], dict[str, str]]:
+    """Normalised heading -> key, and normalised alias -> key (an alias never shadows a heading)."""
+    headings = {normalize_heading(f.heading): f.key for f in fields}
+    aliases = {
+        normalize_heading(alias): f.key
+        for f in fields
+        for alias in f.aliases
+        if normalize_heading(alias) not in headings
+    }
+    return headings, aliases
 
 
 def is_known_heading(text: str) -> bool:
-    """True when a cell reads like one of our headings or a known alias (used to detect a header row)."""
+    """True when a cell reads like a heading or known alias of any import type (used to detect a header row)."""
+    from ..types import SPECS  # the registry imports this module
+
     norm = normalize_heading(text)
-    return bool(norm) and (norm in HEADING_TO_KEY or norm in ALIAS_TO_KEY)
+    return bool(norm) and any(norm in s.heading_to_key or norm in s.alias_to_key for s in SPECS)
+
+
+_FIRST_LAYOUT = {
+    "FIELDS": "fields", "FIELDS_BY_KEY": "by_key", "REQUIRED_KEYS": "required_keys",
+    "SAMPLE_HEADINGS": "sample_headings", "HEADING_TO_KEY": "heading_to_key", "ALIAS_TO_KEY": "alias_to_key",
+}
+
+
+def __getattr__(name: str):
+    # The names this module had when User Data was the only type, read from its spec.
+    if name in _FIRST_LAYOUT:
+        from ..types import USER_DATA
+
+        return getattr(USER_DATA, _FIRST_LAYOUT[name])
+    raise AttributeError(name)

@@ -3,7 +3,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from .fields import ALIAS_TO_KEY, FIELDS, FIELDS_BY_KEY, HEADING_TO_KEY, REQUIRED_KEYS, normalize_heading
+from ..types import USER_DATA, ImportSpec
+from .fields import normalize_heading
 
 FUZZY_SUGGESTION_CUTOFF = 80
 
@@ -14,28 +15,30 @@ class MappingProposal:
     suggestions: dict[str, str] = field(default_factory=dict)  # field key -> column label, shown as a suggestion
 
 
-def propose_field_mapping(column_labels: list[str], *, has_header: bool, remembered: dict | None = None) -> MappingProposal:
+def propose_field_mapping(
+    column_labels: list[str], *, has_header: bool, remembered: dict | None = None, spec: ImportSpec = USER_DATA
+) -> MappingProposal:
     """Exact headings (and remembered mappings) match; aliases and near-misses are suggestions."""
     proposal = MappingProposal()
     taken: set[str] = set()
     if has_header:
         for label in column_labels:
-            key = HEADING_TO_KEY.get(normalize_heading(label))
+            key = spec.heading_to_key.get(normalize_heading(label))
             if key and key not in proposal.matched:
                 proposal.matched[key] = label
                 taken.add(label)
     for key, label in (remembered or {}).items():
-        if key in FIELDS_BY_KEY and key not in proposal.matched and label in column_labels and label not in taken:
+        if key in spec.by_key and key not in proposal.matched and label in column_labels and label not in taken:
             proposal.matched[key] = label
             taken.add(label)
     if not has_header:
         return proposal
     free = [label for label in column_labels if label not in taken]
     for label in free:
-        key = ALIAS_TO_KEY.get(normalize_heading(label))
+        key = spec.alias_to_key.get(normalize_heading(label))
         if key and key not in proposal.matched and key not in proposal.suggestions:
             proposal.suggestions[key] = label
-    for f in FIELDS:
+    for f in spec.fields:
         if f.key in proposal.matched or f.key in proposal.suggestions:
             continue
         candidates = [label for label in free if label not in proposal.suggestions.values()]
@@ -49,9 +52,9 @@ def propose_field_mapping(column_labels: list[str], *, has_header: bool, remembe
     return proposal
 
 
-def missing_required(field_mapping: dict[str, str], fixed_values: dict[str, str]) -> list[str]:
+def missing_required(field_mapping: dict[str, str], fixed_values: dict[str, str], spec: ImportSpec = USER_DATA) -> list[str]:
     """Required field keys with neither a column nor one value for the whole file."""
-    return [key for key in REQUIRED_KEYS if key not in field_mapping and key not in fixed_values]
+    return [key for key in spec.required_keys if key not in field_mapping and key not in fixed_values]
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,9 @@ class ColumnPlan:
     missing: tuple[str, ...]  # mapped columns that this file does not have
 
 
-def plan_columns(column_labels: list[str], field_mapping: dict[str, str], fixed_values: dict[str, str]) -> ColumnPlan:
+def plan_columns(
+    column_labels: list[str], field_mapping: dict[str, str], fixed_values: dict[str, str], spec: ImportSpec = USER_DATA
+) -> ColumnPlan:
     """Fixed values override a match; a mapped label this file lacks is reported as missing."""
     position = {label: i for i, label in enumerate(column_labels)}
     indexes, labels, missing = {}, {}, []
@@ -74,7 +79,7 @@ def plan_columns(column_labels: list[str], field_mapping: dict[str, str], fixed_
         if label in position:
             indexes[key] = position[label]
             labels[key] = label
-        elif key in REQUIRED_KEYS:
+        elif key in spec.required_keys:
             missing.append(key)
     return ColumnPlan(indexes=indexes, labels=labels, fixed=dict(fixed_values), missing=tuple(missing))
 

@@ -1,5 +1,7 @@
-"""Turn one cell's text into the value we store, or say why it cannot be."""
+"""Turn one cell's text into the value we store, or say why it cannot be; a field's Rule says which."""
+import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -103,3 +105,103 @@ def district_id(text: str) -> str | Invalid:
 
 def grade_display(value: str) -> str:
     return GRADE_DISPLAY.get(value, value)
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y%m%d", "%Y/%m/%d")
+
+
+@lru_cache(maxsize=4096)
+def date(text: str) -> datetime.date | Invalid:
+    """ISO dates (2014-09-03), US dates (9/3/2014, 9/3/14) and SIS compact dates (20140903)."""
+    value = text.strip()
+    for form in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(value, form).date()
+        except ValueError:
+            continue
+    return Invalid("invalid_date", f'"{value}" is not a date.', "Write dates as YYYY-MM-DD, for example 2014-09-03.")
+
+
+# --- The stored value written back in the file's spelling (the export, the sample file) ---
+
+USER_TYPE_CODES = {STUDENT: "0", STAFF: "1"}
+
+
+def as_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def flag_text(value) -> str:
+    return "Y" if value else "N"
+
+
+def user_type_text(value) -> str:
+    return USER_TYPE_CODES.get(value, "")
+
+
+def grade_text(value) -> str:
+    return grade_display(value) if value else ""
+
+
+def date_text(value) -> str:
+    return value.isoformat()[:10] if value else ""
+
+
+# --- Rules: what a field's cell must be, as data plus the small functions above ---
+
+Condition = Callable[[dict], bool]  # called with the row's values built so far (fields earlier in the spec)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one field's text becomes the stored value, and the stored value the file's text again.
+
+    A blank cell is "not given" (None: a stored value is never erased) unless `blank` makes it
+    an error, for the rows `required_if` picks (every row without it).
+    """
+
+    parse: Callable[[str], object] | None = None  # non-blank text -> value or Invalid; None keeps the text
+    blank: Invalid | None = None
+    required_if: Condition | None = None
+    only_if: Condition | None = None  # the cell is read only for these rows; the others get None
+    lookup: str = ""  # the text is looked up in this mapping the admin chose, e.g. "schools"
+    unmatched: Callable[[str], Invalid] | None = None  # a looked-up text the mapping lacks
+    max_length: int | None = None  # the stored column's size: longer fails the write on PostgreSQL
+    to_text: Callable[[object], str] = as_text
+    secret: bool = False  # a password: kept off the row's values, masked in samples and reports
+
+
+def text(max_length: int, *, blank: Invalid | None = None) -> Rule:
+    return Rule(blank=blank, max_length=max_length)
+
+
+def identifier(max_length: int, *, blank: Invalid) -> Rule:
+    return Rule(parse=district_id, blank=blank, max_length=max_length)
+
+
+def choice_of_user_type(*, blank: Invalid) -> Rule:
+    return Rule(parse=user_type, blank=blank, to_text=user_type_text)
+
+
+def grade_level(*, blank: Invalid | None = None, only_if: Condition | None = None) -> Rule:
+    return Rule(parse=grade, blank=blank, only_if=only_if, to_text=grade_text)
+
+
+def email_address(max_length: int, *, blank: Invalid | None = None, required_if: Condition | None = None) -> Rule:
+    return Rule(parse=email, blank=blank, required_if=required_if, max_length=max_length)
+
+
+def yes_no() -> Rule:
+    return Rule(parse=flag, to_text=flag_text)
+
+
+def calendar_date(*, blank: Invalid | None = None) -> Rule:
+    return Rule(parse=date, blank=blank, to_text=date_text)
+
+
+def looked_up(lookup: str, *, blank: Invalid, unmatched: Callable[[str], Invalid]) -> Rule:
+    return Rule(lookup=lookup, blank=blank, unmatched=unmatched)
+
+
+def password() -> Rule:
+    return Rule(secret=True)

@@ -1,23 +1,13 @@
 """Build one user row from the file's cells: apply the column plan, normalise, and report problems."""
 from dataclasses import dataclass, field
 
+from ..types import USER_DATA, ImportSpec
 from . import normalize
-from .fields import FIELDS_BY_KEY
 from .issues import ERROR, Issue
 
-# Fields compared with, and written to, the user record. None in a row means "not given":
-# a blank cell never erases a stored value.
-RECORD_FIELDS = (
-    "first_name", "middle_name", "last_name", "user_type", "grade", "email", "school_id",
-    "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
-)
-TEXT_FIELDS = ("first_name", "middle_name", "last_name", "state_user_id", "alternate_user_id")
-# The users table's column sizes (users.User): a longer value would fail the write on PostgreSQL
-# halfway through a run, so validation reports it instead.
-MAX_LENGTHS = {
-    "first_name": 150, "middle_name": 150, "last_name": 150, "state_user_id": 64, "alternate_user_id": 64,
-    "district_id": 64, "email": 254,
-}
+# The names this module had when User Data was the only type, read from its spec.
+RECORD_FIELDS = USER_DATA.record_columns
+MAX_LENGTHS = USER_DATA.max_lengths
 
 
 @dataclass(slots=True)
@@ -25,9 +15,8 @@ class UserRow:
     file: str
     row: int
     district_id: str = ""
-    values: dict = field(default_factory=dict)  # RECORD_FIELDS -> value, or None when not given
+    values: dict = field(default_factory=dict)  # the spec's record columns -> value, or None when not given
     password: str = ""
-    school_value: str = ""
     issues: list[Issue] = field(default_factory=list)
     password_deferred: bool = False  # hashed later by a PasswordBatch task
     index: int = -1  # position among the job's valid rows, from 0 (password batches refer to it)
@@ -46,113 +35,83 @@ class UserRow:
 
 
 class RowBuilder:
-    """Applies one file's column plan and the school mapping to its raw rows."""
+    """Applies one file's column plan, the admin's mappings (schools) and the type's rules to its raw rows."""
 
-    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int]):
+    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: ImportSpec = USER_DATA):
         self.file_name = file_name
         self.plan = plan
-        self.school_mapping = school_mapping
-        # key -> column index, or the fixed text; looked up once per cell on the hot path.
-        self._sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
+        self.spec = spec
+        lookups = {"schools": school_mapping}
+        # Where each field's text comes from: a column index, the one fixed text, or None (not mapped).
+        sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
+        # Each field compiled once: its source, converter, size, heading, and where its value goes.
+        self._fields = [
+            (f.key, sources.get(f.key), _converter(f.rule, lookups), f.rule.max_length, f.heading,
+             f.stored_column, _slot(spec, f))
+            for f in spec.fields
+        ]
 
-    def _cell(self, cells: list[str], key: str) -> str | None:
-        """The cell's text, the field's one value for every row, or None when the field is not mapped."""
-        source = self._sources.get(key)
-        if source is None:
-            return None
-        if isinstance(source, str):
-            return source
-        return cells[source].strip() if source < len(cells) else ""
-
-    def _issue(self, row: int, key: str, code: str, message: str, suggestion: str = "") -> Issue:
+    def _issue(self, row: int, key: str, invalid: normalize.Invalid) -> Issue:
         return Issue(
-            ERROR, code, message, suggestion, row=row, column=self.plan.labels.get(key, ""),
+            ERROR, invalid.code, invalid.message, invalid.suggestion, row=row, column=self.plan.labels.get(key, ""),
             field=key, file=self.file_name,
         )
 
-    def _texts(self, cells: list[str]) -> dict[str, str]:
-        """Every mapped field's text for one row, in one pass (the hot path of validation)."""
-        n = len(cells)
-        return {
-            key: source if source.__class__ is str else (cells[source].strip() if source < n else "")
-            for key, source in self._sources.items()
-        }
-
-    def _check(self, issues: list, row: int, key: str, result):
-        if result.__class__ is normalize.Invalid:
-            issues.append(self._issue(row, key, result.code, result.message, result.suggestion))
-            return None
-        return result
-
     def build(self, row: int, cells: list[str]) -> UserRow:
+        """One row's values under the type's rules, with an Issue for each cell that breaks one (the hot path)."""
         out = UserRow(file=self.file_name, row=row)
-        values = out.values
-        issues = out.issues
-        check = self._check
-        text = self._texts(cells).get
-
-        for key in TEXT_FIELDS:
-            values[key] = text(key) or None
-        for key in ("first_name", "last_name"):
-            if not values[key]:
-                heading = FIELDS_BY_KEY[key].heading
-                issues.append(self._issue(row, key, f"{key}_required", f"{heading} is blank.", f"Every user needs a {heading}."))
-
-        district_id = text("district_id") or ""
-        if not district_id:
-            issues.append(self._issue(row, "district_id", "district_id_required", "District ID is blank.",
-                                      "Every user needs the ID your SIS gives them."))
-        out.district_id = (check(issues, row, "district_id", normalize.district_id(district_id)) or "") if district_id else ""
-
-        type_text = text("user_type")
-        if not type_text:
-            issues.append(self._issue(row, "user_type", "user_type_required", "User Type is blank.",
-                                      "Use 0 or Student for students, 1 or Staff for staff."))
-            user_type = None
-        else:
-            user_type = check(issues, row, "user_type", normalize.user_type(type_text))
-        values["user_type"] = user_type
-
-        values["grade"] = None
-        if user_type == normalize.STUDENT:
-            grade_text = text("grade")
-            if not grade_text:
-                issues.append(self._issue(row, "grade", "grade_required", "Grade is blank for a student.",
-                                          "Give every student a grade: Pre-K, K or 1-12."))
+        values, issues = out.values, out.issues
+        n, invalid = len(cells), normalize.Invalid
+        for key, source, convert, limit, heading, column, slot in self._fields:
+            if source is None or source.__class__ is str:
+                text = source
             else:
-                values["grade"] = check(issues, row, "grade", normalize.grade(grade_text))
-
-        email_text = text("email")
-        values["email"] = None
-        if email_text:
-            values["email"] = check(issues, row, "email", normalize.email(email_text))
-        elif user_type == normalize.STAFF:
-            issues.append(self._issue(row, "email", "email_required_for_staff", "Email Address is blank for a staff member.",
-                                      "Staff sign in and get their login information by email: add their address."))
-
-        for key in ("limited_english", "economically_disadvantaged"):
-            flag_text = text(key)
-            values[key] = check(issues, row, key, normalize.flag(flag_text)) if flag_text else None
-
-        school_text = text("school_sis_id") or ""
-        out.school_value = school_text
-        school_id = self.school_mapping.get(school_text) if school_text else None
-        values["school_id"] = school_id
-        if not school_text:
-            issues.append(self._issue(row, "school_sis_id", "school_required", "School SIS ID is blank.",
-                                      "Give every user the SIS ID/code of their school."))
-        elif school_id is None:
-            issues.append(self._issue(row, "school_sis_id", "school_unmapped",
-                                      f'School "{school_text}" is not matched to a school of the district.',
-                                      "Match it on the School Mapping step, or add the school under Manage Classworks → Schools."))
-
-        for key, limit in MAX_LENGTHS.items():
-            value = out.district_id if key == "district_id" else values.get(key)
-            if value and len(value) > limit:
-                heading = FIELDS_BY_KEY[key].heading
-                issues.append(self._issue(row, key, "value_too_long",
-                                          f"{heading} is {len(value)} characters long; the limit is {limit}.",
-                                          f"Shorten the {heading}, or check that the column holds the right data."))
-
-        out.password = text("password") or ""
+                text = cells[source].strip() if source < n else ""
+            value = convert(text, values)
+            if value.__class__ is invalid:
+                issues.append(self._issue(row, key, value))
+                value = None
+            elif limit and value and len(value) > limit:
+                issues.append(self._issue(row, key, _too_long(heading, len(value), limit)))
+            if slot is None:
+                values[column] = value
+            else:
+                setattr(out, slot, value or "")
         return out
+
+
+def _converter(rule: normalize.Rule, lookups: dict):
+    """One field's rule as a function of (text or None, the row's values so far): a value, None, or an Invalid."""
+    parse, blank, required_if, only_if = rule.parse, rule.blank, rule.required_if, rule.only_if
+    table = lookups[rule.lookup] if rule.lookup else None
+    unmatched = rule.unmatched
+
+    def convert(text, values):
+        if only_if is not None and not only_if(values):
+            return None
+        if not text:
+            return blank if blank is not None and (required_if is None or required_if(values)) else None
+        if table is not None:
+            found = table.get(text)
+            return unmatched(text) if found is None else found
+        return parse(text) if parse is not None else text
+
+    if only_if is None and required_if is None and table is None:  # the common case, without the checks
+        if parse is None:
+            return lambda text, values: text if text else blank
+        return lambda text, values: parse(text) if text else blank
+    return convert
+
+
+def _slot(spec: ImportSpec, f) -> str | None:
+    """The UserRow attribute a field fills instead of a record column."""
+    if f.key == spec.match_field:
+        return "district_id"
+    return "password" if f.rule.secret else None
+
+
+def _too_long(heading: str, length: int, limit: int) -> normalize.Invalid:
+    return normalize.Invalid(
+        "value_too_long", f"{heading} is {length} characters long; the limit is {limit}.",
+        f"Shorten the {heading}, or check that the column holds the right data.",
+    )

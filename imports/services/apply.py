@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..pipeline.classify import NEW, classify
 from ..pipeline.normalize import STAFF
-from ..pipeline.rows import RECORD_FIELDS, UserRow
+from ..pipeline.rows import UserRow
 from . import writers
 from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
@@ -104,7 +104,8 @@ class RowSpool:
     when the file has passwords: they must never rest on disk in clear text.
     """
 
-    def __init__(self, *, keep_all: bool):
+    def __init__(self, *, keep_all: bool, columns: tuple[str, ...]):
+        self.columns = columns  # the import type's record columns
         self._file = tempfile.TemporaryFile()
         self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self.keep_all = keep_all  # group membership and login emails need every row, not only the writes
@@ -114,17 +115,17 @@ class RowSpool:
     def add(self, row: UserRow, outcome) -> None:
         index, self.index = self.index, self.index + 1
         if self.keep_all or outcome.writes:
-            self._pickler.dump((index, row.file, row.row, row.district_id, tuple(row.values[k] for k in RECORD_FIELDS)))
+            self._pickler.dump((index, row.file, row.row, row.district_id, tuple(row.values[k] for k in self.columns)))
             self._pickler.clear_memo()  # the memo would otherwise keep every row in memory
             self.kept += 1
 
     def __iter__(self):
         self._file.flush()
         self._file.seek(0)
-        load, source = pickle.load, self._file
+        load, source, columns = pickle.load, self._file, self.columns
         for _ in range(self.kept):
             index, file, number, district_id, values = load(source)  # one load a row: no memo grows
-            yield UserRow(file=file, row=number, district_id=district_id, values=dict(zip(RECORD_FIELDS, values)), index=index)
+            yield UserRow(file=file, row=number, district_id=district_id, values=dict(zip(columns, values)), index=index)
 
     def close(self) -> None:
         self._file.close()
@@ -147,21 +148,12 @@ def _take(items, limit: int, size: int):
         yield batch
 
 
-def _new_user(row, *, job: ImportJob, username: str, now) -> dict:
-    v = row.values
-    return {
-        "password": make_password(row.password) if row.password and not row.password_deferred else _unusable_password(),
-        "is_superuser": False, "username": username,
-        "first_name": v["first_name"] or "", "last_name": v["last_name"] or "", "email": v["email"] or "",
-        "is_staff": False, "is_active": True, "date_joined": now,
-        "district_id": job.district_id, "district_user_id": row.district_id,
-        "user_type": v["user_type"], "middle_name": v["middle_name"] or "",
-        "grade": v["grade"] or "", "school_id": v["school_id"],
-        "state_user_id": v["state_user_id"] or "", "alternate_user_id": v["alternate_user_id"] or "",
-        "limited_english": bool(v["limited_english"]),
-        "economically_disadvantaged": bool(v["economically_disadvantaged"]),
-        "is_district_admin": False, "created_by_import_id": job.id,
-    }
+def _new_user(row, *, job: ImportJob, username: str, now, spec) -> dict:
+    return writers.new_user(
+        spec, row.values, **{spec.match_column: row.district_id},
+        password=make_password(row.password) if row.password and not row.password_deferred else _unusable_password(),
+        username=username, date_joined=now, district_id=job.district_id, created_by_import_id=job.id,
+    )
 
 
 def _unusable_password() -> str:
@@ -192,7 +184,9 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
     Every write is decided again against the stored users, so a re-run after a crash finds the
     rows it already wrote unchanged and writes nothing twice.
     """
-    existing = selectors.existing_users_by_district_id(district=job.district, district_ids=[r.district_id for r in rows])
+    existing = selectors.existing_users_by_district_id(
+        district=job.district, district_ids=[r.district_id for r in rows], spec=options.spec
+    )
     # Decided before this chunk writes: a password it sets must not make an account look claimed.
     login_allowed = _login_email_allowed(job, rows, existing) if job.email_staff else set()
     now = timezone.now()
@@ -212,7 +206,7 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
             continue
         counts["updated"] += 1
         if outcome.changes:
-            final = {key: current.values[key] for key in RECORD_FIELDS}
+            final = dict(current.values)
             final.update({key: after for key, (before, after) in outcome.changes.items()})
             updates.append((current.id, final))
         if outcome.set_password and hash_inline:
@@ -225,7 +219,7 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
             replaced_emails.append(changes[-1])
 
     usernames = _usernames(job, [r.district_id for r in new_rows])
-    writers.insert_users([_new_user(r, job=job, username=usernames[r.district_id], now=now) for r in new_rows])
+    writers.insert_users([_new_user(r, job=job, username=usernames[r.district_id], now=now, spec=options.spec) for r in new_rows])
     counts["created"] += len(new_rows)
     writers.update_users(updates)
     writers.set_passwords(password_hashes)
@@ -317,8 +311,8 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inli
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
     spool = None
-    if "password" not in options.field_mapping:
-        spool = RowSpool(keep_all=bool(job.custom_group_id or job.email_staff))
+    if options.spec.password_field not in options.field_mapping:
+        spool = RowSpool(keep_all=bool(job.custom_group_id or job.email_staff), columns=options.spec.record_columns)
     try:
         _validate_and_apply(job, sources, options, chunk_rows, spool, hash_inline)
     finally:

@@ -19,8 +19,10 @@ from django.db import transaction
 
 from ..models import ImportFile, ImportIssue, ImportJob, Severity, WizardStep
 from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
+from ..pipeline.masking import row_passwords
 from ..pipeline.reading import FileInfo, RawRow, iter_rows
 from ..pipeline.reading import _xlsx_records  # the workbook's rows as read, blank ones included
+from ..types import get_spec
 from .jobs import ERROR_NOT_DRAFT, ImportError_
 from .sources import current_files, file_info
 
@@ -32,8 +34,7 @@ FIX_ROWS_PER_PAGE = 10
 RETYPE_CODES = frozenset({"ragged_row", "bad_quote"})
 # An unclosed quote swallowed the rest of the file: only a fixed file brings those rows back.
 UNFIXABLE_CODES = frozenset({"unclosed_quote"})
-CORRECTED_ENCODING = "utf-8-sig"
-STEP_ORDER = [s.value for s in WizardStep]  # a BOM, so Excel shows accented names correctly
+CORRECTED_ENCODING = "utf-8-sig"  # a BOM, so Excel shows accented names correctly
 
 ERROR_NOT_VALIDATED = "Validate the file before correcting its rows."
 ERROR_TOO_MANY_ROWS = (
@@ -171,13 +172,14 @@ def fix_rows_editor(*, job: ImportJob, page_number=None) -> FixRowsEditor:
         for raw in _rows_at(files[file_id], info, rows).values():
             retype = _retype(raw)
             found = issues.get((file_id, raw.row), [])
+            hidden = _password_values(columns, index, raw)
             read[(file_id, raw.row)] = EditorRow(
                 file_id=file_id, file_name=files[file_id].original_name, row=raw.row, retype=retype,
                 issues=[i for i in found if i.field not in columns],
                 cells=[
                     EditorCell(
                         name=cell_name(file_id, raw.row, key), key=key, heading=FIELDS_BY_KEY[key].heading,
-                        column=label, value="" if retype or key == "password" else raw.cells[index[label]],
+                        column=label, value="" if retype or key == "password" or raw.cells[index[label]] in hidden else raw.cells[index[label]],
                         issues=[i for i in found if i.field == key],
                     )
                     for key, label in columns.items()
@@ -217,10 +219,16 @@ def _correct(job: ImportJob, corrections: dict, written: list[str]) -> int:
     if changed:
         job.validated_at = None
         job.validation_summary = {}
-        if STEP_ORDER.index(job.step) > STEP_ORDER.index(WizardStep.VALIDATE):
+        spec = get_spec(job.import_type)
+        if spec.step_index(job.step) > spec.step_index(WizardStep.VALIDATE):
             job.step = WizardStep.VALIDATE  # the preview changed: Next is pressed again on the new counts
         job.save(update_fields=["validated_at", "validation_summary", "step", "updated_at"])
     return changed
+
+
+def _password_values(columns: dict[str, str], index: dict[str, int], raw: RawRow) -> frozenset[str]:
+    """The row's passwords: cells equal to one are never sent to the browser (pipeline/masking.py)."""
+    return row_passwords(raw.cells, [index[label] for key, label in columns.items() if key == "password"])
 
 
 def _corrected_cells(job: ImportJob, info: FileInfo, raw: RawRow, values: dict[str, str]) -> list[str] | None:
@@ -228,10 +236,12 @@ def _corrected_cells(job: ImportJob, info: FileInfo, raw: RawRow, values: dict[s
     retype = _retype(raw)
     cells = [""] * len(info.column_labels) if retype else list(raw.cells)
     index = {label: i for i, label in enumerate(info.column_labels)}
-    for key, label in editable_columns(job, info).items():
+    columns = editable_columns(job, info)
+    hidden = set() if retype else _password_values(columns, index, raw)
+    for key, label in columns.items():
         value = values.get(key)
-        if value is None or (key == "password" and not value and not retype):
-            continue  # not sent: kept; a blank password keeps the file's, as it is never shown
+        if value is None or (not value and not retype and (key == "password" or raw.cells[index[label]] in hidden)):
+            continue  # not sent: kept; a cell that was never shown (a password) keeps the file's value
         cells[index[label]] = value
     if retype:
         return cells if any(cells) else None

@@ -18,9 +18,9 @@ from .. import scheduling
 from ..models import (
     FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportStatus, WizardStep,
 )
-from ..pipeline.fields import FIELDS_BY_KEY
 from ..pipeline.mapping import missing_required, propose_field_mapping
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
+from ..types import DEFAULT_TYPE, get_spec
 from .safety import import_job_hold_if_needed
 
 ERROR_TOO_MANY_FILES = "Upload at most {limit} files at a time."
@@ -68,15 +68,16 @@ def _next_number(district: District) -> int:
     return (ImportJob.objects.filter(district=district).aggregate(n=Max("number"))["n"] or 0) + 1
 
 
-def import_job_create(*, district: District, created_by=None, description: str = "", import_type: str = "user_data") -> ImportJob:
+def import_job_create(*, district: District, created_by=None, description: str = "", import_type: str = DEFAULT_TYPE) -> ImportJob:
     """A new draft with the district's next import number."""
+    spec = get_spec(import_type)  # an unknown type is refused before anything is stored
     for _ in range(5):
         try:
             with transaction.atomic():
                 return ImportJob.objects.create(
                     district=district, number=_next_number(district), created_by=created_by,
-                    description=description.strip()[:255], import_type=import_type,
-                    step=WizardStep.UPLOAD,
+                    description=description.strip()[:255], import_type=spec.import_type,
+                    step=spec.steps[0],
                 )
         except IntegrityError:  # two drafts raced for the same number
             continue
@@ -142,7 +143,7 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
             stored.append(f)
         with _saving_changes(job):
             _reset_from(job, WizardStep.MAP_FIELDS)
-            job.step = _later(job.step, WizardStep.MAP_FIELDS)
+            job.step = _later(job, WizardStep.MAP_FIELDS)
             job.rows_total = sum(x.row_count for x in job.files.all())
             if not job.field_mapping:
                 job.field_mapping = proposed_field_mapping(job).matched
@@ -157,7 +158,7 @@ def proposed_field_mapping(job: ImportJob):
     memory = DistrictImportMemory.objects.filter(district=job.district).first()
     return propose_field_mapping(
         column_labels(sources), has_header=all(s.info.has_header for s in sources),
-        remembered=memory.field_mapping if memory else None,
+        remembered=memory.field_mapping if memory else None, spec=get_spec(job.import_type),
     )
 
 
@@ -177,14 +178,14 @@ def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_heade
 
 def _reset_from(job: ImportJob, step: str, *, keep_mapping: bool = True) -> None:
     """Changing a step clears what depends on it: later choices stay, their results do not."""
-    order = [s.value for s in WizardStep]
     if not keep_mapping:
         job.field_mapping = {}
         job.fixed_values = {}
     job.validated_at = None
     job.validation_summary = {}
     ImportIssue.objects.filter(job=job).delete()
-    if order.index(job.step) > order.index(step):
+    spec = get_spec(job.import_type)
+    if spec.step_index(job.step) > spec.step_index(step):
         job.step = step
 
 
@@ -195,30 +196,43 @@ def import_job_set_field_mapping(
 
     Match and Unmatch save as they go; with confirm (Next) every * field must be covered.
     """
+    spec = get_spec(job.import_type)
     for key in list(field_mapping) + list(fixed_values):
-        if key not in FIELDS_BY_KEY:
+        if key not in spec.by_key:
             raise ImportError_(f"Unknown field {key}.")
-    if "password" in fixed_values:
+    if spec.password_field in fixed_values:
         raise ImportError_(ERROR_FIXED_PASSWORD)
     for column in field_mapping.values():
         if column not in column_labels:
             raise ImportError_(ERROR_UNKNOWN_COLUMN.format(column=column))
-    missing = missing_required(field_mapping, fixed_values)
+    missing = missing_required(field_mapping, fixed_values, spec)
     if confirm and missing:
-        raise ImportError_(ERROR_REQUIRED_UNMATCHED.format(fields=", ".join(FIELDS_BY_KEY[k].heading for k in missing)))
+        raise ImportError_(ERROR_REQUIRED_UNMATCHED.format(fields=", ".join(spec.heading(k) for k in missing)))
     with transaction.atomic(), _saving_changes(job):
         if job.field_mapping != field_mapping or job.fixed_values != fixed_values:
             job.field_mapping = field_mapping
             job.fixed_values = fixed_values
             _reset_from(job, WizardStep.MAP_FIELDS)
         if confirm:
-            job.step = _later(job.step, WizardStep.MAP_SCHOOLS)
+            job.step = _step_after(job, WizardStep.MAP_FIELDS)
     return job
 
 
-def _later(current: str, step: str) -> str:
-    order = [s.value for s in WizardStep]
-    return current if order.index(current) >= order.index(step) else step
+def _later(job: ImportJob, step: str) -> str:
+    """The job's step once it has reached `step`: reaching a step again never moves it back."""
+    return get_spec(job.import_type).later_step(job.step, step)
+
+
+def _step_after(job: ImportJob, step: str) -> str:
+    """The job's step once `step` is done: the next one in its type's order, or where it already is."""
+    return _later(job, get_spec(job.import_type).next_step(step))
+
+
+def import_job_step_done(*, job: ImportJob, step: str) -> str:
+    """Record that the admin finished `step`; returns the step their type goes to next."""
+    job.step = _step_after(job, step)
+    job.save(update_fields=["step", "updated_at"])
+    return get_spec(job.import_type).next_step(step)
 
 
 def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_values: list[str]) -> ImportJob:
@@ -243,7 +257,7 @@ def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_
         if job.school_mapping != clean:
             job.school_mapping = clean
             _reset_from(job, WizardStep.VALIDATE)
-        job.step = _later(job.step, WizardStep.VALIDATE)
+        job.step = _step_after(job, WizardStep.MAP_SCHOOLS)
     return job
 
 
@@ -264,7 +278,7 @@ def import_job_set_actions(
         job.custom_group = group
         job.group_members = group_members
         job.email_staff = email_staff
-        job.step = _later(job.step, WizardStep.REVIEW)
+        job.step = _step_after(job, WizardStep.ACTIONS)
         if changed:
             job.validated_at = None
     return job

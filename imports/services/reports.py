@@ -8,6 +8,7 @@ from users.models import User
 from ..models import ImportChange, ImportIssue, ImportJob
 from ..pipeline.masking import shown_cells
 from ..pipeline.reading import iter_rows
+from ..types import get_spec
 from .sources import sources_for_job
 
 ERROR_REPORT_EXTRA = ["Row", "Severity", "Field", "Problem", "Suggestion"]
@@ -31,7 +32,7 @@ def error_report_rows(job: ImportJob):
         if row is None:
             for i in found:
                 yield [i.file.original_name if i.file else "", *[""] * len(labels), "", i.get_severity_display(), i.field, i.message, i.suggestion]
-    password_column = job.field_mapping.get("password")
+    password_column = job.field_mapping.get(get_spec(job.import_type).password_field)
     for source in sources:
         # A report is mailed and shared: passwords never go in it (see pipeline/masking.py).
         password_indexes = {i for i, label in enumerate(source.info.column_labels) if label == password_column}

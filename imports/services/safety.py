@@ -11,8 +11,8 @@ from schools.models import District
 from users.models import User
 
 from .. import scheduling
-from ..pipeline.fields import FIELDS_BY_KEY
 from ..models import ImportJob, ImportStatus
+from ..types import ImportSpec, get_spec
 
 # A share only means something past a handful of people: fixing 3 typos in a 5-user district is no mass change.
 MIN_SCHOOL_STUDENTS = 10
@@ -20,7 +20,7 @@ MIN_CHANGED_USERS = 10
 ERROR_NOT_ON_HOLD = "Only an import on hold can be approved or discarded."
 
 
-def hold_assess(*, district: District, summary: dict) -> dict:
+def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
     """How much of the district this import would change, and whether that is over the threshold."""
     existing = User.objects.filter(district=district, district_user_id__isnull=False).count()
     changed = summary.get("counts", {}).get("mass_changed", 0)
@@ -45,11 +45,12 @@ def hold_assess(*, district: District, summary: dict) -> dict:
     def readable(change: dict) -> dict:
         """Headings instead of field keys, and school names instead of ids."""
         fields = {}
-        for key, (before, after) in change["fields"].items():
-            if key == "school_id":
+        for column, (before, after) in change["fields"].items():
+            field = spec.field_of_column(column)
+            if field.rule.lookup == "schools":
                 heading, before, after = "School", school_names.get(before, before), school_names.get(after, after)
             else:
-                heading = FIELDS_BY_KEY[key].heading
+                heading = field.heading
             fields[heading] = [str(before or ""), str(after or "")]
         return {"district_id": change["district_id"], "fields": fields}
 
@@ -62,7 +63,7 @@ def hold_assess(*, district: District, summary: dict) -> dict:
 
 def import_job_hold_if_needed(*, job: ImportJob) -> bool:
     """Put a scheduled or running job on hold when its changes pass the threshold and nobody approved them."""
-    assessment = hold_assess(district=job.district, summary=job.validation_summary)
+    assessment = hold_assess(district=job.district, summary=job.validation_summary, spec=get_spec(job.import_type))
     ImportJob.objects.filter(id=job.id).update(hold_summary=assessment)
     job.hold_summary = assessment
     if not assessment["hold"] or job.approved_at is not None:

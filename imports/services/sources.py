@@ -3,12 +3,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..models import ImportFile, ImportJob
-from ..pipeline.fields import FIELDS_BY_KEY
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
 from ..pipeline.reading import FileInfo, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
+from ..types import USER_DATA, ImportSpec, get_spec
 
 SAMPLE_ROWS = 20  # Map Fields samples come from the top of each file only
 
@@ -27,6 +27,7 @@ class ImportOptions:
     school_mapping: dict = field(default_factory=dict)  # file value -> school id
     conflict_policy: str = "imported"
     password_policy: str = "keep"
+    spec: ImportSpec = USER_DATA  # the import type's declaration
 
     @classmethod
     def from_job(cls, job: ImportJob) -> "ImportOptions":
@@ -39,6 +40,7 @@ class ImportOptions:
             school_mapping={k: int(v) for k, v in job.school_mapping.items() if v and int(v) in schools},
             conflict_policy=job.conflict_policy,
             password_policy=job.password_policy,
+            spec=get_spec(job.import_type),
         )
 
 
@@ -80,9 +82,9 @@ def missing_column_issues(sources: list[Source], options: ImportOptions) -> list
     """A mapped required column that one of several files lacks."""
     issues = []
     for source in sources:
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values, options.spec)
         for key in plan.missing:
-            heading = FIELDS_BY_KEY[key].heading
+            heading = options.spec.heading(key)
             issues.append(Issue(
                 ERROR, "missing_column",
                 f'{source.info.name} has no column "{options.field_mapping[key]}" for {heading}.',
@@ -95,8 +97,8 @@ def missing_column_issues(sources: list[Source], options: ImportOptions) -> list
 def iter_user_rows(sources: list[Source], options: ImportOptions) -> Iterator[tuple[Source, UserRow]]:
     """Every data row of every file, built and normalised, in a stable order (resume relies on it)."""
     for source in sources:
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
-        builder = RowBuilder(file_name=source.info.name, plan=plan, school_mapping=options.school_mapping)
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values, options.spec)
+        builder = RowBuilder(file_name=source.info.name, plan=plan, school_mapping=options.school_mapping, spec=options.spec)
         for raw in iter_rows(source.path, source.info):
             if raw.problem is not None:
                 yield source, UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
@@ -107,10 +109,13 @@ def iter_user_rows(sources: list[Source], options: ImportOptions) -> Iterator[tu
 def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[str, int]:
     """Each distinct school value in the files, with how many rows carry it."""
     counts: dict[str, int] = {}
-    fixed = options.fixed_values.get("school_sis_id")
+    key = options.spec.lookup_field("schools")
+    if key is None:
+        return counts
+    fixed = options.fixed_values.get(key)
     for source in sources:
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
-        index = plan.indexes.get("school_sis_id")
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values, options.spec)
+        index = plan.indexes.get(key)
         if fixed is None and index is None:
             continue
         password_index = plan.indexes.get("password")

@@ -19,8 +19,6 @@ COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "upda
 IssueSink = Callable[[list[Issue]], None]
 
 
-# Changes to these fields count towards the safety hold: they are what a wrong file mass-edits.
-HOLD_FIELDS = frozenset({"first_name", "middle_name", "last_name", "school_id", "user_type"})
 LARGEST_CHANGES_KEPT = 10
 
 
@@ -68,13 +66,14 @@ def _batched(items: Iterable, size: int):
 class _ExistingLookup:
     """Per batch: the users matched by District ID, owners of emails, and ids Excel stripped of zeros."""
 
-    def __init__(self, district: District):
+    def __init__(self, district: District, spec):
         self.district = district
+        self.spec = spec
         self.padded_lengths = selectors.zero_padded_id_lengths(district=district)
 
     def load(self, rows) -> None:
         ids = [r.district_id for r in rows if r.district_id]
-        self.users = selectors.existing_users_by_district_id(district=self.district, district_ids=ids)
+        self.users = selectors.existing_users_by_district_id(district=self.district, district_ids=ids, spec=self.spec)
         emails = [r.values["email"] for r in rows if r.values.get("email")]
         self.email_owners = selectors.existing_email_owners(district=self.district, emails=emails)
         self.padded_matches: dict[str, str] = {}
@@ -136,7 +135,7 @@ def validate_import(
 
     emit(missing_column_issues(sources, options))
     duplicates = duplicate_check()
-    lookup = _ExistingLookup(district)
+    lookup = _ExistingLookup(district, options.spec)
     labels_cache: dict[str, dict] = {}
     for batch in _batched(iter_user_rows(sources, options), BATCH_ROWS):
         rows = [row for _, row in batch]
@@ -160,7 +159,7 @@ def validate_import(
                 tally=_tally_key(outcome) if outcome is not None else None,
             )
             if outcome is not None and not row.has_error:
-                _count_outcome(result, row, existing, outcome)
+                _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns)
                 if row_sink is not None:
                     row_sink(row, outcome)
             if row.has_error:
@@ -200,7 +199,8 @@ def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
     return labels
 
 
-def _count_outcome(result: ValidationResult, row, existing, outcome) -> None:
+def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: frozenset[str]) -> None:
+    """Count the row; changes to the type's hold fields count towards the safety hold."""
     counts = result.counts
     passwords = (row.password,)  # the preview shows file values: never one that is the row's password
     counts[outcome.kind] += 1
@@ -208,7 +208,7 @@ def _count_outcome(result: ValidationResult, row, existing, outcome) -> None:
         counts["created"] += 1
     elif outcome.writes:
         counts["updated"] += 1
-    mass = HOLD_FIELDS.intersection(outcome.changes)
+    mass = hold.intersection(outcome.changes)
     if existing is not None and mass:
         counts["mass_changed"] += 1
         if existing.values.get("user_type") == "student" and existing.values.get("school_id"):

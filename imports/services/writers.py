@@ -6,26 +6,26 @@ table only where values differ. SQLite: bulk_create and plain UPDATEs, simpler a
 import csv
 import io
 import re
+import zlib
+from functools import lru_cache
 
 from django.db import connection
 
 from users.models import User
 
-from ..pipeline.rows import RECORD_FIELDS
-
 _USERNAME_UNSAFE = re.compile(r"[^A-Za-z0-9.@+_-]")
-INSERT_COLUMNS = (
-    "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff", "is_active",
-    "date_joined", "district_id", "district_user_id", "user_type", "middle_name", "grade", "school_id",
-    "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
-    "is_district_admin", "created_by_import_id",
-)
-UPDATE_COLUMNS = tuple(RECORD_FIELDS)  # the record fields are the table's column names
-_SQL_TYPES = {
-    "first_name": "varchar", "middle_name": "varchar", "last_name": "varchar", "user_type": "varchar",
-    "grade": "varchar", "email": "varchar", "school_id": "bigint", "state_user_id": "varchar",
-    "alternate_user_id": "varchar", "limited_english": "boolean", "economically_disadvantaged": "boolean",
-}
+
+
+@lru_cache(maxsize=None)
+def _column_default(column: str):
+    return User._meta.get_field(column).get_default  # called per row, so a default such as now() stays fresh
+
+
+def new_user(spec, values: dict, **engine) -> dict:
+    """A new user's columns: what the engine sets (username, password, district, key...), the import type's
+    insert defaults, and its record columns (a value not given takes the column's default)."""
+    record = {column: _column_default(column)() if value is None else value for column, value in values.items()}
+    return {**engine, **spec.insert_defaults, **record}
 
 
 def base_username(district_slug: str, district_user_id: str) -> str:
@@ -62,34 +62,37 @@ def copy_rows(cursor, table: str, columns, rows) -> None:
 
 
 def insert_users(new_users: list[dict]) -> None:
-    """Insert users given as dicts keyed by INSERT_COLUMNS."""
+    """Insert users given as dicts with the same columns (made by new_user)."""
     if not new_users:
         return
     if connection.vendor == "postgresql":
+        columns = tuple(new_users[0])
         with connection.cursor() as cursor:
-            copy_rows(cursor.cursor, User._meta.db_table, INSERT_COLUMNS, ([u[c] for c in INSERT_COLUMNS] for u in new_users))
+            copy_rows(cursor.cursor, User._meta.db_table, columns, ([u[c] for c in columns] for u in new_users))
         return
     User.objects.bulk_create([User(**u) for u in new_users], batch_size=500)
 
 
 def update_users(updates: list[tuple[int, dict]]) -> int:
-    """Write each user's final values; PostgreSQL skips rows whose values do not differ."""
+    """Write each user's final values (dicts with the same columns); PostgreSQL skips rows whose values do not differ."""
     if not updates:
         return 0
     if connection.vendor == "postgresql":
         table = User._meta.db_table
-        cols = UPDATE_COLUMNS
+        cols = tuple(updates[0][1])
         with connection.cursor() as cursor:
+            # Named by its columns: another import type updates other columns in the same session.
+            staging = _staging_table(cols)
             cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS import_user_staging (id bigint PRIMARY KEY, "
-                + ", ".join(f"{c} {_SQL_TYPES[c]}" for c in cols)
+                f"CREATE TEMP TABLE IF NOT EXISTS {staging} (id bigint PRIMARY KEY, "
+                + ", ".join(f"{c} {User._meta.get_field(c).db_type(connection)}" for c in cols)
                 + ") ON COMMIT DELETE ROWS"
             )
-            cursor.execute("TRUNCATE import_user_staging")
-            copy_rows(cursor.cursor, "import_user_staging", ("id", *cols), ([uid, *(vals[c] for c in cols)] for uid, vals in updates))
+            cursor.execute(f"TRUNCATE {staging}")
+            copy_rows(cursor.cursor, staging, ("id", *cols), ([uid, *(vals[c] for c in cols)] for uid, vals in updates))
             sets = ", ".join(f"{c} = s.{c}" for c in cols)
             cursor.execute(
-                f"UPDATE {table} u SET {sets} FROM import_user_staging s WHERE u.id = s.id "
+                f"UPDATE {table} u SET {sets} FROM {staging} s WHERE u.id = s.id "
                 f"AND ({', '.join('u.' + c for c in cols)}) IS DISTINCT FROM ({', '.join('s.' + c for c in cols)})"
             )
             return cursor.rowcount
@@ -97,6 +100,10 @@ def update_users(updates: list[tuple[int, dict]]) -> int:
     for user_id, values in updates:
         written += User.objects.filter(id=user_id).update(**values)
     return written
+
+
+def _staging_table(columns: tuple[str, ...]) -> str:
+    return f"import_user_staging_{zlib.crc32(','.join(columns).encode()):08x}"
 
 
 def set_passwords(hashes: list[tuple[int, str]]) -> None:

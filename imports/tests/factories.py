@@ -25,6 +25,7 @@ from imports.selectors import school_choices
 from imports.services import jobs, runs
 from imports.services.apply import import_job_validate
 from imports.services.sources import ImportOptions, column_labels, school_value_counts, sources_for_job
+from imports.types import get_spec
 from users.models import User
 
 HEADER = ("First Name", "Last Name", "District ID", "User Type", "Grade", "Email Address", "School SIS ID")
@@ -115,7 +116,9 @@ def make_import_job(
     sources = sources_for_job(job)
     labels = column_labels(sources)
     if field_mapping is None:
-        proposal = propose_field_mapping(labels, has_header=all(s.info.has_header for s in sources))
+        proposal = propose_field_mapping(
+            labels, has_header=all(s.info.has_header for s in sources), spec=get_spec(job.import_type)
+        )
         field_mapping = {**proposal.suggestions, **proposal.matched}
     jobs.import_job_set_field_mapping(
         job=job, field_mapping=field_mapping, fixed_values=fixed_values or {}, column_labels=labels, confirm=True

@@ -7,14 +7,9 @@ from users.permissions import district_admin_required
 from users.services import audit_event_record
 
 from ..models import ImportFile
-from ..pipeline.fields import SAMPLE_HEADINGS
 from ..services import corrections, reports
+from ..types import DEFAULT_TYPE, get_spec
 from .common import get_job_or_404
-
-SAMPLE_ROWS = [
-    ["Maria", "", "Lopez", "000123", "0", "5", "", "101", "", "", "N", "Y", ""],
-    ["Robert", "J", "Smith", "T-1001", "1", "", "rsmith@example.org", "101", "", "", "", "", ""],
-]
 
 
 def _attachment(response, filename: str):
@@ -26,9 +21,14 @@ def _attachment(response, filename: str):
 
 @district_admin_required
 def sample_csv(request):
+    """The import type's sample file (?type=, User Data by default), with its exact headings."""
+    try:
+        spec = get_spec(request.GET.get("type") or DEFAULT_TYPE)
+    except LookupError:
+        raise Http404("No such import type.") from None
     return _attachment(
-        StreamingHttpResponse(reports.csv_stream([list(SAMPLE_HEADINGS), *SAMPLE_ROWS]), content_type="text/csv; charset=utf-8"),
-        "classworks_user_import_sample.csv",
+        StreamingHttpResponse(reports.csv_stream(spec.sample_table()), content_type="text/csv; charset=utf-8"),
+        spec.sample_file_name,
     )
 
 

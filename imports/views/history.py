@@ -12,8 +12,8 @@ from users.services import audit_event_record
 
 from .. import selectors
 from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
-from ..pipeline.fields import FIELDS_BY_KEY
 from ..services import jobs, safety
+from ..types import get_spec
 from .common import get_job_or_404
 
 JOBS_PER_PAGE = 25
@@ -56,8 +56,8 @@ def detail(request, number: int):
         "job": job, "tab": "import", "counts": job.counts or job.validation_summary.get("counts", {}),
         "groups": selectors.import_issue_groups(job=job), "page": page, "created": created, "changes": changes,
         "files": job.files.all(), "emails": emails,
-        "mapping": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.field_mapping.items() if k in FIELDS_BY_KEY],
-        "fixed": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.fixed_values.items() if k in FIELDS_BY_KEY],
+        "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
+        "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "can_cancel": job.status in (ImportStatus.SCHEDULED, ImportStatus.ON_HOLD),
         "audit_events": audit_event_list(district=request.district, job=job)[:AUDIT_EVENTS_SHOWN],
     })

@@ -14,19 +14,18 @@ from users.permissions import district_admin_required
 from users.services import audit_event_record
 
 from .. import selectors
-from ..forms import FIXED_CHOICES, ActionsForm, MatchForm, StartForm
+from ..forms import ActionsForm, MatchForm, StartForm
 from ..models import DistrictImportMemory, ImportFile, ImportStatus, Severity, WizardStep
-from ..pipeline.fields import FIELDS, FIELDS_BY_KEY, normalize_heading
+from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety
 from ..services.apply import import_job_validate
 from ..services.sources import ImportOptions, column_labels, column_samples, school_value_counts, sources_for_job
+from ..types import DEFAULT_TYPE, get_spec
 from .common import get_job_or_404
 
-STEP_ORDER = [s.value for s in WizardStep]
-PASSWORD_HEADINGS = {normalize_heading(h) for h in ("Password", *FIELDS_BY_KEY["password"].aliases)}
 ISSUES_PER_PAGE = 50
 
 
@@ -34,27 +33,40 @@ def _step_url(job, step: str) -> str:
     return reverse("imports:start") if step == WizardStep.UPLOAD else reverse(f"imports:{step}", args=[job.number])
 
 
+def _next_url(job, step: str) -> str:
+    """Where the job's type goes after this step: the views never name it."""
+    return _step_url(job, get_spec(job.import_type).next_step(step))
+
+
 def _load_step(request, number: int, step: str):
     """The draft and a redirect when this step is not reachable yet (or the job was submitted)."""
     job = get_job_or_404(request, number)
     if not job.is_draft:
         return job, redirect("imports:detail", number=job.number)
-    if STEP_ORDER.index(step) > STEP_ORDER.index(job.step):
+    spec = get_spec(job.import_type)
+    if not spec.has_step(step) or spec.step_index(step) > spec.step_index(job.step):
         return job, redirect(_step_url(job, job.step))
     return job, None
 
 
 def _steps(job, current: str) -> list[dict]:
-    reached = STEP_ORDER.index(job.step) if job else 0
+    """The step bar: only the steps the job's type has, in its order."""
+    spec = get_spec(job.import_type if job else DEFAULT_TYPE)
+    reached = spec.step_index(job.step) if job else 0
     return [
-        {"label": s.label, "url": _step_url(job, s.value) if job and i <= reached and i > 0 else "",
-         "current": s.value == current, "done": i < STEP_ORDER.index(current)}
-        for i, s in enumerate(WizardStep)
+        {"key": s.value, "label": s.label, "url": _step_url(job, s.value) if job and 0 < i <= reached else "",
+         "current": s.value == current, "done": i < spec.step_index(current)}
+        for i, s in enumerate(spec.steps)
     ]
 
 
 def _render(request, template: str, job, step: str, context: dict):
-    return render(request, template, {"job": job, "steps": _steps(job, step), "tab": "import", **context})
+    spec = get_spec(job.import_type)
+    previous = spec.previous_step(step)
+    return render(request, template, {
+        "job": job, "spec": spec, "steps": _steps(job, step), "tab": "import",
+        "back_url": _step_url(job, previous) if previous else "", **context,
+    })
 
 
 @district_admin_required
@@ -98,32 +110,34 @@ def map_fields(request, number: int):
     if request.method == "POST":
         return _post_fields(request, job, labels)
     proposal = jobs.proposed_field_mapping(job)
+    spec = get_spec(job.import_type)
     mapping, fixed = job.field_mapping, job.fixed_values
     used = set(mapping.values())
     fields = [
         {
             "field": f, "column": mapping.get(f.key), "fixed": fixed.get(f.key),
             "suggestion": proposal.suggestions.get(f.key) if f.key not in mapping and proposal.suggestions.get(f.key) not in used else None,
-            "fixed_choices": FIXED_CHOICES.get(f.key),
+            "fixed_choices": f.fixed_choices or None,
         }
-        for f in FIELDS
+        for f in spec.fields
     ]
     # A column whose heading says Password is masked even before it is matched.
-    hidden = {c for c in labels if normalize_heading(c) in PASSWORD_HEADINGS} | {mapping.get("password")}
+    hidden = {c for c in labels if normalize_heading(c) in spec.secret_headings} | {mapping.get(spec.password_field)}
     samples = column_samples(sources, hidden=hidden)
     columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
     return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
         "fields": fields, "columns": columns, "files": job.files.all(),
-        "missing": [FIELDS_BY_KEY[k].label for k in missing_required(mapping, fixed)],
+        "missing": [spec.by_key[k].label for k in missing_required(mapping, fixed, spec)],
     })
 
 
 def _post_fields(request, job, labels):
     action, _, target = request.POST.get("action", "").partition(":")
     mapping, fixed = dict(job.field_mapping), dict(job.fixed_values)
+    spec = get_spec(job.import_type)
     confirm = False
     if action == "match":
-        form = MatchForm(request.POST, column_labels=labels)
+        form = MatchForm(request.POST, column_labels=labels, spec=spec)
         if not form.is_valid():
             messages.error(request, "Click a field and a column, then Match.")
             return redirect("imports:fields", number=job.number)
@@ -142,7 +156,7 @@ def _post_fields(request, job, labels):
     elif action == "set_fixed":
         key = target
         value = request.POST.get(f"fixed_{key}", "")
-        if key in FIELDS_BY_KEY and value:
+        if key in spec.by_key and value:
             fixed[key] = "" if value == "__blank__" else value
             mapping.pop(key, None)
     elif action == "clear_fixed":
@@ -162,7 +176,7 @@ def _post_fields(request, job, labels):
     except jobs.ImportError_ as exc:
         messages.error(request, str(exc))
         return redirect("imports:fields", number=job.number)
-    return redirect("imports:schools" if confirm else "imports:fields", number=job.number)
+    return redirect(_next_url(job, WizardStep.MAP_FIELDS) if confirm else reverse("imports:fields", args=[job.number]))
 
 
 @district_admin_required
@@ -180,7 +194,7 @@ def map_schools(request, number: int):
         except jobs.ImportError_ as exc:
             messages.error(request, str(exc))
         else:
-            return redirect("imports:validate", number=job.number)
+            return redirect(_next_url(job, WizardStep.MAP_SCHOOLS))
         current = chosen
     else:
         memory = DistrictImportMemory.objects.filter(district=request.district).first()
@@ -205,9 +219,7 @@ def validate(request, number: int):
         if counts.get("errors"):
             messages.error(request, jobs.ERROR_HAS_ERRORS)
             return redirect("imports:validate", number=job.number)
-        job.step = jobs._later(job.step, WizardStep.ACTIONS)
-        job.save(update_fields=["step", "updated_at"])
-        return redirect("imports:actions", number=job.number)
+        return redirect(_step_url(job, jobs.import_job_step_done(job=job, step=WizardStep.VALIDATE)))
     code = request.GET.get("code") or None
     page = Paginator(selectors.import_issues(job=job, code=code), ISSUES_PER_PAGE).get_page(request.GET.get("page"))
     return _render(request, "imports/wizard/validate.html", job, WizardStep.VALIDATE, {
@@ -237,10 +249,10 @@ def actions(request, number: int):
         except jobs.ImportError_ as exc:
             form.add_error(None, str(exc))
         else:
-            return redirect("imports:review", number=job.number)
+            return redirect(_next_url(job, WizardStep.ACTIONS))
     return _render(request, "imports/wizard/actions.html", job, WizardStep.ACTIONS, {
         "form": form, "example": job.validation_summary.get("conflict_example"),
-        "has_password_column": "password" in job.field_mapping,
+        "has_password_column": get_spec(job.import_type).password_field in job.field_mapping,
     })
 
 
@@ -267,10 +279,10 @@ def review(request, number: int):
     starts = next_offpeak_start(now=timezone.now(), timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end)
     return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
         "counts": job.validation_summary.get("counts", {}), "starts": starts, "files": job.files.all(),
-        "mapping": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.field_mapping.items() if k in FIELDS_BY_KEY],
-        "fixed": [(FIELDS_BY_KEY[k].heading, v) for k, v in job.fixed_values.items() if k in FIELDS_BY_KEY],
+        "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
+        "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "school_lines": _school_lines(job),
-        "hold": safety.hold_assess(district=district, summary=job.validation_summary),
+        "hold": safety.hold_assess(district=district, summary=job.validation_summary, spec=get_spec(job.import_type)),
     })
 
 

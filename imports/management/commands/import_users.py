@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from imports.models import DistrictImportMemory, ImportStatus
-from imports.pipeline.fields import FIELDS_BY_KEY
 from imports.pipeline.mapping import missing_required, propose_field_mapping, propose_school_mapping
 from imports.pipeline.reading import FileReadError, inspect_file
 from imports.selectors import school_choices
@@ -15,6 +14,7 @@ from imports.services import emails, jobs, runs
 from imports.services.apply import store_issues
 from imports.services.sources import ImportOptions, Source, column_labels, school_value_counts
 from imports.services.validation import validate_import
+from imports.types import SPECS, get_spec_by_command_name
 from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
 
@@ -43,6 +43,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--type", dest="import_type", choices=[s.command_name for s in SPECS], default=SPECS[0].command_name,
+                            help="The import type: " + ", ".join(f"{s.command_name} ({s.label})" for s in SPECS) + ".")
         parser.add_argument("--district", required=True, metavar="SLUG")
         parser.add_argument("--description", default="")
         parser.add_argument("--as", dest="as_user", metavar="USERNAME", help="Submitting admin; gets the completion email.")
@@ -63,6 +65,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         district = get_district(opts["district"])
+        spec = get_spec_by_command_name(opts["import_type"])
         admin = None
         if opts["as_user"]:
             admin = User.objects.filter(username=opts["as_user"], district=district, is_district_admin=True).first()
@@ -84,7 +87,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc))
             sources.append(Source(path=path, info=info))
 
-        options = self._options(district, sources, opts)
+        options = self._options(district, sources, opts, spec)
         issues = []
         result = validate_import(district=district, sources=sources, options=options, issue_sink=issues.extend)
         report = {
@@ -113,15 +116,17 @@ class Command(BaseCommand):
             self.stderr.write(job.failure_reason)
         return self._finish(report, opts, failed=job.status == ImportStatus.FAILED, job=job)
 
-    def _options(self, district, sources, opts) -> ImportOptions:
+    def _options(self, district, sources, opts, spec) -> ImportOptions:
         labels = column_labels(sources)
         has_header = all(s.info.has_header for s in sources)
         memory = DistrictImportMemory.objects.filter(district=district).first()
-        proposal = propose_field_mapping(labels, has_header=has_header, remembered=memory.field_mapping if memory else None)
+        proposal = propose_field_mapping(
+            labels, has_header=has_header, remembered=memory.field_mapping if memory else None, spec=spec
+        )
         mapping = {**proposal.suggestions, **proposal.matched}
         for column, key in _pairs(opts["map"], "--map"):
-            if key not in FIELDS_BY_KEY:
-                raise CommandError(f'--map: unknown field "{key}". Fields: {", ".join(FIELDS_BY_KEY)}.')
+            if key not in spec.by_key:
+                raise CommandError(f'--map: unknown field "{key}". Fields: {", ".join(spec.by_key)}.')
             label = labels[int(column) - 1] if column.isdigit() and 0 < int(column) <= len(labels) else column
             if label not in labels:
                 raise CommandError(f'--map: no column "{column}" in the file(s).')
@@ -129,18 +134,21 @@ class Command(BaseCommand):
             mapping[key] = label
         fixed = {}
         for key, value in _pairs(opts["set"], "--set"):
-            if key not in FIELDS_BY_KEY:
+            if key not in spec.by_key:
                 raise CommandError(f'--set: unknown field "{key}".')
             fixed[key] = value
-        if "password" in fixed:
+        if spec.password_field in fixed:
             raise CommandError(jobs.ERROR_FIXED_PASSWORD)
-        missing = missing_required(mapping, fixed)
+        missing = missing_required(mapping, fixed, spec)
         if missing:
             raise CommandError(
-                "Required fields have no column: " + ", ".join(FIELDS_BY_KEY[k].heading for k in missing)
+                "Required fields have no column: " + ", ".join(spec.heading(k) for k in missing)
                 + ". Use --map COLUMN=field_key or --set field_key=VALUE."
             )
-        options = ImportOptions(field_mapping=mapping, fixed_values=fixed, conflict_policy=opts["conflict"], password_policy=opts["password"])
+        options = ImportOptions(
+            field_mapping=mapping, fixed_values=fixed, conflict_policy=opts["conflict"], password_policy=opts["password"],
+            spec=spec,
+        )
         values = list(school_value_counts(sources, options))
         schools = school_choices(district=district)
         school_map = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None)
@@ -153,7 +161,9 @@ class Command(BaseCommand):
         return options
 
     def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch):
-        job = jobs.import_job_create(district=district, created_by=admin, description=opts["description"])
+        job = jobs.import_job_create(
+            district=district, created_by=admin, description=opts["description"], import_type=options.spec.import_type
+        )
         uploads = [_PathUpload(open(s.path, "rb"), name=s.info.name) for s in sources]
         try:
             jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)

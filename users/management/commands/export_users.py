@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from schools.management.districts import district_for_command
-from users.exports import FORMATS, USER_EXPORT_HEADINGS, user_export_json, user_export_write_csv, user_export_xlsx
+from users.exports import FORMATS, user_export_headings, user_export_json, user_export_write_csv, user_export_xlsx
 from users.models import AuditAction, User
 from users.selectors import user_list
 from users.services import audit_event_record
@@ -21,14 +21,16 @@ class _LineWriter:
 
 
 class Command(BaseCommand):
-    help = (
-        "Export every user of a district, one row each, with the headings: "
-        + ", ".join(USER_EXPORT_HEADINGS)
-        + ". User Type is 0 for students and 1 for staff; flags are Y or N; custom groups are "
-        "separated by ';'. In csv and xlsx, a cell starting with =, +, -, @, tab or carriage "
-        "return gets a leading ' so a spreadsheet never runs it as a formula. Writes to standard "
-        "output unless -o is given."
-    )
+    @property
+    def help(self) -> str:
+        return (
+            "Export every user of a district, one row each, with the headings: "
+            + ", ".join(user_export_headings())
+            + ". User Type is 0 for students and 1 for staff; flags are Y or N; custom groups are "
+            "separated by ';'. In csv and xlsx, a cell starting with =, +, -, @, tab or carriage "
+            "return gets a leading ' so a spreadsheet never runs it as a formula. Writes to standard "
+            "output unless -o is given."
+        )
 
     def add_arguments(self, parser):
         parser.add_argument("--district", required=True, metavar="SLUG", help="The district's slug.")

@@ -1,0 +1,35 @@
+"""The import types, one declaration each. Adding a type is one file here and a line below."""
+from .spec import ImportSpec
+from .steps import WizardStep
+from .user_data import USER_DATA
+
+SPECS: tuple[ImportSpec, ...] = (USER_DATA,)
+DEFAULT_TYPE = USER_DATA.import_type
+_BY_TYPE = {s.import_type: s for s in SPECS}
+_BY_COMMAND_NAME = {s.command_name: s for s in SPECS}
+
+ERROR_UNKNOWN_TYPE = 'Unknown import type "{name}".'
+
+
+def get_spec(import_type: str) -> ImportSpec:
+    """The declaration of a stored import type (ImportJob.import_type)."""
+    try:
+        return _BY_TYPE[import_type]
+    except KeyError:
+        raise LookupError(ERROR_UNKNOWN_TYPE.format(name=import_type)) from None
+
+
+def get_spec_by_command_name(name: str) -> ImportSpec:
+    """The declaration for import_users --type NAME."""
+    try:
+        return _BY_COMMAND_NAME[name]
+    except KeyError:
+        raise LookupError(ERROR_UNKNOWN_TYPE.format(name=name)) from None
+
+
+def types_with_step(step: str) -> tuple[ImportSpec, ...]:
+    """The import types whose wizard has this step."""
+    return tuple(s for s in SPECS if s.has_step(step))
+
+
+__all__ = ["SPECS", "DEFAULT_TYPE", "ImportSpec", "WizardStep", "USER_DATA", "get_spec", "get_spec_by_command_name", "types_with_step"]

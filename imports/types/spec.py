@@ -1,0 +1,119 @@
+"""An import type as one declaration: its fields, matching key, steps, options and sample file.
+
+The reader, validation, preview, writer, reports and wizard read it; none of them names a type.
+"""
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..pipeline.fields import Field, heading_index, normalize_heading
+from .steps import WizardStep
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    import_type: str  # ImportJob.import_type
+    label: str  # Import History's Type column, the wizard's type choice
+    command_name: str  # import_users --type
+    fields: tuple[Field, ...]
+    match_field: str  # the field whose value finds the stored user (its column is the matching key)
+    steps: tuple[WizardStep, ...]
+    options: tuple[str, ...] = ()  # the ImportJob choices this type offers (Additional Actions)
+    sample_rows: tuple[Mapping[str, str], ...] = ()  # field key -> text; a field not named is blank
+    sample_file_name: str = "sample.csv"
+    insert_defaults: Mapping[str, object] = field(default_factory=dict)  # other columns of a new user
+
+    # Derived once from the fields, so no list is written out twice.
+    by_key: dict[str, Field] = field(init=False, repr=False, compare=False)
+    heading_to_key: dict[str, str] = field(init=False, repr=False, compare=False)
+    alias_to_key: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_key", {f.key: f for f in self.fields})
+        headings, aliases = heading_index(self.fields)
+        object.__setattr__(self, "heading_to_key", headings)
+        object.__setattr__(self, "alias_to_key", aliases)
+
+    # --- Fields ---
+
+    @cached_property
+    def required_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields if f.required)
+
+    @cached_property
+    def match_column(self) -> str:
+        return self.by_key[self.match_field].stored_column
+
+    @cached_property
+    def password_field(self) -> str | None:
+        return next((f.key for f in self.fields if f.rule.secret), None)
+
+    @cached_property
+    def record_fields(self) -> tuple[Field, ...]:
+        """The fields compared with, and written to, the stored user (not the key, not a password)."""
+        return tuple(f for f in self.fields if f.key != self.match_field and not f.rule.secret)
+
+    @cached_property
+    def record_columns(self) -> tuple[str, ...]:
+        return tuple(f.stored_column for f in self.record_fields)
+
+    @cached_property
+    def hold_columns(self) -> frozenset[str]:
+        return frozenset(f.stored_column for f in self.record_fields if f.hold)
+
+    @cached_property
+    def max_lengths(self) -> dict[str, int]:
+        """Field key -> the stored column's size."""
+        return {f.key: f.rule.max_length for f in self.fields if f.rule.max_length}
+
+    @cached_property
+    def secret_headings(self) -> frozenset[str]:
+        """Normalised headings that name a password column, matched or not (their samples are masked)."""
+        return frozenset(normalize_heading(h) for f in self.fields if f.rule.secret for h in (f.heading, *f.aliases))
+
+    @cached_property
+    def export_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if not f.rule.secret)
+
+    def lookup_field(self, lookup: str) -> str | None:
+        """The field whose values are matched through this admin-chosen mapping (e.g. "schools")."""
+        return next((f.key for f in self.fields if f.rule.lookup == lookup), None)
+
+    def field_of_column(self, column: str) -> Field:
+        return next(f for f in self.fields if f.stored_column == column)
+
+    def heading(self, key: str) -> str:
+        return self.by_key[key].heading
+
+    def headings_of(self, mapping: Mapping[str, str]) -> list[tuple[str, str]]:
+        """(heading, value) for each known field of a stored mapping, in the mapping's order."""
+        return [(self.by_key[k].heading, v) for k, v in mapping.items() if k in self.by_key]
+
+    # --- The sample file ---
+
+    @cached_property
+    def sample_headings(self) -> tuple[str, ...]:
+        return tuple(f.heading for f in self.fields)
+
+    def sample_table(self) -> list[list[str]]:
+        return [list(self.sample_headings), *([row.get(f.key, "") for f in self.fields] for row in self.sample_rows)]
+
+    # --- The wizard: each step knows its neighbours ---
+
+    def has_step(self, step: str) -> bool:
+        return step in self.steps
+
+    def step_index(self, step: str) -> int:
+        return self.steps.index(step)
+
+    def next_step(self, step: str) -> WizardStep | None:
+        i = self.step_index(step) + 1
+        return self.steps[i] if i < len(self.steps) else None
+
+    def previous_step(self, step: str) -> WizardStep | None:
+        i = self.step_index(step)
+        return self.steps[i - 1] if i > 0 else None
+
+    def later_step(self, current: str, step: str) -> str:
+        """The further of two steps: reaching a step again never moves a job back."""
+        return current if self.step_index(current) >= self.step_index(step) else step
