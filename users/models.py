@@ -26,6 +26,12 @@ class Grade(models.TextChoices):
     G12 = "12", "12"
 
 
+class Gender(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+    NON_BINARY = "X", "Non-binary"
+
+
 class User(AbstractUser):
     """Everyone who signs in: district administrators, staff and students."""
 
@@ -44,6 +50,18 @@ class User(AbstractUser):
     alternate_user_id = models.CharField(max_length=64, blank=True, default="")
     limited_english = models.BooleanField(default=False)
     economically_disadvantaged = models.BooleanField(default=False)
+    # Demographics, shared by the User Data and Student Demographics imports.
+    prefix = models.CharField(max_length=32, blank=True, default="")
+    suffix = models.CharField(max_length=32, blank=True, default="")
+    birthdate = models.DateField(null=True, blank=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="")
+    hispanic_latino = models.BooleanField("Hispanic or Latino", default=False)
+    # One or more federal race categories, as given, joined by ";".
+    race = models.CharField(max_length=255, blank=True, default="")
+    disabled = models.BooleanField(default=False)
+    migrant = models.BooleanField(default=False)
+    # The OneRoster sourcedId, so a later demographics.csv keyed on it finds the user.
+    oneroster_sourced_id = models.CharField("OneRoster sourcedId", max_length=255, blank=True, default="")
     # The right to manage the district, independent of being staff or student.
     is_district_admin = models.BooleanField(default=False)
     # Which import created this user: the change list and a future undo build on it.
@@ -60,7 +78,10 @@ class User(AbstractUser):
             ),
         ]
         # Validation looks up existing users' emails case-insensitively, a chunk at a time.
-        indexes = [models.Index("district", Lower("email"), name="user_district_email_ci")]
+        indexes = [
+            models.Index("district", Lower("email"), name="user_district_email_ci"),
+            models.Index(fields=["district", "oneroster_sourced_id"], name="user_district_sourced_id"),
+        ]
 
     @property
     def full_name(self) -> str:

@@ -102,6 +102,7 @@ AXES_LOCKOUT_CALLABLE = "users.auth.lockout_response"
 # set, the client's address is read from X-Forwarded-For, which only those proxies may append to.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "users.auth.client_ip_address"
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
 
 # An admin can download every student's record: a session ends after 8 hours without a request
 # (the expiry moves on with every request) and when the browser closes (no persistent cookie).

@@ -21,11 +21,25 @@ def _column_default(column: str):
     return User._meta.get_field(column).get_default  # called per row, so a default such as now() stays fresh
 
 
+@lru_cache(maxsize=None)
+def _model_defaults() -> tuple[dict, tuple]:
+    """Every other column's default: COPY names its columns, and a column it leaves out gets NULL, not Django's default."""
+    fields = [f for f in User._meta.concrete_fields if not f.primary_key and f.has_default()]
+    static = {f.attname: f.get_default() for f in fields if not callable(f.default)}
+    dynamic = tuple((f.attname, f.get_default) for f in fields if callable(f.default))
+    return static, dynamic
+
+
 def new_user(spec, values: dict, **engine) -> dict:
     """A new user's columns: what the engine sets (username, password, district, key...), the import type's
     insert defaults, and its record columns (a value not given takes the column's default)."""
     record = {column: _column_default(column)() if value is None else value for column, value in values.items()}
-    return {**engine, **spec.insert_defaults, **record}
+    static, dynamic = _model_defaults()
+    user = {**static, **engine, **spec.insert_defaults, **record}
+    for column, default in dynamic:
+        if column not in user:
+            user[column] = default()
+    return user
 
 
 def base_username(district_slug: str, district_user_id: str) -> str:
