@@ -1,13 +1,17 @@
 """Reads for users and custom groups. Every selector takes the district it may look in."""
 
+import operator
+import sys
 from dataclasses import dataclass
+from functools import reduce
 
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models.functions import Collate, Lower
 
 from schools.models import District, School
 
-from .models import CustomGroup, User
+from .models import CustomGroup, User, UserType
 
 
 def user_list(*, district: District) -> QuerySet[User]:
@@ -56,9 +60,14 @@ def audit_event_list(*, district: District, since=None, job=None, subject_user=N
 # ---- The Users tab: search, filters and keyset pages ----
 
 USERS_PER_PAGE = 50
-# Past this many matches the list says "10,000+": an exact count of a million rows is slow.
+# Past this many matches the list says "more than 10000": an exact count of a million rows is slow.
 USER_COUNT_CAP = 10_000
-_NAME_ORDER = ("last_name", "first_name", "pk")
+SEARCHED_COLUMNS = ("last_name", "first_name", "district_user_id", "username", "email")
+# The list's order: lower-cased names compared byte by byte (code point order), then id. It is the
+# order of the indexes of migration 0003, so a page and a last-name prefix are both one range scan;
+# a prefix in this order is exactly the range [prefix, prefix with its last character + 1).
+_ORDER = ("last_key", "first_key", "pk")
+_BYTE_COLLATION = {"postgresql": "C", "sqlite": "BINARY"}
 
 
 @dataclass(frozen=True)
@@ -77,66 +86,100 @@ class UserPage:
     users: list
     next_after: int | None  # the last user's id, when a later page exists
     prev_before: int | None  # the first user's id, when an earlier page exists
-    count: int  # matches, up to USER_COUNT_CAP + 1
+    count: int  # matches, up to USER_COUNT_CAP
     count_capped: bool
 
 
-def _prefix(column: str, text: str) -> Q:
-    # lower(col) LIKE 'text%': the form the text_pattern_ops indexes of migration 0003 serve.
-    return Q(**{f"{column}_lower__startswith": text})
+def _keyed(users: QuerySet) -> QuerySet:
+    """users with the byte-ordered lower() keys of every searched column as aliases."""
+    collation = _BYTE_COLLATION.get(connection.vendor, "C")
+    keys = {f"{column}_key": Collate(Lower(column), collation) for column in SEARCHED_COLUMNS}
+    keys["last_key"], keys["first_key"] = keys.pop("last_name_key"), keys.pop("first_name_key")
+    return users.alias(**keys)
 
 
-def _search(users: QuerySet, q: str) -> QuerySet:
-    """Prefix of a name, District ID, username or email; "Ada Love" or "Lovelace, Ada" match both names."""
+def _prefix(key: str, text: str) -> Q:
+    """key starts with text, as a range the byte-ordered index can scan (no LIKE, so % and _ are plain)."""
+    if not text or ord(text[-1]) >= sys.maxunicode:
+        return Q(**{f"{key}__startswith": text})
+    return Q(**{f"{key}__gte": text, f"{key}__lt": text[:-1] + chr(ord(text[-1]) + 1)})
+
+
+def _search_branches(q: str) -> list[Q]:
+    """Each way the search can match: a prefix of a name, District ID, username or email.
+
+    "Ada Love" and "Lovelace, Ada" match first and last name together.
+    """
     words = [w for w in q.replace(",", " ").lower().split() if w]
     if not words:
-        return users
-    users = users.alias(
-        last_name_lower=Lower("last_name"), first_name_lower=Lower("first_name"),
-        district_user_id_lower=Lower("district_user_id"), username_lower=Lower("username"), email_lower=Lower("email"),
-    )
+        return []
     if len(words) == 1:
         (word,) = words
-        match = Q()
-        for column in ("last_name", "first_name", "district_user_id", "username", "email"):
-            match |= _prefix(column, word)
-        return users.filter(match)
+        keys = ("last_key", "first_key", "district_user_id_key", "username_key", "email_key")
+        return [_prefix(key, word) for key in keys]
     first, last = words[0], words[-1]
-    return users.filter(
-        (_prefix("first_name", first) & _prefix("last_name", last))
-        | (_prefix("last_name", first) & _prefix("first_name", last))
-    )
+    return [
+        _prefix("last_key", last) & _prefix("first_key", first),
+        _prefix("last_key", first) & _prefix("first_key", last),
+    ]
 
 
-def user_search(*, district: District, filters: UserFilters) -> QuerySet[User]:
-    """The district's users matching the search and filters, by name."""
-    users = User.objects.filter(district=district)
+def _filtered(*, district: District, filters: UserFilters) -> QuerySet:
+    users = _keyed(User.objects.filter(district=district))
     if filters.school_id is not None:
         users = users.filter(school_id=filters.school_id)
     if filters.user_type:
         users = users.filter(user_type=filters.user_type)
     if filters.grade:
-        users = users.filter(grade=filters.grade)
+        # Staff never have a grade (the import and the edit form clear it), so that asks for nobody;
+        # said here, it costs no scan of the district.
+        users = users.none() if filters.user_type == UserType.STAFF else users.filter(grade=filters.grade)
     if filters.active is not None:
         users = users.filter(is_active=filters.active)
-    return _search(users, filters.q.strip()).order_by(*_NAME_ORDER)
+    return users
 
 
-def _after(user: User) -> Q:
-    # Row comparison spelt out; the leading last_name >= gives the index scan its start.
-    return Q(last_name__gte=user.last_name) & (
-        Q(last_name__gt=user.last_name)
-        | Q(last_name=user.last_name, first_name__gt=user.first_name)
-        | Q(last_name=user.last_name, first_name=user.first_name, pk__gt=user.pk)
+def user_search(*, district: District, filters: UserFilters) -> QuerySet[User]:
+    """The district's users matching the search and filters, in the list's order."""
+    users = _filtered(district=district, filters=filters)
+    branches = _search_branches(filters.q.strip())
+    if branches:
+        users = users.filter(reduce(operator.or_, branches))
+    return users.order_by(*_ORDER)
+
+
+def _after(last_key: str, first_key: str, pk: int) -> Q:
+    # Row comparison spelt out; the leading last_key >= gives the index scan its start.
+    return Q(last_key__gte=last_key) & (
+        Q(last_key__gt=last_key) | Q(last_key=last_key, first_key__gt=first_key)
+        | Q(last_key=last_key, first_key=first_key, pk__gt=pk)
     )
 
 
-def _before(user: User) -> Q:
-    return Q(last_name__lte=user.last_name) & (
-        Q(last_name__lt=user.last_name)
-        | Q(last_name=user.last_name, first_name__lt=user.first_name)
-        | Q(last_name=user.last_name, first_name=user.first_name, pk__lt=user.pk)
+def _before(last_key: str, first_key: str, pk: int) -> Q:
+    return Q(last_key__lte=last_key) & (
+        Q(last_key__lt=last_key) | Q(last_key=last_key, first_key__lt=first_key)
+        | Q(last_key=last_key, first_key=first_key, pk__lt=pk)
     )
+
+
+def _page_ids(users: QuerySet, branches: list[Q], *, descending: bool, limit: int) -> list[int]:
+    """Ids of the first `limit` users in order (or reverse order).
+
+    With a search on PostgreSQL, each way of matching takes its own first `limit` users and the
+    union is ordered again: a single OR lets the planner walk the whole name index when the
+    matches cluster (every "Smith" sits under S), which costs seconds at a million users.
+    SQLite cannot limit a branch of a UNION, and its development data is small.
+    """
+    order = [f"-{k}" if descending else k for k in _ORDER]
+    if not branches:
+        return list(users.order_by(*order).values_list("pk", flat=True)[:limit])
+    if connection.vendor != "postgresql" or len(branches) == 1:
+        return list(users.filter(reduce(operator.or_, branches)).order_by(*order).values_list("pk", flat=True)[:limit])
+    keyed = users.annotate(last_sort=F("last_key"), first_sort=F("first_key"))
+    parts = [keyed.filter(branch).order_by(*order).values_list("id", "last_sort", "first_sort")[:limit] for branch in branches]
+    union_order = [o.replace("last_key", "last_sort").replace("first_key", "first_sort").replace("pk", "id") for o in order]
+    return [row[0] for row in parts[0].union(*parts[1:]).order_by(*union_order)[:limit]]
 
 
 def user_page(
@@ -144,29 +187,34 @@ def user_page(
     size: int = USERS_PER_PAGE,
 ) -> UserPage:
     """One page of `user_search`, after or before a user id (keyset: page 20,000 costs what page 1 does)."""
-    matches = user_search(district=district, filters=filters)
+    users = _filtered(district=district, filters=filters)
+    branches = _search_branches(filters.q.strip())
     anchor_id = after or before
-    anchor = User.objects.filter(district=district, pk=anchor_id).only(*_NAME_ORDER[:2]).first() if anchor_id else None
-    rows = matches.select_related("school").only(
+    anchor = (
+        _keyed(User.objects.filter(district=district, pk=anchor_id))
+        .annotate(last_sort=F("last_key"), first_sort=F("first_key")).values_list("last_sort", "first_sort", "pk").first()
+        if anchor_id else None
+    )
+    backwards = anchor is not None and not after
+    page = users
+    if anchor is not None:
+        page = users.filter(_before(*anchor) if backwards else _after(*anchor))
+    ids = _page_ids(page, branches, descending=backwards, limit=size + 1)
+    more = len(ids) > size
+    ids = ids[:size]
+    if backwards:
+        ids.reverse()
+    by_id = User.objects.select_related("school").only(
         "first_name", "middle_name", "last_name", "district_user_id", "username", "user_type", "grade",
         "is_active", "is_district_admin", "school__name",
-    )
-    if anchor is not None and before:
-        found = list(rows.filter(_before(anchor)).order_by("-last_name", "-first_name", "-pk")[: size + 1])
-        more_before = len(found) > size
-        users = found[:size][::-1]
-        next_after = users[-1].pk if users else None
-        prev_before = users[0].pk if users and more_before else None
-    else:
-        if anchor is not None:
-            rows = rows.filter(_after(anchor))
-        found = list(rows[: size + 1])
-        users = found[:size]
-        next_after = users[-1].pk if len(found) > size else None
-        prev_before = users[0].pk if users and anchor is not None else None
+    ).in_bulk(ids)
+    shown = [by_id[i] for i in ids if i in by_id]
+    next_after = shown[-1].pk if shown and (more if not backwards else True) else None
+    prev_before = shown[0].pk if shown and (more if backwards else anchor is not None) else None
+    matches = users.filter(reduce(operator.or_, branches)) if branches else users
     count = matches.order_by()[: USER_COUNT_CAP + 1].count()
     return UserPage(
-        users=users, next_after=next_after, prev_before=prev_before,
+        users=shown, next_after=next_after, prev_before=prev_before,
         count=min(count, USER_COUNT_CAP), count_capped=count > USER_COUNT_CAP,
     )
 
@@ -260,7 +308,7 @@ def custom_group_get(*, district: District, pk: int) -> CustomGroup | None:
 
 def custom_group_members(*, group: CustomGroup) -> QuerySet[User]:
     """The group's members, by name."""
-    return group.members.select_related("school").order_by(*_NAME_ORDER)
+    return _keyed(group.members.select_related("school")).order_by(*_ORDER)
 
 
 def user_find(*, district: District, identifier: str) -> User | None:

@@ -1,27 +1,31 @@
 """Indexes for the Users list at a million users per district (PostgreSQL only).
 
-- The list is ordered by (last name, first name, id) and paged by keyset, so one ordered index
-  per way in (district, a school, disabled users only) reads exactly one page.
-- Search is a prefix match on lower(column): a text_pattern_ops index per searched column makes
-  `lower(col) LIKE 'smi%'` a range scan whatever the database collation. A trigram index would
-  also find substrings, but it cannot return rows in name order, so a broad query would sort
-  every match; a prefix is what an admin types for a name, an id, a username or an email.
+The list is ordered by lower(last name), lower(first name), id, compared byte by byte (COLLATE
+"C"), and paged by keyset; search is a prefix of a name, District ID, username or email.
 
-Built CONCURRENTLY so that an existing district's sign-ins and imports are not blocked. The
-indexes are not in the model state: Django cannot express an operator class on an expression
-portably, and SQLite (development) does not need them.
+- One ordered index per way in (the district, a school, disabled users only) reads exactly one
+  page. The district's one also serves a last-name prefix: in byte order a prefix is a range,
+  and that range comes out already in the list's order, however common the name.
+- The other searched columns get a (district, lower(column) COLLATE "C") index: a prefix is a
+  range scan. A trigram index would also find substrings, but it cannot return rows in name
+  order, so a broad query would sort every match; a prefix is what an admin types.
+
+Built CONCURRENTLY so that a live district's sign-ins and imports are not blocked. The indexes
+are not in the model state: Django cannot declare a collation on an index expression for
+both backends, and SQLite (development) does not need them.
 """
 from django.db import migrations
 
-SEARCHED_COLUMNS = ("last_name", "first_name", "district_user_id", "username", "email")
+NAME_KEYS = 'lower(last_name) COLLATE "C", lower(first_name) COLLATE "C", id'
+PREFIX_COLUMNS = ("first_name", "district_user_id", "username", "email")
 
 INDEXES = {
-    "user_district_name_order": 'ON users_user (district_id, last_name, first_name, id)',
-    "user_school_name_order": 'ON users_user (school_id, last_name, first_name, id)',
-    "user_district_disabled_order": 'ON users_user (district_id, last_name, first_name, id) WHERE NOT is_active',
+    "user_district_name_order": f"ON users_user (district_id, {NAME_KEYS})",
+    "user_school_name_order": f"ON users_user (school_id, {NAME_KEYS})",
+    "user_district_disabled_order": f"ON users_user (district_id, {NAME_KEYS}) WHERE NOT is_active",
     **{
-        f"user_district_{column}_prefix": f"ON users_user (district_id, lower({column}) text_pattern_ops)"
-        for column in SEARCHED_COLUMNS
+        f"user_district_{column}_prefix": f'ON users_user (district_id, (lower({column}) COLLATE "C"))'
+        for column in PREFIX_COLUMNS
     },
 }
 
