@@ -270,7 +270,7 @@ def user_history(*, district: District, user: User, limit: int = 100) -> list[Hi
     if created is not None:
         entries.append(HistoryEntry(
             at=created.completed_at or created.started_at or user.date_joined, what=f"Created by import {created.number}",
-            job=created,
+            who=created.created_by.get_username() if created.created_by_id else "", job=created,
         ))
     entries.sort(key=lambda e: (e.at is not None, e.at), reverse=True)
     return entries[:limit]

@@ -207,9 +207,10 @@ ERROR_NOT_YOUR_SCHOOL = "Choose one of your district's schools."
 ERROR_LINK_STAFF_ONLY = "Set-password links are for staff; students sign in the way their school set up."
 ERROR_LINK_NO_EMAIL = "This staff member has no email address; add one first."
 ERROR_LINK_DISABLED = "This account is disabled; enable it before sending a set-password link."
-ERROR_LINK_EMAIL_JUST_CHANGED = (
-    "The email address was changed {when}, so no set-password link goes to it yet. "
-    "The person can use the link once they have signed in again, or after {days} days."
+ERROR_LINK_EMAIL_JUST_CHANGED = "The email address was changed {when}, so no set-password link goes to it for {days} days."
+ERROR_LINK_EMAIL_CHANGED_SINCE_SIGN_IN = (
+    "The email address was changed {when}, after this person last signed in, so no set-password link goes to it "
+    "until they sign in again."
 )
 # An address changed this recently, or since the person last signed in, is not yet trusted with a link.
 EMAIL_CHANGE_HOLD_DAYS = 7
@@ -314,13 +315,15 @@ def user_password_link_send(*, user: User, request=None, actor: User | None = No
         raise UserError(ERROR_LINK_DISABLED, code="link_disabled")
     now = now or timezone.now()
     changed_at = user_email_changed_at(user=user)
-    if changed_at is not None and (
-        changed_at > now - timedelta(days=EMAIL_CHANGE_HOLD_DAYS) or (user.last_login and changed_at > user.last_login)
-    ):
+    if changed_at is not None:
         when = timezone.localtime(changed_at, zoneinfo.ZoneInfo(user.district.timezone)).strftime("on %b %d, %Y at %H:%M")
-        raise UserError(
-            ERROR_LINK_EMAIL_JUST_CHANGED.format(when=when, days=EMAIL_CHANGE_HOLD_DAYS), code="link_email_just_changed"
-        )
+        if changed_at > now - timedelta(days=EMAIL_CHANGE_HOLD_DAYS):
+            raise UserError(
+                ERROR_LINK_EMAIL_JUST_CHANGED.format(when=when, days=EMAIL_CHANGE_HOLD_DAYS), code="link_email_just_changed"
+            )
+        # Someone who signs in knows their password: an address set since then is not theirs until they do again.
+        if user.last_login and changed_at > user.last_login:
+            raise UserError(ERROR_LINK_EMAIL_CHANGED_SINCE_SIGN_IN.format(when=when), code="link_email_changed_since_sign_in")
     context = {"user": user, "district": user.district, "url": set_password_url(user), "site_url": settings.SITE_URL}
     send_mail("Set your Classworks password", render_to_string("users/email/password_link.txt", context), None, [user.email])
     audit_event_record(
