@@ -1,14 +1,14 @@
 """How fast the Users list answers for a district with a million users, on PostgreSQL.
 
     .venv/bin/python bench/users_list_bench.py \\
-        [--database-url postgres://postgres@127.0.0.1:5432/cw_users_bench] [--users 1000000] [--repeat 7] [--keep]
+        [--database-url postgres://postgres@127.0.0.1:5432/cw_users_bench] [--users 1000000] [--repeat 7] [--keep | --reuse]
 
 The database is dropped, created and migrated (with the list's indexes), then one district's
 users are loaded with COPY and ANALYZEd. Each scenario is a full GET of the Users page through
 Django's test client, signed in as the district's admin: the view, every query and the
-template. The first request of a scenario warms the cache and is not counted; the median and
+template ("db ms" is the part spent in queries). The first request of a scenario warms the cache and is not counted; the median and
 the slowest of the next --repeat requests are printed, with the number of queries. The
-database is dropped at the end unless --keep.
+database is dropped at the end unless --keep; --reuse measures a kept one again without loading.
 """
 import argparse
 import io
@@ -108,21 +108,22 @@ def load_users(*, district, schools, count: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(client, url: str, repeat: int) -> tuple[float, float, int, int]:
-    """(median ms, slowest ms, queries, rows shown) of `repeat` GETs after one warm-up."""
+def measure(client, url: str, repeat: int) -> tuple[float, float, float, int, int]:
+    """(median ms, slowest ms, median ms in the database, queries, rows shown) of `repeat` GETs after one warm-up."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
-    times = []
+    times, db_times = [], []
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
+        db_times.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
     rows = response.content.decode().split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<a href=\"/manage/users/")
-    return statistics.median(times), max(times), len(queries), rows
+    return statistics.median(times), max(times), statistics.median(db_times), len(queries), rows
 
 
 def main() -> int:
@@ -132,12 +133,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--reuse", action="store_true", help="Measure a database kept by --keep; load nothing.")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "classworks_import.settings.test"
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    create_database(args.database_url)
+    if not args.reuse:
+        create_database(args.database_url)
     import django
 
     django.setup()
@@ -149,15 +152,21 @@ def main() -> int:
     from users.tests.factories import make_admin
 
     try:
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
-        print(f"migrate: {time.perf_counter() - started:.1f} s")
-        district = District.objects.create(slug="bench", name="Bench Unified", timezone="America/Chicago")
-        schools = [School.objects.create(district=district, sis_id=f"{n:03d}", name=f"School {n:03d}") for n in range(SCHOOLS)]
-        seconds = load_users(district=district, schools=schools, count=args.users, seed=args.seed)
-        print(f"COPY of {args.users:,} users and ANALYZE: {seconds:.1f} s")
-        # The list's indexes exist already (migration 0003): the load above maintained them.
-        admin = make_admin(district, last_name="Admin")
+        if args.reuse:
+            district = District.objects.get(slug="bench")
+            schools = list(School.objects.filter(district=district).order_by("sis_id"))
+            admin = User.objects.get(district=district, is_district_admin=True)
+            args.users = User.objects.filter(district=district, is_district_admin=False).count()
+        else:
+            started = time.perf_counter()
+            call_command("migrate", verbosity=0)
+            print(f"migrate: {time.perf_counter() - started:.1f} s")
+            district = District.objects.create(slug="bench", name="Bench Unified", timezone="America/Chicago")
+            schools = [School.objects.create(district=district, sis_id=f"{n:03d}", name=f"School {n:03d}") for n in range(SCHOOLS)]
+            seconds = load_users(district=district, schools=schools, count=args.users, seed=args.seed)
+            print(f"COPY of {args.users:,} users and ANALYZE: {seconds:.1f} s")
+            # The list's indexes exist already (migration 0003): the load above maintained them.
+            admin = make_admin(district, last_name="Admin")
         client = Client()
         client.force_login(admin)
 
@@ -181,13 +190,13 @@ def main() -> int:
             ("search 'smi' + school + grade", {"q": "smi", "school": schools[7].id, "grade": "5"}),
         ]
         print(f"\nUsers list, one district with {args.users:,} users, {args.repeat} requests each after a warm-up")
-        print(f"{'scenario':44} {'median ms':>9} {'max ms':>7} {'queries':>7} {'rows':>5}")
+        print(f"{'scenario':44} {'median ms':>9} {'max ms':>7} {'db ms':>6} {'queries':>7} {'rows':>5}")
         worst = 0.0
         for name, params in scenarios:
             url = "/manage/users/" + (f"?{urlencode(params)}" if params else "")
-            median, slowest, queries, rows = measure(client, url, args.repeat)
+            median, slowest, db, queries, rows = measure(client, url, args.repeat)
             worst = max(worst, median)
-            print(f"{name:44} {median:9.1f} {slowest:7.1f} {queries:7d} {rows:5d}")
+            print(f"{name:44} {median:9.1f} {slowest:7.1f} {db:6.1f} {queries:7d} {rows:5d}")
         print(f"\nslowest median: {worst:.1f} ms")
     finally:
         if not args.keep:

@@ -60,8 +60,9 @@ def audit_event_list(*, district: District, since=None, job=None, subject_user=N
 # ---- The Users tab: search, filters and keyset pages ----
 
 USERS_PER_PAGE = 50
-# Past this many matches the list says "more than 10000": an exact count of a million rows is slow.
-USER_COUNT_CAP = 10_000
+# Past this many matches the list says "more than 1,000": counting every match of a broad search or
+# filter in a million rows costs more than the whole page may take.
+USER_COUNT_CAP = 1_000
 SEARCHED_COLUMNS = ("last_name", "first_name", "district_user_id", "username", "email")
 # The list's order: lower-cased names compared byte by byte (code point order), then id. It is the
 # order of the indexes of migration 0003, so a page and a last-name prefix are both one range scan;
@@ -182,6 +183,20 @@ def _page_ids(users: QuerySet, branches: list[Q], *, descending: bool, limit: in
     return [row[0] for row in parts[0].union(*parts[1:]).order_by(*union_order)[:limit]]
 
 
+def _capped_count(users: QuerySet, branches: list[Q], *, cap: int) -> int:
+    """How many users match, counting no further than `cap`.
+
+    On PostgreSQL each branch stops at `cap` on its own index: one OR would build the bitmap of
+    every match first (a third of a second for "s" at a million users).
+    """
+    if not branches:
+        return users.order_by()[:cap].count()
+    if connection.vendor != "postgresql" or len(branches) == 1:
+        return users.filter(reduce(operator.or_, branches)).order_by()[:cap].count()
+    parts = [users.filter(branch).order_by().values_list("id")[:cap] for branch in branches]
+    return min(parts[0].union(*parts[1:]).count(), cap)
+
+
 def user_page(
     *, district: District, filters: UserFilters, after: int | None = None, before: int | None = None,
     size: int = USERS_PER_PAGE,
@@ -211,8 +226,7 @@ def user_page(
     shown = [by_id[i] for i in ids if i in by_id]
     next_after = shown[-1].pk if shown and (more if not backwards else True) else None
     prev_before = shown[0].pk if shown and (more if backwards else anchor is not None) else None
-    matches = users.filter(reduce(operator.or_, branches)) if branches else users
-    count = matches.order_by()[: USER_COUNT_CAP + 1].count()
+    count = _capped_count(users, branches, cap=USER_COUNT_CAP + 1)
     return UserPage(
         users=shown, next_after=next_after, prev_before=prev_before,
         count=min(count, USER_COUNT_CAP), count_capped=count > USER_COUNT_CAP,

@@ -63,7 +63,7 @@ def user_list(request):
     for key in ("after", "before"):
         query.pop(key, None)
     return render(request, "users/user_list.html", {
-        "tab": "users", "form": form, "page": page, "query": query.urlencode(),
+        "tab": "users", "form": form, "page": page, "query": query.urlencode(), "count_text": f"{page.count:,}",
         "searched": bool(form.is_bound and form.is_valid() and any(form.cleaned_data.values())),
     })
 
