@@ -316,3 +316,16 @@ def test_a_disabled_user_cannot_sign_in_until_enabled(district_admin_client, peo
     assert actions.count(AuditAction.DISABLE_USER) == 1 and actions.count(AuditAction.ENABLE_USER) == 1
     history = _text(district_admin_client.get(reverse("users:detail", args=[maria.pk]))).split('id="user-history"', 1)[1]
     assert "Disabled a user" in history and "Enabled a user" in history
+
+
+def test_a_large_district_is_counted_only_up_to_the_cap(district_admin_client, district):
+    from users.selectors import USER_COUNT_CAP
+
+    User.objects.bulk_create([
+        User(district=district, username=f"bulk{n}", first_name="Bulk", last_name=f"User{n:04d}", district_user_id=f"B{n:04d}", password="!")
+        for n in range(USER_COUNT_CAP + 1)
+    ])
+    page = _text(district_admin_client.get(reverse("users:list")))
+    assert f"more than {USER_COUNT_CAP:,} users" in page
+    assert len(_rows(district_admin_client.get(reverse("users:list")))) == USERS_PER_PAGE
+    assert "· 1 match" in _text(district_admin_client.get(reverse("users:list"), {"q": "B0007"}))
