@@ -11,7 +11,6 @@ the slowest of the next --repeat requests are printed, with the number of querie
 database is dropped at the end unless --keep; --reuse measures a kept one again without loading.
 """
 import argparse
-import io
 import os
 import random
 import statistics
