@@ -1,5 +1,6 @@
 """Writes for users: district admins, passwords, custom groups and the demo district."""
 
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,8 @@ from schools.selectors import district_get
 from schools.services import district_create, school_upsert
 
 from .models import AuditAction, CustomGroup, User, UserType
+
+logger = logging.getLogger(__name__)
 
 USERNAME_TAKEN = "The username '{username}' is already taken."
 EMAIL_REQUIRED = "An email address is required."
@@ -212,6 +215,7 @@ ERROR_LINK_EMAIL_CHANGED_SINCE_SIGN_IN = (
     "The email address was changed {when}, after this person last signed in, so no set-password link goes to it "
     "until they sign in again."
 )
+ERROR_LINK_NOT_SENT = "The email could not be sent just now; nothing was sent. Try again in a few minutes."
 # An address changed this recently, or since the person last signed in, is not yet trusted with a link.
 EMAIL_CHANGE_HOLD_DAYS = 7
 
@@ -283,7 +287,10 @@ def _email_change_notice_send(*, user: User, old_email: str, editor) -> None:
         "site_url": settings.SITE_URL,
     }
     body = render_to_string("users/email/email_changed.txt", context)
-    send_mail("Your Classworks email address was changed", body, None, [old_email])
+    try:
+        send_mail("Your Classworks email address was changed", body, None, [old_email])
+    except Exception:  # SMTP down: the edit stands; ops see which user's notice is missing (id only)
+        logger.exception("Email-change notice not sent for user %s", user.pk)
 
 
 def user_active_set(*, user: User, active: bool, request=None, actor: User | None = None) -> bool:
@@ -325,7 +332,11 @@ def user_password_link_send(*, user: User, request=None, actor: User | None = No
         if user.last_login and changed_at > user.last_login:
             raise UserError(ERROR_LINK_EMAIL_CHANGED_SINCE_SIGN_IN.format(when=when), code="link_email_changed_since_sign_in")
     context = {"user": user, "district": user.district, "url": set_password_url(user), "site_url": settings.SITE_URL}
-    send_mail("Set your Classworks password", render_to_string("users/email/password_link.txt", context), None, [user.email])
+    try:
+        send_mail("Set your Classworks password", render_to_string("users/email/password_link.txt", context), None, [user.email])
+    except Exception as exc:  # SMTP down, refused, timed out
+        logger.warning("Set-password link not sent for user %s: %s", user.pk, type(exc).__name__)
+        raise UserError(ERROR_LINK_NOT_SENT, code="link_not_sent") from None
     audit_event_record(
         action=AuditAction.SEND_PASSWORD_LINK, request=request, actor=actor, district=user.district, subject_user=user
     )

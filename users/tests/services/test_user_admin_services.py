@@ -49,3 +49,15 @@ def test_a_disabled_or_addressless_staff_member_gets_no_link():
     with pytest.raises(services.UserError, match=services.ERROR_LINK_NO_EMAIL):
         services.user_password_link_send(user=make_staff(district, email=""))
     assert mail.outbox == []
+
+
+def test_a_link_that_cannot_be_sent_says_so(monkeypatch):
+    teacher = make_staff(make_district(), email="t@example.org")
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(services, "send_mail", refuse)
+    with pytest.raises(services.UserError, match=services.ERROR_LINK_NOT_SENT):
+        services.user_password_link_send(user=teacher)
+    assert not AuditEvent.objects.filter(action=AuditAction.SEND_PASSWORD_LINK).exists()
