@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("manage/", include("schools.urls")),
+    path("manage/", include("users.urls")),
     path("imports/", include("imports.urls")),
     path("ops-admin/", admin.site.urls),
 ]

@@ -1,8 +1,9 @@
-"""Tenancy and access: another district's import answers exactly like one that does not exist,
-and only district administrators reach the Manage pages.
+"""Tenancy and access: another district's import, user or group answers exactly like one that
+does not exist, and only district administrators reach the Manage pages.
 
-Every URL of the imports app is found by introspecting imports.urls, so a new URL is covered
-the day it is added; a URL argument this module does not know how to fill fails the run.
+Every URL of the imports and users apps is found by introspecting imports.urls and users.urls,
+so a new URL is covered the day it is added; a URL argument this module does not know how to
+fill fails the run.
 """
 import html
 import re
@@ -15,6 +16,8 @@ from imports import urls as imports_urls
 from imports.models import ImportFile, ImportJob, ImportStatus, WizardStep
 from imports.services import jobs
 from imports.tests.factories import IN_WINDOW, SCHOOL_SIS_ID, make_import_job, run_job, student, write_csv
+from users import urls as users_urls
+from users.models import CustomGroup, User
 from users.tests.factories import make_admin, make_custom_group, make_district, make_school, make_staff, make_user
 
 # How each URL argument is filled: an import number (per district) or an uploaded file's id.
@@ -29,6 +32,13 @@ ID_PATTERNS = [p for p in ALL_PATTERNS if p.pattern.regex.groupindex]
 _CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
+# The Users and Groups tabs: a user's id and a custom group's id.
+USERS_KNOWN_ARGUMENTS = {"user_id", "group_id"}
+USERS_MISSING = {"user_id": 999999, "group_id": 999999}
+USERS_ALL_PATTERNS = list(users_urls.urlpatterns)
+USERS_ID_PATTERNS = [p for p in USERS_ALL_PATTERNS if p.pattern.regex.groupindex]
+
+
 def _arguments(pattern) -> set[str]:
     return set(pattern.pattern.regex.groupindex)
 
@@ -39,8 +49,8 @@ def _body(response) -> bytes:
     return _CSRF_TOKEN.sub(b'name="csrfmiddlewaretoken" value="-"', raw)
 
 
-def _url(pattern, values: dict) -> str:
-    name = f"{imports_urls.app_name}:{pattern.name}"
+def _url(pattern, values: dict, app_name: str = imports_urls.app_name) -> str:
+    name = f"{app_name}:{pattern.name}"
     return reverse(name, kwargs={arg: values[arg] for arg in _arguments(pattern)})
 
 
@@ -143,7 +153,9 @@ def test_another_districts_import_answers_like_a_missing_one(pattern, a_jobs, b_
 
 def _manage_urls(job) -> list[str]:
     values = {"number": job.number, "file_id": job.files.first().id}
-    return [_url(p, values) for p in ALL_PATTERNS] + [reverse("manage:home"), reverse("manage:schools")]
+    # The access check comes before any look-up, so the users app's ids need not exist.
+    users_urls_ = [_url(p, USERS_MISSING, users_urls.app_name) for p in USERS_ALL_PATTERNS]
+    return [_url(p, values) for p in ALL_PATTERNS] + [reverse("manage:home"), reverse("manage:schools")] + users_urls_
 
 
 @pytest.mark.django_db
@@ -227,3 +239,59 @@ def test_a_tampered_file_id_in_the_header_toggle_is_ignored(b_draft, b_admin_cli
     foreign_file.refresh_from_db()
     assert foreign_file.has_header
     assert a_jobs[-1].files.get().headers == foreign_file.headers
+
+
+def test_every_url_argument_of_the_users_app_is_known():
+    unknown = {p.name: sorted(_arguments(p) - USERS_KNOWN_ARGUMENTS) for p in USERS_ALL_PATTERNS if _arguments(p) - USERS_KNOWN_ARGUMENTS}
+    assert not unknown, f"Teach test_tenancy.py how to fill these URL arguments: {unknown}"
+    assert all(p.name for p in USERS_ALL_PATTERNS), "every users URL needs a name to be reversed"
+    assert len(USERS_ID_PATTERNS) >= 9
+
+
+@pytest.fixture
+def a_people(district_a):
+    """District A: a student, a staff member and an admin, and a group with the student in it."""
+    student_a = make_user(district_a, district_user_id="A-100", username="a.student")
+    staff_a = make_staff(district_a, district_user_id="A-200", username="a.staff")
+    admin_a = make_admin(district_a)
+    group = make_custom_group(district_a, name="A group", members=[student_a])
+    return {"users": [student_a, staff_a, admin_a], "group": group}
+
+
+def _people_snapshot(district) -> list[tuple]:
+    users = list(User.objects.filter(district=district).order_by("id").values_list(
+        "id", "first_name", "grade", "email", "is_active", "district_user_id", "user_type",
+    ))
+    groups = list(CustomGroup.objects.filter(district=district).order_by("id").values_list("id", "name"))
+    members = list(CustomGroup.members.through.objects.filter(customgroup__district=district).order_by("id").values_list("customgroup_id", "user_id"))
+    return users + groups + members
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pattern", USERS_ID_PATTERNS, ids=lambda p: p.name)
+def test_another_districts_user_or_group_answers_like_a_missing_one(pattern, a_people, district_a, district_b):
+    from django.core import mail
+
+    client = Client()
+    client.force_login(make_admin(district_b))
+    before = _people_snapshot(district_a)
+    group = a_people["group"]
+    # A form body that would change something, were the id theirs.
+    body = {
+        "active": "0", "name": "Renamed", "identifier": "A-200", "user_id": a_people["users"][0].id,
+        "first_name": "Changed", "last_name": "Changed", "district_id": "A-100", "user_type": "student", "grade": "6",
+        "school_sis_id": "", "email": "taken@over.example", "limited_english": "N", "economically_disadvantaged": "N",
+    }
+    for user in a_people["users"]:
+        foreign = {"user_id": user.id, "group_id": group.id}
+        for method in ("get", "post"):
+            theirs = getattr(client, method)(_url(pattern, foreign, users_urls.app_name), body)
+            nothing = getattr(client, method)(_url(pattern, USERS_MISSING, users_urls.app_name), body)
+            where = f"{method.upper()} {_url(pattern, foreign, users_urls.app_name)}"
+            assert theirs.status_code == nothing.status_code, where
+            assert theirs.status_code in (404, 405), where
+            assert theirs.get("Content-Type") == nothing.get("Content-Type"), where
+            assert _body(theirs) == _body(nothing), where
+
+    assert _people_snapshot(district_a) == before
+    assert mail.outbox == []
