@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("users", "0002_audit_event"),
+        ("users", "0003_demographic_fields"),
     ]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
