@@ -4,9 +4,10 @@ from django import forms
 from imports.pipeline import normalize
 from imports.pipeline.fields import FIELDS_BY_KEY
 from imports.pipeline.mapping import ColumnPlan
-from imports.pipeline.rows import TEXT_FIELDS, RowBuilder
+from imports.pipeline.rows import RowBuilder
+from imports.types import USER_DATA
 
-from .models import Grade, UserType
+from .models import Grade, User, UserType
 from .selectors import UserFilters
 
 ANY = ""
@@ -95,14 +96,13 @@ class UserEditForm(forms.Form):
 
     def values(self) -> dict:
         """What user_update stores; a blank here clears the stored value (unlike a blank import cell)."""
-        row_values = self.row.values
-        values = {key: row_values.get(key) or "" for key in TEXT_FIELDS}
-        values.update(
-            district_user_id=self.row.district_id, user_type=row_values["user_type"], grade=row_values["grade"] or "",
-            email=row_values["email"] or "", school_id=row_values["school_id"],
-            limited_english=bool(row_values["limited_english"]),
-            economically_disadvantaged=bool(row_values["economically_disadvantaged"]),
-        )
+        values = {}
+        for field in USER_DATA.fields:
+            column = field.stored_column
+            if field.key in self.fields and column in self.row.values:
+                value = self.row.values[column]
+                values[column] = User._meta.get_field(column).get_default() if value is None else value
+        values["district_user_id"] = self.row.district_id
         return values
 
 
