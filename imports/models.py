@@ -220,12 +220,15 @@ class PasswordBatch(models.Model):
     """A slice of the job's rows whose file passwords still need hashing.
 
     Hashing is the one CPU-bound step, so it fans out as one task per batch: more workers, less time.
-    Only the row range travels; the task reads the passwords from the stored file.
+    Only the row range travels; the task reads its slice of the stored file, from where it starts.
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="password_batches")
     start_index = models.PositiveIntegerField(help_text="First row of the job's row stream, from 0.")
     end_index = models.PositiveIntegerField(help_text="One past the last row.")
+    # Where start_index begins in the stored files (sources.StreamStart), so the task reads only its own
+    # rows. Positions only, never a value: passwords must not rest anywhere in clear text but the upload.
+    start = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=PasswordBatchStatus.choices, default=PasswordBatchStatus.PENDING)
     hashed = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(default=0)

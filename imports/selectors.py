@@ -67,18 +67,32 @@ def _batches(items: list, size: int = LOOKUP_BATCH):
 
 def _rows_where_in(*, district: District, column: str, values: list, columns: tuple[str, ...]):
     """Rows of the district's users whose column is one of values, a batch at a time."""
-    table = User._meta.db_table
     for batch in _batches(values):
         if connection.vendor == "postgresql":
-            # One array parameter instead of thousands: the ORM spends longer building an IN list than PostgreSQL answering it.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT {', '.join(columns)} FROM {table} WHERE district_id = %s AND {column} = ANY(%s)",
-                    [district.id, batch],
-                )
-                yield from cursor.fetchall()
+            yield from _district_rows_matching(district=district, match=f"u.{column}", keys=batch,
+                                               columns=tuple(f"u.{c}" for c in columns))
         else:
             yield from User.objects.filter(district=district, **{f"{column}__in": batch}).values_list(*columns)
+
+
+def _district_rows_matching(*, district: District, match: str, keys: list[str], columns: tuple[str, ...]) -> list[tuple]:
+    """PostgreSQL: the district's rows whose `match` expression equals one of keys, one index probe per key.
+
+    Not `district_id = <id> AND key = ANY(<literals>)`: when the statistics think the district
+    small (taken before its first import, say), PostgreSQL plans that on the district index and
+    reads the whole district for every batch. Here the keys are (district, key) pairs joined one
+    at a time (OFFSET 0 keeps the subquery from being flattened), so the district is a join value
+    that no statistic of one district can make look cheap, and each pair is one probe of the
+    (district, key) index.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.* FROM unnest(array_fill(%s::bigint, ARRAY[%s]), %s::text[]) AS k(district_id, key) "
+            f"CROSS JOIN LATERAL (SELECT {', '.join(columns)} FROM {User._meta.db_table} u "
+            f"WHERE u.district_id = k.district_id AND {match} = k.key OFFSET 0) AS m",
+            [district.id, len(keys), keys],
+        )
+        return cursor.fetchall()
 
 
 def existing_users_by_district_id(*, district: District, district_ids: list[str], spec) -> dict[str, ExistingUser]:
@@ -117,13 +131,8 @@ def existing_email_owners(*, district: District, emails: list[str]) -> dict[str,
     owners: dict[str, str] = {}
     for batch in _batches(sorted({e.lower() for e in emails})):  # lower(), as SQL compares
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT lower(email), district_user_id FROM {User._meta.db_table} "
-                    "WHERE district_id = %s AND lower(email) = ANY(%s)",
-                    [district.id, batch],
-                )
-                rows = cursor.fetchall()
+            rows = _district_rows_matching(district=district, match="lower(u.email)", keys=batch,
+                                           columns=("lower(u.email)", "u.district_user_id"))
         else:
             rows = (
                 User.objects.filter(district=district)

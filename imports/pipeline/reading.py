@@ -80,12 +80,21 @@ class FileInfo:
 
 
 @dataclass(frozen=True)
+class RowStart:
+    """Where a data row begins, so a later reader can start there instead of at the top of the file."""
+
+    row: int  # the spreadsheet row number of the record read next
+    offset: int = 0  # CSV: the text stream's position (TextIOWrapper.tell()); xlsx: unused
+
+
+@dataclass(frozen=True)
 class RawRow:
     """One data row: cells are stripped, one per column; a row with the wrong cell count has only blanks and its problem."""
 
     row: int  # the row number a spreadsheet shows: with a header the first data row is 2
     cells: list[str]
     problem: Issue | None = None  # an ERROR carrying file, row and column
+    start: RowStart | None = None  # where this row begins, when iter_rows was asked to mark it
 
 
 def inspect_file(path, name: str, *, has_header: bool | None = None) -> FileInfo:
@@ -139,21 +148,33 @@ def _check_column_count(name: str, records: list[list[str]]) -> None:
         raise FileReadError(name, f"is too wide to read: it has {widest:,} columns and the limit is {MAX_COLUMNS:,}", "too_many_columns")
 
 
-def iter_rows(path, info: FileInfo, *, max_cell_chars: int = 1000) -> Iterator[RawRow]:
-    """Yield every data row (not the header, not blank lines), each with a row-level problem if it has one."""
-    records = _xlsx_records(path, info.name) if info.file_format == "xlsx" else _csv_records(path, info)
-    header_pending = info.has_header
+def iter_rows(path, info: FileInfo, *, max_cell_chars: int = 1000, start: RowStart | None = None,
+              mark=None) -> Iterator[RawRow]:
+    """Yield every data row (not the header, not blank lines), each with a row-level problem if it has one.
+
+    start resumes reading at a row an earlier pass marked (the header is not read again);
+    mark(n) -> bool asks for the start of the n-th data row yielded (from 0) as RawRow.start.
+    """
+    ordinal, header_pending = 0, info.has_header and start is None
+    wants = None if mark is None else (lambda: not header_pending and mark(ordinal))
+    if info.file_format == "xlsx":
+        records = _xlsx_records(path, info.name, start, wants)
+    else:
+        records = _csv_records(path, info, start, wants)
     with closing(records):
-        for row, cells, problem in records:
+        for row, cells, problem, here in records:
             if problem is not None:
-                yield RawRow(row, [""] * len(info.column_labels), _issue(info, row, *problem))
+                ordinal += 1
+                yield RawRow(row, [""] * len(info.column_labels), _issue(info, row, *problem), here)
                 continue
             if not any(cells):
                 continue
             if header_pending:
                 header_pending = False
                 continue
-            yield _check_shape(info, row, cells, max_cell_chars)
+            ordinal += 1
+            raw = _check_shape(info, row, cells, max_cell_chars)
+            yield raw if here is None else replace(raw, start=here)
 
 
 def count_data_rows(path, info: FileInfo) -> int:
@@ -164,13 +185,22 @@ def count_data_rows(path, info: FileInfo) -> int:
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _csv_records(path, info: FileInfo):
-    """Yield (row, stripped cells, problem) per CSV record; a record is one spreadsheet row."""
+def _csv_records(path, info: FileInfo, start: RowStart | None = None, wants=None):
+    """Yield (row, stripped cells, problem, start) per CSV record; a record is one spreadsheet row.
+
+    start is the record's RowStart when wants() asked for it before the record was read.
+    """
     with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding=info.encoding, newline="") as text:
-        reader = csv.reader(text, delimiter=info.delimiter or ",", strict=True)
         row = 0
+        if start is not None:
+            text.seek(start.offset)
+            row = start.row - 1
+        # tell() works between readline() calls, not while the wrapper is iterated; the csv reader
+        # pulls exactly one record's lines at a time, so between records tell() is a record's start.
+        reader = csv.reader(text if wants is None else iter(text.readline, ""), delimiter=info.delimiter or ",", strict=True)
         while True:
             row += 1
+            here = RowStart(row, text.tell()) if wants is not None and wants() else None
             try:
                 cells = next(reader)
             except StopIteration:
@@ -183,15 +213,15 @@ def _csv_records(path, info: FileInfo):
                         "unclosed_quote",
                         f"Row {row} has a quote (\") that is never closed, so the rest of the file cannot be read.",
                         'Add the missing closing quote, or remove the stray quote.',
-                    )
+                    ), here
                     return
                 yield row, [], (
                     "bad_quote",
                     f"Row {row} has a quote (\") in the wrong place.",
                     'A value that starts with a quote must end with one; double any quote inside it ("").',
-                )
+                ), here
                 continue
-            yield row, [c.strip() for c in cells], None
+            yield row, [c.strip() for c in cells], None, here
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -377,12 +407,15 @@ def _first_sheet(workbook, name: str):
     return workbook.worksheets[0]
 
 
-def _xlsx_records(path, name: str):
+def _xlsx_records(path, name: str, start: RowStart | None = None, wants=None):
     workbook = _open_workbook(path, name)
+    first = start.row if start is not None else 1
     try:
-        rows = _first_sheet(workbook, name).iter_rows(values_only=True)
-        for row, values in enumerate(rows, 1):
-            yield row, [_cell_text(v) for v in values], None
+        rows = _first_sheet(workbook, name).iter_rows(min_row=first, values_only=True)
+        for row, values in enumerate(rows, first):
+            # The XML before `first` is still parsed, but no cell of it is turned into text.
+            here = RowStart(row) if wants is not None and wants() else None
+            yield row, [_cell_text(v) for v in values], None, here
     except FileReadError:
         raise
     except Exception:  # openpyxl raises many kinds of errors on damaged workbooks

@@ -27,6 +27,7 @@ from ..pipeline.classify import NEW, classify
 from ..pipeline.normalize import STAFF
 from ..pipeline.rows import UserRow
 from . import writers
+from . import passwords
 from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
@@ -178,7 +179,9 @@ def _usernames(job: ImportJob, district_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, *, hash_inline: bool = True) -> None:
+def _apply_chunk(
+    job: ImportJob, rows, options: ImportOptions, counts: Counter, *, hash_inline: bool = True, batch_starts=None
+) -> None:
     """Write one batch of rows. Without hash_inline, file passwords are left to PasswordBatch tasks.
 
     Every write is decided again against the stored users, so a re-run after a crash finds the
@@ -226,7 +229,7 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
     notices = _email_change_notices(job, replaced_emails)
     ImportChange.objects.bulk_create(changes, batch_size=2000)
     ImportEmail.objects.bulk_create(notices, ignore_conflicts=True)
-    password_batches_plan(job=job, indexes=to_hash)
+    password_batches_plan(job=job, indexes=to_hash, starts=batch_starts)
 
     if not (job.custom_group_id or job.email_staff):
         return  # the ids below are only for group members and login emails
@@ -335,10 +338,13 @@ def _validate_and_apply(
     total = result.counts["rows"]
     ImportJob.objects.filter(id=job.id).update(rows_total=total, heartbeat_at=timezone.now(), status_note="")
 
+    batch_starts = {}
     if spool is not None:
         items, planned = iter(spool), spool.kept
     else:
-        items, planned = _indexed(row for _, row in iter_user_rows(sources, options)), total
+        # Where each password batch's first row begins, so its task reads only its own rows.
+        rows = iter_user_rows(sources, options, starts=batch_starts, every=passwords.HASH_BATCH_ROWS)
+        items, planned = _indexed(row for _, row in rows), total
     done = 0
     while True:
         with transaction.atomic():
@@ -346,7 +352,7 @@ def _validate_and_apply(
             for batch in _take(items, chunk_rows, APPLY_BATCH_ROWS):
                 first_row = first_row or (batch[0].file, batch[0].row)
                 try:
-                    _apply_chunk(job, batch, options, counts, hash_inline=hash_inline)
+                    _apply_chunk(job, batch, options, counts, hash_inline=hash_inline, batch_starts=batch_starts)
                 except Exception as exc:
                     # The spreadsheet row the failed chunk starts at, as every other message counts rows.
                     exc.failed_row = first_row[1]

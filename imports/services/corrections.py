@@ -354,7 +354,7 @@ def _copy_csv(path, info: FileInfo, replacements: dict[int, list[str]], out, del
 def _copy_xlsx(path, info: FileInfo, replacements: dict[int, list[str]], out) -> None:
     """The workbook's first sheet as CSV, one record per sheet row (blank ones too, so row numbers stay)."""
     writer = csv.writer(out, lineterminator="\r\n")
-    for row, cells, _ in _xlsx_records(path, info.name):
+    for row, cells, *_ in _xlsx_records(path, info.name):
         writer.writerow(replacements.get(row, cells))
 
 

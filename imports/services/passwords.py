@@ -32,16 +32,24 @@ def password_issues(row, labels: dict) -> list[Issue]:
     )]
 
 
-HASH_BATCH_ROWS = 200  # about a minute of PBKDF2 per task at Django's default work factor
+HASH_BATCH_ROWS = 200  # about 6 s of Argon2id per task (a minute of PBKDF2 at Django's default)
 
 
-def password_batches_plan(*, job, indexes: list[int]) -> None:
-    """Record which slices of the row stream hold file passwords still to hash (idempotent)."""
+def password_batches_plan(*, job, indexes: list[int], starts: dict | None = None) -> None:
+    """Record which slices of the row stream hold file passwords still to hash (idempotent).
+
+    starts maps a row index to its sources.StreamStart; a slice without one is read from the top.
+    """
     if not indexes:
         return
-    starts = sorted({i // HASH_BATCH_ROWS * HASH_BATCH_ROWS for i in indexes})
+    starts = starts or {}
+    firsts = sorted({i // HASH_BATCH_ROWS * HASH_BATCH_ROWS for i in indexes})
     PasswordBatch.objects.bulk_create(
-        [PasswordBatch(job=job, start_index=s, end_index=s + HASH_BATCH_ROWS) for s in starts],
+        [
+            PasswordBatch(job=job, start_index=s, end_index=s + HASH_BATCH_ROWS,
+                          start=starts[s].to_json() if s in starts else None)
+            for s in firsts
+        ],
         ignore_conflicts=True,
     )
 
@@ -49,11 +57,12 @@ def password_batches_plan(*, job, indexes: list[int]) -> None:
 def password_batch_hash(*, batch: "PasswordBatch", rows) -> int:
     """Hash the file passwords of one slice and store them; only rows that owe a password are touched.
 
-    A new user of this job takes the file password; an existing user only under Overwrite Password.
+    rows are (index, row) pairs of the job's row stream, from the slice's start or earlier. A new
+    user of this job takes the file password; an existing user only under Overwrite Password.
     """
     job = batch.job
     wanted = {}
-    for index, row in enumerate(rows):
+    for index, row in rows:
         if index < batch.start_index:
             continue
         if index >= batch.end_index:

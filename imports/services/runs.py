@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
 from .apply import ImportAborted, ImportHeld, PasswordsPending, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
-from .sources import ImportOptions, iter_user_rows, sources_for_job
+from .sources import ImportOptions, StreamStart, iter_user_rows, sources_for_job
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +188,10 @@ def password_batch_run(*, batch_id: int) -> None:
         return
     batch = PasswordBatch.objects.select_related("job__district").get(id=batch_id)
     job = batch.job
-    rows = (row for _, row in iter_user_rows(sources_for_job(job), ImportOptions.from_job(job)))
+    start = StreamStart.from_json(batch.start) if batch.start else None  # none: planned before starts were kept
+    rows = iter_user_rows(sources_for_job(job), ImportOptions.from_job(job), start=start)
     started = time.monotonic()
-    hashed = password_batch_hash(batch=batch, rows=rows)
+    hashed = password_batch_hash(batch=batch, rows=enumerate((row for _, row in rows), start.index if start else 0))
     seconds = time.monotonic() - started
     PasswordBatch.objects.filter(id=batch_id).update(status=PasswordBatchStatus.DONE, hashed=hashed, seconds=seconds)
     done = PasswordBatch.objects.filter(job=job, status=PasswordBatchStatus.DONE)

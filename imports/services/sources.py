@@ -6,7 +6,7 @@ from ..models import ImportFile, ImportJob
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
-from ..pipeline.reading import FileInfo, iter_rows
+from ..pipeline.reading import FileInfo, RowStart, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
 from ..types import USER_DATA, ImportSpec, get_spec
 
@@ -18,6 +18,23 @@ class Source:
     path: str
     info: FileInfo
     file_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StreamStart:
+    """Where the job's row stream can be entered again: the row's index in it, its file, and where it begins there."""
+
+    index: int
+    file_id: int | None
+    row: RowStart
+
+    def to_json(self) -> dict:
+        # The offset is a TextIOWrapper cookie, wider than 64 bits for some encodings: kept as text.
+        return {"index": self.index, "file_id": self.file_id, "row": self.row.row, "offset": str(self.row.offset)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "StreamStart":
+        return cls(data["index"], data["file_id"], RowStart(data["row"], int(data["offset"])))
 
 
 @dataclass
@@ -94,16 +111,32 @@ def missing_column_issues(sources: list[Source], options: ImportOptions) -> list
     return issues
 
 
-def iter_user_rows(sources: list[Source], options: ImportOptions) -> Iterator[tuple[Source, UserRow]]:
-    """Every data row of every file, built and normalised, in a stable order (resume relies on it)."""
+def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: StreamStart | None = None,
+                   starts: dict | None = None, every: int = 0) -> Iterator[tuple[Source, UserRow]]:
+    """Every data row of every file, built and normalised, in a stable order (resume relies on it).
+
+    start enters the stream at a row an earlier pass recorded: the rows before it are not read
+    again. With `starts`, every `every`-th row's StreamStart is recorded there, by its index.
+    """
+    index = start.index if start is not None else 0
+    skipping = start is not None
     for source in sources:
+        if skipping and source.file_id != start.file_id:
+            continue
         plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values, options.spec)
         builder = RowBuilder(file_name=source.info.name, plan=plan, school_mapping=options.school_mapping, spec=options.spec)
-        for raw in iter_rows(source.path, source.info):
+        mark = None
+        if starts is not None and every:
+            mark = lambda n, first=index: (first + n) % every == 0  # noqa: E731
+        for raw in iter_rows(source.path, source.info, start=start.row if skipping else None, mark=mark):
+            if raw.start is not None:
+                starts[index] = StreamStart(index, source.file_id, raw.start)
+            index += 1
             if raw.problem is not None:
                 yield source, UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
             else:
                 yield source, builder.build(raw.row, raw.cells)
+        skipping = False
 
 
 def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[str, int]:
