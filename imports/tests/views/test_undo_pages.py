@@ -94,3 +94,12 @@ def test_another_districts_admin_cannot_see_or_start_the_undo(imported):
     assert client.get(reverse("imports:undo", args=[imported.number])).status_code == 404
     assert client.post(reverse("imports:undo", args=[imported.number])).status_code == 404
     assert not ImportJob.objects.filter(undo_of=imported).exists()
+
+
+def test_the_details_of_an_undo_run_by_a_command_show_no_submitter(district_admin_client, imported):
+    """A job without a submitting admin (manage.py without --as) still has a details page."""
+    started = undo.import_undo_request(job=imported, dispatch=False)
+    response = district_admin_client.get(reverse("imports:detail", args=[started.number]))
+    assert response.status_code == 200
+    assert "<dt>Submitted by</dt><dd>—" in _text(response)
+    assert f"Undo of import {imported.number}" in _text(response)
