@@ -237,6 +237,21 @@ class ImportChange(models.Model):
     class Meta:
         ordering = ["id"]
 
+    @property
+    def skipped_lines(self) -> list[tuple[str, str, str]]:
+        """(field heading, the import's value, the current value) for each skipped field, as shown."""
+        from .pipeline.fields import FIELDS_BY_KEY
+
+        def shown(value) -> str:
+            if isinstance(value, bool):
+                return "Yes" if value else "No"
+            return "(blank)" if value in (None, "") else str(value)
+
+        return [
+            (FIELDS_BY_KEY[key].heading if key in FIELDS_BY_KEY else "School" if key == "school_id" else key, shown(after), shown(now))
+            for key, (after, now) in self.skipped.items()
+        ]
+
 
 class ImportGroupAddition(models.Model):
     """A user the import put in its custom group who was not a member before: what an undo removes."""

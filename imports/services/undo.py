@@ -32,6 +32,8 @@ UNDOABLE_STATUSES = (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNING
 ACTIVE_KEY = "is_active"
 GROUP_KEY = "custom_group"
 PASSWORD_KEY = "password"
+# Words, not True/False, so the details page and the results report read without a legend.
+ACTIVE, DISABLED, REMOVED = "active", "disabled", "(removed)"
 FIELD_HEADINGS = {
     **{k: FIELDS_BY_KEY[k].heading for k in RECORD_FIELDS if k in FIELDS_BY_KEY},
     "school_id": "School", ACTIVE_KEY: "Active", GROUP_KEY: "Custom group", PASSWORD_KEY: "Password",
@@ -307,7 +309,7 @@ def _remove_from_groups(removals: dict[int, list[tuple[int, str]]]) -> int:
 
 
 def _group_change(groups) -> dict:
-    return {GROUP_KEY: [", ".join(sorted(name for _, name in groups)), ""]}
+    return {GROUP_KEY: [", ".join(sorted(name for _, name in groups)), REMOVED]}
 
 
 def _undo_changed_users(job: ImportJob, original: ImportJob, counts: Counter, school_names: dict) -> None:
@@ -351,7 +353,7 @@ def _undo_created_users(job: ImportJob, original: ImportJob, counts: Counter) ->
         counts["disabled"] += User.objects.filter(id__in=to_disable, is_active=True).update(is_active=False)
         records = []
         for user_id, district_user_id, active in batch:
-            change = {ACTIVE_KEY: [True, False]} if active else {}
+            change = {ACTIVE_KEY: [ACTIVE, DISABLED]} if active else {}
             if user_id in removals:
                 change.update(_group_change(removals[user_id]))
             if change:

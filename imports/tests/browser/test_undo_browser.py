@@ -60,9 +60,7 @@ def test_undo_an_import_that_created_50_and_changed_20(page, sign_in, screenshot
     expect(page.locator("#count-skipped")).to_have_text("1")
     skipped = page.locator("#undo-skipped tbody tr")
     expect(skipped).to_have_count(1)
-    expect(skipped).to_contain_text(LATER_CHANGED)
-    expect(skipped.locator("td").nth(1)).to_have_text("Grade")
-    expect(skipped.locator("td").nth(3)).to_have_text("6")
+    expect(skipped.locator("td")).to_have_text([LATER_CHANGED, "Grade", "4", "6"])
     screenshot(page, "undo-01-preview")
     assert User.objects.filter(created_by_import=wrong, is_active=True).count() == CREATED  # the preview changed nothing
 
@@ -71,8 +69,9 @@ def test_undo_an_import_that_created_50_and_changed_20(page, sign_in, screenshot
     page.wait_for_url(f"**/imports/{undo_job.number}/")
     expect(page.locator(".status-text")).to_have_text("Completed with warnings")
     expect(page.locator("#undo")).to_contain_text(f"Undo of import {wrong.number}")
-    expect(page.locator("#undo-skipped tbody tr")).to_have_count(1)
-    expect(page.locator("#undo-skipped tbody tr")).to_contain_text(LATER_CHANGED)
+    done_skipped = page.locator("#undo-skipped tbody tr")
+    expect(done_skipped).to_have_count(1)
+    expect(done_skipped.locator("td")).to_have_text([LATER_CHANGED, "Grade", "4", "6"])
     screenshot(page, "undo-02-done")
 
     # Every value is back, except the grade the later import set.
