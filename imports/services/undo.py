@@ -23,6 +23,7 @@ from ..models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus,
 from ..pipeline.fields import FIELDS_BY_KEY
 from ..pipeline.rows import RECORD_FIELDS
 from . import writers
+from .apply import ImportAborted, import_job_complete
 from .jobs import ImportError_, import_job_create
 
 UNDO_BATCH = 2000  # users looked at and written at a time
@@ -42,6 +43,7 @@ FIELD_HEADINGS = {
 ERROR_NOT_FINISHED = "Only a completed import can be undone; import {number} is {status}."
 ERROR_UNDO_OF_UNDO = "Import {number} is itself an undo and cannot be undone."
 ERROR_ALREADY_UNDONE = "Import {number} was already undone (import {undo_number}, {status})."
+ERROR_UNDO_STARTING = "Import {number} is being undone already."
 ERROR_ANOTHER_RUNNING = "Another import of this district is running (import {running}). Undo it once that one has finished."
 ERROR_NOTHING_TO_UNDO = "Import {number} created, changed and grouped nobody, so there is nothing to undo."
 ERROR_NOT_AN_UNDO = "This job is not an undo."
@@ -254,9 +256,7 @@ def import_undo_request(*, job: ImportJob, requested_by=None, request=None, now=
 
                 run_import.delay_on_commit(undo.id)
     except IntegrityError:  # a second request raced this one past the check: one_undo_per_import
-        job.refresh_from_db()
-        raise undo_refusal(job=job) or UndoRefused(ERROR_ALREADY_UNDONE.format(
-            number=job.number, undo_number="?", status="running"), code="already_undone")
+        raise undo_refusal(job=job) or UndoRefused(ERROR_UNDO_STARTING.format(number=job.number), code="already_undone")
     return undo
 
 
@@ -267,8 +267,6 @@ def import_undo_apply(*, job: ImportJob) -> None:
     """
     if not job.undo_of_id:
         raise ValueError(ERROR_NOT_AN_UNDO)
-    from .apply import ImportAborted, import_job_complete
-
     original = ImportJob.objects.select_related("district").get(id=job.undo_of_id)
     with transaction.atomic():
         counts = Counter()
