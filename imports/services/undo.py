@@ -89,9 +89,10 @@ def _same(current, after) -> bool:
     return current == after
 
 
-def _field_undos(original: ImportJob, *, after_user_id: int = 0, lock: bool = False):
+def _field_undos(original: ImportJob, *, lock: bool = False):
     """Batches of FieldUndo for the users the import changed, decided against their values now."""
     school_ids = set(original.district.schools.values_list("id", flat=True))
+    after_user_id = 0
     while True:
         user_ids = list(
             ImportChange.objects.filter(job=original, user_id__gt=after_user_id)
@@ -124,6 +125,7 @@ def _field_undos(original: ImportJob, *, after_user_id: int = 0, lock: bool = Fa
                 undo.reverts.pop(key, None)
                 undo.skipped.pop(key, None)
                 now = current[user_id][key]
+                # A school deleted since cannot be gone back to: the field stays, listed as skipped.
                 if not _same(now, after) or (key == "school_id" and before is not None and before not in school_ids):
                     undo.skipped[key] = (after, now)
                 else:
@@ -270,8 +272,7 @@ def import_undo_apply(*, job: ImportJob) -> None:
     original = ImportJob.objects.select_related("district").get(id=job.undo_of_id)
     with transaction.atomic():
         counts = Counter()
-        school_names = dict(original.district.schools.values_list("id", "name"))
-        _undo_changed_users(job, original, counts, school_names)
+        _undo_changed_users(job, original, counts)
         _undo_created_users(job, original, counts)
         _undo_other_group_additions(job, original, counts)
         result = {
@@ -310,7 +311,7 @@ def _group_change(groups) -> dict:
     return {GROUP_KEY: [", ".join(sorted(name for _, name in groups)), REMOVED]}
 
 
-def _undo_changed_users(job: ImportJob, original: ImportJob, counts: Counter, school_names: dict) -> None:
+def _undo_changed_users(job: ImportJob, original: ImportJob, counts: Counter) -> None:
     for undos, current in _field_undos(original, lock=True):
         removals = _group_removals_for(original, [u.user_id for u in undos])
         updates, records = [], []
