@@ -245,8 +245,9 @@ def import_undo_request(*, job: ImportJob, requested_by=None, request=None, now=
             undo.undo_of = job
             undo.status = ImportStatus.SCHEDULED
             undo.step = WizardStep.REVIEW
-            undo.submitted_at = undo.run_after = now
-            undo.dispatched_at = now if dispatch else None
+            # Dispatched now either way: without `dispatch` the caller runs it at once (--now), and the
+            # sweeper only takes it over if neither a worker nor that process has claimed it for a while.
+            undo.submitted_at = undo.run_after = undo.dispatched_at = now
             undo.rows_total = users
             undo.save()
             audit_event_record(

@@ -44,7 +44,8 @@ class Command(BaseCommand):
         if not opts["now"]:
             self.stdout.write(f"Import {undo.number} will undo import {job.number}; a worker runs it now.")
             return
-        runs.import_job_run(job_id=undo.id, queue_emails=False)
+        if runs.import_job_run(job_id=undo.id, queue_emails=False) is None:
+            raise CommandError(f"Import {undo.number} (undo of import {job.number}) was taken by a worker; see list_imports.")
         try:
             emails.import_emails_send(job_id=undo.id)
         except emails.EmailsPending:

@@ -7,7 +7,7 @@ from imports.models import ImportChange, ImportGroupAddition, ImportJob, ImportS
 from imports.services import runs, undo
 from imports.tests.factories import FULL_HEADER, make_import_job, run_job, student, write_csv
 from users.models import AuditAction, AuditEvent, User
-from users.tests.factories import make_admin, make_custom_group, make_user
+from users.tests.factories import make_admin, make_custom_group, make_school, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 
@@ -188,3 +188,17 @@ def test_a_failed_undo_rolls_back_everything(imported, monkeypatch):
     assert done.status == ImportStatus.FAILED
     assert _user("E1").last_name == "New" and _user("N1").is_active  # nothing half undone
     assert not ImportChange.objects.filter(job=done).exists()
+
+
+def test_a_moved_student_goes_back_to_their_school(district, school, tmp_path):
+    other = make_school(district, sis_id="202", name="Washington")
+    make_user(district, district_user_id="M1", first_name="Mo", last_name="Ved", grade="5", school=school, email="")
+    rows = [student("M1", **{"First Name": "Mo", "Last Name": "Ved", "School SIS ID": "202"})]
+    job = run_job(make_import_job(district, [write_csv(tmp_path / "moved.csv", rows)]))
+    assert _user("M1").school == other
+
+    preview = undo.import_undo_preview(job=job)
+    assert [(r["field"], r["current"], r["before"]) for r in preview.reverts] == [("School", "Washington", "Lincoln Elementary")]
+    _run_undo(job)
+
+    assert _user("M1").school == school
