@@ -205,3 +205,26 @@ def test_view_only_staff_see_the_list_but_no_actions(finished):
     _act(client, "discard_jobs", finished)
     finished.refresh_from_db()
     assert finished.status == ImportStatus.COMPLETED
+
+
+def test_retry_runs_a_failed_undo_again(ops_client, finished, monkeypatch):
+    real = undo._undo_created_users
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(undo, "_undo_created_users", disk_full)
+    undo_job = undo.import_undo_request(job=finished, dispatch=False)
+    from imports.services import runs
+
+    runs.import_job_run(job_id=undo_job.id, queue_emails=False)
+    undo_job.refresh_from_db()
+    assert undo_job.status == ImportStatus.FAILED
+    assert User.objects.filter(created_by_import=finished, is_active=True).count() == 2  # nothing half undone
+
+    monkeypatch.setattr(undo, "_undo_created_users", real)
+    _act(ops_client, "retry_jobs", undo_job)
+
+    undo_job.refresh_from_db()
+    assert undo_job.status == ImportStatus.COMPLETED
+    assert not User.objects.filter(created_by_import=finished, is_active=True).exists()
