@@ -3,7 +3,8 @@ back its custom-group additions.
 
 An undo is an ImportJob of its own (`undo_of` names the undone import), claimed and run by
 runs.import_job_run like any import, so it has a status, a completion email and a history row.
-It writes in one transaction: a crash leaves nothing half undone, and a re-run starts afresh.
+It commits a batch of users at a time, with a heartbeat, and logs each user it touched; a re-run
+after a crash skips the users already logged, so nothing is done twice.
 
 Never reverted: a field changed again since the import (a later import or a hand edit), which
 is reported as skipped with its current value, and passwords, whose old hash is not kept.
@@ -47,6 +48,8 @@ ERROR_UNDO_STARTING = "Import {number} is being undone already."
 ERROR_ANOTHER_RUNNING = "Another import of this district is running (import {running}). Undo it once that one has finished."
 ERROR_NOTHING_TO_UNDO = "Import {number} created, changed and grouped nobody, so there is nothing to undo."
 ERROR_NOT_AN_UNDO = "This job is not an undo."
+ERROR_STOPPED = "The undo was stopped while it ran."
+BATCH_COUNTS = ("users", "disabled", "reverted", "skipped", "group_removals")
 
 
 class UndoRefused(ImportError_):
@@ -89,14 +92,19 @@ def _same(current, after) -> bool:
     return current == after
 
 
-def _field_undos(original: ImportJob, *, lock: bool = False):
-    """Batches of FieldUndo for the users the import changed, decided against their values now."""
+def _field_undos(original: ImportJob, *, lock: bool = False, undo_job: ImportJob | None = None):
+    """Batches of FieldUndo for the users the import changed, decided against their values now.
+
+    With undo_job, users it already logged (an earlier attempt committed them) are left out.
+    """
     school_ids = set(original.district.schools.values_list("id", flat=True))
+    pending = ImportChange.objects.filter(job=original)
+    if undo_job is not None:
+        pending = pending.exclude(user_id__in=_logged(undo_job))
     after_user_id = 0
     while True:
         user_ids = list(
-            ImportChange.objects.filter(job=original, user_id__gt=after_user_id)
-            .order_by("user_id").values_list("user_id", flat=True).distinct()[:UNDO_BATCH]
+            pending.filter(user_id__gt=after_user_id).order_by("user_id").values_list("user_id", flat=True).distinct()[:UNDO_BATCH]
         )
         if not user_ids:
             return
@@ -131,6 +139,10 @@ def _field_undos(original: ImportJob, *, lock: bool = False):
                 else:
                     undo.reverts[key] = (now, before)
         yield list(decided.values()), current
+
+
+def _logged(undo_job: ImportJob):
+    return ImportChange.objects.filter(job=undo_job).values("user_id")
 
 
 def _created_to_disable(original: ImportJob):
@@ -264,29 +276,43 @@ def import_undo_request(*, job: ImportJob, requested_by=None, request=None, now=
 
 
 def import_undo_apply(*, job: ImportJob) -> None:
-    """Run a claimed (Running) undo job to its end in one transaction, then complete it.
+    """Run a claimed (Running) undo job to its end, a committed batch at a time, then complete it.
 
-    Called by runs.import_job_run, which holds the claim and the district lock.
+    Called by runs.import_job_run, which holds the claim and the district lock. A re-run resumes
+    after the users an earlier attempt logged; raises ImportAborted when the job was stopped meanwhile.
     """
     if not job.undo_of_id:
         raise ValueError(ERROR_NOT_AN_UNDO)
     original = ImportJob.objects.select_related("district").get(id=job.undo_of_id)
+    # Counts of batches committed by an earlier attempt stay; this attempt adds its own.
+    counts = Counter({k: v for k, v in (job.counts or {}).items() if k in BATCH_COUNTS})
+    for step in (_undo_changed_users, _undo_created_users, _undo_other_group_additions):
+        batches = step(job, original)
+        while True:
+            with transaction.atomic():
+                done = next(batches, None)  # the batch's reads and writes run here, inside this transaction
+                if done is None:
+                    break
+                counts.update(done)
+                _checkpoint(job, counts)
+    counts["passwords_kept"] = ImportChange.objects.filter(job=original, changes__has_key=PASSWORD_KEY).count()
+    counts["warnings"] = counts["skipped"]
     with transaction.atomic():
-        counts = Counter()
-        _undo_changed_users(job, original, counts)
-        _undo_created_users(job, original, counts)
-        _undo_other_group_additions(job, original, counts)
-        result = {
-            "users": counts["users"], "disabled": counts["disabled"], "reverted": counts["reverted"],
-            "skipped": counts["skipped"], "passwords_kept": counts["passwords_kept"],
-            "group_removals": counts["group_removals"], "warnings": counts["skipped"],
-        }
-        updated = ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
-            counts=result, rows_total=max(counts["users"], 1), heartbeat_at=timezone.now(), status_note="",
-        )
-        if not updated or not import_job_complete(job=job):  # stopped or taken over meanwhile: keep nothing
+        _checkpoint(job, counts)
+        if not import_job_complete(job=job):
             transaction.set_rollback(True)
-            raise ImportAborted("The undo was stopped while it ran.")
+            raise ImportAborted(ERROR_STOPPED)
+
+
+def _checkpoint(job: ImportJob, counts: Counter) -> None:
+    """Record the batch's counts and a heartbeat; undo the batch if the job was stopped or taken over."""
+    updated = ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
+        counts={k: counts[k] for k in (*BATCH_COUNTS, "passwords_kept", "warnings")},
+        rows_done=min(counts["users"], job.rows_total), heartbeat_at=timezone.now(), status_note="",
+    )
+    if not updated:
+        transaction.set_rollback(True)
+        raise ImportAborted(ERROR_STOPPED)
 
 
 def _group_removals_for(original: ImportJob, user_ids) -> dict[int, list[tuple[int, str]]]:
@@ -312,8 +338,10 @@ def _group_change(groups) -> dict:
     return {GROUP_KEY: [", ".join(sorted(name for _, name in groups)), REMOVED]}
 
 
-def _undo_changed_users(job: ImportJob, original: ImportJob, counts: Counter) -> None:
-    for undos, current in _field_undos(original, lock=True):
+def _undo_changed_users(job: ImportJob, original: ImportJob):
+    """Put back the fields of the users the import changed; yields each batch's counts once written."""
+    for undos, current in _field_undos(original, lock=True, undo_job=job):
+        counts = Counter()
         removals = _group_removals_for(original, [u.user_id for u in undos])
         updates, records = [], []
         for undo in undos:
@@ -327,7 +355,6 @@ def _undo_changed_users(job: ImportJob, original: ImportJob, counts: Counter) ->
             skipped = {key: [after, now] for key, (after, now) in undo.skipped.items()}
             counts["reverted"] += len(undo.reverts)
             counts["skipped"] += len(undo.skipped)
-            counts["passwords_kept"] += undo.password_kept
             if change or skipped:
                 counts["users"] += 1
                 records.append(ImportChange(
@@ -336,17 +363,21 @@ def _undo_changed_users(job: ImportJob, original: ImportJob, counts: Counter) ->
         writers.update_users(updates)
         counts["group_removals"] += _remove_from_groups(removals)
         ImportChange.objects.bulk_create(records, batch_size=UNDO_BATCH)
+        yield counts
 
 
-def _undo_created_users(job: ImportJob, original: ImportJob, counts: Counter) -> None:
+def _undo_created_users(job: ImportJob, original: ImportJob):
+    """Disable the users the import created; yields each batch's counts once written."""
+    created = User.objects.filter(district_id=original.district_id, created_by_import=original).exclude(id__in=_logged(job))
     after_id = 0
     while True:
         batch = list(
-            User.objects.select_for_update().filter(district_id=original.district_id, created_by_import=original, id__gt=after_id)
+            created.select_for_update().filter(id__gt=after_id)
             .order_by("id").values_list("id", "district_user_id", "is_active")[:UNDO_BATCH]
         )
         if not batch:
             return
+        counts = Counter()
         after_id = batch[-1][0]
         removals = _group_removals_for(original, [b[0] for b in batch])
         to_disable = [user_id for user_id, _, active in batch if active]
@@ -361,9 +392,10 @@ def _undo_created_users(job: ImportJob, original: ImportJob, counts: Counter) ->
         counts["users"] += len(records)
         counts["group_removals"] += _remove_from_groups(removals)
         ImportChange.objects.bulk_create(records, batch_size=UNDO_BATCH)
+        yield counts
 
 
-def _undo_other_group_additions(job: ImportJob, original: ImportJob, counts: Counter) -> None:
+def _undo_other_group_additions(job: ImportJob, original: ImportJob):
     """Group additions of users the import neither created nor changed (an unchanged row put in the group)."""
     handled = Q(user__created_by_import=original) | Q(user_id__in=ImportChange.objects.filter(job=original).values("user_id"))
     after_user_id = 0
@@ -381,6 +413,6 @@ def _undo_other_group_additions(job: ImportJob, original: ImportJob, counts: Cou
             ImportChange(job=job, user_id=user_id, district_user_id=district_ids.get(user_id) or "", changes=_group_change(groups))
             for user_id, groups in removals.items()
         ]
-        counts["users"] += len(records)
-        counts["group_removals"] += _remove_from_groups(removals)
+        counts = Counter(users=len(records), group_removals=_remove_from_groups(removals))
         ImportChange.objects.bulk_create(records, batch_size=UNDO_BATCH)
+        yield counts

@@ -178,16 +178,47 @@ def test_a_scheduled_import_cannot_be_undone(district, school, tmp_path):
     assert refused.value.code == "not_finished"
 
 
-def test_a_failed_undo_rolls_back_everything(imported, monkeypatch):
+def test_a_failed_undo_keeps_what_it_did_and_a_retry_finishes_it_without_doing_anything_twice(imported, group, monkeypatch):
+    real = undo._undo_other_group_additions
+
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
+        yield  # a generator, like the step it replaces
 
     monkeypatch.setattr(undo, "_undo_other_group_additions", broken)
     done = _run_undo(imported)
-
     assert done.status == ImportStatus.FAILED
-    assert _user("E1").last_name == "New" and _user("N1").is_active  # nothing half undone
-    assert not ImportChange.objects.filter(job=done).exists()
+    assert _user("E1").last_name == "Old" and not _user("N1").is_active  # the committed batches stay
+    assert "U1" in group.members.values_list("district_user_id", flat=True)
+
+    monkeypatch.setattr(undo, "_undo_other_group_additions", real)
+    runs.import_job_run(job_id=done.id, queue_emails=False, retry_failed=True)  # what run_import and the ops admin do
+    done.refresh_from_db()
+
+    assert done.status == ImportStatus.COMPLETED, done.failure_reason
+    assert set(group.members.values_list("district_user_id", flat=True)) == {"E1"}
+    logged = list(ImportChange.objects.filter(job=done).values_list("district_user_id", flat=True))
+    assert sorted(logged) == ["E1", "E2", "E3", "N1", "N2", "U1"]  # each user once
+    assert (done.counts["reverted"], done.counts["disabled"], done.counts["group_removals"]) == (4, 2, 5)
+    assert done.counts["skipped"] == 0 and done.counts["passwords_kept"] == 1
+
+
+def test_the_undo_commits_a_batch_at_a_time_with_a_heartbeat(imported, monkeypatch):
+    monkeypatch.setattr(undo, "UNDO_BATCH", 1)
+    beats = []
+    real = undo._checkpoint
+
+    def checkpoint(job, counts):
+        real(job, counts)
+        beats.append(ImportJob.objects.get(id=job.id).rows_done)
+
+    monkeypatch.setattr(undo, "_checkpoint", checkpoint)
+    done = _run_undo(imported)
+
+    assert done.status == ImportStatus.COMPLETED
+    # One checkpoint per user (3 changed, 2 created, 1 only grouped), then the final one; progress grows.
+    assert beats == [1, 2, 3, 4, 5, 6, 6]
+    assert done.rows_done == done.rows_total == 6
 
 
 def test_a_moved_student_goes_back_to_their_school(district, school, tmp_path):
