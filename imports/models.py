@@ -105,16 +105,45 @@ class ImportJob(models.Model):
     failure_reason = models.TextField(blank=True, default="")
     failed_row = models.PositiveIntegerField(null=True, blank=True)
     completion_email_error = models.TextField(blank=True, default="")
+    # An undo is a job of its own that reverts this finished import; at most one that is not cancelled.
+    undo_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="undos",
+        help_text="The import this job undoes.",
+    )
 
     class Meta:
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["district", "number"], name="import_number_unique_per_district"),
+            models.UniqueConstraint(
+                fields=["undo_of"], condition=~models.Q(status__in=["cancelled", "discarded"]),
+                name="one_undo_per_import",
+            ),
         ]
         indexes = [models.Index(fields=["status", "run_after"])]
 
     def __str__(self) -> str:
         return f"Import {self.number}"
+
+    @property
+    def type_label(self) -> str:
+        """What history's Type column says: the import type, or which import this job undoes."""
+        if self.undo_of_id:
+            return f"Undo of import {self.undo_of.number}"
+        return self.get_import_type_display()
+
+    @property
+    def live_undo(self):
+        """The undo of this import that counts (not cancelled or discarded), or None."""
+        return self.undos.exclude(status__in=[ImportStatus.CANCELLED, ImportStatus.DISCARDED]).order_by("id").first()
+
+    @property
+    def is_undoable(self) -> bool:
+        return not self.undo_of_id and self.status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS)
+
+    def skipped_changes(self, limit: int = 200):
+        """An undo's users with fields left alone because they changed after the undone import."""
+        return self.changes.exclude(skipped={}).order_by("id")[:limit]
 
     @property
     def is_draft(self) -> bool:
@@ -205,9 +234,39 @@ class ImportChange(models.Model):
     old_email_notified = models.BooleanField(
         default=False, help_text="The user signs in, so the replaced address was sent a notice of the change."
     )
+    # An undo's fields left alone because they changed after the import: {field: [import's after, current]}.
+    skipped = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
+
+    @property
+    def skipped_lines(self) -> list[tuple[str, str, str]]:
+        """(field heading, the import's value, the current value) for each skipped field, as shown."""
+        from .pipeline.fields import FIELDS_BY_KEY
+
+        def shown(value) -> str:
+            if isinstance(value, bool):
+                return "Yes" if value else "No"
+            return "(blank)" if value in (None, "") else str(value)
+
+        return [
+            (FIELDS_BY_KEY[key].heading if key in FIELDS_BY_KEY else "School" if key == "school_id" else key, shown(after), shown(now))
+            for key, (after, now) in self.skipped.items()
+        ]
+
+
+class ImportGroupAddition(models.Model):
+    """A user the import put in its custom group who was not a member before: what an undo removes."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="group_additions")
+    group = models.ForeignKey("users.CustomGroup", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "group", "user"], name="one_group_addition_per_user"),
+        ]
 
 
 class PasswordBatchStatus(models.TextChoices):

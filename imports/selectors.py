@@ -16,11 +16,11 @@ ROWS_SHOWN_PER_GROUP = 12  # keeps IN lists under SQLite's variable limit
 
 def import_job_get(*, district: District, number: int) -> ImportJob | None:
     """The district's import by number, or None: another district's job looks exactly like a missing one."""
-    return ImportJob.objects.filter(district=district, number=number).select_related("created_by", "custom_group").first()
+    return ImportJob.objects.filter(district=district, number=number).select_related("created_by", "custom_group", "undo_of").first()
 
 
 def import_job_list(*, district: District) -> QuerySet[ImportJob]:
-    return ImportJob.objects.filter(district=district).exclude(status=ImportStatus.DRAFT).order_by("-number")
+    return ImportJob.objects.filter(district=district).exclude(status=ImportStatus.DRAFT).select_related("undo_of").order_by("-number")
 
 
 def import_issue_groups(*, job: ImportJob) -> list[dict]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import corrections, downloads, history, wizard
+from .views import corrections, downloads, history, undo, wizard
 
 app_name = "imports"
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:number>/close/", wizard.close, name="close"),
     path("<int:number>/approve/", history.approve, name="approve"),
     path("<int:number>/discard/", history.discard, name="discard"),
+    path("<int:number>/undo/", undo.undo, name="undo"),
     path("<int:number>/fields/", wizard.map_fields, name="fields"),
     path("<int:number>/schools/", wizard.map_schools, name="schools"),
     path("<int:number>/validate/", wizard.validate, name="validate"),

@@ -59,7 +59,11 @@ def _message(email: ImportEmail) -> tuple[str, str]:
         "url": settings.SITE_URL.rstrip("/") + reverse("imports:detail", args=[job.number]),
     }
     subject = f"Classworks import {job.number}: {job.get_status_display()}"
-    return subject, render_to_string("imports/email/completion.txt", context)
+    template = "imports/email/completion.txt"
+    if job.undo_of_id:
+        subject = f"Classworks import {job.number} ({job.type_label.lower()}): {job.get_status_display()}"
+        template = "imports/email/undo_completion.txt"
+    return subject, render_to_string(template, context)
 
 
 def import_emails_send(*, job_id: int) -> int:

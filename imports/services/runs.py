@@ -13,6 +13,7 @@ from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBa
 from .apply import ImportAborted, ImportHeld, PasswordsPending, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
 from .sources import ImportOptions, StreamStart, iter_user_rows, sources_for_job
+from .undo import import_undo_apply
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,10 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
             return job
         try:
             # A worker fans password hashing out to other workers; a run in one process hashes inline.
-            import_job_apply(job=job, hash_inline=not queue_emails)
+            if job.undo_of_id:  # an undo is a job too: same claim, lock, retries and completion email
+                import_undo_apply(job=job)
+            else:
+                import_job_apply(job=job, hash_inline=not queue_emails)
         except ImportHeld:
             return job
         except PasswordsPending:
