@@ -151,3 +151,9 @@ def existing_district_ids(*, district: District, district_ids: list[str]) -> set
 def import_draft_list(*, district: District, created_by) -> QuerySet[ImportJob]:
     """The admin's own unfinished wizards, so they can pick one up again."""
     return ImportJob.objects.filter(district=district, created_by=created_by, status=ImportStatus.DRAFT).order_by("-number")
+
+
+def school_value_list(*, job: ImportJob, search: str = "") -> QuerySet:
+    """The job's stored school values in file order, optionally only those containing `search` (the job is the district's)."""
+    values = job.school_values.all()
+    return values.filter(value__icontains=search) if search else values

@@ -13,13 +13,15 @@ from django.utils import timezone
 from schools.models import District
 from users.models import CustomGroup
 
-from .. import scheduling
+from .. import scheduling, selectors
 from ..models import (
-    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportStatus, WizardStep,
+    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportStatus, ValidationPhase,
+    WizardStep,
 )
 from ..pipeline.fields import FIELDS_BY_KEY
-from ..pipeline.mapping import missing_required, propose_field_mapping
+from ..pipeline.mapping import missing_required, propose_field_mapping, propose_school_mapping
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
+from . import validation
 from .safety import import_job_hold_if_needed
 
 ERROR_TOO_MANY_FILES = "Upload at most {limit} files at a time."
@@ -123,6 +125,7 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
             f.save()
             stored.append(f)
         _reset_from(job, WizardStep.MAP_FIELDS)
+        job.school_values_key = ""
         job.step = _later(job.step, WizardStep.MAP_FIELDS)
         job.rows_total = sum(x.row_count for x in job.files.all())
         if not job.field_mapping:
@@ -144,14 +147,18 @@ def proposed_field_mapping(job: ImportJob):
 
 
 def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_header: bool) -> ImportFile:
-    """The admin says whether the first row is a header; the columns are read again."""
+    """The admin says whether the first row is a header; the columns are read again (the top of the file only)."""
     info = inspect_file(import_file.stored.path, import_file.original_name, has_header=has_header)
+    if info.has_header != import_file.has_header:
+        # The first row moves between heading and data: the count changes by one, without reading the file again.
+        import_file.row_count = max(0, import_file.row_count + (-1 if info.has_header else 1))
     import_file.has_header = info.has_header
     import_file.headers = info.headers
     import_file.column_count = len(info.column_labels)
-    import_file.row_count = count_data_rows(import_file.stored.path, info)
     import_file.save()
     _reset_from(job, WizardStep.MAP_FIELDS, keep_mapping=False)
+    job.school_values_key = ""
+    job.rows_total = sum(f.row_count for f in job.files.all())
     job.field_mapping = proposed_field_mapping(job).matched
     job.save()
     return import_file
@@ -163,9 +170,8 @@ def _reset_from(job: ImportJob, step: str, *, keep_mapping: bool = True) -> None
     if not keep_mapping:
         job.field_mapping = {}
         job.fixed_values = {}
-    job.validated_at = None
-    job.validation_summary = {}
-    ImportIssue.objects.filter(job=job).delete()
+    # The old problems stay until the next pass deletes them in batches: a request never deletes a million rows.
+    validation.import_job_validation_invalidate(job=job)
     if order.index(job.step) > order.index(step):
         job.step = step
 
@@ -195,7 +201,10 @@ def import_job_set_field_mapping(
             _reset_from(job, WizardStep.MAP_FIELDS)
         if confirm:
             job.step = _later(job.step, WizardStep.MAP_SCHOOLS)
-        job.save()
+        job.save(update_fields=["field_mapping", "fixed_values", "step", "updated_at"])
+        # Leaving Map Fields: the School column's values are read in the background, once per column.
+        if confirm and not validation.school_values_ready(job) and not validation.validation_running(job, ValidationPhase.SCHOOLS):
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.SCHOOLS)
     return job
 
 
@@ -204,12 +213,19 @@ def _later(current: str, step: str) -> str:
     return current if order.index(current) >= order.index(step) else step
 
 
-def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_values: list[str]) -> ImportJob:
-    """Every school value in the file must map to one of this district's schools."""
+def import_job_set_school_mapping(
+    *, job: ImportJob, school_mapping: dict, file_values: list[str] | None = None, confirm: bool = True,
+) -> ImportJob:
+    """Record the chosen school for some of the file's values (one page); with confirm, every value must have one.
+
+    A value never chosen takes the school proposed for it (same SIS ID or name, or remembered). Leaving
+    School Mapping starts validation in the background.
+    """
     valid = set(job.district.schools.values_list("id", flat=True))
-    clean = {}
+    chosen = {}
     for value, school_id in school_mapping.items():
         if school_id in (None, ""):
+            chosen[value] = None
             continue
         try:
             school_id = int(school_id)
@@ -217,17 +233,32 @@ def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_
             raise ImportError_(ERROR_NOT_YOUR_SCHOOL)
         if school_id not in valid:
             raise ImportError_(ERROR_NOT_YOUR_SCHOOL)
-        if value in file_values:
-            clean[value] = school_id
-    unmapped = [v for v in file_values if v not in clean]
-    if unmapped:
-        raise ImportError_(ERROR_SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
+        chosen[value] = school_id
+    if file_values is None:
+        file_values = list(job.school_values.values_list("value", flat=True))
+    merged = {**job.school_mapping, **chosen}
+    if confirm:
+        untouched = [v for v in file_values if v not in merged]
+        if untouched:
+            memory = DistrictImportMemory.objects.filter(district=job.district).first()
+            merged.update(propose_school_mapping(
+                untouched, selectors.school_choices(district=job.district), remembered=memory.school_mapping if memory else None,
+            ))
+    clean = {value: merged[value] for value in file_values if merged.get(value) is not None}
     with transaction.atomic():
         if job.school_mapping != clean:
             job.school_mapping = clean
             _reset_from(job, WizardStep.VALIDATE)
-        job.step = _later(job.step, WizardStep.VALIDATE)
-        job.save()
+            job.save(update_fields=["school_mapping", "step", "updated_at"])
+    unmapped = [v for v in file_values if v not in clean]
+    if confirm and unmapped:
+        raise ImportError_(ERROR_SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
+    if confirm:
+        with transaction.atomic():
+            job.step = _later(job.step, WizardStep.VALIDATE)
+            job.save(update_fields=["step", "updated_at"])
+            if job.validated_at is None and not validation.validation_running(job, ValidationPhase.VALIDATE):
+                validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
     return job
 
 
@@ -249,9 +280,11 @@ def import_job_set_actions(
         job.group_members = group_members
         job.email_staff = email_staff
         job.step = _later(job.step, WizardStep.REVIEW)
+        job.save(update_fields=[
+            "conflict_policy", "password_policy", "custom_group", "group_members", "email_staff", "step", "updated_at",
+        ])
         if changed:
-            job.validated_at = None
-        job.save()
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
     return job
 
 

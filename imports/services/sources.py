@@ -114,18 +114,21 @@ def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[s
 
 
 HIDDEN = "••••••"
+# Map Fields reads this much of the top of each file, whatever its size.
+SAMPLE_ROWS = 20
+SAMPLE_COLUMNS = 500
 
 
 def column_samples(sources: list[Source], limit: int = 3, hidden: set[str] = frozenset()) -> dict[str, list[str]]:
-    """The first few non-blank values of each column, read from the top of each file only.
+    """The first few non-blank values of each column, from the first SAMPLE_ROWS rows and SAMPLE_COLUMNS columns.
 
     Columns in `hidden` (the one matched to Password) show a mask, never their values.
     """
     samples: dict[str, list[str]] = {}
     for source in sources:
-        labels = source.info.column_labels
+        labels = source.info.column_labels[:SAMPLE_COLUMNS]
         for n, raw in enumerate(iter_rows(source.path, source.info)):
-            if n >= 20:
+            if n >= SAMPLE_ROWS:
                 break
             for label, value in zip(labels, raw.cells):
                 bucket = samples.setdefault(label, [])
