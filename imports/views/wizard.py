@@ -10,6 +10,8 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from users.permissions import district_admin_required
@@ -206,7 +208,8 @@ def map_schools(request, number: int):
     schools = selectors.school_choices(district=request.district)
     current = dict(job.school_mapping)
     if request.method == "POST":
-        chosen = {line.value: request.POST.get(f"school_{line.position}", "") for line in lines}
+        # A select the form did not send leaves its value as it was (chosen earlier, or proposed at Next).
+        chosen = {line.value: request.POST[f"school_{line.position}"] for line in lines if f"school_{line.position}" in request.POST}
         action, _, goto = request.POST.get("action", "next").partition(":")
         confirm = action == "next"
         try:
@@ -222,15 +225,30 @@ def map_schools(request, number: int):
     proposal = propose_school_mapping(
         [line.value for line in lines], schools, remembered=memory.school_mapping if memory else None,
     )
+    options = _school_options(schools)
     rows = [
         {"index": line.position, "value": line.value, "count": line.rows,
-         "selected": str(current.get(line.value) or proposal.get(line.value) or "")}
+         "options": _with_selected(options, current.get(line.value) or proposal.get(line.value))}
         for line in lines
     ]
     return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {
-        "lines": rows, "schools": schools, "page": page, "q": search,
+        "lines": rows, "page": page, "q": search,
         "paged": page.paginator.num_pages > 1 or bool(search),
     })
+
+
+def _school_options(schools) -> str:
+    """The district's schools as <option>s, rendered once per page rather than once per line."""
+    return "".join(
+        format_html('<option value="{}">{} ({})</option>', s.id, s.name, s.sis_id) for s in schools
+    )
+
+
+def _with_selected(options: str, school_id) -> str:
+    if not school_id:
+        return mark_safe(options)
+    marker = f'<option value="{int(school_id)}">'
+    return mark_safe(options.replace(marker, f'<option value="{int(school_id)}" selected>', 1))
 
 
 def _schools_page_url(job, search: str, page: int) -> str:
