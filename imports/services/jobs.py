@@ -15,8 +15,8 @@ from users.models import CustomGroup
 
 from .. import scheduling, selectors
 from ..models import (
-    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportStatus, ValidationPhase,
-    WizardStep,
+    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus,
+    ValidationPhase, WizardStep,
 )
 from ..pipeline.fields import FIELDS_BY_KEY
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_school_mapping
@@ -353,3 +353,4 @@ def import_files_purge(*, job: ImportJob) -> None:
         f.deleted_at = timezone.now()
         f.save(update_fields=["deleted_at"])
     ImportIssue.objects.filter(job=job).delete()
+    ImportSchoolValue.objects.filter(job=job).delete()

@@ -391,8 +391,9 @@ def import_job_validation_run(*, job_id: int) -> None:
         return
     except FileReadError as exc:
         _give_up(run, str(exc))
-    except Exception:
-        logger.exception("wizard pass of job %s failed", job.id)  # ids only: the message may quote a cell
+    except Exception as exc:
+        # The exception's class only: its message may quote a cell of the file.
+        logger.error("wizard pass of job %s failed: %s", job.id, type(exc).__name__)
         _give_up(run, ERROR_PASS_FAILED)
 
 

@@ -308,3 +308,19 @@ def test_the_header_toggle_counts_rows_without_reading_the_file(admin_client, di
     client.post(_url(job, "fields"), {"action": "header", "file": import_file.id, "has_header": "1"})
     import_file.refresh_from_db()
     assert import_file.row_count == 3
+
+
+@pytest.mark.django_db
+def test_the_stored_school_values_go_with_the_file_at_the_end_of_retention(district, tmp_path):
+    from imports.services import maintenance
+    from imports.tests.factories import SCHOOL_SIS_ID, make_import_job, run_job, student, write_csv
+
+    make_school(district, sis_id=SCHOOL_SIS_ID)
+    district.file_retention_days = 30
+    district.change_threshold_percent = 100
+    district.save()
+    job = run_job(make_import_job(district, [write_csv(tmp_path / "roster.csv", [student("1"), student("2")])]))
+    assert list(job.school_values.values_list("value", flat=True)) == [SCHOOL_SIS_ID]
+    ImportJob.objects.filter(id=job.id).update(completed_at=timezone.now() - datetime.timedelta(days=31))
+    assert maintenance.files_purge_expired() == 1
+    assert not job.school_values.exists()
