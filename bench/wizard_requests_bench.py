@@ -57,7 +57,7 @@ def _write_wide_file(path: Path, columns: int) -> Path:
     if not path.exists():
         with open(path, "w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
-            out.writerow(HEADER + [f"Extra {i}" for i in range(columns - len(HEADER))])
+            out.writerow(HEADER + [f"C{i}" for i in range(columns - len(HEADER))])
             for i in range(3):
                 out.writerow(["A", "B", str(i), "Student", "5", "", "SCH-00000"] + ["x"] * (columns - len(HEADER)))
     return path
