@@ -228,7 +228,7 @@ def map_schools(request, number: int):
     options = _school_options(schools)
     rows = [
         {"index": line.position, "value": line.value, "count": line.rows,
-         "options": _with_selected(options, current.get(line.value) or proposal.get(line.value))}
+         "options": _with_selected(options, current[line.value] if line.value in current else proposal.get(line.value))}
         for line in lines
     ]
     return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {
@@ -245,7 +245,8 @@ def _school_options(schools) -> str:
 
 
 def _with_selected(options: str, school_id) -> str:
-    if not school_id:
+    """The options with one school selected; options holds only escaped names, and the id is digits."""
+    if not str(school_id or "").isdigit():
         return mark_safe(options)
     marker = f'<option value="{int(school_id)}">'
     return mark_safe(options.replace(marker, f'<option value="{int(school_id)}" selected>', 1))

@@ -1,6 +1,7 @@
 """The wizard's bounded requests: school values and validation run as a background task, the pages
 show their progress and reach the result by reload alone, and a changed mapping restarts them."""
 import datetime
+import html
 import threading
 
 import pytest
@@ -324,3 +325,20 @@ def test_the_stored_school_values_go_with_the_file_at_the_end_of_retention(distr
     ImportJob.objects.filter(id=job.id).update(completed_at=timezone.now() - datetime.timedelta(days=31))
     assert maintenance.files_purge_expired() == 1
     assert not job.school_values.exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_school_mapping_keeps_what_was_chosen_and_survives_a_tampered_value(
+    admin_client, district, django_capture_on_commit_callbacks
+):
+    client = admin_client
+    make_school(district, sis_id="101")
+    job = _upload(client, district, FILE.replace(b",101\r\nAnn", b",202\r\nAnn"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_url(job, "fields"), {"action": "next"})
+    # 101 is proposed by its SIS ID; the admin clears it on purpose and gets the refusal with the choice kept.
+    page = client.post(_url(job, "schools"), {"school_0": "", "school_1": "", "action": "next"}).content.decode()
+    assert "Choose a school for every value in the file: 101, 202" in page
+    assert " selected>" not in page
+    page = client.post(_url(job, "schools"), {"school_0": "not-a-number", "action": "next"})
+    assert page.status_code == 200 and jobs.ERROR_NOT_YOUR_SCHOOL in html.unescape(page.content.decode())
