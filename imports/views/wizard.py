@@ -277,9 +277,12 @@ def validate(request, number: int):
         job.save(update_fields=["step", "updated_at"])
         return redirect("imports:actions", number=job.number)
     code = request.GET.get("code") or None
+    groups = job.validation_summary.get("groups")
+    if groups is None:  # a job validated before the pass stored its groups
+        groups = selectors.import_issue_groups(job=job)
     page = Paginator(selectors.import_issues(job=job, code=code), ISSUES_PER_PAGE).get_page(request.GET.get("page"))
     return _render(request, "imports/wizard/validate.html", job, WizardStep.VALIDATE, {
-        "counts": counts, "groups": selectors.import_issue_groups(job=job), "page": page, "code": code,
+        "counts": counts, "groups": groups, "page": page, "code": code,
         "Severity": Severity,
     })
 
