@@ -269,10 +269,12 @@ def school_values_key(job: ImportJob) -> str:
 
 
 def school_values_ready(job: ImportJob) -> bool:
+    """The stored school values were read for the School column the job maps now."""
     return job.school_values_key == school_values_key(job)
 
 
 def validation_running(job: ImportJob, phase: str) -> bool:
+    """A pass of this phase is queued or running (one that stopped with an error is not)."""
     return job.validation_phase == phase and not job.validation_error
 
 
