@@ -342,3 +342,30 @@ def test_a_refused_school_mapping_keeps_what_was_chosen_and_survives_a_tampered_
     assert " selected>" not in page
     page = client.post(_url(job, "schools"), {"school_0": "not-a-number", "action": "next"})
     assert page.status_code == 200 and jobs.ERROR_NOT_YOUR_SCHOOL in html.unescape(page.content.decode())
+
+
+@pytest.mark.django_db
+def test_a_second_delivery_of_the_validation_task_changes_nothing(admin_client, district, django_capture_on_commit_callbacks):
+    from imports.tasks import validate_draft
+
+    client = admin_client
+    school = make_school(district, sis_id="101")
+    job = _upload(client, district, FILE.replace(b"zs@example.org", b"jn@example.org"))  # one shared email: warnings
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_url(job, "fields"), {"action": "next"})
+    with django_capture_on_commit_callbacks() as enqueued:
+        client.post(_url(job, "schools"), {"school_0": str(school.id), "action": "next"})
+    # While one worker holds the claim, a redelivered message finds it taken.
+    ImportJob.objects.filter(id=job.id).update(validation_claim="busy-worker", validation_heartbeat_at=timezone.now())
+    validate_draft.apply(args=[job.id])
+    job.refresh_from_db()
+    assert job.validated_at is None and job.validation_claim == "busy-worker"
+    ImportJob.objects.filter(id=job.id).update(validation_claim="")
+    _run_captured(enqueued)
+    job.refresh_from_db()
+    done_at, problems = job.validated_at, list(ImportIssue.objects.filter(job=job).values_list("id", flat=True))
+    assert done_at is not None and len(problems) == 2
+    validate_draft.apply(args=[job.id])  # delivered again after it finished
+    job.refresh_from_db()
+    assert job.validated_at == done_at
+    assert list(ImportIssue.objects.filter(job=job).values_list("id", flat=True)) == problems
