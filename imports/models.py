@@ -99,6 +99,8 @@ class ImportJob(models.Model):
     validation_heartbeat_at = models.DateTimeField(null=True, blank=True)
     validation_rows_done = models.PositiveIntegerField(default=0)
     validation_error = models.TextField(blank=True, default="")
+    # Close X on a draft with many problems: hidden at once, deleted by a task a batch at a time.
+    closed_at = models.DateTimeField(null=True, blank=True)
     # What the stored school values were read for ("" = not read yet): the School column or one value for all rows.
     school_values_key = models.TextField(blank=True, default="")
     counts = models.JSONField(default=dict, blank=True)

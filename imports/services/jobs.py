@@ -334,14 +334,40 @@ def import_job_cancel(*, job: ImportJob) -> bool:
 
 
 def import_job_close(*, job: ImportJob) -> None:
-    """Close X: abandon a draft and delete its files."""
+    """Close X: abandon a draft and delete its files.
+
+    A draft with many stored problems is hidden at once and deleted by a task in committed batches:
+    deleting a million rows takes seconds, and on SQLite one long delete would block every sign-in.
+    """
     if job.status != ImportStatus.DRAFT:
         return
     files = list(job.files.all())
-    with transaction.atomic():
-        job.delete()
+    if ImportIssue.objects.filter(job=job)[: validation.DELETE_BATCH + 1].count() <= validation.DELETE_BATCH:
+        with transaction.atomic():
+            job.delete()
+    else:
+        from ..tasks import purge_closed_draft
+
+        validation.import_job_validation_invalidate(job=job)  # a pass still running stops at its next batch
+        ImportJob.objects.filter(id=job.id, status=ImportStatus.DRAFT).update(closed_at=timezone.now())
+        purge_closed_draft.delay_on_commit(job.id)
     for f in files:
         f.stored.storage.delete(f.stored.name)
+
+
+def import_job_ids_closed() -> list[int]:
+    return list(ImportJob.objects.filter(status=ImportStatus.DRAFT, closed_at__isnull=False).values_list("id", flat=True))
+
+
+def import_job_closed_purge(*, job_id: int) -> None:
+    """Delete a closed draft: its problems a committed batch at a time, then the draft itself."""
+    while True:
+        ids = list(ImportIssue.objects.filter(job_id=job_id, job__closed_at__isnull=False).values_list("id", flat=True)[: validation.DELETE_BATCH])
+        if not ids:
+            break
+        ImportIssue.objects.filter(id__in=ids).delete()
+    with transaction.atomic():
+        ImportJob.objects.filter(id=job_id, status=ImportStatus.DRAFT, closed_at__isnull=False).delete()
 
 
 def import_files_purge(*, job: ImportJob) -> None:

@@ -369,3 +369,29 @@ def test_a_second_delivery_of_the_validation_task_changes_nothing(admin_client, 
     job.refresh_from_db()
     assert job.validated_at == done_at
     assert list(ImportIssue.objects.filter(job=job).values_list("id", flat=True)) == problems
+
+
+@pytest.mark.django_db
+def test_close_x_on_a_draft_with_many_problems_hides_it_at_once_and_a_task_deletes_it(
+    admin_client, district, django_capture_on_commit_callbacks, monkeypatch
+):
+    client = admin_client
+    make_school(district, sis_id="101")
+    job = _upload(client, district, FILE.replace(b",5,", b",13,").replace(b",K,", b",13,"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_url(job, "fields"), {"action": "next"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_url(job, "schools"), {"action": "next"})
+    assert ImportIssue.objects.filter(job=job).count() == 2
+    monkeypatch.setattr(validation, "DELETE_BATCH", 1)  # "many" problems: more than one batch
+    stored = job.files.get().stored
+    with django_capture_on_commit_callbacks() as enqueued:
+        response = client.post(reverse("imports:close", args=[job.number]), follow=True)
+    assert "was closed and its file deleted." in response.content.decode()
+    assert not stored.storage.exists(stored.name)
+    # Gone for every page at once, although its rows are still being deleted.
+    assert client.get(_url(job, "validate")).status_code == 404
+    assert f"/imports/{job.number}/" not in client.get(reverse("imports:history")).content.decode()
+    assert ImportJob.objects.filter(id=job.id).exists()
+    _run_captured(enqueued)
+    assert not ImportJob.objects.filter(id=job.id).exists() and not ImportIssue.objects.filter(job_id=job.id).exists()
