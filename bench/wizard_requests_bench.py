@@ -183,6 +183,8 @@ def _walk(label: str, path: Path, *, search: str, remember_all: bool) -> list:
     bench.timed("worker: validate again", worker)
     bench.timed("GET  review", lambda: client.get(url("review")))
     bench.timed("POST review (submit)", lambda: client.post(url("review")))
+    # Close X: a draft that could not be submitted (every row an error) goes, however many problems it has.
+    bench.timed("POST close", lambda: client.post(reverse("imports:close", args=[job.number])))
     return bench.lines
 
 
