@@ -113,6 +113,7 @@ def _walk(label: str, path: Path, *, search: str, remember_all: bool) -> list:
     queued: list[int] = []
     tasks.validate_draft.delay_on_commit = queued.append
     tasks.run_import.delay_on_commit = lambda job_id: None  # the bench stops at Submit
+    tasks.purge_closed_draft.delay_on_commit = lambda job_id: None  # nothing reaches a broker
 
     district = make_district(name=f"Bench {label}")
     schools = [make_school(district, sis_id=f"SCH-{i:05d}", name=f"School {i}") for i in range(SCHOOLS)]
