@@ -32,6 +32,11 @@ class ImportStatus(models.TextChoices):
     DISCARDED = "discarded", "Discarded"
 
 
+class ValidationPhase(models.TextChoices):
+    SCHOOLS = "schools", "Reading school values"
+    VALIDATE = "validate", "Validating"
+
+
 class ConflictPolicy(models.TextChoices):
     IMPORTED_WINS = "imported", "Imported Record Wins"
     EXISTING_WINS = "existing", "Existing Record Wins"
@@ -79,6 +84,18 @@ class ImportJob(models.Model):
     # Validation and outcome.
     validated_at = models.DateTimeField(null=True, blank=True)
     validation_summary = models.JSONField(default=dict, blank=True)
+    # Background validation. Every change of mapping or options bumps the generation, so a task
+    # started for an older one finds itself superseded and never writes over the newer result.
+    validation_generation = models.PositiveIntegerField(default=0)
+    validation_phase = models.CharField(max_length=16, choices=ValidationPhase.choices, blank=True, default="")
+    validation_claim = models.CharField(max_length=32, blank=True, default="", help_text="Token of the task that runs it.")
+    validation_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    validation_rows_done = models.PositiveIntegerField(default=0)
+    validation_error = models.TextField(blank=True, default="")
+    # Close X on a draft with many problems: hidden at once, deleted by a task a batch at a time.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # What the stored school values were read for ("" = not read yet): the School column or one value for all rows.
+    school_values_key = models.TextField(blank=True, default="")
     counts = models.JSONField(default=dict, blank=True)
 
     # Running. run_after lives here, not as a broker ETA, so a restarted broker loses nothing.
@@ -222,6 +239,19 @@ class ImportIssue(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["job", "severity", "code"])]
+
+
+class ImportSchoolValue(models.Model):
+    """A distinct school value of the job's files, read once by a background task, so School Mapping pages it."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="school_values")
+    position = models.PositiveIntegerField(help_text="First-seen order in the files.")
+    value = models.TextField()
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="one_school_value_per_position")]
 
 
 class ImportChange(models.Model):

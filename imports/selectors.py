@@ -16,7 +16,11 @@ ROWS_SHOWN_PER_GROUP = 12  # keeps IN lists under SQLite's variable limit
 
 def import_job_get(*, district: District, number: int) -> ImportJob | None:
     """The district's import by number, or None: another district's job looks exactly like a missing one."""
-    return ImportJob.objects.filter(district=district, number=number).select_related("created_by", "custom_group", "undo_of").first()
+    # A closed draft waiting for its purge task is gone for every page.
+    return (
+        ImportJob.objects.filter(district=district, number=number, closed_at__isnull=True)
+        .select_related("created_by", "custom_group", "undo_of").first()
+    )
 
 
 def import_job_list(*, district: District) -> QuerySet[ImportJob]:
@@ -162,4 +166,12 @@ def existing_district_ids(*, district: District, district_ids: list[str]) -> set
 
 def import_draft_list(*, district: District, created_by) -> QuerySet[ImportJob]:
     """The admin's own unfinished wizards, so they can pick one up again."""
-    return ImportJob.objects.filter(district=district, created_by=created_by, status=ImportStatus.DRAFT).order_by("-number")
+    return ImportJob.objects.filter(
+        district=district, created_by=created_by, status=ImportStatus.DRAFT, closed_at__isnull=True,
+    ).order_by("-number")
+
+
+def school_value_list(*, job: ImportJob, search: str = "") -> QuerySet:
+    """The job's stored school values in file order, optionally only those containing `search` (the job is the district's)."""
+    values = job.school_values.all()
+    return values.filter(value__icontains=search) if search else values

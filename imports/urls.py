@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:number>/schools/", wizard.map_schools, name="schools"),
     path("<int:number>/validate/", wizard.validate, name="validate"),
     path("<int:number>/validate/fix/", corrections.fix_rows, name="fix_rows"),
+    path("<int:number>/validate/progress/", wizard.validation_progress, name="validation_progress"),
     path("<int:number>/actions/", wizard.actions, name="actions"),
     path("<int:number>/review/", wizard.review, name="review"),
     path("<int:number>/files/<int:file_id>/", downloads.original_file, name="original_file"),

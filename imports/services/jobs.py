@@ -14,13 +14,15 @@ from django.utils import timezone
 from schools.models import District
 from users.models import CustomGroup
 
-from .. import scheduling
+from .. import scheduling, selectors
 from ..models import (
-    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportStatus, WizardStep,
+    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus,
+    ValidationPhase, WizardStep,
 )
-from ..pipeline.mapping import missing_required, propose_field_mapping
+from ..pipeline.mapping import missing_required, propose_field_mapping, propose_school_mapping
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
 from ..types import DEFAULT_TYPE, get_spec
+from . import validation
 from .safety import import_job_hold_if_needed
 
 ERROR_TOO_MANY_FILES = "Upload at most {limit} files at a time."
@@ -143,6 +145,7 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
             stored.append(f)
         with _saving_changes(job):
             _reset_from(job, WizardStep.MAP_FIELDS)
+            job.school_values_key = ""
             job.step = _later(job, WizardStep.MAP_FIELDS)
             job.rows_total = sum(x.row_count for x in job.files.all())
             if not job.field_mapping:
@@ -163,15 +166,19 @@ def proposed_field_mapping(job: ImportJob):
 
 
 def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_header: bool) -> ImportFile:
-    """The admin says whether the first row is a header; the columns are read again."""
+    """The admin says whether the first row is a header; the columns are read again (the top of the file only)."""
     info = inspect_file(import_file.stored.path, import_file.original_name, has_header=has_header)
+    if info.has_header != import_file.has_header:
+        # The first row moves between heading and data: the count changes by one, without reading the file again.
+        import_file.row_count = max(0, import_file.row_count + (-1 if info.has_header else 1))
     import_file.has_header = info.has_header
     import_file.headers = info.headers
     import_file.column_count = len(info.column_labels)
-    import_file.row_count = count_data_rows(import_file.stored.path, info)
     with transaction.atomic(), _saving_changes(job):
         import_file.save()
         _reset_from(job, WizardStep.MAP_FIELDS, keep_mapping=False)
+        job.school_values_key = ""
+        job.rows_total = sum(f.row_count for f in job.files.all())
         job.field_mapping = proposed_field_mapping(job).matched
     return import_file
 
@@ -181,9 +188,8 @@ def _reset_from(job: ImportJob, step: str, *, keep_mapping: bool = True) -> None
     if not keep_mapping:
         job.field_mapping = {}
         job.fixed_values = {}
-    job.validated_at = None
-    job.validation_summary = {}
-    ImportIssue.objects.filter(job=job).delete()
+    # The old problems stay until the next pass deletes them in batches: a request never deletes a million rows.
+    validation.import_job_validation_invalidate(job=job)
     spec = get_spec(job.import_type)
     if spec.step_index(job.step) > spec.step_index(step):
         job.step = step
@@ -215,6 +221,8 @@ def import_job_set_field_mapping(
             _reset_from(job, WizardStep.MAP_FIELDS)
         if confirm:
             job.step = _step_after(job, WizardStep.MAP_FIELDS)
+    if confirm:
+        _start_background_work(job, done=WizardStep.MAP_FIELDS)
     return job
 
 
@@ -228,6 +236,17 @@ def _step_after(job: ImportJob, step: str) -> str:
     return _later(job, get_spec(job.import_type).next_step(step))
 
 
+def _start_background_work(job: ImportJob, *, done: str) -> None:
+    """Leaving a mapping step: read the School column's values before School Mapping, or validate before Validate File."""
+    following = get_spec(job.import_type).next_step(done)
+    if following == WizardStep.MAP_SCHOOLS:
+        if not validation.school_values_ready(job) and not validation.validation_running(job, ValidationPhase.SCHOOLS):
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.SCHOOLS)
+    elif following == WizardStep.VALIDATE:
+        if job.validated_at is None and not validation.validation_running(job, ValidationPhase.VALIDATE):
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
+
+
 def import_job_step_done(*, job: ImportJob, step: str) -> str:
     """Record that the admin finished `step`; returns the step their type goes to next."""
     job.step = _step_after(job, step)
@@ -235,12 +254,19 @@ def import_job_step_done(*, job: ImportJob, step: str) -> str:
     return get_spec(job.import_type).next_step(step)
 
 
-def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_values: list[str]) -> ImportJob:
-    """Every school value in the file must map to one of this district's schools."""
+def import_job_set_school_mapping(
+    *, job: ImportJob, school_mapping: dict, file_values: list[str] | None = None, confirm: bool = True,
+) -> ImportJob:
+    """Record the chosen school for some of the file's values (one page); with confirm, every value must have one.
+
+    A value never chosen takes the school proposed for it (same SIS ID or name, or remembered). Leaving
+    School Mapping starts validation in the background.
+    """
     valid = set(job.district.schools.values_list("id", flat=True))
-    clean = {}
+    chosen = {}
     for value, school_id in school_mapping.items():
         if school_id in (None, ""):
+            chosen[value] = None
             continue
         try:
             school_id = int(school_id)
@@ -248,16 +274,29 @@ def import_job_set_school_mapping(*, job: ImportJob, school_mapping: dict, file_
             raise ImportError_(ERROR_NOT_YOUR_SCHOOL)
         if school_id not in valid:
             raise ImportError_(ERROR_NOT_YOUR_SCHOOL)
-        if value in file_values:
-            clean[value] = school_id
-    unmapped = [v for v in file_values if v not in clean]
-    if unmapped:
-        raise ImportError_(ERROR_SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
+        chosen[value] = school_id
+    if file_values is None:
+        file_values = list(job.school_values.values_list("value", flat=True))
+    merged = {**job.school_mapping, **chosen}
+    if confirm:
+        untouched = [v for v in file_values if v not in merged]
+        if untouched:
+            memory = DistrictImportMemory.objects.filter(district=job.district).first()
+            merged.update(propose_school_mapping(
+                untouched, selectors.school_choices(district=job.district), remembered=memory.school_mapping if memory else None,
+            ))
+    clean = {value: merged[value] for value in file_values if merged.get(value) is not None}
     with transaction.atomic(), _saving_changes(job):
         if job.school_mapping != clean:
             job.school_mapping = clean
             _reset_from(job, WizardStep.VALIDATE)
-        job.step = _step_after(job, WizardStep.MAP_SCHOOLS)
+    unmapped = [v for v in file_values if v not in clean]
+    if confirm and unmapped:
+        raise ImportError_(ERROR_SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
+    if confirm:
+        with transaction.atomic(), _saving_changes(job):
+            job.step = _step_after(job, WizardStep.MAP_SCHOOLS)
+        _start_background_work(job, done=WizardStep.MAP_SCHOOLS)
     return job
 
 
@@ -280,7 +319,7 @@ def import_job_set_actions(
         job.email_staff = email_staff
         job.step = _step_after(job, WizardStep.ACTIONS)
         if changed:
-            job.validated_at = None
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
     return job
 
 
@@ -330,14 +369,40 @@ def import_job_cancel(*, job: ImportJob) -> bool:
 
 
 def import_job_close(*, job: ImportJob) -> None:
-    """Close X: abandon a draft and delete its files."""
+    """Close X: abandon a draft and delete its files.
+
+    A draft with many stored problems is hidden at once and deleted by a task in committed batches:
+    deleting a million rows takes seconds, and on SQLite one long delete would block every sign-in.
+    """
     if job.status != ImportStatus.DRAFT:
         return
     files = list(job.files.all())
-    with transaction.atomic():
-        job.delete()
+    if ImportIssue.objects.filter(job=job)[: validation.DELETE_BATCH + 1].count() <= validation.DELETE_BATCH:
+        with transaction.atomic():
+            job.delete()
+    else:
+        from ..tasks import purge_closed_draft
+
+        validation.import_job_validation_invalidate(job=job)  # a pass still running stops at its next batch
+        ImportJob.objects.filter(id=job.id, status=ImportStatus.DRAFT).update(closed_at=timezone.now())
+        purge_closed_draft.delay_on_commit(job.id)
     for f in files:
         f.stored.storage.delete(f.stored.name)
+
+
+def import_job_ids_closed() -> list[int]:
+    return list(ImportJob.objects.filter(status=ImportStatus.DRAFT, closed_at__isnull=False).values_list("id", flat=True))
+
+
+def import_job_closed_purge(*, job_id: int) -> None:
+    """Delete a closed draft: its problems a committed batch at a time, then the draft itself."""
+    while True:
+        ids = list(ImportIssue.objects.filter(job_id=job_id, job__closed_at__isnull=False).values_list("id", flat=True)[: validation.DELETE_BATCH])
+        if not ids:
+            break
+        ImportIssue.objects.filter(id__in=ids).delete()
+    with transaction.atomic():
+        ImportJob.objects.filter(id=job_id, status=ImportStatus.DRAFT, closed_at__isnull=False).delete()
 
 
 def import_files_purge(*, job: ImportJob) -> None:
@@ -349,3 +414,4 @@ def import_files_purge(*, job: ImportJob) -> None:
         f.deleted_at = timezone.now()
         f.save(update_fields=["deleted_at"])
     ImportIssue.objects.filter(job=job).delete()
+    ImportSchoolValue.objects.filter(job=job).delete()

@@ -164,8 +164,11 @@ def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[s
     return counts
 
 
+SAMPLE_COLUMNS = 500  # and this many columns: a 100,000-column page would be megabytes
+
+
 def column_samples(sources: list[Source], limit: int = 3, hidden: set[str] = frozenset()) -> dict[str, list[str]]:
-    """The first few non-blank values of each column, read from the top of each file only.
+    """The first few non-blank values of each column, from the first SAMPLE_ROWS rows and SAMPLE_COLUMNS columns.
 
     Columns in `hidden` (the one matched to Password) show a mask, never their values, and so
     does any cell equal to a password on its row; a row with a problem shows nothing.
@@ -174,6 +177,7 @@ def column_samples(sources: list[Source], limit: int = 3, hidden: set[str] = fro
     for source in sources:
         labels = source.info.column_labels
         password_indexes = {i for i, label in enumerate(labels) if label in hidden}
+        labels = labels[:SAMPLE_COLUMNS]
         for n, raw in enumerate(iter_rows(source.path, source.info)):
             if n >= SAMPLE_ROWS:
                 break

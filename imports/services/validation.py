@@ -1,17 +1,28 @@
 """The one pass that validates every row and previews what the import will do under the chosen options."""
+import json
+import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from schools.models import District
 
 from .. import selectors
+from ..models import ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
 from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
 from .duplicates import duplicate_check
 from .passwords import password_issues
-from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues
+from ..pipeline.mapping import plan_columns
+from ..pipeline.reading import FileReadError, iter_rows
+from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues, sources_for_job
 
 BATCH_ROWS = 5000
 COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "updated", "errors", "warnings", "error_rows")
@@ -231,3 +242,243 @@ def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: fr
                 p for p in (existing.values.get("first_name"), existing.values.get("last_name")) if p
             ),
         }
+
+
+# --- The wizard's background pass -----------------------------------------------------------------
+# Leaving Map Fields reads the School column's distinct values; leaving School Mapping validates.
+# Both run as a task so that no request of the wizard does work that grows with the file. Each
+# batch commits on its own (a short write: on SQLite other users can still sign in), and only
+# while the job still asks for this pass: a newer mapping bumps the generation, a re-dispatch
+# after a stall replaces the claim, and either way the older task stops at its next batch.
+
+# No batch for this long: the task is presumed lost, and a reload or the sweeper dispatches it again.
+VALIDATION_STALE_AFTER = timedelta(minutes=2)
+MAX_SCHOOL_VALUES = 50_000
+DELETE_BATCH = 5000
+ERROR_TOO_MANY_SCHOOL_VALUES = (
+    'The column "{column}" matched to School has more than {limit:,} different values. '
+    "Check that School is matched to the right column."
+)
+ERROR_PASS_FAILED = "The file could not be checked because of an internal error. Go Back and Next to try again."
+
+logger = logging.getLogger(__name__)
+
+
+class Superseded(Exception):
+    """A newer pass owns the job: this one stops without writing."""
+
+
+def school_values_key(job: ImportJob) -> str:
+    """What the school values depend on: the School column, or one value for every row."""
+    return json.dumps([job.field_mapping.get("school_sis_id"), job.fixed_values.get("school_sis_id")])
+
+
+def school_values_ready(job: ImportJob) -> bool:
+    """The stored school values were read for the School column the job maps now."""
+    return job.school_values_key == school_values_key(job)
+
+
+def validation_running(job: ImportJob, phase: str) -> bool:
+    """A pass of this phase is queued or running (one that stopped with an error is not)."""
+    return job.validation_phase == phase and not job.validation_error
+
+
+def _restart_fields(phase: str) -> dict:
+    return {
+        "validation_generation": F("validation_generation") + 1, "validation_phase": phase, "validation_claim": "",
+        "validation_heartbeat_at": timezone.now(), "validation_rows_done": 0, "validation_error": "",
+    }
+
+
+REFRESHED = ("validation_generation", "validation_phase", "validation_claim", "validation_heartbeat_at",
+             "validation_rows_done", "validation_error", "validated_at", "validation_summary")
+
+
+def import_job_validation_invalidate(*, job: ImportJob) -> None:
+    """The mapping or options changed: the result goes, and a pass still running stops at its next batch."""
+    ImportJob.objects.filter(id=job.id).update(**_restart_fields(""), validated_at=None, validation_summary={})
+    job.refresh_from_db(fields=REFRESHED)
+
+
+def import_job_validation_start(*, job: ImportJob, phase: str) -> None:
+    """(Re)start the background pass of this phase for the job's current choices; enqueued on commit."""
+    from ..tasks import validate_draft
+
+    extra = {"validated_at": None, "validation_summary": {}} if phase == ValidationPhase.VALIDATE else {}
+    ImportJob.objects.filter(id=job.id).update(**_restart_fields(phase), **extra)
+    job.refresh_from_db(fields=REFRESHED)
+    validate_draft.delay_on_commit(job.id)
+
+
+def import_job_validation_ensure(*, job: ImportJob, phase: str, now=None) -> None:
+    """A page waiting on this phase: start it if nothing runs, dispatch it again if it stalled."""
+    if not validation_running(job, phase):
+        if not job.validation_error:
+            import_job_validation_start(job=job, phase=phase)
+        return
+    import_job_validation_redispatch_if_stale(job=job, now=now)
+
+
+def import_job_validation_redispatch_if_stale(*, job: ImportJob, now=None) -> None:
+    """No batch committed for VALIDATION_STALE_AFTER (worker restarted, message lost): dispatch the pass again."""
+    now = now or timezone.now()
+    if job.validation_heartbeat_at is None or job.validation_heartbeat_at < now - VALIDATION_STALE_AFTER:
+        _redispatch(job.id, job.validation_generation, now)
+        job.refresh_from_db(fields=REFRESHED)
+
+
+def _redispatch(job_id: int, generation: int, now) -> bool:
+    from ..tasks import validate_draft
+
+    # Only one reload (or the sweeper) wins; clearing the claim makes a slow old task stop at its next batch.
+    stale = Q(validation_heartbeat_at__isnull=True) | Q(validation_heartbeat_at__lt=now - VALIDATION_STALE_AFTER)
+    taken = ImportJob.objects.filter(stale, id=job_id, validation_generation=generation, validation_error="").update(
+        validation_claim="", validation_heartbeat_at=now,
+    )
+    if taken:
+        validate_draft.delay_on_commit(job_id)
+    return bool(taken)
+
+
+def import_job_validations_redispatch_stale(*, now=None) -> list[int]:
+    """The sweeper: wizard passes whose task was lost (worker restarted) are dispatched again."""
+    now = now or timezone.now()
+    stalled = ImportJob.objects.filter(
+        status=ImportStatus.DRAFT, validation_error="", validation_heartbeat_at__lt=now - VALIDATION_STALE_AFTER,
+    ).exclude(validation_phase="").values_list("id", "validation_generation")
+    return [job_id for job_id, generation in stalled if _redispatch(job_id, generation, now)]
+
+
+class _Pass:
+    """One claimed pass: every write commits only while the job still asks for it."""
+
+    def __init__(self, job: ImportJob, token: str):
+        self.job, self.token = job, token
+
+    def _mine(self):
+        return ImportJob.objects.filter(
+            id=self.job.id, status=ImportStatus.DRAFT, validation_generation=self.job.validation_generation,
+            validation_claim=self.token,
+        )
+
+    def commit(self, rows_done: int, write: Callable | None = None) -> None:
+        with transaction.atomic():
+            if not self._mine().update(validation_heartbeat_at=timezone.now(), validation_rows_done=rows_done):
+                raise Superseded
+            if write is not None:
+                write()
+
+    def finish(self, write: Callable | None = None, **fields) -> None:
+        with transaction.atomic():
+            if not self._mine().update(validation_claim="", validation_phase="", **fields):
+                raise Superseded
+            if write is not None:
+                write()
+
+
+def import_job_validation_run(*, job_id: int) -> None:
+    """The task's body: claim the job's current pass and run it. A repeat delivery or an outdated task does nothing."""
+    job = ImportJob.objects.filter(id=job_id, status=ImportStatus.DRAFT).select_related("district").first()
+    if job is None or not job.validation_phase or job.validation_error or job.validation_claim:
+        return
+    token = secrets.token_hex(16)
+    claimed = ImportJob.objects.filter(
+        id=job.id, status=ImportStatus.DRAFT, validation_generation=job.validation_generation,
+        validation_phase=job.validation_phase, validation_claim="",
+    ).update(validation_claim=token, validation_heartbeat_at=timezone.now(), validation_rows_done=0)
+    if not claimed:
+        return
+    run = _Pass(job, token)
+    try:
+        if job.validation_phase == ValidationPhase.SCHOOLS:
+            _read_school_values(job, run)
+        else:
+            _validate_draft(job, run)
+    except Superseded:
+        return
+    except FileReadError as exc:
+        _give_up(run, str(exc))
+    except Exception as exc:
+        # The exception's class only: its message may quote a cell of the file.
+        logger.error("wizard pass of job %s failed: %s", job.id, type(exc).__name__)
+        _give_up(run, ERROR_PASS_FAILED)
+
+
+def _give_up(run: _Pass, message: str) -> None:
+    try:
+        run.finish(validation_error=message)
+    except Superseded:
+        pass
+
+
+def school_value_counts_bounded(job: ImportJob, on_rows: Callable[[int], None] | None = None) -> dict[str, int] | str:
+    """The School column's distinct values with their row counts, or a message when there are too many."""
+    fixed = job.fixed_values.get("school_sis_id")
+    if fixed is not None:
+        return {fixed.strip(): job.rows_total} if fixed.strip() else {}
+    counts: dict[str, int] = {}
+    rows = 0
+    options = ImportOptions.from_job(job)
+    for source in sources_for_job(job):
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
+        index = plan.indexes.get("school_sis_id")
+        if index is None:
+            continue
+        for raw in iter_rows(source.path, source.info):
+            rows += 1
+            value = raw.cells[index].strip() if index < len(raw.cells) else ""
+            if value:
+                counts[value] = counts.get(value, 0) + 1
+                if len(counts) > MAX_SCHOOL_VALUES:
+                    return ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels["school_sis_id"], limit=MAX_SCHOOL_VALUES)
+            if on_rows is not None and rows % BATCH_ROWS == 0:
+                on_rows(rows)
+    return counts
+
+
+def school_values_store(*, job: ImportJob, counts: dict[str, int]) -> None:
+    """Replace the job's stored school values (at most MAX_SCHOOL_VALUES rows)."""
+    ImportSchoolValue.objects.filter(job=job).delete()
+    ImportSchoolValue.objects.bulk_create(
+        [ImportSchoolValue(job=job, position=i, value=value, rows=n) for i, (value, n) in enumerate(counts.items())],
+        batch_size=2000,
+    )
+
+
+def _read_school_values(job: ImportJob, run: _Pass) -> None:
+    key = school_values_key(job)
+    counts = school_value_counts_bounded(job, on_rows=run.commit)
+    if isinstance(counts, str):
+        run.finish(validation_error=counts)
+        return
+    run.finish(lambda: school_values_store(job=job, counts=counts), school_values_key=key)
+
+
+def _validate_draft(job: ImportJob, run: _Pass) -> None:
+    from .apply import store_issues
+
+    # The previous pass's problems go first, a batch at a time.
+    while True:
+        ids = list(ImportIssue.objects.filter(job_id=job.id).values_list("id", flat=True)[:DELETE_BATCH])
+        if not ids:
+            break
+        run.commit(0, lambda ids=ids: ImportIssue.objects.filter(id__in=ids).delete())
+    sources = sources_for_job(job)
+    pending: list[Issue] = []
+
+    def flush(rows_done: int) -> None:
+        batch = pending[:]
+        pending.clear()
+        run.commit(rows_done, lambda: store_issues(job, sources, batch) if batch else None)
+
+    result = validate_import(
+        district=job.district, sources=sources, options=ImportOptions.from_job(job),
+        issue_sink=pending.extend, on_batch=flush,
+    )
+    flush(result.counts["rows"])  # duplicates found at the end
+    # The problem groups take a scan of every problem (2 s at a million): counted once here, not per page view.
+    summary = {**result.summary(), "groups": selectors.import_issue_groups(job=job)}
+    run.finish(
+        validation_summary=summary, validated_at=timezone.now(), rows_total=result.counts["rows"],
+        validation_rows_done=result.counts["rows"],
+    )

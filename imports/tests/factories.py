@@ -26,6 +26,7 @@ from imports.services import jobs, runs
 from imports.services.apply import import_job_validate
 from imports.services.sources import ImportOptions, column_labels, school_value_counts, sources_for_job
 from imports.types import get_spec
+from imports.services.validation import school_values_key, school_values_store
 from users.models import User
 
 HEADER = ("First Name", "Last Name", "District ID", "User Type", "Grade", "Email Address", "School SIS ID")
@@ -123,7 +124,13 @@ def make_import_job(
     jobs.import_job_set_field_mapping(
         job=job, field_mapping=field_mapping, fixed_values=fixed_values or {}, column_labels=labels, confirm=True
     )
-    values = list(school_value_counts(sources, ImportOptions.from_job(job)))
+    job.refresh_from_db()
+    counts = school_value_counts(sources, ImportOptions.from_job(job))
+    # As the background pass would: the School column's values, stored for School Mapping to page through.
+    school_values_store(job=job, counts=counts)
+    job.school_values_key = school_values_key(job)
+    job.validation_phase = ""
+    values = list(counts)
     proposed = propose_school_mapping(values, school_choices(district=district))
     proposed.update(school_mapping or {})
     job.school_mapping = proposed

@@ -9,7 +9,8 @@ from users.permissions import district_admin_required
 
 from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
 from ..services import corrections
-from ..services.apply import import_job_validate
+from ..models import ValidationPhase
+from ..services import validation
 from ..services.jobs import ImportError_
 from .common import get_job_or_404
 
@@ -68,6 +69,6 @@ def fix_rows(request, number: int):
         messages.info(request, NOTHING_CHANGED)
         return redirect(back)
     job.refresh_from_db()
-    import_job_validate(job=job)
+    validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)  # in the background, like every pass
     messages.success(request, SAVED.format(count=count, s="" if count == 1 else "s"))
     return redirect(back)

@@ -1,12 +1,17 @@
 """The import wizard: one small view per step over a draft ImportJob (URLs /imports/<number>/<step>/)."""
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import TooManyFilesSent
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from users.models import AuditAction
@@ -15,18 +20,19 @@ from users.services import audit_event_record
 
 from .. import selectors
 from ..forms import ActionsForm, MatchForm, StartForm
-from ..models import DistrictImportMemory, ImportFile, ImportStatus, Severity, WizardStep
+from ..models import DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
 from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
-from ..services import jobs, safety
-from ..services.apply import import_job_validate
-from ..services.sources import ImportOptions, column_labels, column_samples, school_value_counts, sources_for_job
+from ..services import jobs, safety, validation
+from ..services.sources import column_labels, column_samples, sources_for_job
 from ..types import DEFAULT_TYPE, get_spec
 from .common import get_job_or_404
 
 ISSUES_PER_PAGE = 50
+SCHOOL_VALUES_PER_PAGE = 200
+SCHOOL_LINES_ON_REVIEW = 50
 
 
 def _step_url(job, step: str) -> str:
@@ -66,6 +72,29 @@ def _render(request, template: str, job, step: str, context: dict):
     return render(request, template, {
         "job": job, "spec": spec, "steps": _steps(job, step), "tab": "import",
         "back_url": _step_url(job, previous) if previous else "", **context,
+    })
+
+
+def _pending(job, phase: str) -> dict:
+    """What a page waiting on the background pass shows: its progress, or why it stopped."""
+    validation.import_job_validation_ensure(job=job, phase=phase)
+    return {
+        "phase": ValidationPhase(phase).label, "error": job.validation_error,
+        "rows_done": job.validation_rows_done, "rows_total": job.rows_total,
+        "progress_url": reverse("imports:validation_progress", args=[job.number]),
+    }
+
+
+@district_admin_required
+def validation_progress(request, number: int):
+    """The wizard's background pass, polled by wizard.js; a stalled pass is dispatched again from here too."""
+    job = get_job_or_404(request, number)
+    running = job.is_draft and bool(job.validation_phase) and not job.validation_error
+    if running:
+        validation.import_job_validation_redispatch_if_stale(job=job)
+    return JsonResponse({
+        "running": running, "rows_done": job.validation_rows_done, "rows_total": job.rows_total,
+        "error": bool(job.validation_error),
     })
 
 
@@ -184,27 +213,64 @@ def map_schools(request, number: int):
     job, elsewhere = _load_step(request, number, WizardStep.MAP_SCHOOLS)
     if elsewhere:
         return elsewhere
-    counts = school_value_counts(sources_for_job(job), ImportOptions.from_job(job))
-    values = list(counts)
+    if not validation.school_values_ready(job):
+        return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {
+            "pending": _pending(job, ValidationPhase.SCHOOLS),
+        })
+    params = request.POST if request.method == "POST" else request.GET
+    search = params.get("q", "").strip()[:255]
+    page = Paginator(selectors.school_value_list(job=job, search=search), SCHOOL_VALUES_PER_PAGE).get_page(params.get("page"))
+    lines = list(page)
     schools = selectors.school_choices(district=request.district)
+    current = dict(job.school_mapping)
     if request.method == "POST":
-        chosen = {value: request.POST.get(f"school_{i}", "") for i, value in enumerate(values)}
+        # A select the form did not send leaves its value as it was (chosen earlier, or proposed at Next).
+        chosen = {line.value: request.POST[f"school_{line.position}"] for line in lines if f"school_{line.position}" in request.POST}
+        action, _, goto = request.POST.get("action", "next").partition(":")
+        confirm = action == "next"
         try:
-            jobs.import_job_set_school_mapping(job=job, school_mapping=chosen, file_values=values)
+            jobs.import_job_set_school_mapping(job=job, school_mapping=chosen, confirm=confirm)
         except jobs.ImportError_ as exc:
             messages.error(request, str(exc))
+            current.update(chosen)
         else:
-            return redirect(_next_url(job, WizardStep.MAP_SCHOOLS))
-        current = chosen
-    else:
-        memory = DistrictImportMemory.objects.filter(district=request.district).first()
-        proposal = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None)
-        current = {**proposal, **{k: v for k, v in job.school_mapping.items()}}
-    lines = [
-        {"index": i, "value": value, "count": counts[value], "selected": str(current.get(value) or "")}
-        for i, value in enumerate(values)
+            if confirm:
+                return redirect(_next_url(job, WizardStep.MAP_SCHOOLS))
+            return redirect(_schools_page_url(job, search, int(goto) if goto.isdigit() else page.number))
+    memory = DistrictImportMemory.objects.filter(district=request.district).first()
+    proposal = propose_school_mapping(
+        [line.value for line in lines], schools, remembered=memory.school_mapping if memory else None,
+    )
+    options = _school_options(schools)
+    rows = [
+        {"index": line.position, "value": line.value, "count": line.rows,
+         "options": _with_selected(options, current[line.value] if line.value in current else proposal.get(line.value))}
+        for line in lines
     ]
-    return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {"lines": lines, "schools": schools})
+    return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {
+        "lines": rows, "page": page, "q": search,
+        "paged": page.paginator.num_pages > 1 or bool(search),
+    })
+
+
+def _school_options(schools) -> str:
+    """The district's schools as <option>s, rendered once per page rather than once per line."""
+    return "".join(
+        format_html('<option value="{}">{} ({})</option>', s.id, s.name, s.sis_id) for s in schools
+    )
+
+
+def _with_selected(options: str, school_id) -> str:
+    """The options with one school selected; options holds only escaped names, and the id is digits."""
+    if not str(school_id or "").isdigit():
+        return mark_safe(options)
+    marker = f'<option value="{int(school_id)}">'
+    return mark_safe(options.replace(marker, f'<option value="{int(school_id)}" selected>', 1))
+
+
+def _schools_page_url(job, search: str, page: int) -> str:
+    query = urlencode({k: v for k, v in (("q", search), ("page", page)) if v})
+    return reverse("imports:schools", args=[job.number]) + (f"?{query}" if query else "")
 
 
 @district_admin_required
@@ -213,7 +279,11 @@ def validate(request, number: int):
     if elsewhere:
         return elsewhere
     if job.validated_at is None:
-        import_job_validate(job=job)
+        if request.method == "POST":
+            return redirect("imports:validate", number=job.number)
+        return _render(request, "imports/wizard/validate.html", job, WizardStep.VALIDATE, {
+            "pending": _pending(job, ValidationPhase.VALIDATE),
+        })
     counts = job.validation_summary.get("counts", {})
     if request.method == "POST" and request.POST.get("action") == "next":
         if counts.get("errors"):
@@ -221,9 +291,12 @@ def validate(request, number: int):
             return redirect("imports:validate", number=job.number)
         return redirect(_step_url(job, jobs.import_job_step_done(job=job, step=WizardStep.VALIDATE)))
     code = request.GET.get("code") or None
+    groups = job.validation_summary.get("groups")
+    if groups is None:  # a job validated before the pass stored its groups
+        groups = selectors.import_issue_groups(job=job)
     page = Paginator(selectors.import_issues(job=job, code=code), ISSUES_PER_PAGE).get_page(request.GET.get("page"))
     return _render(request, "imports/wizard/validate.html", job, WizardStep.VALIDATE, {
-        "counts": counts, "groups": selectors.import_issue_groups(job=job), "page": page, "code": code,
+        "counts": counts, "groups": groups, "page": page, "code": code,
         "Severity": Severity,
     })
 
@@ -274,21 +347,25 @@ def review(request, number: int):
             messages.success(request, f"Import {job.number} is scheduled.")
         return redirect("imports:detail", number=job.number)
     if job.validated_at is None:
-        import_job_validate(job=job)
+        # New Additional Actions change the preview: it is computed again in the background.
+        return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
+            "pending": _pending(job, ValidationPhase.VALIDATE),
+        })
     district = request.district
     starts = next_offpeak_start(now=timezone.now(), timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end)
     return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
         "counts": job.validation_summary.get("counts", {}), "starts": starts, "files": job.files.all(),
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
-        "school_lines": _school_lines(job),
+        "school_lines": _school_lines(job), "school_count": len(job.school_mapping),
         "hold": safety.hold_assess(district=district, summary=job.validation_summary, spec=get_spec(job.import_type)),
     })
 
 
 def _school_lines(job):
     names = {s.id: str(s) for s in job.district.schools.all()}
-    return [(value, names.get(int(school_id), "?")) for value, school_id in job.school_mapping.items()]
+    lines = list(job.school_mapping.items())[:SCHOOL_LINES_ON_REVIEW]
+    return [(value, names.get(int(school_id), "?")) for value, school_id in lines]
 
 
 @district_admin_required

@@ -33,3 +33,27 @@
     });
   });
 })();
+
+// A page waiting on the background pass (school values, validation): live progress, then the result.
+(function () {
+  "use strict";
+  var POLL_MS = 2000;
+  var el = document.querySelector("[data-validation-url]");
+  if (!el) { return; }
+
+  function poll() {
+    fetch(el.getAttribute("data-validation-url"), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        if (!data.running) { window.location.reload(); return; }
+        var bar = el.querySelector("progress");
+        if (bar) { bar.max = Math.max(1, data.rows_total); bar.value = data.rows_done; }
+        var text = el.querySelector(".progress-text");
+        if (text) { text.textContent = data.rows_done + " of " + data.rows_total + " rows"; }
+        window.setTimeout(poll, POLL_MS);
+      })
+      .catch(function () { window.setTimeout(poll, POLL_MS * 5); });
+  }
+  window.setTimeout(poll, POLL_MS);
+})();

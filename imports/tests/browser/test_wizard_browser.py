@@ -4,7 +4,9 @@ import re
 
 import pytest
 
+from imports import tasks
 from imports.models import ImportJob, ImportStatus
+from imports.services import validation
 from imports.tests.factories import make_import_job
 from users.tests.factories import make_admin, make_district, make_school, make_user
 
@@ -83,7 +85,20 @@ def _match(page, field_label: str, column_label: str) -> None:
     )
 
 
-def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors, tmp_path, district, admin):
+@pytest.fixture
+def held_worker(monkeypatch):
+    """The wizard's background passes wait in a queue until the test plays the worker."""
+    queued = []
+    monkeypatch.setattr(tasks.validate_draft, "delay_on_commit", queued.append)
+
+    def run_next():
+        assert queued, "no background pass was started"
+        validation.import_job_validation_run(job_id=queued.pop(0))
+
+    return run_next
+
+
+def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors, tmp_path, district, admin, held_worker):
     first = make_school(district, sis_id="101", name="First Street ES")
     make_school(district, sis_id="201", name="Lincoln MS")
     make_user(district, district_user_id="000124", first_name="Zoe", last_name="Smith", grade="K", school=first)
@@ -114,16 +129,26 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors,
     screenshot(page, "walk-06-map-fields-matched")
     page.get_by_role("button", name="Next").click()
 
-    # School Mapping: 101 is proposed by its SIS ID; LMS is chosen by hand.
+    # School Mapping: the School column is read in the background; the page follows and shows the values.
     page.wait_for_url(f"**/imports/{job.number}/schools/")
+    expect(page.locator("#validation-pending")).to_contain_text("Reading school values…")
+    held_worker()
+    # School Mapping: 101 is proposed by its SIS ID; LMS is chosen by hand.
     expect(page.get_by_label("School for 101")).to_have_value(str(first.id))
     expect(page.get_by_label("School for LMS")).to_have_value("")
     page.get_by_label("School for LMS").select_option(label="Lincoln MS (201)")
     screenshot(page, "walk-07-school-mapping")
     page.get_by_role("button", name="Next").click()
 
-    # Validate File: the shared email is a warning, shown with the yellow caution sign; Next is offered.
+    # Validate File: live progress while the worker validates, then the result without a reload by hand.
     page.wait_for_url(f"**/imports/{job.number}/validate/")
+    pending = page.locator("#validation-pending")
+    expect(pending).to_contain_text("Validating…")
+    expect(pending.locator(".progress-text")).to_have_text("0 of 3 rows")
+    expect(page.get_by_role("button", name="Next")).to_have_count(0)
+    screenshot(page, "walk-08-validating")
+    held_worker()
+    # The shared email is a warning, shown with the yellow caution sign; Next is offered.
     warning = page.locator(".alert-warning")
     expect(warning).to_contain_text(re.compile("\u26a0 \\d+ warnings?"))
     expect(warning).to_have_css("background-color", WARNING_YELLOW)
@@ -132,12 +157,15 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors,
     screenshot(page, "walk-08-validate")
     page.get_by_role("button", name="Next").click()
 
-    # Additional Actions.
+    # Additional Actions: a new conflict choice changes the preview, which Review waits for.
     page.wait_for_url(f"**/imports/{job.number}/actions/")
     expect(page.get_by_text("Zoë Smith in your file, Zoe Smith in Classworks")).to_be_visible()
     page.get_by_label("Existing Record Wins").check()
     screenshot(page, "walk-09-actions")
     page.get_by_role("button", name="Next").click()
+    page.wait_for_url(f"**/imports/{job.number}/review/")
+    expect(page.locator("#validation-pending")).to_contain_text("Validating…")
+    held_worker()
 
     # Review, then Submit.
     page.wait_for_url(f"**/imports/{job.number}/review/")

@@ -116,7 +116,8 @@ def test_every_screen_then_history_and_details(admin_client, district):
     assert original["Content-Disposition"].startswith("attachment")
 
 
-@pytest.mark.django_db
+# Validation is a task enqueued on commit (eager in tests): the test commits, as the app does.
+@pytest.mark.django_db(transaction=True)
 def test_going_back_and_changing_the_mapping_revalidates(admin_client, district):
     client = admin_client
     make_school(district, sis_id="101")
