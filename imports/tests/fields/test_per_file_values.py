@@ -187,3 +187,12 @@ def test_matching_a_column_a_file_has_drops_that_files_value(district_admin_clie
 
     job.refresh_from_db()
     assert job.file_fixed_values == {} and job.field_mapping["user_type"] == "Role"
+
+
+def test_a_value_for_every_file_says_so_when_there_are_several(district_admin_client, school):
+    job = _sds_upload(district_admin_client)
+    url = reverse("imports:fields", args=[job.number])
+
+    district_admin_client.post(url, {"action": "set_fixed:email", "fixed_email": "__blank__", "fixed_file_email": ""})
+
+    assert "every row of every file: blank" in district_admin_client.get(url).content.decode()
