@@ -20,6 +20,10 @@ IssueSink = Callable[[list[Issue]], None]
 
 USERNAME_TAKEN_HERE = 'Username "{username}" already belongs to District ID {owner} in Classworks; this row is District ID {district_id}.'
 USERNAME_TAKEN_HERE_SUGGESTION = "Usernames are unique: correct one of the two, or leave the cell blank to have a username made."
+USERNAME_TAKEN_BY_ACCOUNT = (
+    'Username "{username}" already belongs to an account of this district without a District ID (such as an '
+    "administrator's); this row is District ID {district_id}."
+)
 USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is already in use in Classworks.'
 USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Usernames are unique across every district: choose another, or leave the cell blank to have one made."
 
@@ -133,9 +137,8 @@ def _username_issues(row, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
     if district_id == lookup.district.id and district_user_id == row.district_id:
         return []  # the row's own user
     if district_id == lookup.district.id:
-        message = USERNAME_TAKEN_HERE.format(
-            username=name, owner=district_user_id or "(none: a district administrator)", district_id=row.district_id
-        )
+        template = USERNAME_TAKEN_HERE if district_user_id else USERNAME_TAKEN_BY_ACCOUNT
+        message = template.format(username=name, owner=district_user_id, district_id=row.district_id)
         suggestion = USERNAME_TAKEN_HERE_SUGGESTION
     else:
         message, suggestion = USERNAME_TAKEN_ELSEWHERE.format(username=name), USERNAME_TAKEN_ELSEWHERE_SUGGESTION

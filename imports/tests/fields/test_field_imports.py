@@ -77,7 +77,7 @@ def test_a_district_administrators_username_is_taken_too(district, school, tmp_p
 
     job = _import(district, tmp_path, [student("1", Username="boss")], ["Username"])
 
-    assert [c for c, _, _ in _errors(job)] == ["username_taken"]
+    assert _errors(job) == [("username_taken", 2, validation.USERNAME_TAKEN_BY_ACCOUNT.format(username="boss", district_id="1"))]
 
 
 def test_the_users_own_username_is_no_error(district, school, tmp_path):
