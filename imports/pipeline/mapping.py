@@ -62,9 +62,27 @@ def missing_required(
     def each_file_has(key: str) -> bool:
         return bool(file_names) and all(key in per_file.get(name, {}) for name in file_names)
 
+    def no_row_reads(key: str) -> bool:
+        # Grade is read for students only: files whose rows are all staff need no Grade column.
+        only_if = spec.by_key[key].rule.only_if
+        return only_if is not None and bool(file_names) and not any(
+            only_if(_parsed(spec, fixed_for_file(fixed_values, per_file, name))) for name in file_names
+        )
+
     return [
-        key for key in spec.required_keys if key not in field_mapping and key not in fixed_values and not each_file_has(key)
+        key for key in spec.required_keys
+        if key not in field_mapping and key not in fixed_values and not each_file_has(key) and not no_row_reads(key)
     ]
+
+
+def _parsed(spec: ImportSpec, fixed: dict[str, str]) -> dict:
+    """One-value texts as the row builder's values (stored column -> value), for a rule's condition."""
+    values = {}
+    for key, text in fixed.items():
+        f = spec.by_key.get(key)
+        if f is not None:
+            values[f.stored_column] = f.rule.parse(text.strip()) if f.rule.parse and text.strip() else text
+    return values
 
 
 def fixed_for_file(fixed_values: dict[str, str], file_fixed_values: dict[str, dict[str, str]] | None, name: str) -> dict[str, str]:

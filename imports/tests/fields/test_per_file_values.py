@@ -196,3 +196,30 @@ def test_a_value_for_every_file_says_so_when_there_are_several(district_admin_cl
     district_admin_client.post(url, {"action": "set_fixed:email", "fixed_email": "__blank__", "fixed_file_email": ""})
 
     assert "every row of every file: blank" in district_admin_client.get(url).content.decode()
+
+
+def test_a_teacher_file_alone_needs_no_grade_column(district_admin_client, school):
+    job = _upload(district_admin_client, ("Teacher.csv", csv_text([staff("T1")], TEACHER_HEADER)))
+    url = reverse("imports:fields", args=[job.number])
+
+    assert "Still to match" not in district_admin_client.get(url).content.decode()
+    response = district_admin_client.post(url, {"action": "next"})
+
+    assert response["Location"] == reverse("imports:schools", args=[job.number])
+
+
+def test_a_student_file_still_needs_its_grade(district_admin_client, school):
+    header = ("First Name", "Last Name", "District ID", "Email Address", "School SIS ID")
+    job = _upload(district_admin_client, ("Student.csv", csv_text([student("S1")], header)))
+
+    page = district_admin_client.get(reverse("imports:fields", args=[job.number])).content.decode()
+
+    assert "Still to match: Grade *" in page
+
+
+def test_the_command_line_imports_a_teacher_file_alone(district, school, tmp_path):
+    _, teachers = _files(tmp_path)
+
+    _run(teachers, "--district", district.slug, "--now")
+
+    assert _types(district) == {"T1": "staff"}
