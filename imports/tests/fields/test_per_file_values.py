@@ -223,3 +223,13 @@ def test_the_command_line_imports_a_teacher_file_alone(district, school, tmp_pat
     _run(teachers, "--district", district.slug, "--now")
 
     assert _types(district) == {"T1": "staff"}
+
+
+def test_the_details_page_lists_each_files_value(district_admin_client, district, school, tmp_path):
+    _run(*_files(tmp_path), "--district", district.slug, "--now")
+    job = ImportJob.objects.get()
+
+    page = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
+
+    assert "User Type = student for every row of Student.csv" in page
+    assert "User Type = staff for every row of Teacher.csv" in page
