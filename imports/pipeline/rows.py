@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from ..types import USER_DATA, ImportSpec
 from . import normalize
-from .issues import ERROR, Issue
+from .issues import ERROR, WARNING, Issue
 
 # The names this module had when User Data was the only type, read from its spec.
 RECORD_FIELDS = USER_DATA.record_columns
@@ -44,24 +44,27 @@ class RowBuilder:
         lookups = {"schools": school_mapping}
         # Where each field's text comes from: a column index, the one fixed text, or None (not mapped).
         sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
-        # Each field compiled once: its source, converter, size, heading, and where its value goes.
+        # A field with no source whose rule never complains is "not given" on every row: set once, not per row.
+        unread = [f for f in spec.fields if sources.get(f.key) is None and _silent_when_blank(f.rule)]
+        self._not_given = {f.stored_column: None for f in unread if _slot(spec, f) is None}
+        # Each other field compiled once: its source, converter, size, heading, and where its value goes.
         self._fields = [
             (f.key, sources.get(f.key), _converter(f.rule, lookups), f.rule.max_length, f.heading,
              f.stored_column, _slot(spec, f))
-            for f in spec.fields
+            for f in spec.fields if f not in unread
         ]
 
-    def _issue(self, row: int, key: str, invalid: normalize.Invalid) -> Issue:
+    def _issue(self, row: int, key: str, invalid, severity: str = ERROR) -> Issue:
         return Issue(
-            ERROR, invalid.code, invalid.message, invalid.suggestion, row=row, column=self.plan.labels.get(key, ""),
+            severity, invalid.code, invalid.message, invalid.suggestion, row=row, column=self.plan.labels.get(key, ""),
             field=key, file=self.file_name,
         )
 
     def build(self, row: int, cells: list[str]) -> UserRow:
         """One row's values under the type's rules, with an Issue for each cell that breaks one (the hot path)."""
-        out = UserRow(file=self.file_name, row=row)
+        out = UserRow(file=self.file_name, row=row, values=self._not_given.copy())
         values, issues = out.values, out.issues
-        n, invalid = len(cells), normalize.Invalid
+        n, invalid, doubtful = len(cells), normalize.Invalid, normalize.Doubtful
         for key, source, convert, limit, heading, column, slot in self._fields:
             if source is None or source.__class__ is str:
                 text = source
@@ -71,6 +74,9 @@ class RowBuilder:
             if value.__class__ is invalid:
                 issues.append(self._issue(row, key, value))
                 value = None
+            elif value.__class__ is doubtful:
+                issues.append(self._issue(row, key, value, WARNING))
+                value = value.value
             elif limit and value and len(value) > limit:
                 issues.append(self._issue(row, key, _too_long(heading, len(value), limit)))
             if slot is None:
@@ -101,6 +107,10 @@ def _converter(rule: normalize.Rule, lookups: dict):
             return lambda text, values: text if text else blank
         return lambda text, values: parse(text) if text else blank
     return convert
+
+
+def _silent_when_blank(rule: normalize.Rule) -> bool:
+    return rule.blank is None and rule.only_if is None and rule.required_if is None and not rule.lookup
 
 
 def _slot(spec: ImportSpec, f) -> str | None:
