@@ -2,7 +2,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..models import ImportFile, ImportJob
+from ..models import BundleRole, ImportFile, ImportJob
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
@@ -59,8 +59,11 @@ def file_info(import_file: ImportFile) -> FileInfo:
 
 
 def current_files(job: ImportJob) -> list[ImportFile]:
-    """Each uploaded file, or its corrected version when rows were corrected on Validate File."""
-    files = list(job.files.all())
+    """Each uploaded file, or its corrected version when rows were corrected on Validate File.
+
+    A OneRoster or SDS upload is read through the user files made from it, never directly.
+    """
+    files = [f for f in job.files.all() if f.bundle_role != BundleRole.MEMBER]
     corrected = {f.corrected_from_id: f for f in files if f.corrected_from_id}
     return [corrected.get(f.id, f) for f in files if not f.corrected_from_id]
 
