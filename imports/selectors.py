@@ -99,17 +99,35 @@ def user_ids_by_district_id(*, district: District, district_ids: list[str]) -> d
     return dict(rows)
 
 
-def taken_usernames(*, usernames: list[str]) -> set[str]:
-    """Usernames already in use anywhere: usernames are unique across districts."""
-    taken: set[str] = set()
-    for batch in _batches(usernames):
+def username_owners(*, usernames: list[str]) -> dict[str, tuple[int | None, str]]:
+    """Lower-cased username -> (district id, District ID) of the user holding it, in any district.
+
+    Usernames are unique across districts and compared ignoring case, as sign-in compares them.
+    """
+    owners: dict[str, tuple[int | None, str]] = {}
+    for batch in _batches(sorted({u.lower() for u in usernames})):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT username FROM {User._meta.db_table} WHERE username = ANY(%s)", [batch])
-                taken.update(r[0] for r in cursor.fetchall())
+                cursor.execute(
+                    f"SELECT lower(username), district_id, district_user_id FROM {User._meta.db_table} "
+                    "WHERE lower(username) = ANY(%s)",
+                    [batch],
+                )
+                rows = cursor.fetchall()
         else:
-            taken.update(User.objects.filter(username__in=batch).values_list("username", flat=True))
-    return taken
+            rows = (
+                User.objects.annotate(username_ci=Lower("username"))
+                .filter(username_ci__in=batch)
+                .values_list("username_ci", "district_id", "district_user_id")
+            )
+        for name, district_id, district_user_id in rows:
+            owners.setdefault(name, (district_id, district_user_id or ""))
+    return owners
+
+
+def taken_usernames(*, usernames: list[str]) -> set[str]:
+    """Lower-cased usernames already in use anywhere: usernames are unique across districts."""
+    return set(username_owners(usernames=usernames))
 
 
 def existing_email_owners(*, district: District, emails: list[str]) -> dict[str, str]:

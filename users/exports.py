@@ -1,7 +1,7 @@
 """The user export: one row per user of a district, in the layout of the User Data import file.
 
 The columns are the User Data spec's fields (imports/types/), each written by its rule in the
-file's spelling, then Username, Active and Custom Groups. CSV is written a row at a time, so a
+file's spelling, with Username, Active and Custom Groups after the fields the export had first. CSV is written a row at a time, so a
 large district never sits in memory; xlsx and json go through a tablib dataset.
 """
 
@@ -51,9 +51,25 @@ def _field_reader(field) -> Callable[[User], str]:
     return read
 
 
+# The export's own columns follow the fields it had first; a field added since goes after them, so the
+# columns a district's scripts read keep their positions.
+FIELDS_BEFORE_EXPORT_ONLY_COLUMNS = (
+    "first_name", "middle_name", "last_name", "district_id", "user_type", "grade", "email", "school_sis_id",
+    "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
+)
+
+
 def _columns() -> list[tuple[str, Callable[[User], str]]]:
     spec = get_spec(DEFAULT_TYPE)
-    return [(f.heading, _field_reader(f)) for f in spec.export_fields] + list(EXPORT_ONLY_COLUMNS)
+    own = {heading for heading, _ in EXPORT_ONLY_COLUMNS}
+    # A field whose heading is one of the export's own columns (Username) is shown there, once.
+    fields = [f for f in spec.export_fields if f.heading not in own]
+    first = [f for f in fields if f.key in FIELDS_BEFORE_EXPORT_ONLY_COLUMNS]
+    later = [f for f in fields if f.key not in FIELDS_BEFORE_EXPORT_ONLY_COLUMNS]
+    return (
+        [(f.heading, _field_reader(f)) for f in first] + list(EXPORT_ONLY_COLUMNS)
+        + [(f.heading, _field_reader(f)) for f in later]
+    )
 
 
 def user_export_headings() -> list[str]:

@@ -81,6 +81,8 @@ class User(AbstractUser):
         indexes = [
             models.Index("district", Lower("email"), name="user_district_email_ci"),
             models.Index(fields=["district", "oneroster_sourced_id"], name="user_district_sourced_id"),
+            # An import checks the file's usernames against every district's, ignoring case as sign-in does.
+            models.Index(Lower("username"), name="user_username_ci"),
         ]
 
     @property

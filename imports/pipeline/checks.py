@@ -3,21 +3,22 @@ from .issues import ERROR, WARNING, Issue
 
 
 class DuplicateCheck:
-    """Reports every row of a duplicated District ID (error) or email address (warning).
+    """Reports every row of a duplicated District ID or username (error) or email address (warning).
 
     Keeps one small entry per distinct value, so memory grows with the file's ids only.
     """
 
     def __init__(self):
         self._ids: dict[str, tuple[str, int, str]] = {}
+        self._usernames: dict[str, tuple[str, int, str]] = {}
         self._emails: dict[str, tuple[str, int, str]] = {}
         self._reported_first: set[tuple[str, int, str]] = set()
-        self._tallies: dict[tuple[str, int, str], str] = {}  # how each first occurrence was counted
+        self._tallies: dict[tuple[str, int], str] = {}  # how each row without an error so far was counted
         self._uncounted: list[str] = []
 
     def add(
         self, *, file: str, row: int, district_id: str, id_column: str, email: str | None, email_column: str,
-        tally: str | None = None,
+        tally: str | None = None, username: str | None = None, username_column: str = "",
     ) -> list[Issue]:
         """Issues for this row, and for an earlier row now known to be its duplicate.
 
@@ -25,14 +26,13 @@ class DuplicateCheck:
         error, drain_uncounted() gives the tally back so the caller can take the count back.
         """
         issues: list[Issue] = []
+        if tally is not None:
+            self._tallies[(file, row)] = tally
         if district_id:
-            where = (file, row, id_column)
-            first = self._ids.get(district_id)
-            if first is None and tally is not None:
-                self._tallies[where] = tally
-            elif first is not None and first not in self._reported_first and first in self._tallies:
-                self._uncounted.append(self._tallies.pop(first))
-            issues += self._see(self._ids, district_id, where, self._id_issue)
+            issues += self._see(self._ids, district_id, (file, row, id_column), self._id_issue)
+        if username:
+            # Lower-cased, as sign-in and the stored usernames are compared.
+            issues += self._see(self._usernames, username.lower(), (file, row, username_column), self._username_issue)
         if email:
             issues += self._see(self._emails, email.casefold(), (file, row, email_column), self._email_issue)
         return issues
@@ -47,6 +47,11 @@ class DuplicateCheck:
             self._reported_first.add(first)
             issues.append(make(key, first, where))
         issues.append(make(key, where, first))
+        if issues[-1].is_error:
+            self._tallies.pop(where[:2], None)  # this row is an error now: the caller does not count it
+            tally = self._tallies.pop(first[:2], None)  # the earlier row was counted: take it back
+            if tally is not None:
+                self._uncounted.append(tally)
         return issues
 
     def finish(self) -> list[Issue]:
@@ -56,6 +61,16 @@ class DuplicateCheck:
     def drain_uncounted(self) -> list[str]:
         out, self._uncounted = self._uncounted, []
         return out
+
+    @staticmethod
+    def _username_issue(value, where, other) -> Issue:
+        file, row, column = where
+        return Issue(
+            ERROR, "duplicate_username",
+            f'Username "{value}" appears more than once in the file (also row {other[1]}).',
+            "Each user needs their own username. Correct one of the rows, or leave it blank to have one made.",
+            row=row, column=column, field="username", file=file,
+        )
 
     @staticmethod
     def _id_issue(value, where, other) -> Issue:

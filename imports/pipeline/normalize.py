@@ -31,6 +31,16 @@ class Invalid:
     suggestion: str
 
 
+@dataclass(frozen=True, slots=True)
+class Doubtful:
+    """A usable value the admin should look at: the row keeps the value and gets a warning."""
+
+    value: object
+    code: str
+    message: str
+    suggestion: str
+
+
 @lru_cache(maxsize=512)
 def user_type(text: str) -> str | Invalid:
     value = text.strip().casefold()
@@ -122,6 +132,122 @@ def date(text: str) -> datetime.date | Invalid:
     return Invalid("invalid_date", f'"{value}" is not a date.', "Write dates as YYYY-MM-DD, for example 2014-09-03.")
 
 
+# --- Demographics and sign-in ---
+
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)  # Excel's day 0, with its 1900 leap-year bug already allowed for
+_EXCEL_SERIAL = re.compile(r"^\d{1,5}(\.0+)?$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
+_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")  # an xlsx date cell read as text
+BIRTHDATE_YEARS_BACK = 100
+
+
+@lru_cache(maxsize=4096)
+def _birthdate_parts(value: str) -> tuple[datetime.date | None, bool]:
+    """The date a birthdate cell names, and whether its day and month could be swapped."""
+    if _EXCEL_SERIAL.match(value):
+        days = int(float(value))
+        return (_EXCEL_EPOCH + datetime.timedelta(days=days), False) if days > 0 else (None, False)
+    stamp = _DATE_TIME.match(value)
+    found = date(stamp.group(1) if stamp else value)
+    if isinstance(found, Invalid):
+        return None, False
+    us = _US_DATE.match(value)
+    # 4/2/2011 is April 2 in a US file and 4 February elsewhere; 4/4/2011 or 4/13/2011 reads one way only.
+    ambiguous = bool(us) and us.group(1).lstrip("0") != us.group(2).lstrip("0") and int(us.group(2)) <= 12
+    return found, ambiguous
+
+
+def birthdate(text: str, today: datetime.date | None = None) -> datetime.date | Doubtful | Invalid:
+    """ISO (2011-04-02), US (4/2/2011) and Excel serial (40635) dates; doubtful ones come with a warning."""
+    value = text.strip()
+    found, ambiguous = _birthdate_parts(value)
+    if found is None:
+        return Invalid(
+            "invalid_birthdate", f'Birthdate "{value}" is not a date.',
+            "Write dates as YYYY-MM-DD (2011-04-02) or M/D/YYYY (4/2/2011).",
+        )
+    today = today or datetime.date.today()
+    if found > today:
+        return Doubtful(found, "birthdate_future", f'Birthdate "{value}" is in the future.', "Check the year.")
+    if found < today.replace(year=today.year - BIRTHDATE_YEARS_BACK, day=min(today.day, 28)):
+        return Doubtful(
+            found, "birthdate_too_old", f'Birthdate "{value}" is more than {BIRTHDATE_YEARS_BACK} years ago.',
+            "Check the year: a spreadsheet may have turned a blank or a number into a date.",
+        )
+    if ambiguous:
+        return Doubtful(
+            found, "birthdate_ambiguous",
+            f'Birthdate "{value}" could be read two ways; it was read as month/day/year: {found:%B} {found.day}, {found.year}.',
+            "Write it as YYYY-MM-DD to be sure, e.g. " + found.isoformat() + ".",
+        )
+    return found
+
+
+GENDERS = {
+    "m": "M", "male": "M", "f": "F", "female": "F", "x": "X", "nonbinary": "X", "other": "X",
+    "unspecified": "",  # OneRoster's "not given"
+}
+
+
+@lru_cache(maxsize=512)
+def gender(text: str) -> str | Invalid:
+    value = GENDERS.get(re.sub(r"[\s_\-]+", "", text).casefold())
+    if value is None:
+        return Invalid("invalid_gender", f'Gender "{text.strip()}" is not recognised.', "Use M, F or X (Male, Female, Non-binary).")
+    return value
+
+
+@lru_cache(maxsize=512)
+def hispanic_latino(text: str) -> bool | Invalid:
+    """A Y/N flag, or the words OneRoster and state reports use."""
+    words = " ".join(text.split()).casefold()
+    if words == "hispanic or latino":
+        return True
+    if words == "not hispanic or latino":
+        return False
+    return flag(text)
+
+
+RACES = (
+    "Hispanic/Latino", "American Indian or Alaska Native", "Asian", "Black or African American",
+    "Native Hawaiian or Other Pacific Islander", "White", "Two or more races",
+)
+RACE_SEPARATOR = ";"
+_RACE_BY_KEY = {r.casefold(): r for r in RACES}
+
+
+@lru_cache(maxsize=512)
+def race(text: str) -> str | Invalid:
+    """One or more federal categories separated by ";", each kept (never folded), in the canonical spelling."""
+    found: list[str] = []
+    for part in text.split(RACE_SEPARATOR):
+        words = " ".join(part.split())
+        if not words:
+            continue
+        category = _RACE_BY_KEY.get(words.casefold())
+        if category is None:
+            return Invalid(
+                "invalid_race", f'Race "{words}" is not one of the 7 federal categories.',
+                "Use " + ", ".join(RACES) + "; separate several with ;.",
+            )
+        if category not in found:
+            found.append(category)
+    return RACE_SEPARATOR.join(found)
+
+
+_USERNAME = re.compile(r"^[\w.@+-]+$")
+
+
+def username(text: str) -> str | Invalid:
+    value = text.strip()
+    if not _USERNAME.match(value):
+        return Invalid(
+            "invalid_username", f'Username "{value}" has a character a username cannot have.',
+            "Use letters, digits and . @ + - _ only, without spaces.",
+        )
+    return value
+
+
 # --- The stored value written back in the file's spelling (the export, the sample file) ---
 
 USER_TYPE_CODES = {STUDENT: "0", STAFF: "1"}
@@ -197,6 +323,26 @@ def yes_no() -> Rule:
 
 def calendar_date(*, blank: Invalid | None = None) -> Rule:
     return Rule(parse=date, blank=blank, to_text=date_text)
+
+
+def birth_date() -> Rule:
+    return Rule(parse=birthdate, to_text=date_text)
+
+
+def choice_of_gender() -> Rule:
+    return Rule(parse=gender)
+
+
+def hispanic_or_latino() -> Rule:
+    return Rule(parse=hispanic_latino, to_text=flag_text)
+
+
+def races(max_length: int) -> Rule:
+    return Rule(parse=race, max_length=max_length)
+
+
+def sign_in_name(max_length: int) -> Rule:
+    return Rule(parse=username, max_length=max_length)
 
 
 def looked_up(lookup: str, *, blank: Invalid, unmatched: Callable[[str], Invalid]) -> Rule:

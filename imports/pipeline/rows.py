@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from ..types import USER_DATA, ImportSpec
 from . import normalize
-from .issues import ERROR, Issue
+from .issues import ERROR, WARNING, Issue
 
 # The names this module had when User Data was the only type, read from its spec.
 RECORD_FIELDS = USER_DATA.record_columns
@@ -51,9 +51,9 @@ class RowBuilder:
             for f in spec.fields
         ]
 
-    def _issue(self, row: int, key: str, invalid: normalize.Invalid) -> Issue:
+    def _issue(self, row: int, key: str, invalid, severity: str = ERROR) -> Issue:
         return Issue(
-            ERROR, invalid.code, invalid.message, invalid.suggestion, row=row, column=self.plan.labels.get(key, ""),
+            severity, invalid.code, invalid.message, invalid.suggestion, row=row, column=self.plan.labels.get(key, ""),
             field=key, file=self.file_name,
         )
 
@@ -61,7 +61,7 @@ class RowBuilder:
         """One row's values under the type's rules, with an Issue for each cell that breaks one (the hot path)."""
         out = UserRow(file=self.file_name, row=row)
         values, issues = out.values, out.issues
-        n, invalid = len(cells), normalize.Invalid
+        n, invalid, doubtful = len(cells), normalize.Invalid, normalize.Doubtful
         for key, source, convert, limit, heading, column, slot in self._fields:
             if source is None or source.__class__ is str:
                 text = source
@@ -71,6 +71,9 @@ class RowBuilder:
             if value.__class__ is invalid:
                 issues.append(self._issue(row, key, value))
                 value = None
+            elif value.__class__ is doubtful:
+                issues.append(self._issue(row, key, value, WARNING))
+                value = value.value
             elif limit and value and len(value) > limit:
                 issues.append(self._issue(row, key, _too_long(heading, len(value), limit)))
             if slot is None:

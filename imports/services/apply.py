@@ -149,8 +149,11 @@ def _take(items, limit: int, size: int):
 
 
 def _new_user(row, *, job: ImportJob, username: str, now, spec) -> dict:
+    values = row.values
+    if "username" in values:  # a Username column the file left blank: the generated one, not the column's ""
+        values = {**values, "username": values["username"] or username}
     return writers.new_user(
-        spec, row.values, **{spec.match_column: row.district_id},
+        spec, values, **{spec.match_column: row.district_id},
         password=make_password(row.password) if row.password and not row.password_deferred else _unusable_password(),
         username=username, date_joined=now, district_id=job.district_id, created_by_import_id=job.id,
     )
@@ -161,19 +164,20 @@ def _unusable_password() -> str:
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
 
 
-def _usernames(job: ImportJob, district_ids: list[str]) -> dict[str, str]:
-    """Stable usernames for new users; a clash with an existing name gets a numeric suffix."""
-    wanted = {d: writers.base_username(job.district.slug, d) for d in district_ids}
+def _usernames(job: ImportJob, rows) -> dict[str, str]:
+    """Stable usernames for new users the file gives none; a clash with an existing name gets a numeric suffix."""
+    given = {r.values["username"].lower() for r in rows if r.values.get("username")}
+    wanted = {r.district_id: writers.base_username(job.district.slug, r.district_id) for r in rows if not r.values.get("username")}
     taken = selectors.taken_usernames(usernames=list(wanted.values()))
-    out, used = {}, set()
+    out, used = {}, set(given)
     for district_id, name in wanted.items():
         candidate, n = name, 1
-        while candidate in taken or candidate in used:
+        while candidate.lower() in taken or candidate.lower() in used:
             n += 1
             candidate = f"{name}-{n}"
-            if User.objects.filter(username=candidate).exists():
-                taken.add(candidate)
-        used.add(candidate)
+            if User.objects.filter(username__iexact=candidate).exists():
+                taken.add(candidate.lower())
+        used.add(candidate.lower())
         out[district_id] = candidate
     return out
 
@@ -218,8 +222,8 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
         if _staff_email_replaced(current, outcome):
             replaced_emails.append(changes[-1])
 
-    usernames = _usernames(job, [r.district_id for r in new_rows])
-    writers.insert_users([_new_user(r, job=job, username=usernames[r.district_id], now=now, spec=options.spec) for r in new_rows])
+    usernames = _usernames(job, new_rows)
+    writers.insert_users([_new_user(r, job=job, username=usernames.get(r.district_id, ""), now=now, spec=options.spec) for r in new_rows])
     counts["created"] += len(new_rows)
     writers.update_users(updates)
     writers.set_passwords(password_hashes)

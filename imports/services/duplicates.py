@@ -19,24 +19,27 @@ class StagedDuplicateCheck:
     def __init__(self):
         self.table = f"import_dups_{uuid.uuid4().hex[:12]}"
         self._files: dict[str, int] = {}
-        self._where: dict[int, tuple[str, str, str]] = {}  # file number -> (file, id column, email column)
+        self._where: dict[int, tuple[str, str, str, str]] = {}  # file number -> (file, id, email, username column)
         self._buffer: list[tuple] = []
         self._uncounted: list[str] = []
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TEMP TABLE {self.table} (file_no int, row_no int, district_user_id text, email text, tally text)"
+                f"CREATE TEMP TABLE {self.table} (file_no int, row_no int, district_user_id text, email text, tally text, username text)"
             )
 
     def add(
         self, *, file: str, row: int, district_id: str, id_column: str, email: str | None, email_column: str,
-        tally: str | None = None,
+        tally: str | None = None, username: str | None = None, username_column: str = "",
     ) -> list[Issue]:
         file_no = self._files.get(file)
         if file_no is None:
             file_no = self._files[file] = len(self._files)
-            self._where[file_no] = (file, id_column, email_column)
-        if district_id or email:
-            self._buffer.append((file_no, row, district_id or None, email.casefold() if email else None, tally))
+            self._where[file_no] = (file, id_column, email_column, username_column)
+        if district_id or email or username:
+            self._buffer.append((
+                file_no, row, district_id or None, email.casefold() if email else None, tally,
+                username.lower() if username else None,
+            ))
         if len(self._buffer) >= FLUSH_ROWS:
             self._flush()
         return []
@@ -45,15 +48,19 @@ class StagedDuplicateCheck:
         if not self._buffer:
             return
         with connection.cursor() as cursor:
-            copy_rows(cursor.cursor, self.table, ("file_no", "row_no", "district_user_id", "email", "tally"), self._buffer)
+            copy_rows(cursor.cursor, self.table, ("file_no", "row_no", "district_user_id", "email", "tally", "username"), self._buffer)
         self._buffer = []
 
     def finish(self) -> list[Issue]:
-        """Every row of every duplicated District ID (error) and email address (warning)."""
+        """Every row of every duplicated District ID or username (error) and email address (warning)."""
         self._flush()
         issues: list[Issue] = []
         with connection.cursor() as cursor:
-            for column, make in (("district_user_id", DuplicateCheck._id_issue), ("email", DuplicateCheck._email_issue)):
+            checks = (
+                ("district_user_id", DuplicateCheck._id_issue), ("username", DuplicateCheck._username_issue),
+                ("email", DuplicateCheck._email_issue),
+            )
+            for column, make in checks:
                 cursor.execute(
                     f"SELECT {column}, array_agg(file_no ORDER BY file_no, row_no), array_agg(row_no ORDER BY file_no, row_no) "
                     f"FROM {self.table} WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1"
@@ -65,8 +72,9 @@ class StagedDuplicateCheck:
                     issues += [make(value, place, first) for place in places[1:]]
             # Rows counted in the preview that are duplicates after all: their counts are taken back.
             cursor.execute(
-                f"SELECT tally FROM {self.table} WHERE tally IS NOT NULL AND district_user_id IN "
-                f"(SELECT district_user_id FROM {self.table} GROUP BY district_user_id HAVING count(*) > 1)"
+                f"SELECT tally FROM {self.table} WHERE tally IS NOT NULL AND (district_user_id IN "
+                f"(SELECT district_user_id FROM {self.table} GROUP BY district_user_id HAVING count(*) > 1) OR username IN "
+                f"(SELECT username FROM {self.table} GROUP BY username HAVING count(*) > 1))"
             )
             self._uncounted += [r[0] for r in cursor.fetchall()]
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
@@ -77,8 +85,8 @@ class StagedDuplicateCheck:
         return out
 
     def _place(self, file_no: int, row: int, column: str) -> tuple[str, int, str]:
-        file, id_column, email_column = self._where[file_no]
-        return file, row, id_column if column == "district_user_id" else email_column
+        file, id_column, email_column, username_column = self._where[file_no]
+        return file, row, {"district_user_id": id_column, "username": username_column}.get(column, email_column)
 
 
 def duplicate_check():

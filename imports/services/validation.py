@@ -18,6 +18,11 @@ COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "upda
 
 IssueSink = Callable[[list[Issue]], None]
 
+USERNAME_TAKEN_HERE = 'Username "{username}" already belongs to District ID {owner} in Classworks; this row is District ID {district_id}.'
+USERNAME_TAKEN_HERE_SUGGESTION = "Usernames are unique: correct one of the two, or leave the cell blank to have a username made."
+USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is already in use in Classworks.'
+USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Usernames are unique across every district: choose another, or leave the cell blank to have one made."
+
 
 LARGEST_CHANGES_KEPT = 10
 
@@ -76,6 +81,8 @@ class _ExistingLookup:
         self.users = selectors.existing_users_by_district_id(district=self.district, district_ids=ids, spec=self.spec)
         emails = [r.values["email"] for r in rows if r.values.get("email")]
         self.email_owners = selectors.existing_email_owners(district=self.district, emails=emails)
+        names = [r.values["username"] for r in rows if r.values.get("username")]
+        self.username_owners = selectors.username_owners(usernames=names) if names else {}
         self.padded_matches: dict[str, str] = {}
         if self.padded_lengths:
             candidates = {}
@@ -104,6 +111,7 @@ def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLook
                 "Check that the District ID is right, or give this user their own address.",
                 row=row.row, column=labels.get("email", ""), field="email", file=row.file,
             ))
+    issues += _username_issues(row, lookup, labels)
     padded = lookup.padded_matches.get(row.district_id)
     if padded:
         issues.append(Issue(
@@ -113,6 +121,28 @@ def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLook
             row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
         ))
     return issues
+
+
+def _username_issues(row, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
+    """A username another user holds: named when they are of this district, never when they are of another."""
+    name = row.values.get("username")
+    owner = lookup.username_owners.get(name.lower()) if name else None
+    if owner is None:
+        return []
+    district_id, district_user_id = owner
+    if district_id == lookup.district.id and district_user_id == row.district_id:
+        return []  # the row's own user
+    if district_id == lookup.district.id:
+        message = USERNAME_TAKEN_HERE.format(
+            username=name, owner=district_user_id or "(none: a district administrator)", district_id=row.district_id
+        )
+        suggestion = USERNAME_TAKEN_HERE_SUGGESTION
+    else:
+        message, suggestion = USERNAME_TAKEN_ELSEWHERE.format(username=name), USERNAME_TAKEN_ELSEWHERE_SUGGESTION
+    return [Issue(
+        ERROR, "username_taken", message, suggestion,
+        row=row.row, column=labels.get("username", ""), field="username", file=row.file,
+    )]
 
 
 def validate_import(
@@ -156,6 +186,7 @@ def validate_import(
             row.issues += duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
+                username=row.values.get("username"), username_column=labels.get("username", ""),
                 tally=_tally_key(outcome) if outcome is not None else None,
             )
             if outcome is not None and not row.has_error:

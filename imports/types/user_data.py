@@ -1,8 +1,8 @@
 """User Data: students and staff, created or updated by District ID. The first import type."""
 from ..pipeline.fields import Field
 from ..pipeline.normalize import (
-    STAFF, STUDENT, Invalid, choice_of_user_type, email_address, grade_level, identifier, looked_up, password, text,
-    yes_no,
+    STAFF, STUDENT, Invalid, birth_date, choice_of_gender, choice_of_user_type, email_address, grade_level,
+    hispanic_or_latino, identifier, looked_up, password, races, sign_in_name, text, yes_no,
 )
 from .spec import ImportSpec
 from .steps import WizardStep
@@ -63,6 +63,16 @@ USER_DATA = ImportSpec(
         Field("limited_english", "Limited English", False, ("LEP", "ELL", "English Learner", "Limited English Proficient"), rule=yes_no()),
         Field("economically_disadvantaged", "Economically Disadvantaged", False, ("Econ Disadvantaged", "FRL", "Free Reduced Lunch", "Economically Disadvantaged Flag"), rule=yes_no()),
         Field("password", "Password", False, ("pwd", "Initial Password"), rule=password()),
+        # Checked against every district's usernames too (imports/services/validation.py), as sign-in asks for no district.
+        Field("username", "Username", False, ("User Name", "Login", "Login ID"), rule=sign_in_name(150)),
+        Field("prefix", "Prefix", False, ("Name Prefix", "Salutation"), rule=text(32)),
+        Field("suffix", "Suffix", False, ("Name Suffix", "Generation"), rule=text(32)),
+        Field("birthdate", "Birthdate", False, ("Birth Date", "birthDate", "Date of Birth", "DOB"), rule=birth_date()),
+        Field("gender", "Gender", False, ("sex",), rule=choice_of_gender()),
+        Field("hispanic_latino", "Ethnicity", False, ("Hispanic or Latino", "hispanicOrLatinoEthnicity", "Hispanic"), rule=hispanic_or_latino()),
+        Field("race", "Race", False, ("Races",), rule=races(255)),
+        Field("disabled", "Disabled", False, ("Special Education", "SPED", "Disability"), rule=yes_no()),
+        Field("migrant", "Migrant", False, ("Migrant Status",), rule=yes_no()),
     ),
     steps=(
         WizardStep.UPLOAD, WizardStep.MAP_FIELDS, WizardStep.MAP_SCHOOLS, WizardStep.VALIDATE, WizardStep.ACTIONS,
@@ -71,9 +81,10 @@ USER_DATA = ImportSpec(
     options=("conflict_policy", "password_policy", "custom_group", "group_members", "email_staff"),
     sample_rows=(
         {"first_name": "Maria", "last_name": "Lopez", "district_id": "000123", "user_type": "0", "grade": "5",
-         "school_sis_id": "101", "limited_english": "N", "economically_disadvantaged": "Y"},
+         "school_sis_id": "101", "limited_english": "N", "economically_disadvantaged": "Y", "birthdate": "2015-03-14",
+         "gender": "F", "hispanic_latino": "Y", "race": "Hispanic/Latino;White", "disabled": "N", "migrant": "N"},
         {"first_name": "Robert", "middle_name": "J", "last_name": "Smith", "district_id": "T-1001", "user_type": "1",
-         "email": "rsmith@example.org", "school_sis_id": "101"},
+         "email": "rsmith@example.org", "school_sis_id": "101", "username": "rsmith", "prefix": "Mr.", "gender": "M"},
     ),
     sample_file_name="classworks_user_import_sample.csv",
     # The other columns of a new user: an imported user never gets the Django admin or district admin rights.

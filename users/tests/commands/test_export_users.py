@@ -28,6 +28,15 @@ HEADINGS = [
     "Username",
     "Active",
     "Custom Groups",
+    # Fields added since: after the export's own columns, so the ones above keep their positions.
+    "Prefix",
+    "Suffix",
+    "Birthdate",
+    "Gender",
+    "Ethnicity",
+    "Race",
+    "Disabled",
+    "Migrant",
 ]
 
 
@@ -98,6 +107,14 @@ def test_csv_parses_back_with_exactly_the_headings(springfield):
         "Username": "ava.martinez",
         "Active": "Y",
         "Custom Groups": "Grade 5 Reading;Robotics Club",
+        "Prefix": "",
+        "Suffix": "",
+        "Birthdate": "",
+        "Gender": "",
+        "Ethnicity": "N",
+        "Race": "",
+        "Disabled": "N",
+        "Migrant": "N",
     }
     staff = rows["m.garcia"]
     assert (staff["User Type"], staff["Grade"], staff["School SIS ID"], staff["Active"], staff["Custom Groups"]) == (
@@ -107,6 +124,20 @@ def test_csv_parses_back_with_exactly_the_headings(springfield):
         "N",
         "",
     )
+
+
+def test_demographics_are_exported_in_the_files_spelling(springfield):
+    import datetime
+
+    district, _, _ = springfield
+    make_user(
+        district, username="jo", prefix="Dr.", suffix="Jr.", birthdate=datetime.date(2011, 4, 2), gender="X",
+        hispanic_latino=True, race="Asian;White", disabled=True, migrant=True,
+    )
+
+    row = rows_by_username(csv.DictReader(io.StringIO(export())))["jo"]
+
+    assert [row[h] for h in HEADINGS[-8:]] == ["Dr.", "Jr.", "2011-04-02", "X", "Y", "Asian;White", "Y", "Y"]
 
 
 def test_grades_are_written_as_the_file_spells_them(springfield):
