@@ -99,6 +99,7 @@ class Bundle:
             "kind": self.kind, "version": self.version, "label": self.label, "mapping": self.mapping,
             "district_id_column": self.district_id_column, "skipped": self.skipped,
             "skipped_total": sum(self.skipped.values()), "ignored_files": self.ignored_files,
+            "not_imported": [f"{n} {SKIP_REASONS[why]}" for why, n in self.skipped.items() if n],
             "warnings": self.warnings[:MAX_LISTED_WARNINGS], "warning_count": len(self.warnings),
             "school_names": self.school_names,
         }

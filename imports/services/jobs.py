@@ -154,7 +154,7 @@ def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle) -> list[Import
                 stored.append(_store(job, position, File(fh), user_file.name, info, rows, role=BundleRole.GENERATED))
             position += 1
         with _saving_changes(job):
-            job.bundle_summary = bundle.summary()
+            job.bundle_summary = {**bundle.summary(), "uploaded": [os.path.basename(u.name) for u in uploads]}
         _files_added(job)
     return stored
 

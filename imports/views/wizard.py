@@ -15,7 +15,7 @@ from users.services import audit_event_record
 
 from .. import selectors
 from ..forms import ActionsForm, MatchForm, StartForm
-from ..models import DistrictImportMemory, ImportFile, ImportStatus, Severity, WizardStep
+from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, WizardStep
 from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.reading import FileReadError
@@ -126,7 +126,8 @@ def map_fields(request, number: int):
     samples = column_samples(sources, hidden=hidden)
     columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
     return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
-        "fields": fields, "columns": columns, "files": job.files.all(),
+        "fields": fields, "columns": columns, "files": job.files.exclude(bundle_role=BundleRole.MEMBER),
+        "bundle": job.bundle_summary,
         "missing": [spec.by_key[k].label for k in missing_required(mapping, fixed, spec)],
     })
 
@@ -198,7 +199,8 @@ def map_schools(request, number: int):
         current = chosen
     else:
         memory = DistrictImportMemory.objects.filter(district=request.district).first()
-        proposal = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None)
+        proposal = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None,
+                                          names=job.bundle_summary.get("school_names"))
         current = {**proposal, **{k: v for k, v in job.school_mapping.items()}}
     lines = [
         {"index": i, "value": value, "count": counts[value], "selected": str(current.get(value) or "")}
@@ -278,7 +280,8 @@ def review(request, number: int):
     district = request.district
     starts = next_offpeak_start(now=timezone.now(), timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end)
     return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
-        "counts": job.validation_summary.get("counts", {}), "starts": starts, "files": job.files.all(),
+        "counts": job.validation_summary.get("counts", {}), "starts": starts,
+        "files": job.files.exclude(bundle_role=BundleRole.MEMBER), "bundle": job.bundle_summary,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "school_lines": _school_lines(job),
