@@ -112,11 +112,6 @@ SKIP_REASONS = {"tobedeleted": "marked tobedeleted", "disabled": "with enabledUs
 # --- Recognising a bundle ----------------------------------------------------------------
 
 
-def is_zip(path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
-
-
 def kind_of(names) -> str | None:
     """ONEROSTER, SDS or None, from the base names of the files (case ignored)."""
     lower = {os.path.basename(n).casefold() for n in names}
@@ -139,8 +134,8 @@ def open_bundle(uploads: list[tuple[str, str]], workdir: str) -> Bundle | None:
     A zip is checked (member count, path names, sizes) before anything in it is read. Raises
     FileReadError naming the file for a hostile or unusable upload.
     """
-    zips = [(name, path) for name, path in uploads if name.lower().endswith(".zip") or
-            (not name.lower().endswith(".xlsx") and is_zip(path))]
+    # By name only: a zip named .csv is refused by the reader as "not a CSV file", as before.
+    zips = [(name, path) for name, path in uploads if name.lower().endswith(".zip")]
     if zips:
         name, path = zips[0]
         if len(uploads) > 1:

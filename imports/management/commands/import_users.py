@@ -118,7 +118,7 @@ class Command(BaseCommand):
         if opts["dry_run"] or result.has_errors:
             return self._finish(report, opts, failed=result.has_errors)
 
-        job = self._create_job(district, admin, group, sources, options, opts, result, issues, dispatch=not opts["now"])
+        job = self._create_job(district, admin, group, sources, options, opts, result, issues, dispatch=not opts["now"], bundle=bundle)
         if opts["now"]:
             job.run_after = timezone.now()
             job.save(update_fields=["run_after"])
@@ -194,11 +194,13 @@ class Command(BaseCommand):
         options.school_mapping = school_map
         return options
 
-    def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch):
+    def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch, bundle=None):
         job = jobs.import_job_create(
             district=district, created_by=admin, description=opts["description"], import_type=options.spec.import_type
         )
-        uploads = [_PathUpload(open(s.path, "rb"), name=s.info.name) for s in sources]
+        # A OneRoster/SDS upload is stored as given; the upload service makes its user files again.
+        given = opts["files"] if bundle is not None else [s.path for s in sources]
+        uploads = [_PathUpload(open(path, "rb"), name=os.path.basename(path)) for path in given]
         try:
             jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)
         finally:
