@@ -17,12 +17,12 @@ import tracemalloc
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "classworks_import.settings.test")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from imports.pipeline.bundles import open_bundle  # noqa: E402
-from imports.tests.fixtures import make_bundles  # noqa: E402
+from imports.pipeline.bundles import open_bundle
+from imports.tests.fixtures import make_bundles
 
 
 def members(rows: int) -> dict[str, bytes]:

@@ -9,13 +9,22 @@ from django.utils import timezone
 
 from imports.models import BundleRole, DistrictImportMemory, ImportStatus
 from imports.pipeline.bundles import SKIP_REASONS, open_bundle
-from imports.pipeline.mapping import missing_required, propose_field_mapping, propose_school_mapping
+from imports.pipeline.mapping import (
+    missing_required,
+    propose_field_mapping,
+    propose_school_mapping,
+)
 from imports.pipeline.reading import FileReadError, inspect_file
 from imports.selectors import school_choices
 from imports.services import emails, jobs, runs
 from imports.services.apply import store_issues
 from imports.services.jobs import with_bundle_mapping
-from imports.services.sources import ImportOptions, Source, column_labels, school_value_counts
+from imports.services.sources import (
+    ImportOptions,
+    Source,
+    column_labels,
+    school_value_counts,
+)
 from imports.services.validation import validate_import
 from imports.types import SPECS, get_spec_by_command_name
 from users.models import AuditAction, CustomGroup, User

@@ -1,7 +1,6 @@
 """OneRoster and SDS bundles become ordinary user files; hostile zips are refused before anything is unpacked."""
 import csv
 import io
-import os
 import struct
 import tracemalloc
 import zipfile
@@ -80,10 +79,10 @@ def test_the_district_id_is_identifier_when_every_user_has_one(tmp_path):
 def test_a_user_in_two_schools_goes_to_the_first_and_a_warning_names_the_other(tmp_path):
     bundle = open_bundle([("oneroster_11.zip", str(FIXTURES / "oneroster_11.zip"))], str(tmp_path))
 
-    assert bundle.warnings == [
+    assert bundle.warnings == [(
         "users.csv (in oneroster_11.zip) row 6: the user is in several schools; "
         "imported into Lincoln Elementary (101), not Washington Middle (102)."
-    ]
+    )]
     # The district org is not a school: a teacher of the district and one school gets no warning.
     assert _rows(bundle.files[0])["T2001"]["School SIS ID"] == "101"
 
@@ -174,10 +173,10 @@ def test_an_sds_trio_gives_students_from_student_csv_and_staff_from_teacher_csv(
 def test_an_sds_user_listed_for_two_schools_goes_to_the_first_with_a_warning(tmp_path):
     bundle = open_bundle(_loose("sds_v1", tmp_path), str(tmp_path))
 
-    assert bundle.warnings == [
+    assert bundle.warnings == [(
         "Teacher.csv row 4: SIS ID T2002 is listed again (row 3) for Washington Middle (102); "
         "imported into Lincoln Elementary (101) only."
-    ]
+    )]
 
 
 # --- Hostile zips ------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_a_oneroster_zip_walks_the_wizard_and_imports_every_user(admin_client, d
     client = admin_client
     resp = _upload(client, SimpleUploadedFile("roster.zip", ZIP, content_type="application/zip"))
     job = ImportJob.objects.get(district=district)
-    url = lambda step: reverse(f"imports:{step}", args=[job.number])  # noqa: E731
+    url = lambda step: reverse(f"imports:{step}", args=[job.number])
     assert resp["Location"] == url("fields")
 
     page = client.get(url("fields")).content.decode()
