@@ -116,3 +116,17 @@ def test_a_hostile_zip_is_refused_on_the_upload_step_naming_the_file(admin_clien
 
     assert f"roster.zip: {message}".replace('"', "&quot;") in page
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_user_file_made_from_a_bundle_downloads_formula_safe(admin_client, district):
+    members = make_bundles.oneroster_11()
+    members["users.csv"] = members["users.csv"].replace(b",Ava,", b",=HYPERLINK(1),")
+    _upload(admin_client, SimpleUploadedFile("roster.zip", make_bundles.zip_bytes(members)))
+    job = ImportJob.objects.get(district=district)
+    made = job.files.get(bundle_role=BundleRole.GENERATED)
+
+    text = b"".join(admin_client.get(reverse("imports:original_file", args=[job.number, made.id])).streaming_content).decode()
+
+    assert ",'=HYPERLINK(1)," in text
+    assert ",=HYPERLINK" not in text
