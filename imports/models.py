@@ -65,6 +65,8 @@ class ImportJob(models.Model):
     # Wizard choices. Mapping is {field_key: column label}; fixed values are {field_key: value}.
     field_mapping = models.JSONField(default=dict, blank=True)
     fixed_values = models.JSONField(default=dict, blank=True)
+    # One value for every row of one file (Student.csv: student, Teacher.csv: staff); wins over fixed_values.
+    file_fixed_values = models.JSONField(default=dict, blank=True, help_text="{file name: {field_key: value}}")
     school_mapping = models.JSONField(default=dict, blank=True, help_text="{file value: school id}")
     conflict_policy = models.CharField(
         max_length=16, choices=ConflictPolicy.choices, default=ConflictPolicy.IMPORTED_WINS

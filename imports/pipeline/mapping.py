@@ -61,9 +61,49 @@ def _alias_rank(spec: ImportSpec, label: str) -> int:
     return next((i for i, alias in enumerate(spec.by_key[key].aliases) if normalize_heading(alias) == norm), 0)
 
 
-def missing_required(field_mapping: dict[str, str], fixed_values: dict[str, str], spec: ImportSpec = USER_DATA) -> list[str]:
-    """Required field keys with neither a column nor one value for the whole file."""
-    return [key for key in spec.required_keys if key not in field_mapping and key not in fixed_values]
+def missing_required(
+    field_mapping: dict[str, str], fixed_values: dict[str, str], spec: ImportSpec = USER_DATA, *,
+    file_fixed_values: dict[str, dict[str, str]] | None = None, file_names: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    """Required field keys with neither a column, nor one value for every file, nor one value for each file."""
+    per_file = file_fixed_values or {}
+
+    def each_file_has(key: str) -> bool:
+        return bool(file_names) and all(key in per_file.get(name, {}) for name in file_names)
+
+    return [
+        key for key in spec.required_keys if key not in field_mapping and key not in fixed_values and not each_file_has(key)
+    ]
+
+
+def fixed_for_file(fixed_values: dict[str, str], file_fixed_values: dict[str, dict[str, str]] | None, name: str) -> dict[str, str]:
+    """The one-value fields of one file: its own values win over those for every file."""
+    return {**fixed_values, **(file_fixed_values or {}).get(name, {})}
+
+
+def propose_file_fixed_values(
+    files: list[tuple[str, list[str]]], field_mapping: dict[str, str], fixed_values: dict[str, str],
+    spec: ImportSpec = USER_DATA,
+) -> dict[str, dict[str, str]]:
+    """For each file, the value its name (or else its headings) says for a field it has no column for.
+
+    Student.csv without a User Type column is a file of students; a name or headings that say
+    two things (a student file with a "Teacher" column) say nothing.
+    """
+    proposal: dict[str, dict[str, str]] = {}
+    for name, labels in files:
+        for key, hints in spec.file_hints.items():
+            if key in fixed_values or field_mapping.get(key) in labels:
+                continue
+            value = _hinted([name], hints) or _hinted(labels, hints)
+            if value:
+                proposal.setdefault(name, {})[key] = value
+    return proposal
+
+
+def _hinted(texts: list[str], hints: tuple[tuple[str, str], ...]) -> str | None:
+    said = {value for text in texts for word, value in hints if word in text.casefold()}
+    return said.pop() if len(said) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -88,8 +128,8 @@ def plan_columns(
         if label in position:
             indexes[key] = position[label]
             labels[key] = label
-        elif key in spec.required_keys:
-            missing.append(key)
+        elif key in spec.required_keys and not spec.by_key[key].rule.conditional:
+            missing.append(key)  # a field needed by some rows only (Grade, staff emails) is judged row by row
     return ColumnPlan(indexes=indexes, labels=labels, fixed=dict(fixed_values), missing=tuple(missing))
 
 

@@ -296,6 +296,11 @@ class Rule:
     to_text: Callable[[object], str] = as_text
     secret: bool = False  # a password: kept off the row's values, masked in samples and reports
 
+    @property
+    def conditional(self) -> bool:
+        """Needed by some rows only: a file without the column is judged row by row."""
+        return self.only_if is not None or self.required_if is not None
+
 
 def text(max_length: int, *, blank: Invalid | None = None) -> Rule:
     return Rule(blank=blank, max_length=max_length)

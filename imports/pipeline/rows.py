@@ -44,11 +44,14 @@ class RowBuilder:
         lookups = {"schools": school_mapping}
         # Where each field's text comes from: a column index, the one fixed text, or None (not mapped).
         sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
-        # Each field compiled once: its source, converter, size, heading, and where its value goes.
+        # A field with no source whose rule never complains is "not given" on every row: set once, not per row.
+        unread = [f for f in spec.fields if sources.get(f.key) is None and _silent_when_blank(f.rule)]
+        self._not_given = {f.stored_column: None for f in unread if _slot(spec, f) is None}
+        # Each other field compiled once: its source, converter, size, heading, and where its value goes.
         self._fields = [
             (f.key, sources.get(f.key), _converter(f.rule, lookups), f.rule.max_length, f.heading,
              f.stored_column, _slot(spec, f))
-            for f in spec.fields
+            for f in spec.fields if f not in unread
         ]
 
     def _issue(self, row: int, key: str, invalid, severity: str = ERROR) -> Issue:
@@ -59,7 +62,7 @@ class RowBuilder:
 
     def build(self, row: int, cells: list[str]) -> UserRow:
         """One row's values under the type's rules, with an Issue for each cell that breaks one (the hot path)."""
-        out = UserRow(file=self.file_name, row=row)
+        out = UserRow(file=self.file_name, row=row, values=self._not_given.copy())
         values, issues = out.values, out.issues
         n, invalid, doubtful = len(cells), normalize.Invalid, normalize.Doubtful
         for key, source, convert, limit, heading, column, slot in self._fields:
@@ -104,6 +107,10 @@ def _converter(rule: normalize.Rule, lookups: dict):
             return lambda text, values: text if text else blank
         return lambda text, values: parse(text) if text else blank
     return convert
+
+
+def _silent_when_blank(rule: normalize.Rule) -> bool:
+    return rule.blank is None and rule.only_if is None and rule.required_if is None and not rule.lookup
 
 
 def _slot(spec: ImportSpec, f) -> str | None:

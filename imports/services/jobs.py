@@ -19,7 +19,7 @@ from ..models import (
     FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportStatus, WizardStep,
 )
 from ..pipeline.bundles import Bundle, open_bundle
-from ..pipeline.mapping import missing_required, propose_field_mapping
+from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
 from ..types import DEFAULT_TYPE, get_spec
 from .safety import import_job_hold_if_needed
@@ -30,6 +30,7 @@ ERROR_WRONG_EXTENSION = "{name} is not a .csv, .xlsx or .zip file."
 ERROR_NO_FILES = "Choose at least one .csv or .xlsx file to upload."
 ERROR_REQUIRED_UNMATCHED = "Match every required (*) field, or give it one value for every row: {fields}."
 ERROR_UNKNOWN_COLUMN = 'There is no column "{column}" in the file.'
+ERROR_UNKNOWN_FILE = 'There is no file "{name}" in this import.'
 ERROR_SCHOOLS_UNMAPPED = "Choose a school for every value in the file: {values}."
 ERROR_NOT_YOUR_SCHOOL = "Choose one of your district's schools."
 ERROR_NOT_YOUR_GROUP = "Choose one of your district's custom groups."
@@ -189,6 +190,7 @@ def _files_added(job: ImportJob) -> None:
         job.rows_total = sum(x.row_count for x in job.files.all())
         if not job.field_mapping:
             job.field_mapping = proposed_field_mapping(job).matched
+        _propose_file_values(job)
 
 
 def proposed_field_mapping(job: ImportJob):
@@ -227,7 +229,20 @@ def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_heade
         import_file.save()
         _reset_from(job, WizardStep.MAP_FIELDS, keep_mapping=False)
         job.field_mapping = proposed_field_mapping(job).matched
+        _propose_file_values(job)
     return import_file
+
+
+def _propose_file_values(job: ImportJob) -> None:
+    """Pre-fill what each file's name or headings say (Teacher.csv: staff); the admin confirms on Map Fields."""
+    from .sources import sources_for_job
+
+    files = [(s.settings_name, s.info.column_labels) for s in sources_for_job(job)]
+    proposal = propose_file_fixed_values(files, job.field_mapping, job.fixed_values, get_spec(job.import_type))
+    job.file_fixed_values = {
+        name: {**proposal.get(name, {}), **job.file_fixed_values.get(name, {})} for name, _ in files
+        if proposal.get(name) or job.file_fixed_values.get(name)
+    }
 
 
 def _reset_from(job: ImportJob, step: str, *, keep_mapping: bool = True) -> None:
@@ -235,6 +250,7 @@ def _reset_from(job: ImportJob, step: str, *, keep_mapping: bool = True) -> None
     if not keep_mapping:
         job.field_mapping = {}
         job.fixed_values = {}
+        job.file_fixed_values = {}
     job.validated_at = None
     job.validation_summary = {}
     ImportIssue.objects.filter(job=job).delete()
@@ -244,28 +260,36 @@ def _reset_from(job: ImportJob, step: str, *, keep_mapping: bool = True) -> None
 
 
 def import_job_set_field_mapping(
-    *, job: ImportJob, field_mapping: dict, fixed_values: dict, column_labels: list[str], confirm: bool = False
+    *, job: ImportJob, field_mapping: dict, fixed_values: dict, column_labels: list[str], confirm: bool = False,
+    file_fixed_values: dict | None = None,
 ) -> ImportJob:
-    """Record which column feeds each field, or one value for all rows.
+    """Record which column feeds each field, or one value for all rows (of every file, or of one file).
 
     Match and Unmatch save as they go; with confirm (Next) every * field must be covered.
+    file_fixed_values None keeps the job's own.
     """
     spec = get_spec(job.import_type)
-    for key in list(field_mapping) + list(fixed_values):
+    file_fixed_values = job.file_fixed_values if file_fixed_values is None else file_fixed_values
+    file_names = [f.original_name for f in job.files.all() if not f.corrected_from_id]
+    for name, values in file_fixed_values.items():
+        if name not in file_names:
+            raise ImportError_(ERROR_UNKNOWN_FILE.format(name=name))
+    for key in [*field_mapping, *fixed_values, *(k for values in file_fixed_values.values() for k in values)]:
         if key not in spec.by_key:
             raise ImportError_(f"Unknown field {key}.")
-    if spec.password_field in fixed_values:
+    if spec.password_field in fixed_values or any(spec.password_field in v for v in file_fixed_values.values()):
         raise ImportError_(ERROR_FIXED_PASSWORD)
     for column in field_mapping.values():
         if column not in column_labels:
             raise ImportError_(ERROR_UNKNOWN_COLUMN.format(column=column))
-    missing = missing_required(field_mapping, fixed_values, spec)
+    missing = missing_required(field_mapping, fixed_values, spec, file_fixed_values=file_fixed_values, file_names=file_names)
     if confirm and missing:
         raise ImportError_(ERROR_REQUIRED_UNMATCHED.format(fields=", ".join(spec.heading(k) for k in missing)))
     with transaction.atomic(), _saving_changes(job):
-        if job.field_mapping != field_mapping or job.fixed_values != fixed_values:
+        if (job.field_mapping, job.fixed_values, job.file_fixed_values) != (field_mapping, fixed_values, file_fixed_values):
             job.field_mapping = field_mapping
             job.fixed_values = fixed_values
+            job.file_fixed_values = {name: dict(values) for name, values in file_fixed_values.items() if values}
             _reset_from(job, WizardStep.MAP_FIELDS)
         if confirm:
             job.step = _step_after(job, WizardStep.MAP_FIELDS)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from ..models import BundleRole, ImportFile, ImportJob
 from ..pipeline.issues import ERROR, Issue
-from ..pipeline.mapping import plan_columns
+from ..pipeline.mapping import fixed_for_file, plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
 from ..pipeline.reading import FileInfo, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
@@ -18,12 +18,18 @@ class Source:
     path: str
     info: FileInfo
     file_id: int | None = None
+    upload_name: str = ""  # the name per-file settings use: the uploaded file's, also for its corrected version
+
+    @property
+    def settings_name(self) -> str:
+        return self.upload_name or self.info.name
 
 
 @dataclass
 class ImportOptions:
     field_mapping: dict = field(default_factory=dict)
     fixed_values: dict = field(default_factory=dict)
+    file_fixed_values: dict = field(default_factory=dict)  # file name -> {field key: value}, for that file's rows
     school_mapping: dict = field(default_factory=dict)  # file value -> school id
     conflict_policy: str = "imported"
     password_policy: str = "keep"
@@ -37,11 +43,21 @@ class ImportOptions:
         return cls(
             field_mapping=dict(job.field_mapping),
             fixed_values=dict(job.fixed_values),
+            file_fixed_values={name: dict(values) for name, values in job.file_fixed_values.items()},
             school_mapping={k: int(v) for k, v in job.school_mapping.items() if v and int(v) in schools},
             conflict_policy=job.conflict_policy,
             password_policy=job.password_policy,
             spec=get_spec(job.import_type),
         )
+
+
+    def fixed_for(self, source: "Source") -> dict:
+        """The one-value fields of one file."""
+        return fixed_for_file(self.fixed_values, self.file_fixed_values, source.settings_name)
+
+    def plan_for(self, source: "Source"):
+        """Where each field of this file comes from."""
+        return plan_columns(source.info.column_labels, self.field_mapping, self.fixed_for(source), self.spec)
 
 
 def file_info(import_file: ImportFile) -> FileInfo:
@@ -58,18 +74,23 @@ def file_info(import_file: ImportFile) -> FileInfo:
     )
 
 
-def current_files(job: ImportJob) -> list[ImportFile]:
-    """Each uploaded file, or its corrected version when rows were corrected on Validate File.
-
-    A OneRoster or SDS upload is read through the user files made from it, never directly.
-    """
+def _current_and_uploaded(job: ImportJob) -> list[tuple[ImportFile, ImportFile]]:
+    # A OneRoster or SDS upload is read through the user files made from it, never directly.
     files = [f for f in job.files.all() if f.bundle_role != BundleRole.MEMBER]
     corrected = {f.corrected_from_id: f for f in files if f.corrected_from_id}
-    return [corrected.get(f.id, f) for f in files if not f.corrected_from_id]
+    return [(corrected.get(f.id, f), f) for f in files if not f.corrected_from_id]
+
+
+def current_files(job: ImportJob) -> list[ImportFile]:
+    """Each uploaded file, or its corrected version when rows were corrected on Validate File."""
+    return [current for current, _ in _current_and_uploaded(job)]
 
 
 def sources_for_job(job: ImportJob) -> list[Source]:
-    return [Source(path=f.stored.path, info=file_info(f), file_id=f.id) for f in current_files(job)]
+    return [
+        Source(path=f.stored.path, info=file_info(f), file_id=f.id, upload_name=uploaded.original_name)
+        for f, uploaded in _current_and_uploaded(job)
+    ]
 
 
 def column_labels(sources: list[Source]) -> list[str]:
@@ -85,7 +106,7 @@ def missing_column_issues(sources: list[Source], options: ImportOptions) -> list
     """A mapped required column that one of several files lacks."""
     issues = []
     for source in sources:
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values, options.spec)
+        plan = options.plan_for(source)
         for key in plan.missing:
             heading = options.spec.heading(key)
             issues.append(Issue(
@@ -100,7 +121,7 @@ def missing_column_issues(sources: list[Source], options: ImportOptions) -> list
 def iter_user_rows(sources: list[Source], options: ImportOptions) -> Iterator[tuple[Source, UserRow]]:
     """Every data row of every file, built and normalised, in a stable order (resume relies on it)."""
     for source in sources:
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values, options.spec)
+        plan = options.plan_for(source)
         builder = RowBuilder(file_name=source.info.name, plan=plan, school_mapping=options.school_mapping, spec=options.spec)
         for raw in iter_rows(source.path, source.info):
             if raw.problem is not None:
@@ -115,9 +136,9 @@ def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[s
     key = options.spec.lookup_field("schools")
     if key is None:
         return counts
-    fixed = options.fixed_values.get(key)
     for source in sources:
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values, options.spec)
+        plan = options.plan_for(source)
+        fixed = plan.fixed.get(key)
         index = plan.indexes.get(key)
         if fixed is None and index is None:
             continue

@@ -225,7 +225,7 @@ def _uncount(counts: Counter, tallies: list[str]) -> None:
 
 def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
     labels = {key: label for key, label in options.field_mapping.items() if label in source.info.column_labels}
-    for key in options.fixed_values:
+    for key in options.fixed_for(source):
         labels.pop(key, None)
     return labels
 

@@ -22,6 +22,8 @@ class ImportSpec:
     sample_rows: tuple[Mapping[str, str], ...] = ()  # field key -> text; a field not named is blank
     sample_file_name: str = "sample.csv"
     insert_defaults: Mapping[str, object] = field(default_factory=dict)  # other columns of a new user
+    # field key -> (word, value) pairs: a file whose name or headings say the word is proposed that value for every row
+    file_hints: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     # Derived once from the fields, so no list is written out twice.
     by_key: dict[str, Field] = field(init=False, repr=False, compare=False)
@@ -88,6 +90,13 @@ class ImportSpec:
     def headings_of(self, mapping: Mapping[str, str]) -> list[tuple[str, str]]:
         """(heading, value) for each known field of a stored mapping, in the mapping's order."""
         return [(self.by_key[k].heading, v) for k, v in mapping.items() if k in self.by_key]
+
+    def headings_of_files(self, file_fixed_values: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str, str]]:
+        """(heading, value, file name) for each known field given one value for one file."""
+        return [
+            (self.by_key[k].heading, v, name) for name, values in file_fixed_values.items() for k, v in values.items()
+            if k in self.by_key
+        ]
 
     # --- The sample file ---
 

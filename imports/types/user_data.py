@@ -89,6 +89,8 @@ USER_DATA = ImportSpec(
          "email": "rsmith@example.org", "school_sis_id": "101", "username": "rsmith", "prefix": "Mr.", "gender": "M"},
     ),
     sample_file_name="classworks_user_import_sample.csv",
+    # An SIS exports students and staff as separate files (SDS: Student.csv, Teacher.csv), without a User Type column.
+    file_hints={"user_type": (("student", STUDENT), ("teacher", STAFF), ("staff", STAFF))},
     # The other columns of a new user: an imported user never gets the Django admin or district admin rights.
     insert_defaults={"is_superuser": False, "is_staff": False, "is_active": True, "is_district_admin": False},
 )

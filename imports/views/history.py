@@ -58,6 +58,7 @@ def detail(request, number: int):
         "files": job.files.all(), "emails": emails,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
+        "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),
         "can_cancel": job.status in (ImportStatus.SCHEDULED, ImportStatus.ON_HOLD),
         "audit_events": audit_event_list(district=request.district, job=job)[:AUDIT_EVENTS_SHOWN],
     })

@@ -108,16 +108,22 @@ def map_fields(request, number: int):
     sources = sources_for_job(job)
     labels = column_labels(sources)
     if request.method == "POST":
-        return _post_fields(request, job, labels)
+        return _post_fields(request, job, labels, sources)
     proposal = jobs.proposed_field_mapping(job)
     spec = get_spec(job.import_type)
     mapping, fixed = job.field_mapping, job.fixed_values
     used = set(mapping.values())
+    file_names = [s.settings_name for s in sources]
     fields = [
         {
             "field": f, "column": mapping.get(f.key), "fixed": fixed.get(f.key),
             "suggestion": proposal.suggestions.get(f.key) if f.key not in mapping and proposal.suggestions.get(f.key) not in used else None,
             "fixed_choices": f.fixed_choices or None,
+            # One value for one file's rows: the file it applies to is named next to it.
+            "per_file": [
+                (name, dict(f.fixed_choices).get(job.file_fixed_values[name][f.key], job.file_fixed_values[name][f.key]))
+                for name in file_names if f.key in job.file_fixed_values.get(name, {})
+            ],
         }
         for f in spec.fields
     ]
@@ -127,14 +133,18 @@ def map_fields(request, number: int):
     columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
     return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
         "fields": fields, "columns": columns, "files": job.files.exclude(bundle_role=BundleRole.MEMBER),
-        "bundle": job.bundle_summary,
-        "missing": [spec.by_key[k].label for k in missing_required(mapping, fixed, spec)],
+        "file_names": file_names, "bundle": job.bundle_summary,
+        "missing": [
+            spec.by_key[k].label
+            for k in missing_required(mapping, fixed, spec, file_fixed_values=job.file_fixed_values, file_names=file_names)
+        ],
     })
 
 
-def _post_fields(request, job, labels):
+def _post_fields(request, job, labels, sources):
     action, _, target = request.POST.get("action", "").partition(":")
     mapping, fixed = dict(job.field_mapping), dict(job.fixed_values)
+    file_fixed = {name: dict(values) for name, values in job.file_fixed_values.items()}
     spec = get_spec(job.import_type)
     confirm = False
     if action == "match":
@@ -146,6 +156,9 @@ def _post_fields(request, job, labels):
         mapping = {k: v for k, v in mapping.items() if v != column}
         mapping[key] = column
         fixed.pop(key, None)
+        for source in sources:  # a file that has the column now reads it
+            if column in source.info.column_labels:
+                file_fixed.get(source.settings_name, {}).pop(key, None)
     elif action == "suggest":
         column = jobs.proposed_field_mapping(job).suggestions.get(target)
         if column in labels:
@@ -157,11 +170,17 @@ def _post_fields(request, job, labels):
     elif action == "set_fixed":
         key = target
         value = request.POST.get(f"fixed_{key}", "")
-        if key in spec.by_key and value:
+        file_name = request.POST.get(f"fixed_file_{key}", "")
+        if key in spec.by_key and value and file_name:
+            file_fixed.setdefault(file_name, {})[key] = "" if value == "__blank__" else value
+        elif key in spec.by_key and value:
             fixed[key] = "" if value == "__blank__" else value
             mapping.pop(key, None)
     elif action == "clear_fixed":
         fixed.pop(target, None)
+    elif action == "clear_file_fixed":
+        key, _, file_name = target.partition(":")
+        file_fixed.get(file_name, {}).pop(key, None)
     elif action == "header":
         import_file = ImportFile.objects.filter(job=job, id=request.POST.get("file")).first()
         if import_file is not None:
@@ -173,7 +192,10 @@ def _post_fields(request, job, labels):
     elif action == "next":
         confirm = True
     try:
-        jobs.import_job_set_field_mapping(job=job, field_mapping=mapping, fixed_values=fixed, column_labels=labels, confirm=confirm)
+        jobs.import_job_set_field_mapping(
+            job=job, field_mapping=mapping, fixed_values=fixed, column_labels=labels, confirm=confirm,
+            file_fixed_values={name: values for name, values in file_fixed.items() if values},
+        )
     except jobs.ImportError_ as exc:
         messages.error(request, str(exc))
         return redirect("imports:fields", number=job.number)
@@ -284,6 +306,7 @@ def review(request, number: int):
         "files": job.files.exclude(bundle_role=BundleRole.MEMBER), "bundle": job.bundle_summary,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
+        "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),
         "school_lines": _school_lines(job),
         "hold": safety.hold_assess(district=district, summary=job.validation_summary, spec=get_spec(job.import_type)),
     })

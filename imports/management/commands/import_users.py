@@ -10,9 +10,7 @@ from django.utils import timezone
 from imports.models import BundleRole, DistrictImportMemory, ImportStatus
 from imports.pipeline.bundles import SKIP_REASONS, open_bundle
 from imports.pipeline.mapping import (
-    missing_required,
-    propose_field_mapping,
-    propose_school_mapping,
+    missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping,
 )
 from imports.pipeline.reading import FileReadError, inspect_file
 from imports.selectors import school_choices
@@ -66,8 +64,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-header", action="store_true", help="The files have no header row.")
         parser.add_argument("--map", action="append", default=[], metavar="HEADING_OR_COLUMN_NUMBER=field_key",
                             help="Match a column (heading, or number from 1) to a field; overrides auto-match.")
-        parser.add_argument("--set", action="append", default=[], metavar="field_key=VALUE",
-                            help="One value for every row of a field (empty VALUE = blank); overrides any match.")
+        parser.add_argument("--set", action="append", default=[], metavar="[FILE_NAME:]field_key=VALUE",
+                            help="One value for every row of a field (empty VALUE = blank); overrides any match. "
+                                 "With FILE_NAME (e.g. Teacher.csv:user_type=staff), for that file's rows only.")
         parser.add_argument("--school-map", action="append", default=[], metavar="FILE_VALUE=SCHOOL_SIS_ID")
         parser.add_argument("--conflict", choices=["imported", "existing"], default="imported")
         parser.add_argument("--password", choices=["keep", "overwrite"], default="keep")
@@ -172,21 +171,39 @@ class Command(BaseCommand):
                 raise CommandError(f'--map: no column "{column}" in the file(s).')
             mapping = {k: v for k, v in mapping.items() if v != label}
             mapping[key] = label
-        fixed = {}
-        for key, value in _pairs(opts["set"], "--set"):
+        fixed, file_fixed = {}, {}
+        names = [s.info.name for s in sources]
+        for left, value in _pairs(opts["set"], "--set"):
+            name, _, key = left.rpartition(":")
             if key not in spec.by_key:
                 raise CommandError(f'--set: unknown field "{key}".')
-            fixed[key] = value
-        if spec.password_field in fixed:
+            if not name:
+                fixed[key] = value
+                continue
+            name = os.path.basename(name)  # the file's name, whatever path was given
+            if name not in names:
+                raise CommandError(f'--set: no file named "{name}" among the files ({", ".join(names)}).')
+            file_fixed.setdefault(name, {})[key] = value
+        if spec.password_field in fixed or any(spec.password_field in v for v in file_fixed.values()):
             raise CommandError(jobs.ERROR_FIXED_PASSWORD)
-        missing = missing_required(mapping, fixed, spec)
+        # What a file's name or headings say (Teacher.csv: staff) applies unless --set says otherwise.
+        proposal = propose_file_fixed_values([(s.info.name, s.info.column_labels) for s in sources], mapping, fixed, spec)
+        for name, values in proposal.items():
+            for key, value in values.items():
+                if key not in file_fixed.get(name, {}):
+                    file_fixed.setdefault(name, {})[key] = value
+                    self.stdout.write(
+                        f"{name}: {spec.heading(key)} = {value} for every row, as its name or headings say "
+                        f"(--set {name}:{key}=VALUE to change)."
+                    )
+        missing = missing_required(mapping, fixed, spec, file_fixed_values=file_fixed, file_names=names)
         if missing:
             raise CommandError(
                 "Required fields have no column: " + ", ".join(spec.heading(k) for k in missing)
                 + ". Use --map COLUMN=field_key or --set field_key=VALUE."
             )
         options = ImportOptions(
-            field_mapping=mapping, fixed_values=fixed, conflict_policy=opts["conflict"], password_policy=opts["password"],
+            field_mapping=mapping, fixed_values=fixed, file_fixed_values=file_fixed, conflict_policy=opts["conflict"], password_policy=opts["password"],
             spec=spec,
         )
         values = list(school_value_counts(sources, options))
@@ -217,6 +234,7 @@ class Command(BaseCommand):
                 u.close()
         job.field_mapping = options.field_mapping
         job.fixed_values = options.fixed_values
+        job.file_fixed_values = options.file_fixed_values
         job.school_mapping = {k: v for k, v in options.school_mapping.items()}
         job.conflict_policy = options.conflict_policy
         job.password_policy = options.password_policy

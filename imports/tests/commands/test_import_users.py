@@ -156,7 +156,8 @@ STUDENTS_ONLY_HEADER = ("First Name", "Last Name", "District ID", "Grade", "Scho
 
 
 def test_a_students_only_export_needs_fixed_values_for_user_type_and_email(district, school, tmp_path):
-    path = write_csv(tmp_path / "students.csv", [student("1"), student("2")], header=STUDENTS_ONLY_HEADER)
+    # A name that says nothing: "students.csv" would have User Type = student proposed by its name.
+    path = write_csv(tmp_path / "export.csv", [student("1"), student("2")], header=STUDENTS_ONLY_HEADER)
 
     with pytest.raises(CommandError, match="Required fields have no column: User Type, Email Address"):
         _run(path, "--district", district.slug, "--dry-run")

@@ -62,3 +62,52 @@ def test_copy_keeps_every_character_of_awkward_names(district, school, tmp_path)
 
     stored = dict(User.objects.filter(district_user_id__startswith="A").values_list("district_user_id", "first_name"))
     assert [stored[f"A{i}"] for i in range(len(names))] == names
+
+
+def test_copy_and_update_from_write_usernames_birthdates_and_races(district, school, tmp_path):
+    import datetime
+
+    from imports.models import ImportIssue
+    from imports.tests.factories import HEADER
+    from users.tests.factories import make_district, make_user
+
+    make_user(make_district(slug="shelbyville"), username="taken.elsewhere", district_user_id="X1")
+    header = HEADER + ("Username", "Birthdate", "Race")
+    rows = [
+        student("P1", Username="Ada.L", Birthdate="40635", Race="white;asian"),
+        student("P2", Username="", Birthdate="4/13/2011", Race="Two or more races"),
+    ]
+    run_job(make_import_job(district, [write_csv(tmp_path / "a.csv", rows, header=header)]))  # COPY
+
+    stored = {u.district_user_id: u for u in User.objects.filter(district=district)}
+    assert (stored["P1"].username, stored["P1"].birthdate, stored["P1"].race) == ("Ada.L", datetime.date(2011, 4, 2), "White;Asian")
+    assert (stored["P2"].username, stored["P2"].birthdate, stored["P2"].race) == ("springfield.P2", datetime.date(2011, 4, 13), "Two or more races")
+
+    rows[0].update(Username="ada.lovelace", Birthdate="2011-04-03", Race="Asian")  # UPDATE ... FROM
+    rows[1].update(Username="ADA.L")  # the other user's, in another case: an error that names them
+    bad = make_import_job(district, [write_csv(tmp_path / "b.csv", rows, header=header)])
+    assert list(ImportIssue.objects.filter(job=bad, severity="error").values_list("code", "row")) == [("username_taken", 3)]
+
+    rows[1].update(Username="TAKEN.elsewhere")
+    bad = make_import_job(district, [write_csv(tmp_path / "c.csv", rows, header=header)])
+    assert list(ImportIssue.objects.filter(job=bad, severity="error").values_list("code", "row")) == [("username_taken", 3)]
+
+    rows[1].update(Username="")
+    job = run_job(make_import_job(district, [write_csv(tmp_path / "d.csv", rows, header=header)]))
+    assert job.counts["updated"] == 1
+    p1 = User.objects.get(district_user_id="P1")
+    assert (p1.username, p1.birthdate, p1.race) == ("ada.lovelace", datetime.date(2011, 4, 3), "Asian")
+    assert User.objects.get(district_user_id="P2").username == "springfield.P2"
+
+
+def test_duplicate_usernames_in_the_file_are_found_by_the_staged_check(district, school, tmp_path):
+    from imports.models import ImportIssue
+    from imports.tests.factories import HEADER
+
+    rows = [student("Q1", Username="same"), student("Q2", Username="SAME"), student("Q3", Username="other")]
+    job = make_import_job(district, [write_csv(tmp_path / "a.csv", rows, header=HEADER + ("Username",))])
+
+    assert sorted(ImportIssue.objects.filter(job=job, severity="error").values_list("code", "row")) == [
+        ("duplicate_username", 2), ("duplicate_username", 3),
+    ]
+    assert job.validation_summary["counts"]["new"] == 1

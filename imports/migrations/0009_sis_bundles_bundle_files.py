@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0007_fix_rows_corrected_version'),
+        ('imports', '0008_sis_fields_file_fixed_values'),
     ]
 
     operations = [
