@@ -246,8 +246,11 @@ def _copy_member(name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, tar
         with archive.open(info) as source, open(target, "wb") as out:
             while chunk := source.read(COPY_CHUNK):
                 copied += len(chunk)
-                if copied > budget or copied > BUNDLE_MAX_RATIO * max(info.compress_size, 1) + (1 << 20):
+                if copied > budget:
                     raise FileReadError(name, ERROR_TOO_LARGE.format(limit=BUNDLE_MAX_UNCOMPRESSED >> 20), "zip_too_large")
+                if copied > BUNDLE_MAX_RATIO * max(info.compress_size, 1) + (1 << 20):  # its header understated it
+                    ratio = copied / max(info.compress_size, 1)
+                    raise FileReadError(name, ERROR_BOMB.format(member=info.filename[:100], ratio=ratio), "zip_bomb")
                 out.write(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
         raise FileReadError(name, ERROR_NOT_A_ZIP, "not_a_zip") from None
