@@ -99,6 +99,8 @@ class ImportJob(models.Model):
     # What the stored school values were read for ("" = not read yet): the School column or one value for all rows.
     school_values_key = models.TextField(blank=True, default="")
     counts = models.JSONField(default=dict, blank=True)
+    # A OneRoster or SDS upload: its kind, rows not imported and why, ignored files, warnings (no student data).
+    bundle_summary = models.JSONField(default=dict, blank=True)
 
     # Running. run_after lives here, not as a broker ETA, so a restarted broker loses nothing.
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -188,6 +190,12 @@ FINISHED_STATUSES = {
 }
 
 
+class BundleRole(models.TextChoices):
+    NONE = "", "Read as uploaded"
+    MEMBER = "member", "Part of a OneRoster or SDS upload, kept as uploaded"
+    GENERATED = "generated", "User file made from a OneRoster or SDS upload"
+
+
 class ImportFile(models.Model):
     """One uploaded file, kept byte for byte as the admin sent it."""
 
@@ -212,6 +220,9 @@ class ImportFile(models.Model):
         help_text="The uploaded file this corrected version replaces in the import.",
     )
     corrected_rows = models.JSONField(default=list, blank=True, help_text="Row numbers corrected in the browser.")
+    # The files of a OneRoster/SDS upload are kept as uploaded (MEMBER) and read through the
+    # user files made from them (GENERATED), which the import reads like any upload.
+    bundle_role = models.CharField(max_length=16, choices=BundleRole.choices, blank=True, default=BundleRole.NONE)
 
     class Meta:
         ordering = ["position", "id"]

@@ -34,7 +34,8 @@ def propose_field_mapping(
     if not has_header:
         return proposal
     free = [label for label in column_labels if label not in taken]
-    for label in free:
+    # A field's earlier alias wins over a later one: OneRoster's identifier over its sourcedId.
+    for label in sorted(free, key=lambda label: _alias_rank(spec, label)):
         key = spec.alias_to_key.get(normalize_heading(label))
         if key and key not in proposal.matched and key not in proposal.suggestions:
             proposal.suggestions[key] = label
@@ -50,6 +51,14 @@ def propose_field_mapping(
         if best and best[1] >= FUZZY_SUGGESTION_CUTOFF:
             proposal.suggestions[f.key] = best[2]
     return proposal
+
+
+def _alias_rank(spec: ImportSpec, label: str) -> int:
+    norm = normalize_heading(label)
+    key = spec.alias_to_key.get(norm)
+    if key is None:
+        return 0
+    return next((i for i, alias in enumerate(spec.by_key[key].aliases) if normalize_heading(alias) == norm), 0)
 
 
 def missing_required(
@@ -150,16 +159,19 @@ class SchoolChoice:
 
 
 def propose_school_mapping(
-    values: list[str], schools: list[SchoolChoice], *, remembered: dict | None = None
+    values: list[str], schools: list[SchoolChoice], *, remembered: dict | None = None, names: dict | None = None
 ) -> dict[str, int]:
-    """A file value maps by SIS ID/code, then by exact name (ignoring case), then by memory."""
+    """A file value maps by SIS ID/code, then by exact name (ignoring case), then by memory.
+
+    `names` gives a value's school name from the upload itself (OneRoster orgs.csv, SDS School.csv).
+    """
     by_code = {s.sis_id.strip().casefold(): s.id for s in schools}
     by_name = {s.name.strip().casefold(): s.id for s in schools}
     valid_ids = {s.id for s in schools}
     proposal: dict[str, int] = {}
     for value in values:
         key = value.strip().casefold()
-        school_id = by_code.get(key) or by_name.get(key)
+        school_id = by_code.get(key) or by_name.get(key) or by_name.get((names or {}).get(value, "").strip().casefold())
         if school_id is None and remembered:
             remembered_id = remembered.get(value)
             school_id = remembered_id if remembered_id in valid_ids else None

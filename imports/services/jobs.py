@@ -3,7 +3,7 @@ import copy
 import hashlib
 import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from django.conf import settings
 from django.core.files import File
@@ -16,9 +16,10 @@ from users.models import CustomGroup
 
 from .. import scheduling, selectors
 from ..models import (
-    FINISHED_STATUSES, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus,
-    ValidationPhase, WizardStep,
+    FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
+    ImportStatus, ValidationPhase, WizardStep,
 )
+from ..pipeline.bundles import Bundle, open_bundle
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
 from ..types import DEFAULT_TYPE, get_spec
@@ -27,7 +28,7 @@ from .safety import import_job_hold_if_needed
 
 ERROR_TOO_MANY_FILES = "Upload at most {limit} files at a time."
 ERROR_FILE_TOO_LARGE = "{name} is larger than the {limit} MB limit."
-ERROR_WRONG_EXTENSION = "{name} is not a .csv or .xlsx file."
+ERROR_WRONG_EXTENSION = "{name} is not a .csv, .xlsx or .zip file."
 ERROR_NO_FILES = "Choose at least one .csv or .xlsx file to upload."
 ERROR_REQUIRED_UNMATCHED = "Match every required (*) field, or give it one value for every row: {fields}."
 ERROR_UNKNOWN_COLUMN = 'There is no column "{column}" in the file.'
@@ -43,7 +44,7 @@ ERROR_FIXED_PASSWORD = (
     "One password for every user is not allowed. Give each user a password in the file, "
     "or leave Password unmatched so each user sets their own from the login email."
 )
-ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv")
+ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv", ".zip")  # .zip: a OneRoster or SDS bundle
 
 
 class ImportError_(Exception):
@@ -118,41 +119,81 @@ def _local_path(upload):
 
 
 def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None) -> list[ImportFile]:
-    """Read each upload; store them only if every one is readable (FileReadError names the bad one)."""
+    """Read each upload; store them only if every one is readable (FileReadError names the bad one).
+
+    A OneRoster or SDS upload is kept as uploaded, and the user files made from it are what the import reads.
+    """
     check_uploads(uploads)
-    inspected = []
-    for upload in uploads:
-        with _local_path(upload) as path:
+    with ExitStack() as stack:
+        paths = [stack.enter_context(_local_path(upload)) for upload in uploads]
+        workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bundle-"))
+        bundle = open_bundle([(upload.name, path) for upload, path in zip(uploads, paths)], workdir)
+        if bundle is not None:
+            return _bundle_files_add(job=job, uploads=uploads, bundle=bundle)
+        inspected = []
+        for upload, path in zip(uploads, paths):
             info = inspect_file(path, upload.name, has_header=has_header)
-            rows = count_data_rows(path, info)
-        inspected.append((upload, info, rows))
-    stored = []
+            inspected.append((upload, info, count_data_rows(path, info)))
     with transaction.atomic():
         start = job.files.count()
-        for position, (upload, info, rows) in enumerate(inspected, start=start):
-            upload.seek(0)
-            digest = hashlib.sha256()
-            for chunk in upload.chunks():
-                digest.update(chunk)
-            upload.seek(0)
-            f = ImportFile(
-                job=job, position=position, original_name=os.path.basename(upload.name)[:255], size=upload.size,
-                sha256=digest.hexdigest(), encoding=info.encoding, delimiter=info.delimiter,
-                file_format=info.file_format, has_header=info.has_header, headers=info.headers,
-                column_count=len(info.column_labels), row_count=rows,
-            )
-            f.stored.save("upload", File(upload), save=False)
-            f.save()
-            stored.append(f)
-        with _saving_changes(job):
-            _reset_from(job, WizardStep.MAP_FIELDS)
-            job.school_values_key = ""
-            job.step = _later(job, WizardStep.MAP_FIELDS)
-            job.rows_total = sum(x.row_count for x in job.files.all())
-            if not job.field_mapping:
-                job.field_mapping = proposed_field_mapping(job).matched
-            _propose_file_values(job)
+        stored = [_store(job, position, upload, upload.name, info, rows) for position, (upload, info, rows) in enumerate(inspected, start)]
+        _files_added(job)
     return stored
+
+
+def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle) -> list[ImportFile]:
+    generated = []
+    for user_file in bundle.files:
+        info = inspect_file(user_file.path, user_file.name, has_header=True)
+        generated.append((user_file, info, count_data_rows(user_file.path, info)))
+    with transaction.atomic():
+        position = job.files.count()
+        for upload in uploads:
+            _store(job, position, upload, upload.name, None, 0, role=BundleRole.MEMBER)
+            position += 1
+        stored = []
+        for user_file, info, rows in generated:
+            with open(user_file.path, "rb") as fh:
+                stored.append(_store(job, position, File(fh), user_file.name, info, rows, role=BundleRole.GENERATED))
+            position += 1
+        with _saving_changes(job):
+            job.bundle_summary = {**bundle.summary(), "uploaded": [os.path.basename(u.name) for u in uploads]}
+        _files_added(job)
+    return stored
+
+
+def _store(job: ImportJob, position: int, upload, name: str, info, rows: int, role: str = BundleRole.NONE) -> ImportFile:
+    """Keep one file byte for byte, with what the reader found out about it (nothing for a bundle's own files)."""
+    upload.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
+    f = ImportFile(
+        job=job, position=position, original_name=os.path.basename(name)[:255], size=size,
+        sha256=digest.hexdigest(), bundle_role=role, row_count=rows,
+    )
+    if info is not None:
+        f.encoding, f.delimiter, f.file_format = info.encoding, info.delimiter, info.file_format
+        f.has_header, f.headers, f.column_count = info.has_header, info.headers, len(info.column_labels)
+    else:
+        f.file_format, f.has_header = os.path.splitext(name)[1].lstrip(".").lower()[:8] or "csv", False
+    f.stored.save("upload", File(upload), save=False)
+    f.save()
+    return f
+
+
+def _files_added(job: ImportJob) -> None:
+    with _saving_changes(job):
+        _reset_from(job, WizardStep.MAP_FIELDS)
+        job.school_values_key = ""
+        job.step = _later(job, WizardStep.MAP_FIELDS)
+        job.rows_total = sum(x.row_count for x in job.files.all())
+        if not job.field_mapping:
+            job.field_mapping = proposed_field_mapping(job).matched
+        _propose_file_values(job)
 
 
 def proposed_field_mapping(job: ImportJob):
@@ -161,10 +202,23 @@ def proposed_field_mapping(job: ImportJob):
 
     sources = sources_for_job(job)
     memory = DistrictImportMemory.objects.filter(district=job.district).first()
-    return propose_field_mapping(
-        column_labels(sources), has_header=all(s.info.has_header for s in sources),
+    labels = column_labels(sources)
+    proposal = propose_field_mapping(
+        labels, has_header=all(s.info.has_header for s in sources),
         remembered=memory.field_mapping if memory else None, spec=get_spec(job.import_type),
     )
+    return with_bundle_mapping(proposal, job.bundle_summary.get("mapping", {}), labels)
+
+
+def with_bundle_mapping(proposal, bundle_mapping: dict, labels: list[str]):
+    """A bundle's own choices (District ID from identifier or sourcedId) come first; the admin can still change them."""
+    for key, label in bundle_mapping.items():
+        if label not in labels:
+            continue
+        proposal.matched = {k: v for k, v in proposal.matched.items() if v != label and k != key}
+        proposal.matched[key] = label
+        proposal.suggestions.pop(key, None)
+    return proposal
 
 
 def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_header: bool) -> ImportFile:
@@ -308,6 +362,7 @@ def import_job_set_school_mapping(
             memory = DistrictImportMemory.objects.filter(district=job.district).first()
             merged.update(propose_school_mapping(
                 untouched, selectors.school_choices(district=job.district), remembered=memory.school_mapping if memory else None,
+                names=job.bundle_summary.get("school_names"),
             ))
     clean = {value: merged[value] for value in file_values if merged.get(value) is not None}
     with transaction.atomic(), _saving_changes(job):

@@ -2,7 +2,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..models import ImportFile, ImportJob
+from ..models import BundleRole, ImportFile, ImportJob
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import fixed_for_file, plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
@@ -92,7 +92,8 @@ def file_info(import_file: ImportFile) -> FileInfo:
 
 
 def _current_and_uploaded(job: ImportJob) -> list[tuple[ImportFile, ImportFile]]:
-    files = list(job.files.all())
+    # A OneRoster or SDS upload is read through the user files made from it, never directly.
+    files = [f for f in job.files.all() if f.bundle_role != BundleRole.MEMBER]
     corrected = {f.corrected_from_id: f for f in files if f.corrected_from_id}
     return [(corrected.get(f.id, f), f) for f in files if not f.corrected_from_id]
 

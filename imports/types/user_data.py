@@ -73,6 +73,8 @@ USER_DATA = ImportSpec(
         Field("race", "Race", False, ("Races",), rule=races(255)),
         Field("disabled", "Disabled", False, ("Special Education", "SPED", "Disability"), rule=yes_no()),
         Field("migrant", "Migrant", False, ("Migrant Status",), rule=yes_no()),
+        # Kept next to the District ID so a later OneRoster demographics.csv (keyed on it) finds the user.
+        Field("oneroster_sourced_id", "OneRoster sourcedId", False, ("userSourcedId",), rule=text(255)),
     ),
     steps=(
         WizardStep.UPLOAD, WizardStep.MAP_FIELDS, WizardStep.MAP_SCHOOLS, WizardStep.VALIDATE, WizardStep.ACTIONS,

@@ -6,7 +6,7 @@ from users.models import AuditAction
 from users.permissions import district_admin_required
 from users.services import audit_event_record
 
-from ..models import ImportFile
+from ..models import BundleRole, ImportFile
 from ..services import corrections, reports
 from ..types import DEFAULT_TYPE, get_spec
 from .common import get_job_or_404
@@ -39,7 +39,7 @@ def original_file(request, number: int, file_id: int):
     if import_file is None:
         raise Http404("No such file.")
     audit_event_record(action=AuditAction.DOWNLOAD_ORIGINAL, request=request, job=job, detail={"file_id": import_file.id})
-    if import_file.corrected_from_id:
+    if import_file.corrected_from_id or import_file.bundle_role == BundleRole.GENERATED:
         # Written by us, not the admin's own bytes: formula-safe like every generated file.
         rows = reports.csv_stream(corrections.corrected_file_rows(import_file))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")

@@ -20,7 +20,7 @@ from users.services import audit_event_record
 
 from .. import selectors
 from ..forms import ActionsForm, MatchForm, StartForm
-from ..models import DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
+from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
 from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.reading import FileReadError
@@ -161,7 +161,8 @@ def map_fields(request, number: int):
     samples = column_samples(sources, hidden=hidden)
     columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
     return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
-        "fields": fields, "columns": columns, "files": job.files.all(), "file_names": file_names,
+        "fields": fields, "columns": columns, "files": job.files.exclude(bundle_role=BundleRole.MEMBER),
+        "file_names": file_names, "bundle": job.bundle_summary,
         "missing": [
             spec.by_key[k].label
             for k in missing_required(mapping, fixed, spec, file_fixed_values=job.file_fixed_values, file_names=file_names)
@@ -262,6 +263,7 @@ def map_schools(request, number: int):
     memory = DistrictImportMemory.objects.filter(district=request.district).first()
     proposal = propose_school_mapping(
         [line.value for line in lines], schools, remembered=memory.school_mapping if memory else None,
+        names=job.bundle_summary.get("school_names"),
     )
     options = _school_options(schools)
     rows = [
@@ -376,7 +378,8 @@ def review(request, number: int):
     district = request.district
     starts = next_offpeak_start(now=timezone.now(), timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end)
     return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
-        "counts": job.validation_summary.get("counts", {}), "starts": starts, "files": job.files.all(),
+        "counts": job.validation_summary.get("counts", {}), "starts": starts,
+        "files": job.files.exclude(bundle_role=BundleRole.MEMBER), "bundle": job.bundle_summary,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),

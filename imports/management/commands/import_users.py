@@ -1,12 +1,14 @@
 import json
 import os
 import sys
+import tempfile
 
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from imports.models import DistrictImportMemory, ImportStatus
+from imports.models import BundleRole, DistrictImportMemory, ImportStatus
+from imports.pipeline.bundles import SKIP_REASONS, open_bundle
 from imports.pipeline.mapping import (
     missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping,
 )
@@ -14,7 +16,13 @@ from imports.pipeline.reading import FileReadError, inspect_file
 from imports.selectors import school_choices
 from imports.services import emails, jobs, runs
 from imports.services.apply import store_issues
-from imports.services.sources import ImportOptions, Source, column_labels, school_value_counts
+from imports.services.jobs import with_bundle_mapping
+from imports.services.sources import (
+    ImportOptions,
+    Source,
+    column_labels,
+    school_value_counts,
+)
 from imports.services.validation import validate_import
 from imports.types import SPECS, get_spec_by_command_name
 from users.models import AuditAction, CustomGroup, User
@@ -41,7 +49,10 @@ def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
 
 
 class Command(BaseCommand):
-    help = "Import users from SIS export files (.csv or .xlsx) into a district: validate, preview, schedule or run."
+    help = (
+        "Import users from SIS export files (.csv or .xlsx, or a OneRoster or School Data Sync upload as a .zip "
+        "or its files) into a district: validate, preview, schedule or run."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
@@ -80,17 +91,28 @@ class Command(BaseCommand):
             if group is None:
                 raise CommandError(f'No custom group "{opts["group"]}" in {district.slug}.')
 
-        sources = []
         for path in opts["files"]:
             if not os.path.isfile(path):
                 raise CommandError(f"{path}: no such file.")
+        with tempfile.TemporaryDirectory(prefix="bundle-") as workdir:
             try:
-                info = inspect_file(path, os.path.basename(path), has_header=False if opts["no_header"] else None)
+                bundle = open_bundle([(os.path.basename(p), p) for p in opts["files"]], workdir)
+                sources = self._sources(opts, bundle)
             except FileReadError as exc:
                 raise CommandError(str(exc))
-            sources.append(Source(path=path, info=info))
+            return self._run(district, spec, admin, group, sources, bundle, opts)
 
-        options = self._options(district, sources, opts, spec)
+    def _sources(self, opts, bundle) -> list[Source]:
+        """The files the import reads: the given ones, or the user files made from a OneRoster/SDS upload."""
+        if bundle is not None:
+            return [Source(path=f.path, info=inspect_file(f.path, f.name, has_header=True)) for f in bundle.files]
+        has_header = False if opts["no_header"] else None
+        return [Source(path=p, info=inspect_file(p, os.path.basename(p), has_header=has_header)) for p in opts["files"]]
+
+    def _run(self, district, spec, admin, group, sources, bundle, opts):
+        if bundle is not None:
+            self._describe_bundle(bundle)
+        options = self._options(district, sources, opts, spec, bundle)
         issues = []
         result = validate_import(district=district, sources=sources, options=options, issue_sink=issues.extend)
         report = {
@@ -99,10 +121,12 @@ class Command(BaseCommand):
             "errors": [self._entry(i) for i in issues if i.is_error],
             "warnings": [self._entry(i) for i in issues if not i.is_error],
         }
+        if bundle is not None:
+            report["bundle"] = bundle.summary()
         if opts["dry_run"] or result.has_errors:
             return self._finish(report, opts, failed=result.has_errors)
 
-        job = self._create_job(district, admin, group, sources, options, opts, result, issues, dispatch=not opts["now"])
+        job = self._create_job(district, admin, group, sources, options, opts, result, issues, dispatch=not opts["now"], bundle=bundle)
         if opts["now"]:
             job.run_after = timezone.now()
             job.save(update_fields=["run_after"])
@@ -119,13 +143,25 @@ class Command(BaseCommand):
             self.stderr.write(job.failure_reason)
         return self._finish(report, opts, failed=job.status == ImportStatus.FAILED, job=job)
 
-    def _options(self, district, sources, opts, spec) -> ImportOptions:
+    def _describe_bundle(self, bundle) -> None:
+        self.stdout.write(f"{bundle.label}: District ID from {bundle.district_id_column}.")
+        skipped = [f"{n} {SKIP_REASONS[why]}" for why, n in bundle.skipped.items() if n]
+        if skipped:
+            self.stdout.write("Not imported: " + ", ".join(skipped) + ".")
+        if bundle.ignored_files:
+            self.stdout.write("Ignored files: " + ", ".join(bundle.ignored_files) + ".")
+        for warning in bundle.warnings[:50]:
+            self.stderr.write(warning)
+
+    def _options(self, district, sources, opts, spec, bundle=None) -> ImportOptions:
         labels = column_labels(sources)
         has_header = all(s.info.has_header for s in sources)
         memory = DistrictImportMemory.objects.filter(district=district).first()
         proposal = propose_field_mapping(
             labels, has_header=has_header, remembered=memory.field_mapping if memory else None, spec=spec
         )
+        if bundle is not None:
+            proposal = with_bundle_mapping(proposal, bundle.mapping, labels)
         mapping = {**proposal.suggestions, **proposal.matched}
         for column, key in _pairs(opts["map"], "--map"):
             if key not in spec.by_key:
@@ -172,7 +208,10 @@ class Command(BaseCommand):
         )
         values = list(school_value_counts(sources, options))
         schools = school_choices(district=district)
-        school_map = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None)
+        school_map = propose_school_mapping(
+            values, schools, remembered=memory.school_mapping if memory else None,
+            names=bundle.school_names if bundle is not None else None,
+        )
         by_code = {s.sis_id: s.id for s in schools}
         for value, sis_id in _pairs(opts["school_map"], "--school-map"):
             if sis_id not in by_code:
@@ -181,11 +220,13 @@ class Command(BaseCommand):
         options.school_mapping = school_map
         return options
 
-    def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch):
+    def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch, bundle=None):
         job = jobs.import_job_create(
             district=district, created_by=admin, description=opts["description"], import_type=options.spec.import_type
         )
-        uploads = [_PathUpload(open(s.path, "rb"), name=s.info.name) for s in sources]
+        # A OneRoster/SDS upload is stored as given; the upload service makes its user files again.
+        given = opts["files"] if bundle is not None else [s.path for s in sources]
+        uploads = [_PathUpload(open(path, "rb"), name=os.path.basename(path)) for path in given]
         try:
             jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)
         finally:
@@ -203,7 +244,7 @@ class Command(BaseCommand):
         job.validation_summary = result.summary()
         job.validated_at = timezone.now()
         job.save()
-        stored = {f.original_name: f.id for f in job.files.all()}
+        stored = {f.original_name: f.id for f in job.files.all() if f.bundle_role != BundleRole.MEMBER}
         store_issues(job, [Source(path="", info=s.info, file_id=stored.get(s.info.name)) for s in sources], issues)
         job = jobs.import_job_submit(job=job, dispatch=dispatch)
         audit_event_record(action=AuditAction.SUBMIT, actor=admin, job=job, detail={"source": "import_users"})

@@ -37,6 +37,7 @@ HEADINGS = [
     "Race",
     "Disabled",
     "Migrant",
+    "OneRoster sourcedId",
 ]
 
 
@@ -115,6 +116,7 @@ def test_csv_parses_back_with_exactly_the_headings(springfield):
         "Race": "",
         "Disabled": "N",
         "Migrant": "N",
+        "OneRoster sourcedId": "",
     }
     staff = rows["m.garcia"]
     assert (staff["User Type"], staff["Grade"], staff["School SIS ID"], staff["Active"], staff["Custom Groups"]) == (
@@ -137,7 +139,7 @@ def test_demographics_are_exported_in_the_files_spelling(springfield):
 
     row = rows_by_username(csv.DictReader(io.StringIO(export())))["jo"]
 
-    assert [row[h] for h in HEADINGS[-8:]] == ["Dr.", "Jr.", "2011-04-02", "X", "Y", "Asian;White", "Y", "Y"]
+    assert [row[h] for h in HEADINGS[-9:-1]] == ["Dr.", "Jr.", "2011-04-02", "X", "Y", "Asian;White", "Y", "Y"]
 
 
 def test_grades_are_written_as_the_file_spells_them(springfield):
