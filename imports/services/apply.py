@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..models import ImportGroupAddition
 from ..pipeline.classify import NEW, classify
+from ..pipeline.masking import mask_value
 from ..pipeline.normalize import STAFF
 from ..pipeline.rows import UserRow
 from . import writers
@@ -219,7 +220,9 @@ def _apply_chunk(
             updates.append((current.id, final))
         if outcome.set_password and hash_inline:
             password_hashes.append((current.id, make_password(row.password)))
-        record = {k: [_plain(b), _plain(a)] for k, (b, a) in outcome.changes.items()}
+        # The change log is shown and reported: a file value equal to the row's password is masked there.
+        passwords = (row.password,) if row.password else ()
+        record = {k: [_plain(b), mask_value(_plain(a), passwords)] for k, (b, a) in outcome.changes.items()}
         if outcome.set_password:
             record["password"] = ["(kept private)", "(changed)"]
         changes.append(ImportChange(job=job, user_id=current.id, district_user_id=row.district_id, changes=record))

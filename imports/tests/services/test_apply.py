@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from imports.models import ImportChange, ImportIssue, ImportJob, ImportStatus
+from imports.pipeline.masking import HIDDEN
 from imports.services import apply, jobs, runs, writers
 from imports.tests.factories import (
     FULL_HEADER, IN_WINDOW, make_import_job, run_job, staff, stored_text, student, write_csv,
@@ -333,3 +334,13 @@ def test_text_with_tabs_backslashes_and_quotes_survives_the_write(district, scho
 
     assert _user(district, "1").last_name == odd.strip()
     assert _user(district, "2").last_name == odd.strip()
+
+
+def test_a_changed_value_equal_to_the_rows_password_is_masked_in_the_change_log(district, school, tmp_path):
+    _stored(district, school)
+    job = _import(district, tmp_path, [student("1001", **{"Alternate User ID": FILE_PASSWORD, "Password": FILE_PASSWORD})])
+
+    change = ImportChange.objects.get(job=job)
+    assert change.changes["alternate_user_id"] == ["", HIDDEN]
+    assert FILE_PASSWORD not in str(change.changes)
+    assert _user(district, "1001").alternate_user_id == FILE_PASSWORD  # only what is shown is masked
