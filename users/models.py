@@ -50,18 +50,19 @@ class User(AbstractUser):
     alternate_user_id = models.CharField(max_length=64, blank=True, default="")
     limited_english = models.BooleanField(default=False)
     economically_disadvantaged = models.BooleanField(default=False)
-    # Demographics, shared by the User Data and Student Demographics imports.
-    prefix = models.CharField(max_length=32, blank=True, default="")
-    suffix = models.CharField(max_length=32, blank=True, default="")
+    # Demographics, shared by the User Data and Student Demographics imports. Database defaults too:
+    # a bulk load (COPY, INSERT ... SELECT) that does not name these columns still gets a valid row.
+    prefix = models.CharField(max_length=32, blank=True, default="", db_default="")
+    suffix = models.CharField(max_length=32, blank=True, default="", db_default="")
     birthdate = models.DateField(null=True, blank=True)
-    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="")
-    hispanic_latino = models.BooleanField("Hispanic or Latino", default=False)
+    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="", db_default="")
+    hispanic_latino = models.BooleanField("Hispanic or Latino", default=False, db_default=False)
     # One or more federal race categories, as given, joined by ";".
-    race = models.CharField(max_length=255, blank=True, default="")
-    disabled = models.BooleanField(default=False)
-    migrant = models.BooleanField(default=False)
+    race = models.CharField(max_length=255, blank=True, default="", db_default="")
+    disabled = models.BooleanField(default=False, db_default=False)
+    migrant = models.BooleanField(default=False, db_default=False)
     # The OneRoster sourcedId, so a later demographics.csv keyed on it finds the user.
-    oneroster_sourced_id = models.CharField("OneRoster sourcedId", max_length=255, blank=True, default="")
+    oneroster_sourced_id = models.CharField("OneRoster sourcedId", max_length=255, blank=True, default="", db_default="")
     # The right to manage the district, independent of being staff or student.
     is_district_admin = models.BooleanField(default=False)
     # Which import created this user: the change list and a future undo build on it.

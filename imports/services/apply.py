@@ -193,6 +193,9 @@ def _apply_chunk(
     Every write is decided again against the stored users, so a re-run after a crash finds the
     rows it already wrote unchanged and writes nothing twice.
     """
+    written = counts["created"] + counts["updated"]
+    if writers.refresh_statistics_if_stale(written_since=written - counts["written_at_analyze"]):
+        counts["written_at_analyze"] = written
     existing = selectors.existing_users_by_district_id(
         district=job.district, district_ids=[r.district_id for r in rows], spec=options.spec
     )

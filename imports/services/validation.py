@@ -18,6 +18,7 @@ from ..models import ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, Va
 from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
+from . import writers
 from .duplicates import duplicate_check
 from .passwords import password_issues
 from ..pipeline.mapping import plan_columns
@@ -93,6 +94,7 @@ class _ExistingLookup:
 
     def load(self, rows) -> None:
         ids = [r.district_id for r in rows if r.district_id]
+        writers.refresh_statistics_if_stale()
         self.users = selectors.existing_users_by_district_id(district=self.district, district_ids=ids, spec=self.spec)
         emails = [r.values["email"] for r in rows if r.values.get("email")]
         self.email_owners = selectors.existing_email_owners(district=self.district, emails=emails)

@@ -10,6 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from imports import selectors
+from imports.services import writers
+from imports.types import USER_DATA
 from schools.models import District
 from users.models import User
 
@@ -83,12 +85,12 @@ def big_district():
 def test_district_id_lookup_probes_the_unique_index_in_a_300k_district(big_district):
     wanted = [f"{n:08d}" for n in range(1, DISTRICT_USERS, 60)]  # 5,000 ids spread over the district
 
-    sql = _lookup_sql(lambda: selectors.existing_users_by_district_id(district=big_district, district_ids=wanted))
+    sql = _lookup_sql(lambda: selectors.existing_users_by_district_id(district=big_district, district_ids=wanted, spec=USER_DATA))
 
     assert _indexes_used(sql) == {UNIQUE_INDEX}  # statistics from before the district had users
     _analyze()
     assert _indexes_used(sql) == {UNIQUE_INDEX}  # and up-to-date ones
-    found = selectors.existing_users_by_district_id(district=big_district, district_ids=wanted + ["missing"])
+    found = selectors.existing_users_by_district_id(district=big_district, district_ids=wanted + ["missing"], spec=USER_DATA)
     assert sorted(found) == sorted(wanted)
     assert found["00000061"].values["first_name"] == "First"
 
@@ -103,3 +105,21 @@ def test_email_lookup_probes_the_district_email_index(big_district):
     assert _indexes_used(sql) == {EMAIL_INDEX}
     owners = selectors.existing_email_owners(district=big_district, emails=emails)
     assert owners["user61@plan.example"] == "00000061" and len(owners) == len(emails)
+
+
+def _table_rows_believed() -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [User._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def test_a_run_refreshes_statistics_its_own_writes_made_stale():
+    """A fresh import's rows are uncommitted and not yet in PostgreSQL's counters; the run counts them itself."""
+    district = District.objects.create(name="Fresh", slug="fresh")
+    _analyze()
+    _load_users(district, 5_000)  # what one batch of a fresh import writes, in the same transaction
+    believed = _table_rows_believed()
+
+    assert not writers.refresh_statistics_if_stale(written_since=500)  # a few rows: no ANALYZE
+    assert writers.refresh_statistics_if_stale(written_since=5_000)
+    assert _table_rows_believed() >= believed + 5_000  # the planner now knows the district's size
