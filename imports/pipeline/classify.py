@@ -87,6 +87,17 @@ def protected_account_issues(row: UserRow, existing: ExistingUser | None, *, lab
     )]
 
 
+def unmatched_key_issues(row: UserRow, existing: ExistingUser | None, *, unmatched, labels: dict[str, str]) -> list[Issue]:
+    """For a type that only updates users (its spec's unmatched), the error for a row whose key finds no one."""
+    if existing is not None or unmatched is None or not row.district_id:
+        return []
+    invalid = unmatched(row.district_id)
+    return [Issue(
+        ERROR, invalid.code, invalid.message, invalid.suggestion,
+        row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
+    )]
+
+
 def existing_user_warnings(row: UserRow, existing: ExistingUser | None, *, labels: dict[str, str]) -> list[Issue]:
     """Warnings that need the stored record: a user type that would change."""
     if existing is None:

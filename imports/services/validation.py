@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from schools.models import District
 
 from .. import selectors
-from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues
+from ..pipeline.classify import (
+    NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues, unmatched_key_issues,
+)
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
 from .duplicates import duplicate_check
@@ -149,6 +151,7 @@ def validate_import(
             outcome = existing = None
             if not row.has_error:
                 existing = lookup.users.get(row.district_id)
+                row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
                 row.issues += _existing_warnings(row, existing, lookup, labels)
                 row.issues += password_issues(row, labels)
                 if not row.has_error:
