@@ -96,6 +96,12 @@ class ImportSpec:
         return frozenset(f.stored_column for f in self.record_fields if f.hold)
 
     @cached_property
+    def hold_headings(self) -> str:
+        """The held fields in words: "First Name, Last Name or School"."""
+        names = [("School" if f.rule.lookup == "schools" else f.heading) for f in self.record_fields if f.hold]
+        return " or ".join(filter(None, (", ".join(names[:-1]), names[-1]))) if names else ""
+
+    @cached_property
     def max_lengths(self) -> dict[str, int]:
         """Field key -> the stored column's size."""
         return {f.key: f.rule.max_length for f in self.fields if f.rule.max_length}

@@ -160,6 +160,7 @@ def test_the_safety_hold_counts_grade_changes_only(district, district_admin, sch
     assert grades.status == ImportStatus.ON_HOLD
     assert grades.hold_summary["changed"] == 20
     assert grades.hold_summary["largest_changes"][0]["fields"] == {"Grade": ["5", "6"]}
+    assert grades.hold_summary["held_fields"] == "Grade"  # the page says "would get a new Grade"
     assert not User.objects.filter(grade="6").exists()
 
 
