@@ -22,6 +22,7 @@ IssueSink = Callable[[list[Issue]], None]
 
 
 LARGEST_CHANGES_KEPT = 10
+ERROR_SAME_USER = "This row finds the same user as {file} row {row} (District ID {district_id})."
 
 
 @dataclass
@@ -139,6 +140,8 @@ def validate_import(
     duplicates = duplicate_check()
     lookup = _ExistingLookup(district, options.spec)
     labels_cache: dict[str, dict] = {}
+    # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
+    matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
     for batch in _batched(iter_user_rows(sources, options), BATCH_ROWS):
         rows = [row for _, row in batch]
         lookup.load([r for r in rows if not r.has_error])
@@ -154,6 +157,8 @@ def validate_import(
                 row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
                 row.issues += _existing_warnings(row, existing, lookup, labels)
                 row.issues += password_issues(row, labels)
+                if matched is not None and existing is not None:
+                    row.issues += _matched_twice(matched, row, existing, labels)
                 if not row.has_error:
                     outcome = classify(row, existing, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
             row.issues += duplicates.add(
@@ -176,6 +181,17 @@ def validate_import(
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
     return result
+
+
+def _matched_twice(matched: dict[int, tuple[str, int]], row, existing: ExistingUser, labels: dict) -> list[Issue]:
+    first = matched.setdefault(existing.id, (row.file, row.row))
+    if first == (row.file, row.row):
+        return []
+    return [Issue(
+        ERROR, "same_user_twice", ERROR_SAME_USER.format(file=first[0], row=first[1], district_id=existing.district_user_id),
+        "Each user must appear once. Remove one of the two rows.",
+        row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
+    )]
 
 
 def _tally_key(outcome) -> str:

@@ -226,3 +226,15 @@ def test_a_demographics_import_keeps_what_the_district_remembers_for_user_data(d
     memory = DistrictImportMemory.objects.get(district=district)
     assert memory.field_mapping["first_name"] == remembered["first_name"] == "First Name"
     assert memory.field_mapping["district_id"] == "DistrictUserID"
+
+
+def test_a_sourced_id_and_a_district_id_of_the_same_student_are_an_error_not_two_writes(district, district_admin, students, tmp_path):
+    from imports.services.validation import ERROR_SAME_USER
+
+    User.objects.filter(district_user_id="1001").update(oneroster_sourced_id="f81d4fae-7dec")
+    path = _write(tmp_path, [["f81d4fae-7dec", "male"], ["1001", "female"]], header=("sourcedId", "sex"))
+
+    job = make_import_job(district, [path], created_by=district_admin, import_type=DEMOGRAPHICS)
+
+    (error,) = ImportIssue.objects.filter(job=job, severity="error")
+    assert (error.row, error.code, error.message) == (3, "same_user_twice", ERROR_SAME_USER.format(file="demographics.csv", row=2, district_id="1001"))
