@@ -196,7 +196,7 @@ def _apply_chunk(job: ImportJob, rows, options: ImportOptions, counts: Counter, 
             to_hash.append(row.index)
             row.password_deferred = True
         current = existing.get(row.district_id)
-        outcome = classify(row, current, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
+        outcome = classify(row, current, conflict_policy=options.conflicts, password_policy=options.password_policy)
         if outcome.kind == "conflict":
             counts["conflicts"] += 1
         if outcome.kind == NEW:

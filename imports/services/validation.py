@@ -160,7 +160,7 @@ def validate_import(
                 if matched is not None and existing is not None:
                     row.issues += _matched_twice(matched, row, existing, labels)
                 if not row.has_error:
-                    outcome = classify(row, existing, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
+                    outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
             row.issues += duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),

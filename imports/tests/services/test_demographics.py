@@ -63,6 +63,8 @@ def test_the_file_changes_the_demographic_fields_and_nothing_else(district, dist
 
     assert job.status == ImportStatus.COMPLETED
     assert (job.counts["created"], job.counts["updated"], job.counts["unchanged"]) == (0, 2, 1)
+    # No conflict choice for this type: a changed stored value is an update the file wins, not a conflict.
+    assert job.counts["conflicts"] == 0 and job.validation_summary["counts"]["update"] == 2
     one, two, three = (User.objects.get(district_user_id=f"100{i}") for i in range(1, 4))
     assert (one.grade, one.gender, one.race) == ("K", "F", "Asian;White")
     assert [getattr(one, f) for f in FLAGS] == [False, False, True, True, False]
