@@ -96,3 +96,15 @@ def test_dry_run_and_map_work_for_this_type(district, hundred, tmp_path):
 
     assert out.startswith("dry_run: rows 2, created 0, updated 2")
     assert User.objects.filter(migrant=True).count() == STUDENTS  # a dry run writes nothing
+
+
+@pytest.mark.parametrize("option", [["--group", "Grade 5"], ["--email-staff"], ["--password", "overwrite"], ["--school-map", "A=101"]])
+def test_an_option_this_type_does_not_have_is_refused_by_name(district, hundred, tmp_path, option):
+    from django.core.management import CommandError
+
+    path = tmp_path / "demographics.csv"
+    path.write_text("DistrictUserID,Grade\r\n000001,4\r\n", encoding="utf-8")
+
+    with pytest.raises(CommandError, match=f"{option[0]} does not apply to Student Demographics imports."):
+        _run(path, "--district", district.slug, "--type", "demographics", *option)
+    assert not ImportJob.objects.filter(district=district).exists()
