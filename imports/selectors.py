@@ -100,16 +100,25 @@ def _district_rows_matching(*, district: District, match: str, keys: list[str], 
 
 
 def existing_users_by_district_id(*, district: District, district_ids: list[str], spec) -> dict[str, ExistingUser]:
-    """Stored values, in the import type's record columns, of the users these District IDs match, as plain data,
-    and whether imports may touch them."""
-    record = spec.record_columns
-    columns = ("id", spec.match_column, "is_district_admin", "is_superuser", *record)
-    return {
-        row[1]: ExistingUser(
-            id=row[0], district_user_id=row[1], values=dict(zip(record, row[4:])), protected=bool(row[2] or row[3])
-        )
-        for row in _rows_where_in(district=district, column=spec.match_column, values=district_ids, columns=columns)
-    }
+    """Stored values, in the import type's record columns, of the users these keys match, as plain data,
+    and whether imports may touch them. Keyed on the file's key; each of the type's key columns is
+    tried in turn for the keys not found yet, among the users its match_only allows."""
+    record, only = spec.record_columns, tuple(spec.match_only.items())
+    found: dict[str, ExistingUser] = {}
+    remaining = district_ids
+    for key_column in spec.key_columns:
+        columns = (key_column, "id", "district_user_id", "is_district_admin", "is_superuser", *(c for c, _ in only), *record)
+        first_record = 5 + len(only)
+        for row in _rows_where_in(district=district, column=key_column, values=remaining, columns=columns):
+            if row[0] in found or any(row[5 + i] != value for i, (_, value) in enumerate(only)):
+                continue
+            found[row[0]] = ExistingUser(
+                id=row[1], district_user_id=row[2], values=dict(zip(record, row[first_record:])),
+                protected=bool(row[3] or row[4]),
+            )
+        if len(spec.key_columns) > 1:
+            remaining = [k for k in remaining if k not in found]
+    return found
 
 
 def user_ids_by_district_id(*, district: District, district_ids: list[str]) -> dict[str, int]:

@@ -11,6 +11,7 @@ CONFLICT = "conflict"  # a stored non-blank value differs from the file
 
 IMPORTED_WINS = "imported"
 EXISTING_WINS = "existing"
+FILE_WINS = "file"  # a type that offers no conflict choice: the file's value is written, and it is an update
 PASSWORD_OVERWRITE = "overwrite"
 
 # An import that could change an administrator's email could mail itself a set-password link for the account.
@@ -51,7 +52,8 @@ def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: st
     """New, update, unchanged or conflict, and the changes the chosen options will write.
 
     A blank cell never erases a stored value. Imported Record Wins replaces differing values;
-    Existing Record Wins only fills stored blanks. Flags are never blank, so a differing flag
+    Existing Record Wins only fills stored blanks; FILE_WINS (a type without the choice) writes
+    every differing value as an update. Flags are never blank, so a differing flag
     is a conflict.
     """
     if existing is None:
@@ -69,6 +71,9 @@ def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: st
             fills[key] = (old, new)
         else:
             conflicts[key] = (old, new)
+    if conflict_policy == FILE_WINS:
+        fills.update(conflicts)
+        conflicts = {}
     changes = dict(fills)
     if conflict_policy == IMPORTED_WINS:
         changes.update(conflicts)
@@ -83,6 +88,17 @@ def protected_account_issues(row: UserRow, existing: ExistingUser | None, *, lab
         return []
     return [Issue(
         ERROR, "admin_account", ADMIN_ACCOUNT.format(district_id=row.district_id), ADMIN_ACCOUNT_SUGGESTION,
+        row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
+    )]
+
+
+def unmatched_key_issues(row: UserRow, existing: ExistingUser | None, *, unmatched, labels: dict[str, str]) -> list[Issue]:
+    """For a type that only updates users (its spec's unmatched), the error for a row whose key finds no one."""
+    if existing is not None or unmatched is None or not row.district_id:
+        return []
+    invalid = unmatched(row.district_id)
+    return [Issue(
+        ERROR, invalid.code, invalid.message, invalid.suggestion,
         row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
     )]
 

@@ -3,6 +3,7 @@
 The fields themselves are declared once per import type, in imports/types/.
 """
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .normalize import Rule
@@ -13,12 +14,19 @@ class Field:
     key: str
     heading: str
     required: bool = False  # must be matched to a column or given one value for the whole file
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # suggested on Map Fields, matched only once the admin accepts
     rule: Rule = Rule()
     column: str = ""  # the users.User column it is stored in; the key when blank
     hold: bool = False  # a change to it counts towards the safety hold (what a wrong file mass-edits)
     fixed_choices: tuple[tuple[str, str], ...] = ()  # the "one value for every row" menu, when not free text
     export_from: str = ""  # the user attribute the export reads (dotted), when not the column
+    # A field fed by several columns (a OneRoster file's race columns): each column is a field of its
+    # own with part_of naming the combined field, and the combined field's combine turns the parts'
+    # values ({part key: value or None}) into its own. A part is never stored itself.
+    part_of: str = ""
+    # Other headings that match at once, like the heading: a published layout's own name for the field.
+    also_matches: tuple[str, ...] = ()
+    combine: Callable[[dict], object] | None = None
 
     @property
     def label(self) -> str:
@@ -39,7 +47,7 @@ def normalize_heading(text: str) -> str:
 
 def heading_index(fields) -> tuple[dict[str, str], dict[str, str]]:
     """Normalised heading -> key, and normalised alias -> key (an alias never shadows a heading)."""
-    headings = {normalize_heading(f.heading): f.key for f in fields}
+    headings = {normalize_heading(h): f.key for f in fields for h in (f.heading, *f.also_matches)}
     aliases = {
         normalize_heading(alias): f.key
         for f in fields
@@ -54,7 +62,7 @@ def is_known_heading(text: str) -> bool:
     from ..types import SPECS  # the registry imports this module
 
     norm = normalize_heading(text)
-    return bool(norm) and any(norm in s.heading_to_key or norm in s.alias_to_key for s in SPECS)
+    return bool(norm) and any(norm in s.header_words for s in SPECS)
 
 
 _FIRST_LAYOUT = {

@@ -283,7 +283,8 @@ class Rule:
     """How one field's text becomes the stored value, and the stored value the file's text again.
 
     A blank cell is "not given" (None: a stored value is never erased) unless `blank` makes it
-    an error, for the rows `required_if` picks (every row without it).
+    an error, for the rows `required_if` picks (every row without it), or `blank_value` gives it a
+    meaning. A field with no column at all is always "not given".
     """
 
     parse: Callable[[str], object] | None = None  # non-blank text -> value or Invalid; None keeps the text
@@ -295,6 +296,7 @@ class Rule:
     max_length: int | None = None  # the stored column's size: longer fails the write on PostgreSQL
     to_text: Callable[[object], str] = as_text
     secret: bool = False  # a password: kept off the row's values, masked in samples and reports
+    blank_value: object = None  # what a blank cell of a mapped column means, when not "not given" (False: blank = No)
 
     @property
     def conditional(self) -> bool:

@@ -44,15 +44,26 @@ class RowBuilder:
         lookups = {"schools": school_mapping}
         # Where each field's text comes from: a column index, the one fixed text, or None (not mapped).
         sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
-        # A field with no source whose rule never complains is "not given" on every row: set once, not per row.
-        unread = [f for f in spec.fields if sources.get(f.key) is None and _silent_when_blank(f.rule)]
-        self._not_given = {f.stored_column: None for f in unread if _slot(spec, f) is None}
-        # Each other field compiled once: its source, converter, size, heading, and where its value goes.
-        self._fields = [
-            (f.key, sources.get(f.key), _converter(f.rule, lookups), f.rule.max_length, f.heading,
-             f.stored_column, _slot(spec, f))
-            for f in spec.fields if f not in unread
-        ]
+        # Each field compiled once: its source, converter, size, heading, and where its value goes.
+        # A field combined from several columns is made after the others, from its parts' values;
+        # its own column, when it has one, wins and its parts are not read.
+        self._fields, self._combined, self._not_given = [], [], {}
+        for f in spec.fields:
+            source = sources.get(f.key)
+            parts = spec.parts_of(f.key) if f.combine is not None else ()
+            if source is None and any(sources.get(p) is not None for p in parts):
+                self._combined.append((f.stored_column, parts, f.combine))
+                continue
+            if f.part_of and (source is None or sources.get(f.part_of) is not None):
+                continue
+            slot = _slot(spec, f)
+            if source is None and _silent_when_blank(f.rule):
+                # No column and a rule that never complains: "not given" on every row, set once, not per row.
+                if slot is None:
+                    self._not_given[f.stored_column] = None
+                continue
+            self._fields.append((f.key, source, _converter(f.rule, lookups), f.rule.max_length, f.heading,
+                                 f.stored_column, slot))
 
     def _issue(self, row: int, key: str, invalid, severity: str = ERROR) -> Issue:
         return Issue(
@@ -65,6 +76,7 @@ class RowBuilder:
         out = UserRow(file=self.file_name, row=row, values=self._not_given.copy())
         values, issues = out.values, out.issues
         n, invalid, doubtful = len(cells), normalize.Invalid, normalize.Doubtful
+        parts = {}
         for key, source, convert, limit, heading, column, slot in self._fields:
             if source is None or source.__class__ is str:
                 text = source
@@ -81,8 +93,12 @@ class RowBuilder:
                 issues.append(self._issue(row, key, _too_long(heading, len(value), limit)))
             if slot is None:
                 values[column] = value
+            elif slot is _PART:
+                parts[key] = value
             else:
                 setattr(out, slot, value or "")
+        for column, keys, combine in self._combined:
+            values[column] = combine({k: parts.get(k) for k in keys})
         return out
 
 
@@ -90,19 +106,21 @@ def _converter(rule: normalize.Rule, lookups: dict):
     """One field's rule as a function of (text or None, the row's values so far): a value, None, or an Invalid."""
     parse, blank, required_if, only_if = rule.parse, rule.blank, rule.required_if, rule.only_if
     table = lookups[rule.lookup] if rule.lookup else None
-    unmatched = rule.unmatched
+    unmatched, blank_value = rule.unmatched, rule.blank_value
 
     def convert(text, values):
         if only_if is not None and not only_if(values):
             return None
         if not text:
+            if text is not None and blank_value is not None:  # a blank cell, not a field without a column
+                return blank_value
             return blank if blank is not None and (required_if is None or required_if(values)) else None
         if table is not None:
             found = table.get(text)
             return unmatched(text) if found is None else found
         return parse(text) if parse is not None else text
 
-    if only_if is None and required_if is None and table is None:  # the common case, without the checks
+    if only_if is None and required_if is None and table is None and blank_value is None:  # the common case
         if parse is None:
             return lambda text, values: text if text else blank
         return lambda text, values: parse(text) if text else blank
@@ -113,8 +131,13 @@ def _silent_when_blank(rule: normalize.Rule) -> bool:
     return rule.blank is None and rule.only_if is None and rule.required_if is None and not rule.lookup
 
 
+_PART = "part"  # a part of a combined field: kept for the combination, never stored itself
+
+
 def _slot(spec: ImportSpec, f) -> str | None:
     """The UserRow attribute a field fills instead of a record column."""
+    if f.part_of:
+        return _PART
     if f.key == spec.match_field:
         return "district_id"
     return "password" if f.rule.secret else None

@@ -208,11 +208,12 @@ def _apply_chunk(
             to_hash.append(row.index)
             row.password_deferred = True
         current = existing.get(row.district_id)
-        outcome = classify(row, current, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
+        outcome = classify(row, current, conflict_policy=options.conflicts, password_policy=options.password_policy)
         if outcome.kind == "conflict":
             counts["conflicts"] += 1
         if outcome.kind == NEW:
-            new_rows.append(row)
+            if options.spec.creates_users:  # validation made an unknown key an error for the others
+                new_rows.append(row)
             continue
         if not outcome.writes:
             continue
@@ -228,7 +229,8 @@ def _apply_chunk(
         record = {k: [_plain(b), mask_value(_plain(a), passwords)] for k, (b, a) in outcome.changes.items()}
         if outcome.set_password:
             record["password"] = ["(kept private)", "(changed)"]
-        changes.append(ImportChange(job=job, user_id=current.id, district_user_id=row.district_id, changes=record))
+        # The stored District ID: a type may match on another key (a OneRoster sourcedId).
+        changes.append(ImportChange(job=job, user_id=current.id, district_user_id=current.district_user_id or row.district_id, changes=record))
         if _staff_email_replaced(current, outcome):
             replaced_emails.append(changes[-1])
 

@@ -18,7 +18,6 @@ from django.core.paginator import Page, Paginator
 from django.db import transaction
 
 from ..models import ImportFile, ImportIssue, ImportJob, Severity, WizardStep
-from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
 from ..pipeline.masking import row_passwords
 from ..pipeline.reading import FileInfo, RawRow, iter_rows
 from ..pipeline.reading import _xlsx_records  # the workbook's rows as read, blank ones included
@@ -101,7 +100,7 @@ def editable_columns(job: ImportJob, info: FileInfo) -> dict[str, str]:
     """{field key: column label} of the fields this file feeds, in the import's field order."""
     mapping = job.field_mapping
     return {
-        f.key: mapping[f.key] for f in FIELDS
+        f.key: mapping[f.key] for f in get_spec(job.import_type).fields
         if f.key in mapping and f.key not in job.fixed_values and mapping[f.key] in info.column_labels
     }
 
@@ -165,6 +164,7 @@ def fix_rows_editor(*, job: ImportJob, page_number=None) -> FixRowsEditor:
         for issue in ImportIssue.objects.filter(job=job, file_id=file_id, row__in=rows).order_by("id"):
             issues.setdefault((file_id, issue.row), []).append(issue)
     read = {}
+    fields = get_spec(job.import_type).by_key
     for file_id, rows in wanted.items():
         info = file_info(files[file_id])
         columns = editable_columns(job, info)
@@ -178,7 +178,7 @@ def fix_rows_editor(*, job: ImportJob, page_number=None) -> FixRowsEditor:
                 issues=[i for i in found if i.field not in columns],
                 cells=[
                     EditorCell(
-                        name=cell_name(file_id, raw.row, key), key=key, heading=FIELDS_BY_KEY[key].heading,
+                        name=cell_name(file_id, raw.row, key), key=key, heading=fields[key].heading,
                         column=label, value="" if retype or key == "password" or raw.cells[index[label]] in hidden else raw.cells[index[label]],
                         issues=[i for i in found if i.field == key],
                     )

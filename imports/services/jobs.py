@@ -403,9 +403,13 @@ def import_job_set_actions(
 
 
 def remember_mappings(job: ImportJob) -> None:
+    """Keep the job's choices for the district's next import; the fields only another import type has stay remembered."""
+    spec = get_spec(job.import_type)
+    memory = DistrictImportMemory.objects.filter(district=job.district).first()
+    others = {k: v for k, v in memory.field_mapping.items() if k not in spec.by_key} if memory else {}
+    schools = job.school_mapping if spec.lookup_field("schools") else (memory.school_mapping if memory else {})
     DistrictImportMemory.objects.update_or_create(
-        district=job.district,
-        defaults={"field_mapping": job.field_mapping, "school_mapping": job.school_mapping},
+        district=job.district, defaults={"field_mapping": {**others, **job.field_mapping}, "school_mapping": schools},
     )
 
 

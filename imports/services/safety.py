@@ -55,7 +55,7 @@ def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
         return {"district_id": change["district_id"], "fields": fields}
 
     return {
-        "existing_users": existing, "changed": changed, "percent": percent, "threshold": threshold,
+        "existing_users": existing, "changed": changed, "held_fields": spec.hold_headings, "percent": percent, "threshold": threshold,
         "schools": schools[:10], "largest_changes": [readable(c) for c in summary.get("largest_changes", [])],
         "hold": changed >= MIN_CHANGED_USERS and (percent > threshold or over_school),
     }

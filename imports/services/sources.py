@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..models import BundleRole, ImportFile, ImportJob
+from ..pipeline.classify import FILE_WINS
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import fixed_for_file, plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
@@ -51,6 +52,11 @@ class ImportOptions:
     conflict_policy: str = "imported"
     password_policy: str = "keep"
     spec: ImportSpec = USER_DATA  # the import type's declaration
+
+    @property
+    def conflicts(self) -> str:
+        """The conflict policy rows are classified under: the chosen one, when the type offers the choice."""
+        return self.conflict_policy if "conflict_policy" in self.spec.options else FILE_WINS
 
     @classmethod
     def from_job(cls, job: ImportJob) -> "ImportOptions":

@@ -15,7 +15,9 @@ from schools.models import District
 
 from .. import selectors
 from ..models import ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
-from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues
+from ..pipeline.classify import (
+    NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues, unmatched_key_issues,
+)
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
 from . import writers
@@ -41,6 +43,7 @@ USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Usernames are unique across every distric
 
 
 LARGEST_CHANGES_KEPT = 10
+ERROR_SAME_USER = "This row finds the same user as {file} row {row} (District ID {district_id})."
 
 
 @dataclass
@@ -183,6 +186,8 @@ def validate_import(
     duplicates = duplicate_check()
     lookup = _ExistingLookup(district, options.spec)
     labels_cache: dict[str, dict] = {}
+    # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
+    matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
     for batch in _batched(iter_user_rows(sources, options), BATCH_ROWS):
         rows = [row for _, row in batch]
         lookup.load([r for r in rows if not r.has_error])
@@ -195,10 +200,13 @@ def validate_import(
             outcome = existing = None
             if not row.has_error:
                 existing = lookup.users.get(row.district_id)
+                row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
                 row.issues += _existing_warnings(row, existing, lookup, labels)
                 row.issues += password_issues(row, labels)
+                if matched is not None and existing is not None:
+                    row.issues += _matched_twice(matched, row, existing, labels)
                 if not row.has_error:
-                    outcome = classify(row, existing, conflict_policy=options.conflict_policy, password_policy=options.password_policy)
+                    outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
             row.issues += duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
@@ -220,6 +228,17 @@ def validate_import(
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
     return result
+
+
+def _matched_twice(matched: dict[int, tuple[str, int]], row, existing: ExistingUser, labels: dict) -> list[Issue]:
+    first = matched.setdefault(existing.id, (row.file, row.row))
+    if first == (row.file, row.row):
+        return []
+    return [Issue(
+        ERROR, "same_user_twice", ERROR_SAME_USER.format(file=first[0], row=first[1], district_id=existing.district_user_id),
+        "Each user must appear once. Remove one of the two rows.",
+        row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
+    )]
 
 
 def _tally_key(outcome) -> str:

@@ -25,7 +25,7 @@ from imports.selectors import school_choices
 from imports.services import jobs, runs
 from imports.services.apply import import_job_validate
 from imports.services.sources import ImportOptions, column_labels, school_value_counts, sources_for_job
-from imports.types import get_spec
+from imports.types import DEFAULT_TYPE, get_spec
 from imports.services.validation import school_values_key, school_values_store
 from users.models import User
 
@@ -105,13 +105,14 @@ def make_import_job(
     group_members: str = "students",
     email_staff: bool = False,
     validate: bool = True,
+    import_type: str = DEFAULT_TYPE,
 ) -> ImportJob:
     """A draft job with its files uploaded, columns and schools matched as the wizard proposes, then validated.
 
     Schools are matched by SIS ID or name; values that match nothing stay unmapped, so the
     validation step reports them (school_unmapped).
     """
-    job = jobs.import_job_create(district=district, created_by=created_by, description="test import")
+    job = jobs.import_job_create(district=district, created_by=created_by, description="test import", import_type=import_type)
     uploads = [SimpleUploadedFile(Path(p).name, Path(p).read_bytes()) for p in paths]
     jobs.import_files_add(job=job, uploads=uploads)
     sources = sources_for_job(job)

@@ -1,9 +1,10 @@
 """The import types, one declaration each. Adding a type is one file here and a line below."""
+from .demographics import STUDENT_DEMOGRAPHICS
 from .spec import ImportSpec
 from .steps import WizardStep
 from .user_data import USER_DATA
 
-SPECS: tuple[ImportSpec, ...] = (USER_DATA,)
+SPECS: tuple[ImportSpec, ...] = (USER_DATA, STUDENT_DEMOGRAPHICS)
 DEFAULT_TYPE = USER_DATA.import_type
 _BY_TYPE = {s.import_type: s for s in SPECS}
 _BY_COMMAND_NAME = {s.command_name: s for s in SPECS}
@@ -32,4 +33,4 @@ def types_with_step(step: str) -> tuple[ImportSpec, ...]:
     return tuple(s for s in SPECS if s.has_step(step))
 
 
-__all__ = ["SPECS", "DEFAULT_TYPE", "ImportSpec", "WizardStep", "USER_DATA", "get_spec", "get_spec_by_command_name", "types_with_step"]
+__all__ = ["SPECS", "DEFAULT_TYPE", "ImportSpec", "WizardStep", "USER_DATA", "STUDENT_DEMOGRAPHICS", "get_spec", "get_spec_by_command_name", "types_with_step"]

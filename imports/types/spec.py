@@ -2,11 +2,12 @@
 
 The reader, validation, preview, writer, reports and wizard read it; none of them names a type.
 """
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..pipeline.fields import Field, heading_index, normalize_heading
+from ..pipeline.normalize import Invalid
 from .steps import WizardStep
 
 
@@ -24,6 +25,13 @@ class ImportSpec:
     insert_defaults: Mapping[str, object] = field(default_factory=dict)  # other columns of a new user
     # field key -> (word, value) pairs: a file whose name or headings say the word is proposed that value for every row
     file_hints: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # Matching. The key is looked up in these stored columns in turn (the match field's own when
+    # empty), among the users whose columns hold match_only's values; the others are not found.
+    match_columns: tuple[str, ...] = ()
+    match_only: Mapping[str, object] = field(default_factory=dict)
+    # When set, a row whose key finds no user is this error (called with the key), and the type
+    # never creates a user; when None, an unknown key is a new user.
+    unmatched: Callable[[str], Invalid] | None = None
 
     # Derived once from the fields, so no list is written out twice.
     by_key: dict[str, Field] = field(init=False, repr=False, compare=False)
@@ -47,13 +55,39 @@ class ImportSpec:
         return self.by_key[self.match_field].stored_column
 
     @cached_property
+    def key_columns(self) -> tuple[str, ...]:
+        """The stored columns a row's key is matched on, in order."""
+        return self.match_columns or (self.match_column,)
+
+    @property
+    def creates_users(self) -> bool:
+        return self.unmatched is None
+
+    @cached_property
+    def stored_fields(self) -> tuple[Field, ...]:
+        """The fields that are columns of the file's layout: every field but the parts of a combined one."""
+        return tuple(f for f in self.fields if not f.part_of)
+
+    @cached_property
+    def header_words(self) -> frozenset[str]:
+        """Normalised headings and aliases that tell a header row from data. Not the parts' names: a
+        OneRoster race column is called "white" or "asian", which a first row of data may hold too."""
+        return frozenset(
+            normalize_heading(h) for f in self.stored_fields for h in (f.heading, *f.also_matches, *f.aliases)
+        )
+
+    def parts_of(self, key: str) -> tuple[str, ...]:
+        """The keys of the fields combined into this one (empty for an ordinary field)."""
+        return tuple(f.key for f in self.fields if f.part_of == key)
+
+    @cached_property
     def password_field(self) -> str | None:
         return next((f.key for f in self.fields if f.rule.secret), None)
 
     @cached_property
     def record_fields(self) -> tuple[Field, ...]:
         """The fields compared with, and written to, the stored user (not the key, not a password)."""
-        return tuple(f for f in self.fields if f.key != self.match_field and not f.rule.secret)
+        return tuple(f for f in self.stored_fields if f.key != self.match_field and not f.rule.secret)
 
     @cached_property
     def record_columns(self) -> tuple[str, ...]:
@@ -62,6 +96,12 @@ class ImportSpec:
     @cached_property
     def hold_columns(self) -> frozenset[str]:
         return frozenset(f.stored_column for f in self.record_fields if f.hold)
+
+    @cached_property
+    def hold_headings(self) -> str:
+        """The held fields in words: "First Name, Last Name or School"."""
+        names = [("School" if f.rule.lookup == "schools" else f.heading) for f in self.record_fields if f.hold]
+        return " or ".join(filter(None, (", ".join(names[:-1]), names[-1]))) if names else ""
 
     @cached_property
     def max_lengths(self) -> dict[str, int]:
@@ -75,7 +115,7 @@ class ImportSpec:
 
     @cached_property
     def export_fields(self) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if not f.rule.secret)
+        return tuple(f for f in self.stored_fields if not f.rule.secret)
 
     def lookup_field(self, lookup: str) -> str | None:
         """The field whose values are matched through this admin-chosen mapping (e.g. "schools")."""
@@ -102,10 +142,10 @@ class ImportSpec:
 
     @cached_property
     def sample_headings(self) -> tuple[str, ...]:
-        return tuple(f.heading for f in self.fields)
+        return tuple(f.heading for f in self.stored_fields)
 
     def sample_table(self) -> list[list[str]]:
-        return [list(self.sample_headings), *([row.get(f.key, "") for f in self.fields] for row in self.sample_rows)]
+        return [list(self.sample_headings), *([row.get(f.key, "") for f in self.stored_fields] for row in self.sample_rows)]
 
     # --- The wizard: each step knows its neighbours ---
 

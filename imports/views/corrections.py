@@ -7,11 +7,11 @@ from django.views.decorators.http import require_POST
 
 from users.permissions import district_admin_required
 
-from ..pipeline.fields import FIELDS, FIELDS_BY_KEY
 from ..services import corrections
 from ..models import ValidationPhase
 from ..services import validation
 from ..services.jobs import ImportError_
+from ..types import get_spec
 from .common import get_job_or_404
 
 SAVED = "{count} row{s} corrected and the file checked again. Your original file is kept as you uploaded it."
@@ -22,14 +22,15 @@ ERROR_CELL = "Row {row}, {heading}: {error}"
 class FixRowsForm(forms.Form):
     """The typed cells of the rows that were on the page (inputs named fix-<file>-<row>-<field>)."""
 
-    def __init__(self, data):
+    def __init__(self, data, *, spec):
         super().__init__(data)
+        self.spec = spec
         self.cells: dict[str, tuple[int, int, str]] = {}
         for key in data.getlist("rows")[: corrections.FIX_ROWS_PER_PAGE]:
             file_id, _, row = key.partition("-")
             if not (file_id.isdigit() and row.isdigit()):
                 continue
-            for f in FIELDS:
+            for f in spec.fields:
                 name = corrections.cell_name(int(file_id), int(row), f.key)
                 if name in data:
                     self.fields[name] = forms.CharField(required=False)
@@ -38,7 +39,7 @@ class FixRowsForm(forms.Form):
     def first_error(self) -> str:
         name, errors = next(iter(self.errors.items()))
         _, row, key = self.cells[name]
-        return ERROR_CELL.format(row=row, heading=FIELDS_BY_KEY[key].heading, error=errors[0])
+        return ERROR_CELL.format(row=row, heading=self.spec.by_key[key].heading, error=errors[0])
 
     def corrections(self) -> dict[tuple[int, int], dict[str, str]]:
         out: dict[tuple[int, int], dict[str, str]] = {}
@@ -56,7 +57,7 @@ def fix_rows(request, number: int):
     page = request.POST.get("fix_page", "")
     # Back to the top of Validate File, where the message and the new counts are.
     back = reverse("imports:validate", args=[job.number]) + (f"?fix_page={page}" if page.isdigit() else "")
-    form = FixRowsForm(request.POST)
+    form = FixRowsForm(request.POST, spec=get_spec(job.import_type))
     if not form.is_valid():
         messages.error(request, form.first_error())
         return redirect(back)

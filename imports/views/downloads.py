@@ -8,7 +8,7 @@ from users.services import audit_event_record
 
 from ..models import BundleRole, ImportFile
 from ..services import corrections, reports
-from ..types import DEFAULT_TYPE, get_spec
+from ..types import DEFAULT_TYPE, get_spec, get_spec_by_command_name
 from .common import get_job_or_404
 
 
@@ -21,11 +21,15 @@ def _attachment(response, filename: str):
 
 @district_admin_required
 def sample_csv(request):
-    """The import type's sample file (?type=, User Data by default), with its exact headings."""
+    """The import type's sample file (?type=, its stored or command-line name; User Data by default), with its exact headings."""
+    name = request.GET.get("type") or DEFAULT_TYPE
     try:
-        spec = get_spec(request.GET.get("type") or DEFAULT_TYPE)
+        spec = get_spec(name)
     except LookupError:
-        raise Http404("No such import type.") from None
+        try:
+            spec = get_spec_by_command_name(name)
+        except LookupError:
+            raise Http404("No such import type.") from None
     return _attachment(
         StreamingHttpResponse(reports.csv_stream(spec.sample_table()), content_type="text/csv; charset=utf-8"),
         spec.sample_file_name,

@@ -27,7 +27,7 @@ from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety, validation
 from ..services.sources import column_labels, column_samples, sources_for_job
-from ..types import DEFAULT_TYPE, get_spec
+from ..types import DEFAULT_TYPE, SPECS, get_spec
 from .common import get_job_or_404
 
 ISSUES_PER_PAGE = 50
@@ -124,7 +124,7 @@ def start(request):
 
 def _render_start(request, form, error: str = ""):
     return render(request, "imports/wizard/start.html", {
-        "form": form, "upload_error": error, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import",
+        "form": form, "upload_error": error, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import", "specs": SPECS,
         "max_mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024), "max_files": settings.IMPORT_MAX_FILES,
     })
 

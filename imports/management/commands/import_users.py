@@ -48,6 +48,15 @@ def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
     return out
 
 
+# The options of Additional Actions: (ImportSpec.options name, this command's dest, its flag, its default).
+_ACTION_OPTIONS = (
+    ("conflict_policy", "conflict", "--conflict", "imported"), ("password_policy", "password", "--password", "keep"),
+    ("custom_group", "group", "--group", None), ("group_members", "group_members", "--group-members", "students"),
+    ("email_staff", "email_staff", "--email-staff", False),
+)
+ERROR_OPTION_NOT_OF_TYPE = "{flag} does not apply to {label} imports."
+
+
 class Command(BaseCommand):
     help = (
         "Import users from SIS export files (.csv or .xlsx, or a OneRoster or School Data Sync upload as a .zip "
@@ -80,6 +89,11 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         district = get_district(opts["district"])
         spec = get_spec_by_command_name(opts["import_type"])
+        for option, dest, flag, default in _ACTION_OPTIONS:
+            if option not in spec.options and opts[dest] != default:
+                raise CommandError(ERROR_OPTION_NOT_OF_TYPE.format(flag=flag, label=spec.label))
+        if opts["school_map"] and spec.lookup_field("schools") is None:
+            raise CommandError(ERROR_OPTION_NOT_OF_TYPE.format(flag="--school-map", label=spec.label))
         admin = None
         if opts["as_user"]:
             admin = User.objects.filter(username=opts["as_user"], district=district, is_district_admin=True).first()
