@@ -21,8 +21,7 @@ from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
 
 from ..models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus, WizardStep
-from ..pipeline.fields import FIELDS_BY_KEY
-from ..pipeline.rows import RECORD_FIELDS
+from ..types import SPECS
 from . import writers
 from .apply import ImportAborted, import_job_complete
 from .jobs import ImportError_, import_job_create
@@ -36,8 +35,10 @@ GROUP_KEY = "custom_group"
 PASSWORD_KEY = "password"
 # Words, not True/False, so the details page and the results report read without a legend.
 ACTIVE, DISABLED, REMOVED = "active", "disabled", "(removed)"
+# Every import type's stored columns: an undo puts back what any type's import changed.
+RECORD_FIELDS = tuple(dict.fromkeys(column for spec in SPECS for column in spec.record_columns))
 FIELD_HEADINGS = {
-    **{k: FIELDS_BY_KEY[k].heading for k in RECORD_FIELDS if k in FIELDS_BY_KEY},
+    **{f.stored_column: f.heading for spec in reversed(SPECS) for f in spec.fields},
     "school_id": "School", ACTIVE_KEY: "Active", GROUP_KEY: "Custom group", PASSWORD_KEY: "Password",
 }
 
@@ -89,7 +90,13 @@ class UndoPreview:
 def _same(current, after) -> bool:
     if current in (None, "") and after in (None, ""):
         return True
-    return current == after
+    # The change log keeps dates as text (JSON): compare a stored date in the same spelling.
+    return current == after or (hasattr(current, "isoformat") and current.isoformat() == after)
+
+
+def _logged_value(value):
+    """A stored value as the change log (JSON) keeps it: a date as YYYY-MM-DD."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _field_undos(original: ImportJob, *, lock: bool = False, undo_job: ImportJob | None = None):
@@ -349,10 +356,10 @@ def _undo_changed_users(job: ImportJob, original: ImportJob):
                 final = {key: current[undo.user_id][key] for key in RECORD_FIELDS}
                 final.update({key: before for key, (_, before) in undo.reverts.items()})
                 updates.append((undo.user_id, final))
-            change = {key: [now, before] for key, (now, before) in undo.reverts.items()}
+            change = {key: [_logged_value(now), before] for key, (now, before) in undo.reverts.items()}
             if undo.user_id in removals:
                 change.update(_group_change(removals[undo.user_id]))
-            skipped = {key: [after, now] for key, (after, now) in undo.skipped.items()}
+            skipped = {key: [after, _logged_value(now)] for key, (after, now) in undo.skipped.items()}
             counts["reverted"] += len(undo.reverts)
             counts["skipped"] += len(undo.skipped)
             if change or skipped:

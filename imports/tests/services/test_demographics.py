@@ -240,3 +240,26 @@ def test_a_sourced_id_and_a_district_id_of_the_same_student_are_an_error_not_two
 
     (error,) = ImportIssue.objects.filter(job=job, severity="error")
     assert (error.row, error.code, error.message) == (3, "same_user_twice", ERROR_SAME_USER.format(file="demographics.csv", row=2, district_id="1001"))
+
+
+def test_undo_puts_back_what_a_demographics_import_changed(district, district_admin, school, no_safety_hold, tmp_path):
+    from imports.services import runs, undo
+
+    student = make_user(district, district_user_id="2001", grade="5", school=school, gender="F", race="Asian",
+                        birthdate=datetime.date(2011, 4, 2), disabled=False, migrant=True)
+    path = _write(tmp_path, [["2001", "6", "M", "White", "", "", "Y", "", "N", "2012-05-03"]],
+                  header=("DistrictUserID", "Grade", "Gender", "Race", "Hispanic or Latino", "English Language Learner",
+                          "Special Education", "Economically Disadvantaged", "Migrant", "Birthdate"))
+    job = _run(district, district_admin, path)
+    student.refresh_from_db()
+    assert (student.grade, student.gender, student.race, student.disabled, student.migrant) == ("6", "M", "White", True, False)
+    assert student.birthdate == datetime.date(2012, 5, 3)
+
+    started = undo.import_undo_request(job=job, requested_by=district_admin, dispatch=False)
+    runs.import_job_run(job_id=started.id, queue_emails=False)
+    started.refresh_from_db()
+
+    student.refresh_from_db()
+    assert started.status == ImportStatus.COMPLETED, started.failure_reason
+    assert (student.grade, student.gender, student.race, student.disabled, student.migrant) == ("5", "F", "Asian", False, True)
+    assert student.birthdate == datetime.date(2011, 4, 2)
