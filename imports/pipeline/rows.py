@@ -20,6 +20,7 @@ class UserRow:
     issues: list[Issue] = field(default_factory=list)
     password_deferred: bool = False  # hashed later by a PasswordBatch task
     index: int = -1  # position among the job's valid rows, from 0 (password batches refer to it)
+    skipped: bool = False  # a coded value the admin mapped to "skip these rows" (e.g. guardians): not imported
 
     @property
     def has_error(self) -> bool:
@@ -37,7 +38,8 @@ class UserRow:
 class RowBuilder:
     """Applies one file's column plan, the admin's mappings (schools) and the type's rules to its raw rows."""
 
-    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: ImportSpec = USER_DATA):
+    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: ImportSpec = USER_DATA,
+                 value_mapping: dict[str, dict[str, str]] | None = None, suggest_values: bool = False):
         self.file_name = file_name
         self.plan = plan
         self.spec = spec
@@ -48,9 +50,10 @@ class RowBuilder:
         unread = [f for f in spec.fields if sources.get(f.key) is None and _silent_when_blank(f.rule)]
         self._not_given = {f.stored_column: None for f in unread if _slot(spec, f) is None}
         # Each other field compiled once: its source, converter, size, heading, and where its value goes.
+        value_mapping = value_mapping or {}
         self._fields = [
             (f.key, sources.get(f.key), _converter(f.rule, lookups), f.rule.max_length, f.heading,
-             f.stored_column, _slot(spec, f))
+             f.stored_column, _slot(spec, f), value_mapper(f.rule, value_mapping.get(f.key, {}), suggest_values))
             for f in spec.fields if f not in unread
         ]
 
@@ -65,11 +68,16 @@ class RowBuilder:
         out = UserRow(file=self.file_name, row=row, values=self._not_given.copy())
         values, issues = out.values, out.issues
         n, invalid, doubtful = len(cells), normalize.Invalid, normalize.Doubtful
-        for key, source, convert, limit, heading, column, slot in self._fields:
+        for key, source, convert, limit, heading, column, slot, remap in self._fields:
             if source is None or source.__class__ is str:
                 text = source
             else:
                 text = cells[source].strip() if source < n else ""
+            if remap is not None and text:  # the admin's value mapping, before the field's rule
+                text = remap(text)
+                if text is normalize.SKIP:
+                    out.skipped = True
+                    return out
             value = convert(text, values)
             if value.__class__ is invalid:
                 issues.append(self._issue(row, key, value))
@@ -84,6 +92,38 @@ class RowBuilder:
             else:
                 setattr(out, slot, value or "")
         return out
+
+
+def value_mapper(rule: normalize.Rule, chosen: dict[str, str], suggest: bool):
+    """A coded field's file value -> the Classworks text the admin chose for it (or SKIP); None when nothing applies.
+
+    With suggest (the command line), an unrecognised value nobody chose takes the coding's suggestion.
+    """
+    coding = rule.coding
+    if coding is None or not (chosen or suggest):
+        return None
+    parse, invalid, skip = rule.parse, normalize.Invalid, normalize.SKIP
+    seen: dict[str, str] = {}
+
+    def one(part: str) -> str:
+        target = chosen.get(part)
+        if target is None and suggest and parse(part).__class__ is invalid:
+            target = coding.suggest(part)
+        return skip if target == skip else (part if target is None else target)
+
+    def remap(text: str) -> str:
+        found = seen.get(text)
+        if found is None:
+            if coding.separator:
+                parts = [one(" ".join(p.split())) for p in text.split(coding.separator) if p.strip()]
+                found = skip if skip in parts else coding.separator.join(parts)
+            else:
+                found = one(text)
+            if len(seen) < 10_000:
+                seen[text] = found
+        return skip if found == skip else found
+
+    return remap
 
 
 def _converter(rule: normalize.Rule, lookups: dict):
