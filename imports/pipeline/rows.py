@@ -39,7 +39,7 @@ class RowBuilder:
     """Applies one file's column plan, the admin's mappings (schools) and the type's rules to its raw rows."""
 
     def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: ImportSpec = USER_DATA,
-                 value_mapping: dict[str, dict[str, str]] | None = None, suggest_values: bool = False):
+                 value_mapping: dict[str, dict[str, str]] | None = None):
         self.file_name = file_name
         self.plan = plan
         self.spec = spec
@@ -53,7 +53,7 @@ class RowBuilder:
         value_mapping = value_mapping or {}
         self._fields = [
             (f.key, sources.get(f.key), _converter(f.rule, lookups), f.rule.max_length, f.heading,
-             f.stored_column, _slot(spec, f), value_mapper(f.rule, value_mapping.get(f.key, {}), suggest_values))
+             f.stored_column, _slot(spec, f), value_mapper(f.rule, value_mapping.get(f.key, {})))
             for f in spec.fields if f not in unread
         ]
 
@@ -94,21 +94,16 @@ class RowBuilder:
         return out
 
 
-def value_mapper(rule: normalize.Rule, chosen: dict[str, str], suggest: bool):
-    """A coded field's file value -> the Classworks text the admin chose for it (or SKIP); None when nothing applies.
-
-    With suggest (the command line), an unrecognised value nobody chose takes the coding's suggestion.
-    """
+def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
+    """A coded field's file value -> the Classworks text the admin chose for it (or SKIP); None when nothing applies."""
     coding = rule.coding
-    if coding is None or not (chosen or suggest):
+    if coding is None or not chosen:
         return None
-    parse, invalid, skip = rule.parse, normalize.Invalid, normalize.SKIP
+    skip = normalize.SKIP
     seen: dict[str, str] = {}
 
     def one(part: str) -> str:
         target = chosen.get(part)
-        if target is None and suggest and parse(part).__class__ is invalid:
-            target = coding.suggest(part)
         return skip if target == skip else (part if target is None else target)
 
     def remap(text: str) -> str:

@@ -50,7 +50,6 @@ class ImportOptions:
     file_fixed_values: dict = field(default_factory=dict)  # file name -> {field key: value}, for that file's rows
     school_mapping: dict = field(default_factory=dict)  # file value -> school id
     value_mapping: dict = field(default_factory=dict)  # coded field key -> {file value: Classworks value or "skip"}
-    suggest_values: bool = False  # an unrecognised coded value nobody chose takes its suggestion (the command line)
     conflict_policy: str = "imported"
     password_policy: str = "keep"
     spec: ImportSpec = USER_DATA  # the import type's declaration
@@ -159,7 +158,7 @@ def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: Stre
         plan = options.plan_for(source)
         builder = RowBuilder(
             file_name=source.info.name, plan=plan, school_mapping=options.school_mapping, spec=options.spec,
-            value_mapping=options.value_mapping, suggest_values=options.suggest_values,
+            value_mapping=options.value_mapping,
         )
         mark = None
         if starts is not None and every:

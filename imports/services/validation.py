@@ -459,6 +459,8 @@ def school_value_counts_bounded(job: ImportJob, on_rows: Callable[[int], None] |
 
 
 def _unrecognised_parts(rule, value: str) -> list[str]:
+    if not value:
+        return []
     parts = value.split(rule.coding.separator) if rule.coding.separator else [value]
     return [w for w in (" ".join(p.split()) for p in parts) if w and rule.parse(w).__class__ is Invalid]
 
@@ -521,6 +523,33 @@ def file_value_counts_bounded(
             if on_rows is not None and rows % BATCH_ROWS == 0:
                 on_rows(rows)
     return schools, {k: v for k, v in coded.items() if v}
+
+
+def coded_value_counts(sources, options: ImportOptions) -> dict[str, dict[str, int]]:
+    """Each coded field's distinct values that its rule does not recognise, with their row counts (the command line)."""
+    coded: dict[str, dict[str, int]] = {}
+    for source in sources:
+        plan = options.plan_for(source)
+        columns = [(f, plan.indexes[f.key]) for f in options.spec.coded_fields if f.key in plan.indexes]
+        for f in options.spec.coded_fields:
+            for part in _unrecognised_parts(f.rule, (plan.fixed.get(f.key) or "").strip()):
+                coded.setdefault(f.key, {})[part] = coded.get(f.key, {}).get(part, 0) + 1
+        if not columns:
+            continue
+        verdicts: dict[tuple[str, str], list[str]] = {}
+        for raw in iter_rows(source.path, source.info):
+            for f, i in columns:
+                value = raw.cells[i].strip() if i < len(raw.cells) else ""
+                if not value:
+                    continue
+                parts = verdicts.get((f.key, value))
+                if parts is None:
+                    parts = verdicts[(f.key, value)] = _unrecognised_parts(f.rule, value)
+                found = coded.setdefault(f.key, {})
+                for part in parts:
+                    if part in found or len(found) < MAX_CODED_VALUES:
+                        found[part] = found.get(part, 0) + 1
+    return {k: v for k, v in coded.items() if v}
 
 
 def source_rows(source) -> int:

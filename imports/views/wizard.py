@@ -313,7 +313,8 @@ class _ValuePage:
         return found
 
     def query(self, page: int | None = None) -> dict:
-        return {k: v for k, v in (("vq", self.search), ("vpage", page or self.page.number)) if v}
+        page = page or self.page.number
+        return {k: v for k, v in (("vq", self.search), ("vpage", page if page > 1 else None)) if v}
 
     def context(self) -> dict:
         proposal = jobs.proposed_value_mapping(self.job, [(line.field_key, line.value) for line in self.lines])
