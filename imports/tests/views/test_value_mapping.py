@@ -268,3 +268,12 @@ def test_a_type_without_school_mapping_has_value_mapping_as_its_own_step(
     assert job.validated_at is not None and job.validation_summary["counts"]["errors"] == 0
     assert job.validation_summary["counts"]["skipped"] == 2
     assert not User.objects.filter(district=district, district_user_id="G1").exists()
+
+
+@pytest.mark.django_db
+def test_create_school_proposes_the_bundles_school_name(admin_client, district, django_capture_on_commit_callbacks):
+    content = (HEADER + "Ann,Lee,S1,student,5,,org-12,\r\n").encode()
+    job = _upload(admin_client, district, content)
+    ImportJob.objects.filter(id=job.id).update(bundle_summary={"school_names": {"org-12": "Maple Middle School"}})
+    page = _to_schools(admin_client, job, django_capture_on_commit_callbacks)
+    assert 'name="new_name_0" value="Maple Middle School"' in page and 'name="new_sis_0" value="org-12"' in page
