@@ -20,8 +20,8 @@ from ..models import (
     ImportStatus, ValidationPhase, WizardStep,
 )
 from ..pipeline.bundles import Bundle, open_bundle
-from ..pipeline.normalize import SKIP
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
+from ..pipeline.normalize import SKIP
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
 from ..types import DEFAULT_TYPE, get_spec
 from . import validation
