@@ -497,7 +497,9 @@ def remember_mappings(job: ImportJob) -> None:
     memory = DistrictImportMemory.objects.filter(district=job.district).first()
     values = {k: dict(v) for k, v in (memory.value_mapping if memory else {}).items()}
     for key, chosen in job.value_mapping.items():
-        values.setdefault(key, {}).update(chosen)
+        merged = {**values.get(key, {}), **chosen}
+        # The latest choices win when a field's memory is full: it stays the size of one import's values.
+        values[key] = dict(list(merged.items())[-validation.MAX_CODED_VALUES:])
     DistrictImportMemory.objects.update_or_create(
         district=job.district,
         defaults={"field_mapping": job.field_mapping, "school_mapping": job.school_mapping, "value_mapping": values},
