@@ -48,11 +48,6 @@ class ImportSpec:
         return tuple(f for f in self.fields if f.rule.coding is not None)
 
     @cached_property
-    def mapping_steps(self) -> tuple[WizardStep, ...]:
-        """The steps whose choices validation depends on: leaving the last of them starts it."""
-        return tuple(s for s in self.steps if s in (WizardStep.MAP_FIELDS, WizardStep.MAP_SCHOOLS, WizardStep.MAP_VALUES))
-
-    @cached_property
     def match_column(self) -> str:
         return self.by_key[self.match_field].stored_column
 
