@@ -73,6 +73,12 @@ class ImportJob(models.Model):
     # One value for every row of one file (Student.csv: student, Teacher.csv: staff); wins over fixed_values.
     file_fixed_values = models.JSONField(default=dict, blank=True, help_text="{file name: {field_key: value}}")
     school_mapping = models.JSONField(default=dict, blank=True, help_text="{file value: school id}")
+    value_mapping = models.JSONField(
+        default=dict, blank=True, help_text='{field_key: {file value: Classworks value or "skip"}}',
+    )
+    new_schools = models.JSONField(
+        default=dict, blank=True, help_text='{file value: {"name": ..., "sis_id": ...}}, created on submit',
+    )
     conflict_policy = models.CharField(
         max_length=16, choices=ConflictPolicy.choices, default=ConflictPolicy.IMPORTED_WINS
     )
@@ -267,6 +273,20 @@ class ImportSchoolValue(models.Model):
         constraints = [models.UniqueConstraint(fields=["job", "position"], name="one_school_value_per_position")]
 
 
+class ImportCodedValue(models.Model):
+    """A distinct value of a coded field (User Type, Grade, flags...) that is not recognised at once, read in the background."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="coded_values")
+    position = models.PositiveIntegerField(help_text="Field order, then first-seen order in the files.")
+    field_key = models.CharField(max_length=64)
+    value = models.TextField()
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="one_coded_value_per_position")]
+
+
 class ImportChange(models.Model):
     """An existing user the import updated, with each field's before and after."""
 
@@ -381,4 +401,5 @@ class DistrictImportMemory(models.Model):
     district = models.OneToOneField("schools.District", on_delete=models.CASCADE, related_name="import_memory")
     field_mapping = models.JSONField(default=dict, blank=True)
     school_mapping = models.JSONField(default=dict, blank=True)
+    value_mapping = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -198,6 +198,12 @@ def import_draft_list(*, district: District, created_by) -> QuerySet[ImportJob]:
     ).order_by("-number")
 
 
+def coded_value_list(*, job: ImportJob, search: str = "") -> QuerySet:
+    """The job's unrecognised coded values (value mapping), by field then file order, optionally only those containing `search`."""
+    values = job.coded_values.all()
+    return values.filter(value__icontains=search) if search else values
+
+
 def school_value_list(*, job: ImportJob, search: str = "") -> QuerySet:
     """The job's stored school values in file order, optionally only those containing `search` (the job is the district's)."""
     values = job.school_values.all()

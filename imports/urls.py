@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:number>/undo/", undo.undo, name="undo"),
     path("<int:number>/fields/", wizard.map_fields, name="fields"),
     path("<int:number>/schools/", wizard.map_schools, name="schools"),
+    path("<int:number>/values/", wizard.map_values, name="values"),
     path("<int:number>/validate/", wizard.validate, name="validate"),
     path("<int:number>/validate/fix/", corrections.fix_rows, name="fix_rows"),
     path("<int:number>/validate/progress/", wizard.validation_progress, name="validation_progress"),

@@ -273,6 +273,63 @@ def date_text(value) -> str:
     return value.isoformat()[:10] if value else ""
 
 
+# --- Value mapping: what a coded field's unrecognised file values may stand for ---
+
+SKIP = "skip"  # a value mapped to this: its rows are left out of the import, and counted, not errors
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    """A coded field: the Classworks values a file value can be mapped to, and a guess for a file's own code."""
+
+    choices: tuple[tuple[str, str], ...]  # (text the field's parse recognises, label)
+    suggest: Callable[[str], str | None]  # a file value -> one of the choices' texts, SKIP, or None (the admin chooses)
+    separator: str = ""  # a cell holds several values (Race): each part is mapped on its own
+    can_skip: bool = False  # "skip these rows" is offered
+
+
+_ROLES = {
+    "student": STUDENT, "teacher": STAFF, "administrator": STAFF, "aide": STAFF, "proctor": STAFF,
+    "districtadministrator": STAFF, "siteadministrator": STAFF, "principal": STAFF, "faculty": STAFF,
+    "guardian": SKIP, "parent": SKIP, "relative": SKIP,
+}
+_CEDS_GRADES = {"it": "PK", "pr": "PK", "pk": "PK", "tk": "PK", "kg": "K"}
+_FLAG_WORDS = {"y": "Y", "yes": "Y", "true": "Y", "1": "Y", "t": "Y", "n": "N", "no": "N", "false": "N", "0": "N", "f": "N"}
+
+
+def key_of(text: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", text).casefold()
+
+
+def suggest_user_type(text: str) -> str | None:
+    """OneRoster roles: student; the staff roles; guardian, parent, relative are skipped."""
+    return _ROLES.get(key_of(text))
+
+
+def suggest_grade(text: str) -> str | None:
+    """CEDS grade codes: IT, PR, PK, TK -> Pre-K; KG -> K; 01-12 -> 1-12; 13, PS, UG, Other -> the admin chooses."""
+    key = key_of(text)
+    if key in _CEDS_GRADES:
+        return _CEDS_GRADES[key]
+    return str(int(key)) if key.isdecimal() and 1 <= int(key) <= 12 else None
+
+
+def suggest_flag(text: str) -> str | None:
+    """Y/N, Yes/No, True/False, 1/0, T/F."""
+    return _FLAG_WORDS.get(key_of(text))
+
+
+def suggest_nothing(text: str) -> None:
+    return None
+
+
+USER_TYPE_CODES_MAP = Coding(((STUDENT, "Student"), (STAFF, "Staff")), suggest_user_type, can_skip=True)
+GRADE_CODES = Coding((("PK", "Pre-K"), ("K", "K"), *((str(n), str(n)) for n in range(1, 13))), suggest_grade)
+FLAG_CODES = Coding((("Y", "Yes"), ("N", "No")), suggest_flag)
+GENDER_CODES = Coding((("M", "M"), ("F", "F"), ("X", "X")), suggest_nothing)
+RACE_CODES = Coding(tuple((r, r) for r in RACES), suggest_nothing, separator=RACE_SEPARATOR)
+
+
 # --- Rules: what a field's cell must be, as data plus the small functions above ---
 
 Condition = Callable[[dict], bool]  # called with the row's values built so far (fields earlier in the spec)
@@ -297,6 +354,7 @@ class Rule:
     to_text: Callable[[object], str] = as_text
     secret: bool = False  # a password: kept off the row's values, masked in samples and reports
     blank_value: object = None  # what a blank cell of a mapped column means, when not "not given" (False: blank = No)
+    coding: Coding | None = None  # a coded field: unrecognised file values are mapped by the admin (value mapping)
 
     @property
     def conditional(self) -> bool:
@@ -313,11 +371,11 @@ def identifier(max_length: int, *, blank: Invalid) -> Rule:
 
 
 def choice_of_user_type(*, blank: Invalid) -> Rule:
-    return Rule(parse=user_type, blank=blank, to_text=user_type_text)
+    return Rule(parse=user_type, blank=blank, to_text=user_type_text, coding=USER_TYPE_CODES_MAP)
 
 
 def grade_level(*, blank: Invalid | None = None, only_if: Condition | None = None) -> Rule:
-    return Rule(parse=grade, blank=blank, only_if=only_if, to_text=grade_text)
+    return Rule(parse=grade, blank=blank, only_if=only_if, to_text=grade_text, coding=GRADE_CODES)
 
 
 def email_address(max_length: int, *, blank: Invalid | None = None, required_if: Condition | None = None) -> Rule:
@@ -325,7 +383,7 @@ def email_address(max_length: int, *, blank: Invalid | None = None, required_if:
 
 
 def yes_no() -> Rule:
-    return Rule(parse=flag, to_text=flag_text)
+    return Rule(parse=flag, to_text=flag_text, coding=FLAG_CODES)
 
 
 def calendar_date(*, blank: Invalid | None = None) -> Rule:
@@ -337,15 +395,15 @@ def birth_date() -> Rule:
 
 
 def choice_of_gender() -> Rule:
-    return Rule(parse=gender)
+    return Rule(parse=gender, coding=GENDER_CODES)
 
 
 def hispanic_or_latino() -> Rule:
-    return Rule(parse=hispanic_latino, to_text=flag_text)
+    return Rule(parse=hispanic_latino, to_text=flag_text, coding=FLAG_CODES)
 
 
 def races(max_length: int) -> Rule:
-    return Rule(parse=race, max_length=max_length)
+    return Rule(parse=race, max_length=max_length, coding=RACE_CODES)
 
 
 def sign_in_name(max_length: int) -> Rule:

@@ -20,6 +20,7 @@ class UserRow:
     issues: list[Issue] = field(default_factory=list)
     password_deferred: bool = False  # hashed later by a PasswordBatch task
     index: int = -1  # position among the job's valid rows, from 0 (password batches refer to it)
+    skipped: bool = False  # a coded value the admin mapped to "skip these rows" (e.g. guardians): not imported
 
     @property
     def has_error(self) -> bool:
@@ -37,7 +38,8 @@ class UserRow:
 class RowBuilder:
     """Applies one file's column plan, the admin's mappings (schools) and the type's rules to its raw rows."""
 
-    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: ImportSpec = USER_DATA):
+    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: ImportSpec = USER_DATA,
+                 value_mapping: dict[str, dict[str, str]] | None = None):
         self.file_name = file_name
         self.plan = plan
         self.spec = spec
@@ -47,6 +49,7 @@ class RowBuilder:
         # Each field compiled once: its source, converter, size, heading, and where its value goes.
         # A field combined from several columns is made after the others, from its parts' values;
         # its own column, when it has one, wins and its parts are not read.
+        value_mapping = value_mapping or {}
         self._fields, self._combined, self._not_given = [], [], {}
         for f in spec.fields:
             source = sources.get(f.key)
@@ -63,7 +66,7 @@ class RowBuilder:
                     self._not_given[f.stored_column] = None
                 continue
             self._fields.append((f.key, source, _converter(f.rule, lookups), f.rule.max_length, f.heading,
-                                 f.stored_column, slot))
+                                 f.stored_column, slot, value_mapper(f.rule, value_mapping.get(f.key, {}))))
 
     def _issue(self, row: int, key: str, invalid, severity: str = ERROR) -> Issue:
         return Issue(
@@ -77,11 +80,16 @@ class RowBuilder:
         values, issues = out.values, out.issues
         n, invalid, doubtful = len(cells), normalize.Invalid, normalize.Doubtful
         parts = {}
-        for key, source, convert, limit, heading, column, slot in self._fields:
+        for key, source, convert, limit, heading, column, slot, remap in self._fields:
             if source is None or source.__class__ is str:
                 text = source
             else:
                 text = cells[source].strip() if source < n else ""
+            if remap is not None and text:  # the admin's value mapping, before the field's rule
+                text = remap(text)
+                if text is normalize.SKIP:
+                    out.skipped = True
+                    return out
             value = convert(text, values)
             if value.__class__ is invalid:
                 issues.append(self._issue(row, key, value))
@@ -100,6 +108,33 @@ class RowBuilder:
         for column, keys, combine in self._combined:
             values[column] = combine({k: parts.get(k) for k in keys})
         return out
+
+
+def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
+    """A coded field's file value -> the Classworks text the admin chose for it (or SKIP); None when nothing applies."""
+    coding = rule.coding
+    if coding is None or not chosen:
+        return None
+    skip = normalize.SKIP
+    seen: dict[str, str] = {}
+
+    def one(part: str) -> str:
+        target = chosen.get(part)
+        return skip if target == skip else (part if target is None else target)
+
+    def remap(text: str) -> str:
+        found = seen.get(text)
+        if found is None:
+            if coding.separator:
+                parts = [one(" ".join(p.split())) for p in text.split(coding.separator) if p.strip()]
+                found = skip if skip in parts else coding.separator.join(parts)
+            else:
+                found = one(text)
+            if len(seen) < 10_000:
+                seen[text] = found
+        return skip if found == skip else found
+
+    return remap
 
 
 def _converter(rule: normalize.Rule, lookups: dict):

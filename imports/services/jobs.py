@@ -16,11 +16,12 @@ from users.models import CustomGroup
 
 from .. import scheduling, selectors
 from ..models import (
-    FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
+    FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
     ImportStatus, ValidationPhase, WizardStep,
 )
 from ..pipeline.bundles import Bundle, open_bundle
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
+from ..pipeline.normalize import SKIP
 from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
 from ..types import DEFAULT_TYPE, get_spec
 from . import validation
@@ -35,6 +36,9 @@ ERROR_UNKNOWN_COLUMN = 'There is no column "{column}" in the file.'
 ERROR_UNKNOWN_FILE = 'There is no file "{name}" in this import.'
 ERROR_SCHOOLS_UNMAPPED = "Choose a school for every value in the file: {values}."
 ERROR_NOT_YOUR_SCHOOL = "Choose one of your district's schools."
+ERROR_NEW_SCHOOL_BLANK = 'Give the new school for "{value}" a name and an SIS ID.'
+ERROR_NEW_SCHOOL_TAKEN = 'A school with SIS ID "{sis_id}" exists already: choose it instead of creating one.'
+ERROR_NOT_A_VALUE = "Choose one of the Classworks values for {heading}."
 ERROR_NOT_YOUR_GROUP = "Choose one of your district's custom groups."
 ERROR_HAS_ERRORS = "The file has errors. Fix them in your file and start a new import."
 ERROR_NOT_VALIDATED = "Validate the file before submitting."
@@ -315,9 +319,10 @@ def _step_after(job: ImportJob, step: str) -> str:
 
 
 def _start_background_work(job: ImportJob, *, done: str) -> None:
-    """Leaving a mapping step: read the School column's values before School Mapping, or validate before Validate File."""
+    """Leaving a mapping step: read the file's school and coded values before the page that maps them,
+    or validate once the type's last mapping step is done."""
     following = get_spec(job.import_type).next_step(done)
-    if following == WizardStep.MAP_SCHOOLS:
+    if following in (WizardStep.MAP_SCHOOLS, WizardStep.MAP_VALUES):
         if not validation.school_values_ready(job) and not validation.validation_running(job, ValidationPhase.SCHOOLS):
             validation.import_job_validation_start(job=job, phase=ValidationPhase.SCHOOLS)
     elif following == WizardStep.VALIDATE:
@@ -334,12 +339,15 @@ def import_job_step_done(*, job: ImportJob, step: str) -> str:
 
 def import_job_set_school_mapping(
     *, job: ImportJob, school_mapping: dict, file_values: list[str] | None = None, confirm: bool = True,
+    new_schools: dict | None = None,
 ) -> ImportJob:
     """Record the chosen school for some of the file's values (one page); with confirm, every value must have one.
 
     A value never chosen takes the school proposed for it (same SIS ID or name, or remembered). Leaving
-    School Mapping starts validation in the background.
+    School Mapping starts validation in the background. new_schools: file value -> {"name", "sis_id"} of a
+    school created when the import is submitted; a value given a school of the district is no longer one.
     """
+    planned = _checked_new_schools(job, new_schools or {})
     valid = set(job.district.schools.values_list("id", flat=True))
     chosen = {}
     for value, school_id in school_mapping.items():
@@ -357,19 +365,22 @@ def import_job_set_school_mapping(
         file_values = list(job.school_values.values_list("value", flat=True))
     merged = {**job.school_mapping, **chosen}
     if confirm:
-        untouched = [v for v in file_values if v not in merged]
+        untouched = [v for v in file_values if v not in merged and v not in planned]
         if untouched:
             memory = DistrictImportMemory.objects.filter(district=job.district).first()
             merged.update(propose_school_mapping(
                 untouched, selectors.school_choices(district=job.district), remembered=memory.school_mapping if memory else None,
                 names=job.bundle_summary.get("school_names"),
             ))
-    clean = {value: merged[value] for value in file_values if merged.get(value) is not None}
+    # A value chosen on this page without Create school is no longer planned as a new school.
+    planned = {v: p for v, p in planned.items() if v in (new_schools or {}) or v not in school_mapping}
+    clean = {value: merged[value] for value in file_values if merged.get(value) is not None and value not in planned}
     with transaction.atomic(), _saving_changes(job):
-        if job.school_mapping != clean:
+        if (job.school_mapping, job.new_schools) != (clean, planned):
             job.school_mapping = clean
+            job.new_schools = planned
             _reset_from(job, WizardStep.VALIDATE)
-    unmapped = [v for v in file_values if v not in clean]
+    unmapped = [v for v in file_values if v not in clean and v not in planned]
     if confirm and unmapped:
         raise ImportError_(ERROR_SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
     if confirm:
@@ -377,6 +388,86 @@ def import_job_set_school_mapping(
             job.step = _step_after(job, WizardStep.MAP_SCHOOLS)
         _start_background_work(job, done=WizardStep.MAP_SCHOOLS)
     return job
+
+
+def _checked_new_schools(job: ImportJob, new_schools: dict) -> dict:
+    """The job's planned schools with these added: each needs a name and an SIS ID no school of the district has."""
+    planned = {**job.new_schools, **new_schools}
+    taken = set(job.district.schools.values_list("sis_id", flat=True))
+    seen: set[str] = set()
+    clean = {}
+    for value, school in planned.items():
+        name, sis_id = str(school.get("name", "")).strip()[:200], str(school.get("sis_id", "")).strip()[:64]
+        if not name or not sis_id:
+            raise ImportError_(ERROR_NEW_SCHOOL_BLANK.format(value=value))
+        if sis_id in taken or sis_id in seen:
+            raise ImportError_(ERROR_NEW_SCHOOL_TAKEN.format(sis_id=sis_id))
+        seen.add(sis_id)
+        clean[value] = {"name": name, "sis_id": sis_id}
+    return clean
+
+
+def new_school_defaults(job: ImportJob, value: str) -> dict:
+    """What Create school proposes for a file value: the bundle's name for it (orgs.csv, School.csv) or the value."""
+    return {"name": (job.bundle_summary.get("school_names") or {}).get(value) or value, "sis_id": value}
+
+
+def import_job_set_value_mapping(
+    *, job: ImportJob, value_mapping: dict, confirm: bool = True, advance: bool = False,
+) -> ImportJob:
+    """Record the Classworks value chosen for some of the file's unrecognised coded values (one page).
+
+    With confirm, each listed value never chosen takes its proposal (remembered, else suggested); a value
+    with neither stays unmapped, and its rows errors. With advance, this is the Value Mapping step's Next.
+    """
+    spec = get_spec(job.import_type)
+    merged = {key: dict(values) for key, values in job.value_mapping.items()}
+    for key, values in value_mapping.items():
+        coding = spec.by_key[key].rule.coding if key in spec.by_key else None
+        if coding is None:
+            raise ImportError_(f"Unknown field {key}.")
+        allowed = {text for text, _ in coding.choices} | ({SKIP} if coding.can_skip else set())
+        for value, target in values.items():
+            if target in (None, ""):
+                merged.setdefault(key, {}).pop(value, None)
+            elif target in allowed:
+                merged.setdefault(key, {})[value] = target
+            else:
+                raise ImportError_(ERROR_NOT_A_VALUE.format(heading=spec.heading(key)))
+    listed = list(job.coded_values.values_list("field_key", "value"))
+    if confirm:
+        proposal = proposed_value_mapping(job, listed)
+        for key, value in listed:
+            if value not in merged.get(key, {}) and proposal.get(key, {}).get(value) and value not in value_mapping.get(key, {}):
+                merged.setdefault(key, {})[value] = proposal[key][value]
+    listed_keys = set(listed)
+    clean = {k: {v: t for v, t in values.items() if (k, v) in listed_keys} for k, values in merged.items()}
+    clean = {k: values for k, values in clean.items() if values}
+    with transaction.atomic(), _saving_changes(job):
+        if job.value_mapping != clean:
+            job.value_mapping = clean
+            _reset_from(job, WizardStep.VALIDATE)
+        if advance:
+            job.step = _step_after(job, WizardStep.MAP_VALUES)
+    if advance:
+        _start_background_work(job, done=WizardStep.MAP_VALUES)
+    return job
+
+
+def proposed_value_mapping(job: ImportJob, listed: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """For each listed (field, file value): the district's last choice for it, else the field's suggestion."""
+    spec = get_spec(job.import_type)
+    memory = DistrictImportMemory.objects.filter(district=job.district).first()
+    remembered = memory.value_mapping if memory else {}
+    proposal: dict[str, dict[str, str]] = {}
+    for key, value in listed:
+        coding = spec.by_key[key].rule.coding if key in spec.by_key else None
+        if coding is None:
+            continue
+        target = remembered.get(key, {}).get(value) or coding.suggest(value)
+        if target:
+            proposal.setdefault(key, {})[value] = target
+    return proposal
 
 
 def import_job_set_actions(
@@ -408,9 +499,29 @@ def remember_mappings(job: ImportJob) -> None:
     memory = DistrictImportMemory.objects.filter(district=job.district).first()
     others = {k: v for k, v in memory.field_mapping.items() if k not in spec.by_key} if memory else {}
     schools = job.school_mapping if spec.lookup_field("schools") else (memory.school_mapping if memory else {})
+    values = {k: dict(v) for k, v in (memory.value_mapping if memory else {}).items()}
+    for key, chosen in job.value_mapping.items():
+        merged = {**values.get(key, {}), **chosen}
+        # The latest choices win when a field's memory is full: it stays the size of one import's values.
+        values[key] = dict(list(merged.items())[-validation.MAX_CODED_VALUES:])
     DistrictImportMemory.objects.update_or_create(
-        district=job.district, defaults={"field_mapping": {**others, **job.field_mapping}, "school_mapping": schools},
+        district=job.district,
+        defaults={"field_mapping": {**others, **job.field_mapping}, "school_mapping": schools, "value_mapping": values},
     )
+
+
+def _create_new_schools(job: ImportJob) -> None:
+    """Create School Mapping's planned schools (Create school) and point their file values at them."""
+    from schools.models import School
+
+    mapping = dict(job.school_mapping)
+    for value, planned in job.new_schools.items():
+        school, _ = School.objects.get_or_create(
+            district=job.district, sis_id=planned["sis_id"], defaults={"name": planned["name"]},
+        )
+        mapping[value] = school.id
+    job.school_mapping = mapping
+    job.new_schools = {}
 
 
 def import_job_submit(*, job: ImportJob, now=None, dispatch: bool = True) -> ImportJob:
@@ -430,6 +541,7 @@ def import_job_submit(*, job: ImportJob, now=None, dispatch: bool = True) -> Imp
         )
         locked.status = ImportStatus.SCHEDULED
         locked.submitted_at = now
+        _create_new_schools(locked)
         locked.save()
         remember_mappings(locked)
         if import_job_hold_if_needed(job=locked):
@@ -498,3 +610,4 @@ def import_files_purge(*, job: ImportJob) -> None:
         f.save(update_fields=["deleted_at"])
     ImportIssue.objects.filter(job=job).delete()
     ImportSchoolValue.objects.filter(job=job).delete()
+    ImportCodedValue.objects.filter(job=job).delete()

@@ -11,6 +11,7 @@ from ..pipeline.reading import FileInfo, RowStart, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
 from ..types import USER_DATA, ImportSpec, get_spec
 
+NEW_SCHOOL = -1  # the school id of a value whose school is created when the import is submitted
 SAMPLE_ROWS = 20  # Map Fields samples come from the top of each file only
 
 
@@ -49,6 +50,7 @@ class ImportOptions:
     fixed_values: dict = field(default_factory=dict)
     file_fixed_values: dict = field(default_factory=dict)  # file name -> {field key: value}, for that file's rows
     school_mapping: dict = field(default_factory=dict)  # file value -> school id
+    value_mapping: dict = field(default_factory=dict)  # coded field key -> {file value: Classworks value or "skip"}
     conflict_policy: str = "imported"
     password_policy: str = "keep"
     spec: ImportSpec = USER_DATA  # the import type's declaration
@@ -67,7 +69,12 @@ class ImportOptions:
             field_mapping=dict(job.field_mapping),
             fixed_values=dict(job.fixed_values),
             file_fixed_values={name: dict(values) for name, values in job.file_fixed_values.items()},
-            school_mapping={k: int(v) for k, v in job.school_mapping.items() if v and int(v) in schools},
+            school_mapping={
+                **{k: int(v) for k, v in job.school_mapping.items() if str(v).isdigit() and int(v) in schools},
+                # A school to be created on submit counts as matched until then (a placeholder id).
+                **{k: NEW_SCHOOL for k in job.new_schools},
+            },
+            value_mapping={k: dict(v) for k, v in job.value_mapping.items()},
             conflict_policy=job.conflict_policy,
             password_policy=job.password_policy,
             spec=get_spec(job.import_type),
@@ -142,11 +149,12 @@ def missing_column_issues(sources: list[Source], options: ImportOptions) -> list
 
 
 def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: StreamStart | None = None,
-                   starts: dict | None = None, every: int = 0) -> Iterator[tuple[Source, UserRow]]:
+                   starts: dict | None = None, every: int = 0, keep_skipped: bool = False) -> Iterator[tuple[Source, UserRow]]:
     """Every data row of every file, built and normalised, in a stable order (resume relies on it).
 
     start enters the stream at a row an earlier pass recorded: the rows before it are not read
     again. With `starts`, every `every`-th row's StreamStart is recorded there, by its index.
+    Rows the value mapping skips are left out, unless keep_skipped (validation counts them).
     """
     index = start.index if start is not None else 0
     skipping = start is not None
@@ -154,18 +162,24 @@ def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: Stre
         if skipping and source.file_id != start.file_id:
             continue
         plan = options.plan_for(source)
-        builder = RowBuilder(file_name=source.info.name, plan=plan, school_mapping=options.school_mapping, spec=options.spec)
+        builder = RowBuilder(
+            file_name=source.info.name, plan=plan, school_mapping=options.school_mapping, spec=options.spec,
+            value_mapping=options.value_mapping,
+        )
         mark = None
         if starts is not None and every:
             mark = lambda n, first=index: (first + n) % every == 0  # noqa: E731
         for raw in iter_rows(source.path, source.info, start=start.row if skipping else None, mark=mark):
+            if raw.problem is not None:
+                row = UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
+            else:
+                row = builder.build(raw.row, raw.cells)
+                if row.skipped and not keep_skipped:  # "skip these rows" (value mapping): never written
+                    continue
             if raw.start is not None:
                 starts[index] = StreamStart(index, source.file_id, raw.start)
             index += 1
-            if raw.problem is not None:
-                yield source, UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
-            else:
-                yield source, builder.build(raw.row, raw.cells)
+            yield source, row
         skipping = False
 
 

@@ -14,10 +14,12 @@ from django.utils import timezone
 from schools.models import District
 
 from .. import selectors
-from ..models import ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
+from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
 from ..pipeline.classify import (
     NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues, unmatched_key_issues,
 )
+from ..pipeline.normalize import Invalid
+from ..types import get_spec
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
 from . import writers
@@ -28,7 +30,7 @@ from ..pipeline.reading import FileReadError, iter_rows
 from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues, sources_for_job
 
 BATCH_ROWS = 5000
-COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "updated", "errors", "warnings", "error_rows")
+COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "updated", "errors", "warnings", "error_rows", "skipped")
 
 IssueSink = Callable[[list[Issue]], None]
 
@@ -63,7 +65,7 @@ class ValidationResult:
         c = self.counts
         return {
             "rows": c["rows"], "created": c["created"], "updated": c["updated"],
-            "unchanged": c["rows"] - c["error_rows"] - c["created"] - c["updated"],
+            "unchanged": c["rows"] - c["error_rows"] - c["skipped"] - c["created"] - c["updated"],
             "conflicts": c["conflict"], "errors": c["errors"], "warnings": c["warnings"],
         }
 
@@ -188,12 +190,15 @@ def validate_import(
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
-    for batch in _batched(iter_user_rows(sources, options), BATCH_ROWS):
-        rows = [row for _, row in batch]
+    for batch in _batched(iter_user_rows(sources, options, keep_skipped=True), BATCH_ROWS):
+        rows = [row for _, row in batch if not row.skipped]
         lookup.load([r for r in rows if not r.has_error])
         batch_issues: list[Issue] = []
         for source, row in batch:
             counts["rows"] += 1
+            if row.skipped:  # the admin chose "skip these rows" for one of its values: counted, not an error
+                counts["skipped"] += 1
+                continue
             labels = labels_cache.get(source.info.name)
             if labels is None:
                 labels = labels_cache[source.info.name] = _labels(source, options)
@@ -309,6 +314,7 @@ def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: fr
 # No batch for this long: the task is presumed lost, and a reload or the sweeper dispatches it again.
 VALIDATION_STALE_AFTER = timedelta(minutes=2)
 MAX_SCHOOL_VALUES = 50_000
+MAX_CODED_VALUES = 5_000  # per coded field
 DELETE_BATCH = 5000
 ERROR_TOO_MANY_SCHOOL_VALUES = (
     'The column "{column}" matched to School has more than {limit:,} different values. '
@@ -324,8 +330,10 @@ class Superseded(Exception):
 
 
 def school_values_key(job: ImportJob) -> str:
-    """What the school values depend on: the School column, or one value for every row."""
-    return json.dumps([job.field_mapping.get("school_sis_id"), job.fixed_values.get("school_sis_id")])
+    """What the stored values depend on: the School column (or one value for every row) and the coded fields' columns."""
+    spec = get_spec(job.import_type)
+    keys = [spec.lookup_field("schools"), *(f.key for f in spec.coded_fields)]
+    return json.dumps([[job.field_mapping.get(k), job.fixed_values.get(k)] for k in keys if k] + [job.file_fixed_values])
 
 
 def school_values_ready(job: ImportJob) -> bool:
@@ -468,45 +476,132 @@ def _give_up(run: _Pass, message: str) -> None:
 
 def school_value_counts_bounded(job: ImportJob, on_rows: Callable[[int], None] | None = None) -> dict[str, int] | str:
     """The School column's distinct values with their row counts, or a message when there are too many."""
-    fixed = job.fixed_values.get("school_sis_id")
-    if fixed is not None:
-        return {fixed.strip(): job.rows_total} if fixed.strip() else {}
-    counts: dict[str, int] = {}
+    return file_value_counts_bounded(job, on_rows)[0]
+
+
+def _unrecognised_parts(rule, value: str) -> list[str]:
+    if not value:
+        return []
+    parts = value.split(rule.coding.separator) if rule.coding.separator else [value]
+    return [w for w in (" ".join(p.split()) for p in parts) if w and rule.parse(w).__class__ is Invalid]
+
+
+def file_value_counts_bounded(
+    job: ImportJob, on_rows: Callable[[int], None] | None = None,
+) -> tuple[dict[str, int] | str, dict[str, dict[str, int]]]:
+    """One read of the files: the School column's distinct values (or a message when there are too many),
+    and each coded field's distinct values that its rule does not recognise, with their row counts."""
+    spec = get_spec(job.import_type)
+    school_key = spec.lookup_field("schools")
+    fixed = job.fixed_values.get(school_key) if school_key else None
+    schools: dict[str, int] | str = {}
+    if fixed is not None and fixed.strip():
+        schools = {fixed.strip(): job.rows_total}
+    coded: dict[str, dict[str, int]] = {f.key: {} for f in spec.coded_fields}
+    verdicts: dict[tuple[str, str], tuple[str, ...]] = {}  # (field, cell) -> its unrecognised parts
     rows = 0
     options = ImportOptions.from_job(job)
     for source in sources_for_job(job):
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_values)
-        index = plan.indexes.get("school_sis_id")
-        if index is None:
+        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_for(source), spec)
+        index = plan.indexes.get(school_key) if fixed is None and school_key else None
+        columns = [(f, plan.indexes[f.key]) for f in spec.coded_fields if f.key in plan.indexes]
+        file_school = (plan.fixed.get(school_key) or "").strip() if fixed is None and school_key else ""
+        if file_school and not isinstance(schools, str):  # one school for this file's rows
+            schools[file_school] = schools.get(file_school, 0) + source_rows(source)
+        for f in spec.coded_fields:  # one value for this file's rows that the rule does not know
+            text = (plan.fixed.get(f.key) or "").strip()
+            if text:
+                for part in _unrecognised_parts(f.rule, text):
+                    coded[f.key][part] = coded[f.key].get(part, 0) + source_rows(source)
+        if index is None and not columns:
             continue
+        password_index = plan.indexes.get(spec.password_field) if spec.password_field else None
         for raw in iter_rows(source.path, source.info):
             rows += 1
-            value = raw.cells[index].strip() if index < len(raw.cells) else ""
-            if value:
-                counts[value] = counts.get(value, 0) + 1
-                if len(counts) > MAX_SCHOOL_VALUES:
-                    return ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels["school_sis_id"], limit=MAX_SCHOOL_VALUES)
+            cells, n = raw.cells, len(raw.cells)
+            secret = cells[password_index] if password_index is not None and password_index < n else None
+            if index is not None and not isinstance(schools, str):
+                value = cells[index].strip() if index < n else ""
+                if value:
+                    schools[value] = schools.get(value, 0) + 1
+                    if len(schools) > MAX_SCHOOL_VALUES:
+                        schools = ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels[school_key], limit=MAX_SCHOOL_VALUES)
+            for f, i in columns:
+                value = cells[i].strip() if i < n else ""
+                if not value or value == secret:  # a password is never listed
+                    continue
+                parts = verdicts.get((f.key, value))
+                if parts is None:
+                    parts = tuple(_unrecognised_parts(f.rule, value))
+                    if len(verdicts) < MAX_CODED_VALUES * 4:
+                        verdicts[(f.key, value)] = parts
+                found = coded[f.key]
+                for part in parts:
+                    if part in found:
+                        found[part] += 1
+                    elif len(found) < MAX_CODED_VALUES:  # beyond this, a value is not listed and stays an error
+                        found[part] = 1
             if on_rows is not None and rows % BATCH_ROWS == 0:
                 on_rows(rows)
-    return counts
+    return schools, {k: v for k, v in coded.items() if v}
 
 
-def school_values_store(*, job: ImportJob, counts: dict[str, int]) -> None:
-    """Replace the job's stored school values (at most MAX_SCHOOL_VALUES rows)."""
+def coded_value_counts(sources, options: ImportOptions) -> dict[str, dict[str, int]]:
+    """Each coded field's distinct values that its rule does not recognise, with their row counts (the command line)."""
+    coded: dict[str, dict[str, int]] = {}
+    for source in sources:
+        plan = options.plan_for(source)
+        columns = [(f, plan.indexes[f.key]) for f in options.spec.coded_fields if f.key in plan.indexes]
+        for f in options.spec.coded_fields:
+            for part in _unrecognised_parts(f.rule, (plan.fixed.get(f.key) or "").strip()):
+                coded.setdefault(f.key, {})[part] = coded.get(f.key, {}).get(part, 0) + 1
+        if not columns:
+            continue
+        verdicts: dict[tuple[str, str], list[str]] = {}
+        for raw in iter_rows(source.path, source.info):
+            for f, i in columns:
+                value = raw.cells[i].strip() if i < len(raw.cells) else ""
+                if not value:
+                    continue
+                parts = verdicts.get((f.key, value))
+                if parts is None:
+                    parts = verdicts[(f.key, value)] = _unrecognised_parts(f.rule, value)
+                found = coded.setdefault(f.key, {})
+                for part in parts:
+                    if part in found or len(found) < MAX_CODED_VALUES:
+                        found[part] = found.get(part, 0) + 1
+    return {k: v for k, v in coded.items() if v}
+
+
+def source_rows(source) -> int:
+    found = ImportFile.objects.filter(id=source.file_id).values_list("row_count", flat=True).first()
+    return found or 0
+
+
+def school_values_store(*, job: ImportJob, counts: dict[str, int], coded: dict[str, dict[str, int]] | None = None) -> None:
+    """Replace the job's stored school values (at most MAX_SCHOOL_VALUES rows) and unrecognised coded values."""
     ImportSchoolValue.objects.filter(job=job).delete()
     ImportSchoolValue.objects.bulk_create(
         [ImportSchoolValue(job=job, position=i, value=value, rows=n) for i, (value, n) in enumerate(counts.items())],
+        batch_size=2000,
+    )
+    ImportCodedValue.objects.filter(job=job).delete()
+    ImportCodedValue.objects.bulk_create(
+        [
+            ImportCodedValue(job=job, position=i, field_key=key, value=value, rows=n)
+            for i, (key, value, n) in enumerate((k, v, n) for k, values in (coded or {}).items() for v, n in values.items())
+        ],
         batch_size=2000,
     )
 
 
 def _read_school_values(job: ImportJob, run: _Pass) -> None:
     key = school_values_key(job)
-    counts = school_value_counts_bounded(job, on_rows=run.commit)
+    counts, coded = file_value_counts_bounded(job, on_rows=run.commit)
     if isinstance(counts, str):
         run.finish(validation_error=counts)
         return
-    run.finish(lambda: school_values_store(job=job, counts=counts), school_values_key=key)
+    run.finish(lambda: school_values_store(job=job, counts=counts, coded=coded), school_values_key=key)
 
 
 def _validate_draft(job: ImportJob, run: _Pass) -> None:

@@ -10,7 +10,8 @@ from functools import lru_cache
 
 from ..pipeline.fields import Field
 from ..pipeline.normalize import (
-    STUDENT, Invalid, Rule, calendar_date, flag, flag_text, grade, grade_text, identifier,
+    FLAG_CODES, GENDER_CODES, GRADE_CODES, RACE_CODES, STUDENT, Invalid, Rule, calendar_date, flag, flag_text, grade,
+    grade_text, identifier,
 )
 from .spec import ImportSpec
 from .steps import WizardStep
@@ -94,7 +95,7 @@ def races_from_columns(parts: dict) -> str | None:
 
 
 # A blank flag cell is No, as the article says (the user import never erases on a blank).
-_FLAG = Rule(parse=flag, to_text=flag_text, blank_value=False)
+_FLAG = Rule(parse=flag, to_text=flag_text, blank_value=False, coding=FLAG_CODES)
 # OneRoster's own race columns: (field key, category, the column's name in demographics.csv).
 _ONEROSTER_RACE = (
     ("race_american_indian", AMERICAN_INDIAN, "americanIndianOrAlaskaNative"),
@@ -117,11 +118,11 @@ STUDENT_DEMOGRAPHICS = ImportSpec(
               column="district_user_id", also_matches=("District ID", "userSourcedId", "sourcedId", "identifier"),
               rule=identifier(64, blank=Invalid("district_id_required", "DistrictUserID is blank.", "Every row needs the student's District ID."))),
         Field("grade", "Grade", False, ("grades", "Grade Level", "Grade_Level", "Current Grade"), hold=True,
-              rule=Rule(parse=grade_or_zero, to_text=grade_text)),
+              rule=Rule(parse=grade_or_zero, to_text=grade_text, coding=GRADE_CODES)),
         Field("gender", "Gender", False, ("Gender Code",), also_matches=("sex",),
-              rule=Rule(parse=gender)),
+              rule=Rule(parse=gender, coding=GENDER_CODES)),
         Field("race", "Race", False, ("Races", "Race Code", "Federal Race"), combine=races_from_columns,
-              rule=Rule(parse=race_list, max_length=255)),
+              rule=Rule(parse=race_list, max_length=255, coding=RACE_CODES)),
         Field("hispanic_latino", "Hispanic or Latino", False, ("Hispanic", "Hispanic/Latino", "Ethnicity"),
               also_matches=("hispanicOrLatinoEthnicity",), rule=_FLAG),
         Field("limited_english", "English Language Learner", False, ("LEP", "ELL", "English Learner", "Limited English Proficient"),
@@ -143,8 +144,8 @@ STUDENT_DEMOGRAPHICS = ImportSpec(
         "no_student", ERROR_NO_STUDENT.format(district_id=district_id), NO_STUDENT_SUGGESTION,
     ),
     # No School Mapping and no Additional Actions: passwords, groups and emails do not apply.
-    # The value mapping of coded fields, when it is a step, goes right after Map Fields.
-    steps=(WizardStep.UPLOAD, WizardStep.MAP_FIELDS, WizardStep.VALIDATE, WizardStep.REVIEW),
+    # Value mapping of coded fields is its own step, right after Map Fields; validation starts on leaving it.
+    steps=(WizardStep.UPLOAD, WizardStep.MAP_FIELDS, WizardStep.MAP_VALUES, WizardStep.VALIDATE, WizardStep.REVIEW),
     sample_rows=(
         {"district_id": "000123", "grade": "5", "gender": "F", "race": f"{ASIAN}{RACE_SEPARATOR}{WHITE}",
          "hispanic_latino": "N", "limited_english": "Y", "disabled": "N", "economically_disadvantaged": "Y",

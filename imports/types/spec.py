@@ -51,6 +51,11 @@ class ImportSpec:
         return tuple(f.key for f in self.fields if f.required)
 
     @cached_property
+    def coded_fields(self) -> tuple[Field, ...]:
+        """The fields whose unrecognised file values the admin maps to Classworks values (value mapping)."""
+        return tuple(f for f in self.fields if f.rule.coding is not None)
+
+    @cached_property
     def match_column(self) -> str:
         return self.by_key[self.match_field].stored_column
 

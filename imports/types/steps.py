@@ -6,6 +6,7 @@ class WizardStep(models.TextChoices):
     UPLOAD = "upload", "Upload File"
     MAP_FIELDS = "fields", "Map Fields"
     MAP_SCHOOLS = "schools", "School Mapping"
+    MAP_VALUES = "values", "Value Mapping"  # for a type without School Mapping, whose page holds value mapping
     VALIDATE = "validate", "Validate File"
     ACTIONS = "actions", "Additional Actions"
     REVIEW = "review", "Review"

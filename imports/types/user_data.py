@@ -33,6 +33,8 @@ USER_DATA = ImportSpec(
     command_name="users",
     match_field="district_id",
     # One line per field: key, heading, required, aliases, then its rule and where it is stored.
+    # User Type, Grade, Gender, Ethnicity, Race and the Y/N flags are coded: their rules carry the Classworks
+    # values and the suggestion for a file's own codes (normalize.Coding), which value mapping lists and applies.
     # A rule's max_length is the users.User column's size (a test holds them together).
     fields=(
         Field("first_name", "First Name", True, ("givenName", "First", "FirstName", "Student First Name", "Legal First Name", "fname"), hold=True,

@@ -14,6 +14,7 @@ from .. import selectors
 from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
 from ..services import jobs, safety
 from ..types import get_spec
+from .wizard import value_mapping_lines
 from .common import get_job_or_404
 
 JOBS_PER_PAGE = 25
@@ -59,6 +60,7 @@ def detail(request, number: int):
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),
+        "value_lines": value_mapping_lines(job), "skipped": job.validation_summary.get("counts", {}).get("skipped", 0),
         "can_cancel": job.status in (ImportStatus.SCHEDULED, ImportStatus.ON_HOLD),
         "audit_events": audit_event_list(district=request.district, job=job)[:AUDIT_EVENTS_SHOWN],
     })

@@ -23,6 +23,7 @@ from ..forms import ActionsForm, MatchForm, StartForm
 from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
 from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
+from ..pipeline.normalize import SKIP
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety, validation
@@ -33,6 +34,8 @@ from .common import get_job_or_404
 ISSUES_PER_PAGE = 50
 SCHOOL_VALUES_PER_PAGE = 200
 SCHOOL_LINES_ON_REVIEW = 50
+CODED_VALUES_PER_PAGE = 200
+NEW_SCHOOL_CHOICE = "new"  # the School Mapping drop-down's "Create school"
 
 
 def _step_url(job, step: str) -> str:
@@ -246,35 +249,119 @@ def map_schools(request, number: int):
     lines = list(page)
     schools = selectors.school_choices(district=request.district)
     current = dict(job.school_mapping)
+    values = _ValuePage(job, params)
     if request.method == "POST":
         # A select the form did not send leaves its value as it was (chosen earlier, or proposed at Next).
         chosen = {line.value: request.POST[f"school_{line.position}"] for line in lines if f"school_{line.position}" in request.POST}
+        new_schools = {
+            value: {"name": request.POST.get(f"new_name_{line.position}", ""), "sis_id": request.POST.get(f"new_sis_{line.position}", "")}
+            for line in lines for value in [line.value] if chosen.get(value) == NEW_SCHOOL_CHOICE
+        }
+        chosen = {value: school for value, school in chosen.items() if value not in new_schools}
         action, _, goto = request.POST.get("action", "next").partition(":")
         confirm = action == "next"
         try:
-            jobs.import_job_set_school_mapping(job=job, school_mapping=chosen, confirm=confirm)
+            jobs.import_job_set_value_mapping(job=job, value_mapping=values.chosen(request.POST), confirm=confirm)
+            jobs.import_job_set_school_mapping(job=job, school_mapping=chosen, confirm=confirm, new_schools=new_schools)
         except jobs.ImportError_ as exc:
             messages.error(request, str(exc))
             current.update(chosen)
         else:
             if confirm:
                 return redirect(_next_url(job, WizardStep.MAP_SCHOOLS))
-            return redirect(_schools_page_url(job, search, int(goto) if goto.isdigit() else page.number))
+            if action == "vsave":
+                return redirect(_schools_page_url(job, search, page.number, values.query(int(goto) if goto.isdigit() else 1)))
+            return redirect(_schools_page_url(job, search, int(goto) if goto.isdigit() else page.number, values.query()))
     memory = DistrictImportMemory.objects.filter(district=request.district).first()
     proposal = propose_school_mapping(
         [line.value for line in lines], schools, remembered=memory.school_mapping if memory else None,
         names=job.bundle_summary.get("school_names"),
     )
     options = _school_options(schools)
-    rows = [
-        {"index": line.position, "value": line.value, "count": line.rows,
-         "options": _with_selected(options, current[line.value] if line.value in current else proposal.get(line.value))}
-        for line in lines
-    ]
+    rows = []
+    for line in lines:
+        selected = current[line.value] if line.value in current else proposal.get(line.value)
+        planned = job.new_schools.get(line.value)
+        row = {"index": line.position, "value": line.value, "count": line.rows, "options": _with_selected(options, selected)}
+        if planned is not None or selected is None:  # matches no school: it can become a new one
+            row["new"] = planned or jobs.new_school_defaults(job, line.value)
+            row["new_selected"] = planned is not None
+        rows.append(row)
     return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {
         "lines": rows, "page": page, "q": search,
-        "paged": page.paginator.num_pages > 1 or bool(search),
+        "paged": page.paginator.num_pages > 1 or bool(search), "values": values.context(),
+        "new_school_choice": NEW_SCHOOL_CHOICE,
     })
+
+
+class _ValuePage:
+    """One page of the job's unrecognised coded values (value mapping): the same look on School Mapping and Value Mapping."""
+
+    def __init__(self, job, params):
+        self.job, self.spec = job, get_spec(job.import_type)
+        self.search = params.get("vq", "").strip()[:255]
+        self.page = Paginator(selectors.coded_value_list(job=job, search=self.search), CODED_VALUES_PER_PAGE).get_page(params.get("vpage"))
+        self.lines = list(self.page)
+
+    def chosen(self, post) -> dict[str, dict[str, str]]:
+        """The drop-downs this page sent, per field."""
+        found: dict[str, dict[str, str]] = {}
+        for line in self.lines:
+            name = f"value_{line.position}"
+            if name in post:
+                found.setdefault(line.field_key, {})[line.value] = post[name]
+        return found
+
+    def query(self, page: int | None = None) -> dict:
+        page = page or self.page.number
+        return {k: v for k, v in (("vq", self.search), ("vpage", page if page > 1 else None)) if v}
+
+    def context(self) -> dict:
+        proposal = jobs.proposed_value_mapping(self.job, [(line.field_key, line.value) for line in self.lines])
+        rows = []
+        for line in self.lines:
+            field = self.spec.by_key.get(line.field_key)
+            if field is None:
+                continue
+            coding = field.rule.coding
+            chosen = self.job.value_mapping.get(line.field_key, {}).get(line.value)
+            selected = chosen if chosen is not None else proposal.get(line.field_key, {}).get(line.value, "")
+            choices = [*coding.choices, *(((SKIP, "Skip these rows"),) if coding.can_skip else ())]
+            rows.append({
+                "index": line.position, "heading": field.heading, "value": line.value, "count": line.rows,
+                "choices": [{"value": v, "label": label, "selected": v == selected} for v, label in choices],
+            })
+        return {
+            "lines": rows, "page": self.page, "q": self.search,
+            "paged": self.page.paginator.num_pages > 1 or bool(self.search),
+        }
+
+
+@district_admin_required
+def map_values(request, number: int):
+    """Value Mapping as its own step, for a type without School Mapping."""
+    job, elsewhere = _load_step(request, number, WizardStep.MAP_VALUES)
+    if elsewhere:
+        return elsewhere
+    if not validation.school_values_ready(job):
+        return _render(request, "imports/wizard/values.html", job, WizardStep.MAP_VALUES, {
+            "pending": _pending(job, ValidationPhase.SCHOOLS),
+        })
+    params = request.POST if request.method == "POST" else request.GET
+    values = _ValuePage(job, params)
+    if request.method == "POST":
+        action, _, goto = request.POST.get("action", "next").partition(":")
+        confirm = action == "next"
+        try:
+            jobs.import_job_set_value_mapping(job=job, value_mapping=values.chosen(request.POST), confirm=confirm, advance=confirm)
+        except jobs.ImportError_ as exc:
+            messages.error(request, str(exc))
+        else:
+            if confirm:
+                return redirect(_next_url(job, WizardStep.MAP_VALUES))
+            query = urlencode(values.query(int(goto) if goto.isdigit() else None))
+            return redirect(reverse("imports:values", args=[job.number]) + (f"?{query}" if query else ""))
+    return _render(request, "imports/wizard/values.html", job, WizardStep.MAP_VALUES, {"values": values.context()})
 
 
 def _school_options(schools) -> str:
@@ -292,8 +379,8 @@ def _with_selected(options: str, school_id) -> str:
     return mark_safe(options.replace(marker, f'<option value="{int(school_id)}" selected>', 1))
 
 
-def _schools_page_url(job, search: str, page: int) -> str:
-    query = urlencode({k: v for k, v in (("q", search), ("page", page)) if v})
+def _schools_page_url(job, search: str, page: int, values_query: dict | None = None) -> str:
+    query = urlencode({**{k: v for k, v in (("q", search), ("page", page)) if v}, **(values_query or {})})
     return reverse("imports:schools", args=[job.number]) + (f"?{query}" if query else "")
 
 
@@ -383,7 +470,8 @@ def review(request, number: int):
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),
-        "school_lines": _school_lines(job), "school_count": len(job.school_mapping),
+        "school_lines": _school_lines(job), "school_count": len(job.school_mapping) + len(job.new_schools),
+        "value_lines": value_mapping_lines(job),
         "hold": safety.hold_assess(district=district, summary=job.validation_summary, spec=get_spec(job.import_type)),
     })
 
@@ -391,7 +479,21 @@ def review(request, number: int):
 def _school_lines(job):
     names = {s.id: str(s) for s in job.district.schools.all()}
     lines = list(job.school_mapping.items())[:SCHOOL_LINES_ON_REVIEW]
-    return [(value, names.get(int(school_id), "?")) for value, school_id in lines]
+    planned = [(value, f"new school {p['name']} ({p['sis_id']})") for value, p in job.new_schools.items()]
+    return planned[:SCHOOL_LINES_ON_REVIEW] + [(value, names.get(int(school_id), "?")) for value, school_id in lines]
+
+
+def value_mapping_lines(job) -> list[tuple[str, str, str]]:
+    """(field heading, file value, what it became) for each value mapping choice, for Review and the details page."""
+    spec = get_spec(job.import_type)
+    lines = []
+    for key, chosen in job.value_mapping.items():
+        field = spec.by_key.get(key)
+        if field is None or field.rule.coding is None:
+            continue
+        labels = {**dict(field.rule.coding.choices), SKIP: "skip these rows"}
+        lines += [(field.heading, value, labels.get(target, target)) for value, target in chosen.items()]
+    return lines[:SCHOOL_LINES_ON_REVIEW]
 
 
 @district_admin_required

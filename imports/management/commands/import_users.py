@@ -23,7 +23,8 @@ from imports.services.sources import (
     column_labels,
     school_value_counts,
 )
-from imports.services.validation import validate_import
+from imports.pipeline.normalize import SKIP, Invalid
+from imports.services.validation import coded_value_counts, validate_import
 from imports.types import SPECS, get_spec_by_command_name
 from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
@@ -77,6 +78,10 @@ class Command(BaseCommand):
                             help="One value for every row of a field (empty VALUE = blank); overrides any match. "
                                  "With FILE_NAME (e.g. Teacher.csv:user_type=staff), for that file's rows only.")
         parser.add_argument("--school-map", action="append", default=[], metavar="FILE_VALUE=SCHOOL_SIS_ID")
+        parser.add_argument("--value-map", action="append", default=[], metavar="field_key:FILE_VALUE=VALUE",
+                            help="What a coded field's file value stands for (user_type:guardian=skip skips those rows). "
+                                 "Without it, OneRoster roles, CEDS grades and Y/N spellings are mapped as suggested; "
+                                 "a value with no suggestion stays an error.")
         parser.add_argument("--conflict", choices=["imported", "existing"], default="imported")
         parser.add_argument("--password", choices=["keep", "overwrite"], default="keep")
         parser.add_argument("--group", metavar="NAME", help="Add the users to this custom group of the district.")
@@ -232,7 +237,33 @@ class Command(BaseCommand):
                 raise CommandError(f'--school-map: no school with SIS ID "{sis_id}" in {district.slug}.')
             school_map[value] = by_code[sis_id]
         options.school_mapping = school_map
+        options.value_mapping = self._value_mapping(sources, options, opts, memory)
         return options
+
+    def _value_mapping(self, sources, options, opts, memory) -> dict:
+        """Every unrecognised coded value: --value-map, else the district's last choice, else the suggestion."""
+        spec = options.spec
+        remembered = memory.value_mapping if memory else {}
+        mapping: dict[str, dict[str, str]] = {}
+        for key, values in coded_value_counts(sources, options).items():
+            coding = spec.by_key[key].rule.coding
+            for value in values:
+                target = remembered.get(key, {}).get(value) or coding.suggest(value)
+                if target:
+                    mapping.setdefault(key, {})[value] = target
+        for left, target in _pairs(opts["value_map"], "--value-map"):
+            key, sep, value = left.partition(":")
+            field = spec.by_key.get(key)
+            if not sep or field is None or field.rule.coding is None:
+                coded = ", ".join(f.key for f in spec.coded_fields)
+                raise CommandError(f'--value-map takes "field_key:FILE_VALUE=VALUE" with a coded field ({coded}), got "{left}".')
+            target = target.strip()
+            if target.casefold() == SKIP and field.rule.coding.can_skip:
+                target = SKIP
+            elif not target or isinstance(field.rule.parse(target), Invalid):
+                raise CommandError(f'--value-map: "{target}" is not a {field.heading} Classworks knows.')
+            mapping.setdefault(key, {})[value.strip()] = target
+        return mapping
 
     def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch, bundle=None):
         job = jobs.import_job_create(
@@ -250,6 +281,7 @@ class Command(BaseCommand):
         job.fixed_values = options.fixed_values
         job.file_fixed_values = options.file_fixed_values
         job.school_mapping = {k: v for k, v in options.school_mapping.items()}
+        job.value_mapping = options.value_mapping
         job.conflict_policy = options.conflict_policy
         job.password_policy = options.password_policy
         job.custom_group = group

@@ -66,10 +66,14 @@ def test_a_demographics_file_for_a_hundred_students(page, sign_in, screenshot, b
     job = ImportJob.objects.get(district=district)
 
     # Only this type's steps; every heading of the article matches without a click.
-    expect(page.locator("ol.steps li")).to_have_text(["Upload File", "Map Fields", "Validate File", "Review"])
+    expect(page.locator("ol.steps li")).to_have_text(["Upload File", "Map Fields", "Value Mapping", "Validate File", "Review"])
     expect(page.locator("#field-list li.choice", has_text="DistrictUserID *").locator(".badge-success")).to_have_text("matched: DistrictUserID")
     expect(page.locator(".alert-warning")).to_have_count(0)
     screenshot(page, "demographics-01-map-fields")
+    page.get_by_role("button", name="Next").click()
+
+    # Value Mapping: every coded value of the file is recognised, so there is nothing to choose.
+    page.wait_for_url(f"**/imports/{job.number}/values/")
     page.get_by_role("button", name="Next").click()
 
     # Validate File: the unknown District ID is an error row, corrected here to a student not in the file.

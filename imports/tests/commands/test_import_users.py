@@ -74,7 +74,7 @@ def test_the_dry_run_report_gives_the_counts_the_real_run_produces(district, sch
 
 
 def test_a_file_with_errors_exits_1_and_writes_nothing(district, school, tmp_path):
-    path = write_csv(tmp_path / "roster.csv", [student("1"), student("2", Grade="TK"), student("1")])
+    path = write_csv(tmp_path / "roster.csv", [student("1"), student("2", Grade="13"), student("1")])
 
     with pytest.raises(SystemExit) as exit_info:
         _run(path, "--district", district.slug, "--now", "--report", tmp_path / "report.json")

@@ -1,0 +1,53 @@
+"""Value mapping in the pipeline: the suggestions real exports need, and the admin's choice applied before the rule."""
+import pytest
+
+from imports.pipeline import normalize
+from imports.pipeline.mapping import plan_columns
+from imports.pipeline.rows import RowBuilder
+from imports.types import USER_DATA
+
+LABELS = ["First Name", "Last Name", "District ID", "User Type", "Grade", "Email Address", "School SIS ID", "Race", "Migrant"]
+MAPPING = {USER_DATA.heading_to_key.get(label.replace(" ", "").casefold(), ""): label for label in LABELS}
+
+
+@pytest.mark.parametrize(("role", "expected"), [
+    ("student", "student"), ("teacher", "staff"), ("administrator", "staff"), ("aide", "staff"), ("proctor", "staff"),
+    ("districtAdministrator", "staff"), ("siteAdministrator", "staff"), ("principal", "staff"),
+    ("guardian", "skip"), ("parent", "skip"), ("relative", "skip"), ("janitor", None),
+])
+def test_oneroster_roles_are_suggested(role, expected):
+    assert normalize.suggest_user_type(role) == expected
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("IT", "PK"), ("PR", "PK"), ("PK", "PK"), ("TK", "PK"), ("KG", "K"), ("01", "1"), ("09", "9"), ("12", "12"),
+    ("13", None), ("PS", None), ("UG", None), ("Other", None),
+])
+def test_ceds_grades_are_suggested_and_the_others_left_to_the_admin(code, expected):
+    assert normalize.suggest_grade(code) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Y", "Y"), ("Yes", "Y"), ("True", "Y"), ("1", "Y"), ("T", "Y"),
+    ("N", "N"), ("No", "N"), ("False", "N"), ("0", "N"), ("F", "N"), ("maybe", None),
+])
+def test_flag_spellings_are_suggested(text, expected):
+    assert normalize.suggest_flag(text) == expected
+
+
+def _build(cells, value_mapping):
+    plan = plan_columns(LABELS, {k: v for k, v in MAPPING.items() if k}, {}, USER_DATA)
+    builder = RowBuilder(file_name="f.csv", plan=plan, school_mapping={"101": 7}, value_mapping=value_mapping)
+    return builder.build(2, cells)
+
+
+def test_the_choice_is_applied_before_the_rule_and_skip_leaves_the_row_out():
+    mapping = {"user_type": {"teacher": "staff", "guardian": "skip"}, "grade": {"13": "12"},
+               "race": {"Caucasian": "White"}, "migrant": {"T": "Y"}}
+    row = _build(["A", "B", "1", "student", "13", "", "101", "Asian; Caucasian", "T"], mapping)
+    assert not row.issues and row.values["grade"] == "12" and row.values["race"] == "Asian;White" and row.values["migrant"] is True
+    assert _build(["A", "B", "2", "teacher", "", "a@b.org", "101", "", ""], mapping).values["user_type"] == "staff"
+    skipped = _build(["A", "B", "3", "guardian", "", "", "101", "", ""], mapping)
+    assert skipped.skipped and not skipped.issues
+    unmapped = _build(["A", "B", "4", "student", "13", "", "101", "", ""], {})
+    assert [i.code for i in unmapped.issues] == ["invalid_grade"]
