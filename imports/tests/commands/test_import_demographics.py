@@ -108,3 +108,16 @@ def test_an_option_this_type_does_not_have_is_refused_by_name(district, hundred,
     with pytest.raises(CommandError, match=f"{option[0]} does not apply to Student Demographics imports."):
         _run(path, "--district", district.slug, "--type", "demographics", *option)
     assert not ImportJob.objects.filter(district=district).exists()
+
+
+def test_value_map_and_suggestions_apply_to_demographics_codes(district, hundred, tmp_path):
+    """A CEDS grade code is suggested by itself; a gender code with no suggestion is mapped with --value-map."""
+    path = tmp_path / "demographics.csv"
+    path.write_text(csv_text([["000002", "TK", "Mujer", "", "", "", "", "", ""]], HEADER), encoding="utf-8")
+
+    with pytest.raises(SystemExit):  # no suggestion for "Mujer": an error until the admin says what it means
+        _run(path, "--district", district.slug, "--type", "demographics", "--now")
+    _run(path, "--district", district.slug, "--type", "demographics", "--now", "--value-map", "gender:Mujer=F")
+
+    student = User.objects.get(district_user_id="000002")
+    assert (student.grade, student.gender) == ("PK", "F")
