@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.core import serializers
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from imports.models import (
@@ -174,3 +175,14 @@ def stored_text() -> str:
 def issue_codes(issues) -> list[tuple[str, int | None]]:
     """(code, row) pairs, sorted, from Issue objects or ImportIssue rows."""
     return sorted((i.code, i.row) for i in issues)
+
+
+def wizard_url(job: ImportJob, step: str, query: str = "") -> str:
+    return reverse(f"imports:{step}", args=[job.number]) + query
+
+
+def wizard_upload(client, district, content: bytes, name: str, import_type: str = "user_data") -> ImportJob:
+    """Upload one file on the wizard's first step, as the admin's browser does; the new draft."""
+    response = client.post(reverse("imports:start"), {"import_type": import_type, "files": SimpleUploadedFile(name, content)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return ImportJob.objects.filter(district=district).latest("id")

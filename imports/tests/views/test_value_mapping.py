@@ -3,7 +3,8 @@ import dataclasses
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
+
+from imports.tests.factories import wizard_upload, wizard_url
 from django.urls import reverse
 
 from imports import types
@@ -37,14 +38,11 @@ def admin_client(client, district):
     return client
 
 
-def _url(job, step: str, query: str = "") -> str:
-    return reverse(f"imports:{step}", args=[job.number]) + query
+_url = wizard_url
 
 
 def _upload(client, district, content: bytes = ROSTER, name: str = "roster.csv") -> ImportJob:
-    response = client.post(reverse("imports:start"), {"import_type": "user_data", "files": SimpleUploadedFile(name, content)})
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return ImportJob.objects.filter(district=district).latest("id")
+    return wizard_upload(client, district, content, name)
 
 
 def _selected(page: str, value: str) -> str:

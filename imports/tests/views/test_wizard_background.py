@@ -5,7 +5,6 @@ import html
 import threading
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from imports.models import ImportIssue, ImportJob
 from imports.services import jobs, sources, validation
+from imports.tests.factories import wizard_upload, wizard_url
 from users.tests.factories import PASSWORD, make_admin, make_district, make_school
 
 HEADER = "First Name,Last Name,District ID,User Type,Grade,Email Address,School SIS ID\r\n"
@@ -36,14 +36,11 @@ def admin_client(client, district):
     return client
 
 
-def _url(job, step: str, query: str = "") -> str:
-    return reverse(f"imports:{step}", args=[job.number]) + query
+_url = wizard_url
 
 
 def _upload(client, district, content: bytes = FILE, name: str = "s.csv") -> ImportJob:
-    response = client.post(reverse("imports:start"), {"import_type": "user_data", "files": SimpleUploadedFile(name, content)})
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return ImportJob.objects.filter(district=district).latest("id")
+    return wizard_upload(client, district, content, name)
 
 
 def _run_captured(callbacks) -> None:
