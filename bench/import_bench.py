@@ -308,7 +308,8 @@ def load_other_users(count: int, seed: int) -> float:
     columns = ("password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff", "is_active",
                "date_joined", "district_id", "district_user_id", "user_type", "middle_name", "grade",
                "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
-               "is_district_admin")
+               "is_district_admin", "prefix", "suffix", "gender", "hispanic_latino", "race", "disabled", "migrant",
+               "oneroster_sourced_id")  # Django's defaults are not the database's: every NOT NULL column is given
     joined = datetime.datetime.now(datetime.timezone.utc).isoformat()
     per_district = -(-count // len(districts))
     buffer = io.StringIO()
@@ -324,6 +325,7 @@ def load_other_users(count: int, seed: int) -> float:
                     "!bench", "f", f"{district.slug}.{district_id}", first, last, email, "f", "t", joined,
                     str(district.id), district_id, "staff" if user_type == "1" else "student", middle, grade,
                     state, alt, "t" if lep == "Y" else "f", "t" if econ == "Y" else "f", "f",
+                    "", "", "", "f", "", "f", "f", "",
                 )) + "\n")
             written += min(per_district, count - written)
             buffer.seek(0)
