@@ -4,7 +4,7 @@ import os
 import pytest
 from django.core.files.storage import storages
 
-from imports.models import ImportJob, ImportStatus
+from imports.models import ImportJob, ImportStatus, ValidationPhase
 from imports.services import jobs, runs, sources, validation
 from imports.tests.factories import FULL_HEADER, IN_WINDOW, make_import_job, student, write_csv
 from users.models import User
@@ -94,3 +94,20 @@ def test_rows_with_passwords_are_never_stored(district, school, tmp_path):
     assert job.built_rows_key == ""
     stored = storages["private"].path(validation.BUILT_ROWS_DIR)
     assert not any(f.startswith(f"job-{job.id}.") for f in (os.listdir(stored) if os.path.isdir(stored) else []))
+
+
+def test_the_wizards_background_pass_keeps_its_rows_for_the_run(
+    district, school, tmp_path, reads, django_capture_on_commit_callbacks
+):
+    job = make_import_job(district, [write_csv(tmp_path / "roster.csv", [student("1"), student("2")])], validate=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
+    job.refresh_from_db()
+    assert job.validated_at is not None and job.built_rows_key
+    job = jobs.import_job_submit(job=job, now=IN_WINDOW, dispatch=False)
+    reads.clear()
+
+    job = _run(job)
+
+    assert reads == []
+    assert job.status == ImportStatus.COMPLETED and job.counts["created"] == 2
