@@ -365,7 +365,7 @@ def built_rows_current(*, job: ImportJob, sources: list[Source], options: Import
     if not os.path.exists(path):
         return None
     with open(path, "rb") as fh:
-        if pickle.Unpickler(fh).load() != job.built_rows_key:
+        if pickle.load(fh) != job.built_rows_key:
             return None
     return _read_built_rows(path, sources)
 
@@ -374,11 +374,12 @@ def _read_built_rows(path: str, sources: list[Source]):
     from ..pipeline.rows import UserRow
 
     with open(path, "rb") as fh:
-        unpickler = pickle.Unpickler(fh)
-        unpickler.load()  # the key
+        load = pickle.load
+        load(fh)  # the key
         while True:
             try:
-                number, file, row, district_id, values, issues = unpickler.load()
+                # One load a row: one Unpickler for the stream would keep every row in its memo.
+                number, file, row, district_id, values, issues = load(fh)
             except EOFError:
                 return
             yield sources[number], UserRow(file=file, row=row, district_id=district_id, values=values, issues=issues)
