@@ -72,7 +72,7 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
 
     With heartbeat, a running job keeps its heartbeat fresh while a large file is validated, and
     reuses the rows an earlier validation built when its choices and files are unchanged; without
-    it (the wizard, import_users), the rows it builds are kept for the run.
+    it (a draft validated in one call), the rows it builds are kept for the run.
     """
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
