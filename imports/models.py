@@ -104,6 +104,8 @@ class ImportJob(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # What the stored school values were read for ("" = not read yet): the School column or one value for all rows.
     school_values_key = models.TextField(blank=True, default="")
+    # What the stored built rows of the last validation were made from ("" = none): the run reuses them when it matches.
+    built_rows_key = models.CharField(max_length=64, blank=True, default="")
     counts = models.JSONField(default=dict, blank=True)
     # A OneRoster or SDS upload: its kind, rows not imported and why, ignored files, warnings (no student data).
     bundle_summary = models.JSONField(default=dict, blank=True)

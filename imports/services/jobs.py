@@ -597,7 +597,10 @@ def import_job_closed_purge(*, job_id: int) -> None:
             break
         ImportIssue.objects.filter(id__in=ids).delete()
     with transaction.atomic():
-        ImportJob.objects.filter(id=job_id, status=ImportStatus.DRAFT, closed_at__isnull=False).delete()
+        closed = ImportJob.objects.filter(id=job_id, status=ImportStatus.DRAFT, closed_at__isnull=False).first()
+        if closed is not None:
+            validation.built_rows_delete(job=closed)
+            closed.delete()
 
 
 def import_files_purge(*, job: ImportJob) -> None:
@@ -611,3 +614,4 @@ def import_files_purge(*, job: ImportJob) -> None:
     ImportIssue.objects.filter(job=job).delete()
     ImportSchoolValue.objects.filter(job=job).delete()
     ImportCodedValue.objects.filter(job=job).delete()
+    validation.built_rows_delete(job=job)

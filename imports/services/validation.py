@@ -1,12 +1,16 @@
 """The one pass that validates every row and previews what the import will do under the chosen options."""
+import hashlib
 import json
 import logging
+import os
+import pickle
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -168,12 +172,13 @@ def _username_issues(row, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
 
 def validate_import(
     *, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink,
-    row_sink: Callable | None = None, on_batch: Callable[[int], None] | None = None,
+    row_sink: Callable | None = None, on_batch: Callable[[int], None] | None = None, rows: Iterable | None = None,
 ) -> ValidationResult:
     """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.
 
     row_sink, if given, receives (row, outcome) for every row without an error, in file order
-    (the run spools the rows it must write).
+    (the run spools the rows it must write). rows, if given, are the (source, built row) pairs of
+    an earlier pass (BuiltRows): the files are not read again.
     """
     result = ValidationResult()
     counts = result.counts
@@ -190,7 +195,7 @@ def validate_import(
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
-    for batch in _batched(iter_user_rows(sources, options, keep_skipped=True), BATCH_ROWS):
+    for batch in _batched(iter_user_rows(sources, options, keep_skipped=True) if rows is None else rows, BATCH_ROWS):
         rows = [row for _, row in batch if not row.skipped]
         lookup.load([r for r in rows if not r.has_error])
         batch_issues: list[Issue] = []
@@ -302,6 +307,117 @@ def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: fr
                 p for p in (existing.values.get("first_name"), existing.values.get("last_name")) if p
             ),
         }
+
+
+# --- The built rows, kept for the run -------------------------------------------------------------
+# Validation stores every row as the rules built it (values and the problems found in its cells),
+# before anything is looked up. The run then classifies these rows against the users as they are
+# by then, instead of reading and building the file again. Everything that looks at the database
+# (users, usernames, emails, duplicates) runs again in the run; only reading and the rules do not.
+# Never for a file with a Password column: a password does not rest on disk in clear text.
+
+BUILT_ROWS_DIR = "built_rows"
+
+
+def built_rows_key(job: ImportJob, sources: list[Source], options: ImportOptions) -> str:
+    """What the built rows depend on: the pass, the file versions, the mapping and the schools that still exist."""
+    data = [
+        job.validation_generation, job.import_type, [(s.file_id, s.path) for s in sources], options.field_mapping,
+        options.fixed_values, options.file_fixed_values, sorted(options.school_mapping.items()), options.value_mapping,
+    ]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _built_rows_name(job_id: int) -> str:
+    return f"{BUILT_ROWS_DIR}/job-{job_id}.pickle"
+
+
+class BuiltRows:
+    """Records the (source, built row) pairs of a pass to a file of its own, as they stream past."""
+
+    def __init__(self, job: ImportJob, sources: list[Source], options: ImportOptions):
+        self.job, self.sources, self.options = job, sources, options
+        self.enabled = not any(options.spec.password_field in _given(options, s) for s in sources)
+        self._file = None
+        if self.enabled:
+            storage = storages["private"]
+            self.path = storage.path(_built_rows_name(job.id))
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self._temp = f"{self.path}.{secrets.token_hex(8)}"
+            self._file = open(self._temp, "wb")
+            self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.key = built_rows_key(job, sources, options)
+            self._pickler.dump(self.key)  # read back first: a file another pass replaced is never taken for this one
+
+    def record(self, pairs: Iterable):
+        """Pass the pairs through, writing each one down first (before validation adds its own problems)."""
+        if self._file is None:
+            yield from pairs
+            return
+        numbers = {id(s): n for n, s in enumerate(self.sources)}
+        dump, clear = self._pickler.dump, self._pickler.clear_memo
+        for source, row in pairs:
+            dump((numbers[id(source)], row.file, row.row, row.district_id, row.values, list(row.issues), row.skipped))
+            clear()  # the memo would otherwise keep every row in memory
+            yield source, row
+
+    def keep(self) -> str:
+        """Put the finished recording in place; returns its key for the job ("" when nothing was recorded)."""
+        if self._file is None:
+            return ""
+        self._file.close()
+        os.replace(self._temp, self.path)
+        self._file = None
+        return self.key
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            if os.path.exists(self._temp):
+                os.remove(self._temp)
+
+
+def _given(options: ImportOptions, source: Source) -> set[str]:
+    plan = options.plan_for(source)
+    return {*plan.indexes, *plan.fixed}
+
+
+def built_rows_current(*, job: ImportJob, sources: list[Source], options: ImportOptions):
+    """The stored built rows as (source, row) pairs, or None when they were made from other choices or files."""
+    if not job.built_rows_key or job.built_rows_key != built_rows_key(job, sources, options):
+        return None
+    path = storages["private"].path(_built_rows_name(job.id))
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as fh:
+        if pickle.load(fh) != job.built_rows_key:
+            return None
+    return _read_built_rows(path, sources)
+
+
+def _read_built_rows(path: str, sources: list[Source]):
+    from ..pipeline.rows import UserRow
+
+    with open(path, "rb") as fh:
+        load = pickle.load
+        load(fh)  # the key
+        while True:
+            try:
+                # One load a row: one Unpickler for the stream would keep every row in its memo.
+                number, file, row, district_id, values, issues, skipped = load(fh)
+            except EOFError:
+                return
+            yield sources[number], UserRow(file=file, row=row, district_id=district_id, values=values, issues=issues,
+                                           skipped=skipped)
+
+
+def built_rows_delete(*, job: ImportJob) -> None:
+    """The stored built rows go with the job's files (and once a run has used them)."""
+    path = storages["private"].path(_built_rows_name(job.id))
+    if os.path.exists(path):
+        os.remove(path)
+    ImportJob.objects.filter(id=job.id).exclude(built_rows_key="").update(built_rows_key="")
 
 
 # --- The wizard's background pass -----------------------------------------------------------------
@@ -614,6 +730,7 @@ def _validate_draft(job: ImportJob, run: _Pass) -> None:
             break
         run.commit(0, lambda ids=ids: ImportIssue.objects.filter(id__in=ids).delete())
     sources = sources_for_job(job)
+    options = ImportOptions.from_job(job)
     pending: list[Issue] = []
 
     def flush(rows_done: int) -> None:
@@ -621,14 +738,18 @@ def _validate_draft(job: ImportJob, run: _Pass) -> None:
         pending.clear()
         run.commit(rows_done, lambda: store_issues(job, sources, batch) if batch else None)
 
-    result = validate_import(
-        district=job.district, sources=sources, options=ImportOptions.from_job(job),
-        issue_sink=pending.extend, on_batch=flush,
-    )
-    flush(result.counts["rows"])  # duplicates found at the end
-    # The problem groups take a scan of every problem (2 s at a million): counted once here, not per page view.
-    summary = {**result.summary(), "groups": selectors.import_issue_groups(job=job)}
-    run.finish(
-        validation_summary=summary, validated_at=timezone.now(), rows_total=result.counts["rows"],
-        validation_rows_done=result.counts["rows"],
-    )
+    built = BuiltRows(job, sources, options)
+    try:
+        result = validate_import(
+            district=job.district, sources=sources, options=options,
+            issue_sink=pending.extend, on_batch=flush, rows=built.record(iter_user_rows(sources, options, keep_skipped=True)),
+        )
+        flush(result.counts["rows"])  # duplicates found at the end
+        # The problem groups take a scan of every problem (2 s at a million): counted once here, not per page view.
+        summary = {**result.summary(), "groups": selectors.import_issue_groups(job=job)}
+        run.finish(
+            validation_summary=summary, validated_at=timezone.now(), rows_total=result.counts["rows"],
+            validation_rows_done=result.counts["rows"], built_rows_key=built.keep(),
+        )
+    finally:
+        built.discard()

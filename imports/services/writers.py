@@ -161,8 +161,3 @@ def refresh_statistics_if_stale(*, written_since: int = 0) -> bool:
     return True
 
 
-def refresh_statistics() -> None:
-    """ANALYZE the users table after a bulk load, as PostgreSQL's own guidance for COPY says."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {User._meta.db_table}")
