@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 
 from imports.models import ImportJob
+from imports.services import emails
 from schools.models import District
 from users.models import User
 
@@ -39,3 +40,15 @@ def get_actor(opts, district: District) -> User | None:
     if admin is None:
         raise CommandError(f'No district administrator "{opts["as_user"]}" in {district.slug}.')
     return admin
+
+
+EMAILS_PENDING = "Some emails could not be sent yet; the worker will retry them."
+
+
+def send_owed_emails(job: ImportJob, stderr) -> None:
+    """Send what a run in this process owes before the command exits; the worker retries what failed."""
+    try:
+        emails.import_emails_send(job_id=job.id)
+    except emails.EmailsPending:
+        stderr.write(EMAILS_PENDING)
+    job.refresh_from_db()

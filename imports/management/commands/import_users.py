@@ -14,7 +14,7 @@ from imports.pipeline.mapping import (
 )
 from imports.pipeline.reading import FileReadError, inspect_file
 from imports.selectors import school_choices
-from imports.services import emails, jobs, runs
+from imports.services import jobs, runs
 from imports.services.apply import store_issues
 from imports.services.jobs import with_bundle_mapping
 from imports.services.sources import (
@@ -29,7 +29,7 @@ from imports.types import SPECS, get_spec_by_command_name
 from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
 
-from ._common import get_district
+from ._common import get_district, send_owed_emails
 
 
 class _PathUpload(File):
@@ -150,11 +150,7 @@ class Command(BaseCommand):
             job.run_after = timezone.now()
             job.save(update_fields=["run_after"])
             job = runs.import_job_run(job_id=job.id, queue_emails=False) or job
-            job.refresh_from_db()
-            try:
-                emails.import_emails_send(job_id=job.id)
-            except emails.EmailsPending:
-                self.stderr.write("Some emails could not be sent yet; the worker will retry them.")
+            send_owed_emails(job, self.stderr)
         report.update(import_number=job.number, status=job.status)
         if job.status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS, ImportStatus.FAILED):
             report["counts"] = {**report["counts"], **job.counts}

@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from imports.models import ImportJob, ImportStatus
-from imports.services import emails, runs
+from imports.services import runs
 
-from ._common import add_job_arguments, get_job
+from ._common import add_job_arguments, get_job, send_owed_emails
 
 
 class Command(BaseCommand):
@@ -21,11 +21,7 @@ class Command(BaseCommand):
             ImportJob.objects.filter(id=job.id).update(run_after=timezone.now())
         if runs.import_job_run(job_id=job.id, queue_emails=False, retry_failed=True) is None:
             raise CommandError(f"Import {job.number} is {job.get_status_display()} and cannot be run now.")
-        try:
-            emails.import_emails_send(job_id=job.id)
-        except emails.EmailsPending:
-            self.stderr.write("Some emails could not be sent yet; the worker will retry them.")
-        job.refresh_from_db()
+        send_owed_emails(job, self.stderr)
         self.stdout.write(f"Import {job.number}: {job.get_status_display()} {job.counts}")
         if job.status == ImportStatus.FAILED:
             self.stderr.write(job.failure_reason)

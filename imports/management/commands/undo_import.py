@@ -3,11 +3,11 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from imports.models import ImportStatus
-from imports.services import emails, runs
+from imports.services import runs
 from imports.services import undo as undo_service
 from users.models import User
 
-from ._common import add_job_arguments, get_job
+from ._common import add_job_arguments, get_job, send_owed_emails
 
 PREVIEW_LINES = 50
 
@@ -46,11 +46,7 @@ class Command(BaseCommand):
             return
         if runs.import_job_run(job_id=undo.id, queue_emails=False) is None:
             raise CommandError(f"Import {undo.number} (undo of import {job.number}) was taken by a worker; see list_imports.")
-        try:
-            emails.import_emails_send(job_id=undo.id)
-        except emails.EmailsPending:
-            self.stderr.write("The completion email could not be sent yet; the worker will retry it.")
-        undo.refresh_from_db()
+        send_owed_emails(undo, self.stderr)
         self.stdout.write(f"Import {undo.number} (undo of import {job.number}): {undo.get_status_display()} {undo.counts}")
         if undo.status == ImportStatus.FAILED:
             self.stderr.write(undo.failure_reason)
