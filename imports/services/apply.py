@@ -84,9 +84,11 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
             status_note=CHECKING_NOTE.format(done=rows_checked, total=job.rows_total or rows_checked),
         )
 
-    built, rows = None, None
+    built, rows, check_duplicates = None, None, True
     if heartbeat:
         rows = built_rows_current(job=job, sources=sources, options=options)
+        # The same rows as the pass that built them: duplicates within them cannot have changed.
+        check_duplicates = rows is None or (job.validation_summary or {}).get("duplicates") != 0
     else:
         built = BuiltRows(job, sources, options)
         rows = built.record(iter_user_rows(sources, options, keep_skipped=True))
@@ -97,7 +99,7 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
             result = validate_import(
                 district=job.district, sources=sources, options=options,
                 issue_sink=lambda issues: store_issues(job, sources, issues), row_sink=row_sink,
-                on_batch=beat if heartbeat else None, rows=rows,
+                on_batch=beat if heartbeat else None, rows=rows, check_duplicates=check_duplicates,
             )
             job.validation_summary = result.summary()
             job.validated_at = timezone.now()

@@ -59,6 +59,7 @@ class ValidationResult:
     # Safety hold: existing students affected per their current school, and a few examples.
     affected_by_school: Counter = field(default_factory=Counter)
     largest_changes: list = field(default_factory=list)
+    duplicates: int = 0  # problems the within-file duplicate check found (a pure function of the rows)
 
     @property
     def has_errors(self) -> bool:
@@ -79,6 +80,7 @@ class ValidationResult:
             "conflict_example": self.conflict_example,
             "affected_by_school": {str(k): v for k, v in self.affected_by_school.items()},
             "largest_changes": self.largest_changes,
+            "duplicates": self.duplicates,
         }
 
 
@@ -173,12 +175,14 @@ def _username_issues(row, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
 def validate_import(
     *, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink,
     row_sink: Callable | None = None, on_batch: Callable[[int], None] | None = None, rows: Iterable | None = None,
+    check_duplicates: bool = True,
 ) -> ValidationResult:
     """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.
 
     row_sink, if given, receives (row, outcome) for every row without an error, in file order
     (the run spools the rows it must write). rows, if given, are the (source, built row) pairs of
-    an earlier pass (BuiltRows): the files are not read again.
+    an earlier pass (BuiltRows): the files are not read again. Without check_duplicates (those
+    rows, which an earlier pass found free of duplicates), the file is not searched for them again.
     """
     result = ValidationResult()
     counts = result.counts
@@ -190,7 +194,7 @@ def validate_import(
             issue_sink(issues)
 
     emit(missing_column_issues(sources, options))
-    duplicates = duplicate_check()
+    duplicates = duplicate_check() if check_duplicates else _NoDuplicates()
     lookup = _ExistingLookup(district, options.spec)
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
@@ -217,12 +221,14 @@ def validate_import(
                     row.issues += _matched_twice(matched, row, existing, labels)
                 if not row.has_error:
                     outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
-            row.issues += duplicates.add(
+            found = duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
                 username=row.values.get("username"), username_column=labels.get("username", ""),
                 tally=_tally_key(outcome) if outcome is not None else None,
             )
+            result.duplicates += len(found)
+            row.issues += found
             if outcome is not None and not row.has_error:
                 _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns)
                 if row_sink is not None:
@@ -235,9 +241,23 @@ def validate_import(
         if on_batch is not None:
             on_batch(counts["rows"])
     late = duplicates.finish()
+    result.duplicates += len(late)
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
     return result
+
+
+class _NoDuplicates:
+    """For rows an earlier pass already searched for duplicates and found none."""
+
+    def add(self, **row) -> list[Issue]:
+        return []
+
+    def finish(self) -> list[Issue]:
+        return []
+
+    def drain_uncounted(self) -> list[str]:
+        return []
 
 
 def _matched_twice(matched: dict[int, tuple[str, int]], row, existing: ExistingUser, labels: dict) -> list[Issue]:
@@ -317,12 +337,14 @@ def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: fr
 # Never for a file with a Password column: a password does not rest on disk in clear text.
 
 BUILT_ROWS_DIR = "built_rows"
+BUILT_ROWS_BLOCK = 2000  # rows per pickle: one dump per row cost a tenth of an unchanged run
+BUILT_ROWS_FORMAT = 2  # in the key: rows kept in another layout are never read, the file is
 
 
 def built_rows_key(job: ImportJob, sources: list[Source], options: ImportOptions) -> str:
     """What the built rows depend on: the pass, the file versions, the mapping and the schools that still exist."""
     data = [
-        job.validation_generation, job.import_type, [(s.file_id, s.path) for s in sources], options.field_mapping,
+        BUILT_ROWS_FORMAT, job.validation_generation, job.import_type, [(s.file_id, s.path) for s in sources], options.field_mapping,
         options.fixed_values, options.file_fixed_values, sorted(options.school_mapping.items()), options.value_mapping,
     ]
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
@@ -348,6 +370,7 @@ class BuiltRows:
             self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.key = built_rows_key(job, sources, options)
             self._pickler.dump(self.key)  # read back first: a file another pass replaced is never taken for this one
+            self._pickler.clear_memo()  # each dump is read by an unpickler of its own, whose memo starts empty
 
     def record(self, pairs: Iterable):
         """Pass the pairs through, writing each one down first (before validation adds its own problems)."""
@@ -356,10 +379,17 @@ class BuiltRows:
             return
         numbers = {id(s): n for n, s in enumerate(self.sources)}
         dump, clear = self._pickler.dump, self._pickler.clear_memo
+        block = []
         for source, row in pairs:
-            dump((numbers[id(source)], row.file, row.row, row.district_id, row.values, list(row.issues), row.skipped))
-            clear()  # the memo would otherwise keep every row in memory
+            block.append((numbers[id(source)], row.file, row.row, row.district_id, row.values, list(row.issues), row.skipped))
+            if len(block) >= BUILT_ROWS_BLOCK:
+                dump(block)
+                clear()  # the memo would otherwise keep every row in memory
+                block = []
             yield source, row
+        if block:
+            dump(block)
+            clear()
 
     def keep(self) -> str:
         """Put the finished recording in place; returns its key for the job ("" when nothing was recorded)."""
@@ -404,12 +434,13 @@ def _read_built_rows(path: str, sources: list[Source]):
         load(fh)  # the key
         while True:
             try:
-                # One load a row: one Unpickler for the stream would keep every row in its memo.
-                number, file, row, district_id, values, issues, skipped = load(fh)
+                # One load a block: one Unpickler for the stream would keep every row in its memo.
+                block = load(fh)
             except EOFError:
                 return
-            yield sources[number], UserRow(file=file, row=row, district_id=district_id, values=values, issues=issues,
-                                           skipped=skipped)
+            for number, file, row, district_id, values, issues, skipped in block:
+                yield sources[number], UserRow(file=file, row=row, district_id=district_id, values=values, issues=issues,
+                                               skipped=skipped)
 
 
 def built_rows_delete(*, job: ImportJob) -> None:

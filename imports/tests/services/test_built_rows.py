@@ -111,3 +111,58 @@ def test_the_wizards_background_pass_keeps_its_rows_for_the_run(
 
     assert reads == []
     assert job.status == ImportStatus.COMPLETED and job.counts["created"] == 2
+
+
+@pytest.fixture
+def duplicate_searches(monkeypatch):
+    """How many times a pass searches its rows for duplicates."""
+    searches = []
+    real = validation.duplicate_check
+
+    def counting():
+        searches.append(1)
+        return real()
+
+    monkeypatch.setattr(validation, "duplicate_check", counting)
+    return searches
+
+
+def test_rows_kept_in_several_blocks_come_back_in_order_with_their_values(district, school, tmp_path, monkeypatch, reads):
+    monkeypatch.setattr(validation, "BUILT_ROWS_BLOCK", 2)
+    job = _submitted(district, tmp_path, [student(str(n), **{"Last Name": f"L{n}", "Grade": str(n)}) for n in range(1, 8)])
+    reads.clear()
+
+    job = _run(job)
+
+    assert reads == []
+    assert job.counts["created"] == 7
+    stored = dict(User.objects.filter(district=district).values_list("district_user_id", "last_name"))
+    assert stored == {str(n): f"L{n}" for n in range(1, 8)}
+    assert set(User.objects.filter(district=district).values_list("grade", flat=True)) == {str(n) for n in range(1, 8)}
+
+
+def test_the_run_does_not_search_for_duplicates_again_when_the_wizard_found_none(
+    district, school, tmp_path, reads, duplicate_searches
+):
+    job = _submitted(district, tmp_path, [student("1"), student("2")])
+    reads.clear()
+    duplicate_searches.clear()
+
+    job = _run(job)
+
+    assert reads == [] and duplicate_searches == []
+    assert job.status == ImportStatus.COMPLETED and job.counts["created"] == 2
+
+
+def test_a_duplicate_email_the_wizard_found_is_reported_by_the_run_too(district, school, tmp_path, reads, duplicate_searches):
+    shared = "twin@springfield.example.org"
+    job = _submitted(district, tmp_path, [student("1", **{"Email Address": shared}), student("2", **{"Email Address": shared})])
+    assert job.validation_summary["counts"]["warnings"] == 2
+    reads.clear()
+    duplicate_searches.clear()
+
+    job = _run(job)
+
+    assert reads == [] and duplicate_searches == [1]
+    assert job.status == ImportStatus.COMPLETED_WITH_WARNINGS and job.counts["warnings"] == 2
+    assert sorted(job.issues.filter(code="duplicate_email_in_file").values_list("row", flat=True)) == [2, 3]
