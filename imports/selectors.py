@@ -110,7 +110,8 @@ def existing_users_by_district_id(*, district: District, district_ids: list[str]
         columns = (key_column, "id", "district_user_id", "is_district_admin", "is_superuser", *(c for c, _ in only), *record)
         first_record = 5 + len(only)
         for row in _rows_where_in(district=district, column=key_column, values=remaining, columns=columns):
-            if row[0] in found or any(row[5 + i] != value for i, (_, value) in enumerate(only)):
+            # A generator per row for an empty match_only took half of this loop's time (measured).
+            if row[0] in found or (only and any(row[5 + i] != value for i, (_, value) in enumerate(only))):
                 continue
             found[row[0]] = ExistingUser(
                 id=row[1], district_user_id=row[2], values=dict(zip(record, row[first_record:])),

@@ -20,7 +20,8 @@ from schools.models import District
 from .. import selectors
 from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
 from ..pipeline.classify import (
-    NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues, unmatched_key_issues,
+    NEW, UNCHANGED, ExistingUser, Outcome, classify, existing_user_warnings, protected_account_issues, same_as_stored,
+    unmatched_key_issues,
 )
 from ..pipeline.normalize import Invalid
 from ..types import get_spec
@@ -212,7 +213,12 @@ def validate_import(
             if labels is None:
                 labels = labels_cache[source.info.name] = _labels(source, options)
             outcome = existing = None
-            if not row.has_error:
+            plain = False
+            if not row.issues and matched is None:
+                existing = lookup.users.get(row.district_id)
+                outcome = _plain_outcome(row, existing, lookup)
+                plain = outcome is not None
+            if not plain and not row.has_error:
                 existing = lookup.users.get(row.district_id)
                 row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
                 row.issues += _existing_warnings(row, existing, lookup, labels)
@@ -227,8 +233,19 @@ def validate_import(
                 username=row.values.get("username"), username_column=labels.get("username", ""),
                 tally=_tally_key(outcome) if outcome is not None else None,
             )
-            result.duplicates += len(found)
-            row.issues += found
+            if found:
+                result.duplicates += len(found)
+                row.issues += found
+            if not row.issues:  # the common row: nothing to report
+                if plain:  # new, or unchanged: nothing a preview shows beyond its count
+                    counts[outcome.kind] += 1
+                    if outcome.kind == NEW:
+                        counts["created"] += 1
+                elif outcome is not None:
+                    _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns)
+                if outcome is not None and row_sink is not None:
+                    row_sink(row, outcome)
+                continue
             if outcome is not None and not row.has_error:
                 _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns)
                 if row_sink is not None:
@@ -245,6 +262,30 @@ def validate_import(
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
     return result
+
+
+def _plain_outcome(row, existing: ExistingUser | None, lookup: _ExistingLookup) -> Outcome | None:
+    """NEW or UNCHANGED for a row that the full checks would pass without a word, decided cheaply; None
+    sends the row through them (a change, a warning, a password, an administrator, an unknown key...)."""
+    if row.password:
+        return None
+    values = row.values
+    email, name = values.get("email"), values.get("username")
+    if email:
+        owner = lookup.email_owners.get(email.lower())
+        if owner is not None and owner != row.district_id:
+            return None
+    if name:
+        owner = lookup.username_owners.get(name.lower())
+        if owner is not None and owner != (lookup.district.id, row.district_id):
+            return None
+    if existing is None:
+        if not lookup.spec.creates_users or row.district_id in lookup.padded_matches:
+            return None
+        return Outcome(NEW)
+    if existing.protected or not same_as_stored(values, existing.values):
+        return None
+    return Outcome(UNCHANGED)
 
 
 class _NoDuplicates:
