@@ -8,6 +8,7 @@ import io
 import re
 import zlib
 from functools import lru_cache
+from operator import itemgetter
 
 from django.db import connection
 
@@ -42,6 +43,81 @@ def new_user(spec, values: dict, **engine) -> dict:
     return user
 
 
+class NewUsers:
+    """New users as rows of values in one column order, without a dict per user: each row holds the
+    values that differ between users, then `same`, the values every user of the batch shares.
+
+    Indexing or iterating gives each user as a dict, as new_user makes them; a slice is NewUsers.
+    """
+
+    __slots__ = ("columns", "rows", "same")
+
+    def __init__(self, columns: tuple[str, ...], rows: list[list], same: tuple = ()):
+        self.columns = columns
+        self.rows = rows
+        self.same = same
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        columns, same = self.columns, self.same
+        return (dict(zip(columns, (*row, *same))) for row in self.rows)
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            return NewUsers(self.columns, self.rows[item], self.same)
+        return dict(zip(self.columns, (*self.rows[item], *self.same)))
+
+
+def new_users(spec, engine: tuple[str, ...], record: tuple[str, ...], rows, **constant) -> NewUsers:
+    """The new users new_user would make, one per row, as NewUsers.
+
+    Each row holds what the engine sets per user (named by `engine`), then its record values (named by
+    `record`; None takes the column's default); `constant` is what the engine sets the same for all.
+    Defaults are worked out once here; only a callable one is called per user.
+    """
+    static, dynamic = _model_defaults()
+    # new_user's precedence: a record value, then the type's insert defaults, then the engine, then static defaults.
+    keep = [
+        i for i, c in enumerate(engine)
+        if c not in record and c not in spec.insert_defaults and c not in engine[i + 1:]
+    ] + list(range(len(engine), len(engine) + len(record)))
+    given = tuple(engine[i] for i in keep if i < len(engine)) + tuple(record)
+    constants = {k: v for k, v in {**static, **constant, **spec.insert_defaults}.items() if k not in given}
+    calls = tuple((c, default) for c, default in dynamic if c not in given and c not in constants)
+    fills, called = [None] * (len(given) - len(record)), set()  # what a None becomes: an engine value stays None
+    for c in record:
+        field = User._meta.get_field(c)
+        if field.has_default() and callable(field.default):
+            called.add(len(fills))
+            fills.append(field.get_default)
+        else:
+            fills.append(field.get_default())
+    pick = None if len(keep) == len(engine) + len(record) else _picker(keep)
+    out = []
+    for row in rows:
+        if pick is not None:
+            row = pick(row)
+        if called:
+            values = [
+                (fill() if i in called else fill) if value is None else value
+                for i, (value, fill) in enumerate(zip(row, fills))
+            ]
+        else:
+            values = [fill if value is None else value for value, fill in zip(row, fills)]
+        if calls:
+            values.extend(default() for _, default in calls)
+        out.append(values)
+    return NewUsers((*given, *(c for c, _ in calls), *constants), out, tuple(constants.values()))
+
+
+def _picker(positions: list[int]):
+    if len(positions) == 1:
+        return lambda row: (row[positions[0]],)
+    return itemgetter(*positions)
+
+
 def base_username(district_slug: str, district_user_id: str) -> str:
     """Stable: made once from the district and District ID, never changed by a later import."""
     return f"{district_slug}.{_USERNAME_UNSAFE.sub('_', district_user_id)}"[:150]
@@ -63,26 +139,33 @@ def _copy_text(value) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def copy_rows(cursor, table: str, columns, rows) -> None:
-    """COPY rows (sequences of values) into table's columns; None is NULL."""
+def copy_rows(cursor, table: str, columns, rows, same: tuple = ()) -> None:
+    """COPY rows (sequences of values) into table's columns; None is NULL. `same`: values of the last
+    columns, equal for every row, written out once (the csv writer's str() of a date or a bool is not free)."""
     rows = rows if isinstance(rows, list) else list(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\", lineterminator="\n")
     writer.writerows([_NULL if v is None else v for v in row] for row in rows)
     text = buffer.getvalue()
     if "\r" in text or "\\\n" in text:
-        text = "".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows)
+        text = "".join("\t".join(_copy_text(v) for v in (*row, *same)) + "\n" for row in rows)
+    elif same:
+        # Every "\n" ends a row here: a line break inside a value took the branch above.
+        separator = "\t" if len(columns) > len(same) else ""
+        text = text.replace("\n", separator + "\t".join(map(_copy_text, same)) + "\n")
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {_COPY_OPTIONS}", io.StringIO(text))
 
 
-def insert_users(new_users: list[dict]) -> None:
-    """Insert users given as dicts with the same columns (made by new_user)."""
+def insert_users(new_users) -> None:
+    """Insert users given as NewUsers, or as dicts with the same columns (made by new_user)."""
     if not new_users:
         return
     if connection.vendor == "postgresql":
-        columns = tuple(new_users[0])
+        if not isinstance(new_users, NewUsers):
+            columns = tuple(new_users[0])
+            new_users = NewUsers(columns, [[u[c] for c in columns] for u in new_users])
         with connection.cursor() as cursor:
-            copy_rows(cursor.cursor, User._meta.db_table, columns, ([u[c] for c in columns] for u in new_users))
+            copy_rows(cursor.cursor, User._meta.db_table, new_users.columns, new_users.rows, new_users.same)
         return
     User.objects.bulk_create([User(**u) for u in new_users], batch_size=500)
 
