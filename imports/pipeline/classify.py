@@ -22,14 +22,43 @@ ADMIN_ACCOUNT = (
 ADMIN_ACCOUNT_SUGGESTION = "Remove this row from the file. To change an administrator's details, ask Classworks support."
 
 
-@dataclass(frozen=True, slots=True)
 class ExistingUser:
-    """The stored values of a matched user, as plain data."""
+    """The stored values of a matched user, as plain data.
 
-    id: int
-    district_user_id: str
-    values: dict  # the type's record columns -> stored value
-    protected: bool = False  # a district administrator or a superuser: no import may touch it
+    A look-up gives the stored row as a tuple with its columns' positions (shared by every user it
+    found): most rows are only compared, so the dict of values is made on first use.
+    """
+
+    __slots__ = ("id", "district_user_id", "protected", "_values", "_stored", "_positions")
+
+    def __init__(self, id: int, district_user_id: str, values: dict | None = None, protected: bool = False, *,
+                 stored: tuple = (), positions: dict[str, int] | None = None):
+        self.id = id
+        self.district_user_id = district_user_id
+        self.protected = protected  # a district administrator or a superuser: no import may touch it
+        self._values = values
+        self._stored = stored
+        self._positions = positions
+
+    @property
+    def values(self) -> dict:
+        """The type's record columns -> stored value."""
+        if self._values is None:
+            self._values = {column: self._stored[i] for column, i in self._positions.items()}
+        return self._values
+
+    def stored(self, column: str):
+        if self._values is not None:
+            return self._values.get(column)
+        i = self._positions.get(column)
+        return None if i is None else self._stored[i]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ExistingUser) and (self.id, self.district_user_id, self.protected, self.values) == (
+            other.id, other.district_user_id, other.protected, other.values)
+
+    def __repr__(self) -> str:
+        return f"ExistingUser(id={self.id}, district_user_id={self.district_user_id!r}, protected={self.protected})"
 
 
 @dataclass(slots=True)
@@ -119,10 +148,11 @@ def existing_user_warnings(row: UserRow, existing: ExistingUser | None, *, label
     return []
 
 
-def same_as_stored(values: dict, stored: dict) -> bool:
+def same_as_stored(values: dict, existing: ExistingUser) -> bool:
     """Every value the row gives equals the stored one (a blank gives nothing): classify would say
     UNCHANGED with no conflict and no warning of its own, at a fraction of its cost."""
+    stored = existing.stored
     for key, new in values.items():
-        if new is not None and new != "" and new != stored.get(key):
+        if new is not None and new != "" and new != stored(key):
             return False
     return True

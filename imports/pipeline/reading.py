@@ -87,7 +87,7 @@ class RowStart:
     offset: int = 0  # CSV: the text stream's position (TextIOWrapper.tell()); xlsx: unused
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made once per row, and a frozen init costs three times as much
 class RawRow:
     """One data row: cells are stripped, one per column; a row with the wrong cell count has only blanks and its problem."""
 
