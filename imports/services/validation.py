@@ -217,7 +217,7 @@ def validate_import(
             issue_sink(issues)
 
     emit(missing_column_issues(sources, options))
-    duplicates = duplicate_check() if check_duplicates else _NoDuplicates()
+    duplicates = duplicate_check(_expected_rows(sources)) if check_duplicates else _NoDuplicates()
     lookup = _ExistingLookup(district, options.spec, given_record_columns(sources, options))
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
@@ -308,6 +308,14 @@ def _plain_outcome(row, existing: ExistingUser | None, lookup: _ExistingLookup) 
     if existing.protected or not same_as_stored(values, existing):
         return None
     return Outcome(UNCHANGED)
+
+
+def _expected_rows(sources: list[Source]) -> int | None:
+    """The rows the upload counted in these files; None when one was not counted (0 is taken as not counted)."""
+    counts = dict(ImportFile.objects.filter(id__in=[s.file_id for s in sources]).values_list("id", "row_count"))
+    if not all(counts.get(s.file_id) for s in sources):
+        return None
+    return sum(counts[s.file_id] for s in sources)
 
 
 class _NoDuplicates:

@@ -119,9 +119,9 @@ def duplicate_searches(monkeypatch):
     searches = []
     real = validation.duplicate_check
 
-    def counting():
+    def counting(*args):
         searches.append(1)
-        return real()
+        return real(*args)
 
     monkeypatch.setattr(validation, "duplicate_check", counting)
     return searches

@@ -100,9 +100,12 @@ def test_copy_and_update_from_write_usernames_birthdates_and_races(district, sch
     assert User.objects.get(district_user_id="P2").username == "springfield.P2"
 
 
-def test_duplicate_usernames_in_the_file_are_found_by_the_staged_check(district, school, tmp_path):
+def test_duplicate_usernames_in_the_file_are_found_by_the_staged_check(district, school, tmp_path, monkeypatch):
     from imports.models import ImportIssue
+    from imports.services import duplicates
     from imports.tests.factories import HEADER
+
+    monkeypatch.setattr(duplicates, "IN_MEMORY_MAX_ROWS", 0)  # as for a file of more rows than that
 
     rows = [student("Q1", Username="same"), student("Q2", Username="SAME"), student("Q3", Username="other")]
     job = make_import_job(district, [write_csv(tmp_path / "a.csv", rows, header=HEADER + ("Username",))])
@@ -111,3 +114,32 @@ def test_duplicate_usernames_in_the_file_are_found_by_the_staged_check(district,
         ("duplicate_username", 2), ("duplicate_username", 3),
     ]
     assert job.validation_summary["counts"]["new"] == 1
+
+
+@pytest.mark.parametrize("in_memory_max_rows", [0, 1_000])
+def test_the_staged_and_the_in_memory_duplicate_checks_store_the_same_problems(
+    district, school, tmp_path, monkeypatch, in_memory_max_rows
+):
+    """A large file is searched for duplicates by PostgreSQL, a small one in memory: the admin sees the same."""
+    from imports.models import ImportIssue
+    from imports.services import duplicates
+    from imports.tests.factories import HEADER
+
+    monkeypatch.setattr(duplicates, "IN_MEMORY_MAX_ROWS", in_memory_max_rows)
+    twin = "twin@springfield.example.org"
+    rows = [
+        student("D1", Username="same"), student("D2", Username="SAME"), student("D1"),
+        student("D3", **{"Email Address": twin}), student("D4", **{"Email Address": twin.upper()}), student("D5"),
+    ]
+    job = make_import_job(district, [write_csv(tmp_path / "a.csv", rows, header=HEADER + ("Username",))])
+
+    assert sorted(ImportIssue.objects.filter(job=job).values_list("code", "row", "message")) == [
+        ("duplicate_district_id", 2, 'District ID "D1" appears more than once in the file (also row 4).'),
+        ("duplicate_district_id", 4, 'District ID "D1" appears more than once in the file (also row 2).'),
+        ("duplicate_email_in_file", 5, "The same email address is on more than one row (also row 6)."),
+        ("duplicate_email_in_file", 6, "The same email address is on more than one row (also row 5)."),
+        ("duplicate_username", 2, 'Username "same" appears more than once in the file (also row 3).'),
+        ("duplicate_username", 3, 'Username "same" appears more than once in the file (also row 2).'),
+    ]
+    counts = job.validation_summary["counts"]
+    assert (counts["error_rows"], counts["new"], counts["warnings"]) == (3, 3, 2)
