@@ -30,7 +30,6 @@ from ..pipeline.masking import mask_issues, mask_text, mask_value
 from . import writers
 from .duplicates import duplicate_check
 from .passwords import password_issues
-from ..pipeline.mapping import plan_columns
 from ..pipeline.reading import FileReadError, iter_rows
 from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues, sources_for_job
 
@@ -692,11 +691,6 @@ def _give_up(run: _Pass, message: str) -> None:
         pass
 
 
-def school_value_counts_bounded(job: ImportJob, on_rows: Callable[[int], None] | None = None) -> dict[str, int] | str:
-    """The School column's distinct values with their row counts, or a message when there are too many."""
-    return file_value_counts_bounded(job, on_rows)[0]
-
-
 def _unrecognised_parts(rule, value: str) -> list[str]:
     if not value:
         return []
@@ -707,30 +701,41 @@ def _unrecognised_parts(rule, value: str) -> list[str]:
 def file_value_counts_bounded(
     job: ImportJob, on_rows: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, int] | str, dict[str, dict[str, int]]]:
-    """One read of the files: the School column's distinct values (or a message when there are too many),
-    and each coded field's distinct values that its rule does not recognise, with their row counts."""
-    spec = get_spec(job.import_type)
+    """The job's files' school values (or a message when there are too many) and unrecognised coded values."""
+    return file_value_counts(
+        sources_for_job(job), ImportOptions.from_job(job), rows_of=source_rows, total_rows=job.rows_total, on_rows=on_rows,
+    )
+
+
+def file_value_counts(
+    sources: list[Source], options: ImportOptions, *, rows_of: Callable[[Source], int] = lambda source: 0,
+    total_rows: int = 0, on_rows: Callable[[int], None] | None = None, limit_schools: bool = True,
+) -> tuple[dict[str, int] | str, dict[str, dict[str, int]]]:
+    """One read of the files: the School column's distinct values (with limit_schools, a message when
+    there are too many), and each coded field's distinct values that its rule does not recognise, with
+    their row counts. A value given for every row of a file counts rows_of(file) rows; a cell equal to
+    the row's password is never listed."""
+    spec = options.spec
     school_key = spec.lookup_field("schools")
-    fixed = job.fixed_values.get(school_key) if school_key else None
+    fixed = options.fixed_values.get(school_key) if school_key else None
     schools: dict[str, int] | str = {}
     if fixed is not None and fixed.strip():
-        schools = {fixed.strip(): job.rows_total}
+        schools = {fixed.strip(): total_rows}
     coded: dict[str, dict[str, int]] = {f.key: {} for f in spec.coded_fields}
     verdicts: dict[tuple[str, str], tuple[str, ...]] = {}  # (field, cell) -> its unrecognised parts
     rows = 0
-    options = ImportOptions.from_job(job)
-    for source in sources_for_job(job):
-        plan = plan_columns(source.info.column_labels, options.field_mapping, options.fixed_for(source), spec)
+    for source in sources:
+        plan = options.plan_for(source)
         index = plan.indexes.get(school_key) if fixed is None and school_key else None
         columns = [(f, plan.indexes[f.key]) for f in spec.coded_fields if f.key in plan.indexes]
         file_school = (plan.fixed.get(school_key) or "").strip() if fixed is None and school_key else ""
         if file_school and not isinstance(schools, str):  # one school for this file's rows
-            schools[file_school] = schools.get(file_school, 0) + source_rows(source)
+            schools[file_school] = schools.get(file_school, 0) + rows_of(source)
         for f in spec.coded_fields:  # one value for this file's rows that the rule does not know
             text = (plan.fixed.get(f.key) or "").strip()
             if text:
                 for part in _unrecognised_parts(f.rule, text):
-                    coded[f.key][part] = coded[f.key].get(part, 0) + source_rows(source)
+                    coded[f.key][part] = coded[f.key].get(part, 0) + rows_of(source)
         if index is None and not columns:
             continue
         password_index = plan.indexes.get(spec.password_field) if spec.password_field else None
@@ -740,9 +745,9 @@ def file_value_counts_bounded(
             secret = cells[password_index] if password_index is not None and password_index < n else None
             if index is not None and not isinstance(schools, str):
                 value = cells[index].strip() if index < n else ""
-                if value:
+                if value and value != secret:  # a password is never listed on School Mapping
                     schools[value] = schools.get(value, 0) + 1
-                    if len(schools) > MAX_SCHOOL_VALUES:
+                    if limit_schools and len(schools) > MAX_SCHOOL_VALUES:
                         schools = ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels[school_key], limit=MAX_SCHOOL_VALUES)
             for f, i in columns:
                 value = cells[i].strip() if i < n else ""
@@ -762,33 +767,6 @@ def file_value_counts_bounded(
             if on_rows is not None and rows % BATCH_ROWS == 0:
                 on_rows(rows)
     return schools, {k: v for k, v in coded.items() if v}
-
-
-def coded_value_counts(sources, options: ImportOptions) -> dict[str, dict[str, int]]:
-    """Each coded field's distinct values that its rule does not recognise, with their row counts (the command line)."""
-    coded: dict[str, dict[str, int]] = {}
-    for source in sources:
-        plan = options.plan_for(source)
-        columns = [(f, plan.indexes[f.key]) for f in options.spec.coded_fields if f.key in plan.indexes]
-        for f in options.spec.coded_fields:
-            for part in _unrecognised_parts(f.rule, (plan.fixed.get(f.key) or "").strip()):
-                coded.setdefault(f.key, {})[part] = coded.get(f.key, {}).get(part, 0) + 1
-        if not columns:
-            continue
-        verdicts: dict[tuple[str, str], list[str]] = {}
-        for raw in iter_rows(source.path, source.info):
-            for f, i in columns:
-                value = raw.cells[i].strip() if i < len(raw.cells) else ""
-                if not value:
-                    continue
-                parts = verdicts.get((f.key, value))
-                if parts is None:
-                    parts = verdicts[(f.key, value)] = _unrecognised_parts(f.rule, value)
-                found = coded.setdefault(f.key, {})
-                for part in parts:
-                    if part in found or len(found) < MAX_CODED_VALUES:
-                        found[part] = found.get(part, 0) + 1
-    return {k: v for k, v in coded.items() if v}
 
 
 def source_rows(source) -> int:

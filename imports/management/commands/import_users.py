@@ -21,10 +21,9 @@ from imports.services.sources import (
     ImportOptions,
     Source,
     column_labels,
-    school_value_counts,
 )
 from imports.pipeline.normalize import SKIP, Invalid
-from imports.services.validation import coded_value_counts, validate_import
+from imports.services.validation import file_value_counts, validate_import
 from imports.types import SPECS, get_spec_by_command_name
 from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
@@ -221,7 +220,9 @@ class Command(BaseCommand):
             field_mapping=mapping, fixed_values=fixed, file_fixed_values=file_fixed, conflict_policy=opts["conflict"], password_policy=opts["password"],
             spec=spec,
         )
-        values = list(school_value_counts(sources, options))
+        # One read of the files for both: their school values and their unrecognised coded values.
+        school_values, coded_values = file_value_counts(sources, options, limit_schools=False)
+        values = list(school_values)
         schools = school_choices(district=district)
         school_map = propose_school_mapping(
             values, schools, remembered=memory.school_mapping if memory else None,
@@ -233,15 +234,15 @@ class Command(BaseCommand):
                 raise CommandError(f'--school-map: no school with SIS ID "{sis_id}" in {district.slug}.')
             school_map[value] = by_code[sis_id]
         options.school_mapping = school_map
-        options.value_mapping = self._value_mapping(sources, options, opts, memory)
+        options.value_mapping = self._value_mapping(coded_values, options, opts, memory)
         return options
 
-    def _value_mapping(self, sources, options, opts, memory) -> dict:
+    def _value_mapping(self, coded_values, options, opts, memory) -> dict:
         """Every unrecognised coded value: --value-map, else the district's last choice, else the suggestion."""
         spec = options.spec
         remembered = memory.value_mapping if memory else {}
         mapping: dict[str, dict[str, str]] = {}
-        for key, values in coded_value_counts(sources, options).items():
+        for key, values in coded_values.items():
             coding = spec.by_key[key].rule.coding
             for value in values:
                 target = remembered.get(key, {}).get(value) or coding.suggest(value)
