@@ -221,7 +221,7 @@ def _csv_records(path, info: FileInfo, start: RowStart | None = None, wants=None
                     'A value that starts with a quote must end with one; double any quote inside it ("").',
                 ), here
                 continue
-            yield row, [c.strip() for c in cells], None, here
+            yield row, list(map(str.strip, cells)), None, here
 
 
 def _sniff_delimiter(text: str) -> str:
