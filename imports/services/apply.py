@@ -35,7 +35,7 @@ from . import passwords
 from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
-from .validation import BuiltRows, built_rows_current, built_rows_delete, validate_import
+from .validation import BuiltRows, built_pass_reusable, built_rows_current, built_rows_delete, validate_import
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
                 district=job.district, sources=sources, options=options,
                 issue_sink=lambda issues: store_issues(job, sources, issues), row_sink=row_sink,
                 on_batch=beat if heartbeat else None, rows=rows, check_duplicates=check_duplicates,
+                outcome_sink=built.mark if built is not None else None,
             )
             job.validation_summary = result.summary()
             job.validated_at = timezone.now()
@@ -423,7 +424,13 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inli
 def _validate_and_apply(
     job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None, hash_inline: bool
 ) -> None:
-    result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True)
+    every_valid_row = bool(job.custom_group_id or job.email_staff)  # group members and login emails need them all
+    # The wizard's pass, when nothing it depends on changed since: its rows are written without a second check.
+    reused = built_pass_reusable(job=job, sources=sources, options=options) if spool is not None else None
+    if reused is not None:
+        result = reused.result
+    else:
+        result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True)
     if result.has_errors:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
     if job.created_users.count() == 0 and not job.changes.exists() and import_job_hold_if_needed(job=job):
@@ -434,7 +441,9 @@ def _validate_and_apply(
     ImportJob.objects.filter(id=job.id).update(rows_total=total, heartbeat_at=timezone.now(), status_note="")
 
     batch_starts = {}
-    if spool is not None:
+    if reused is not None:
+        items, planned = reused.rows_to_write(every_valid_row=every_valid_row), reused.count(every_valid_row=every_valid_row)
+    elif spool is not None:
         items, planned = iter(spool), spool.kept
     else:
         # Where each password batch's first row begins, so its task reads only its own rows.

@@ -22,7 +22,7 @@ from ..models import (
 from ..pipeline.bundles import Bundle, open_bundle
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
 from ..pipeline.normalize import SKIP
-from ..pipeline.reading import FileReadError, count_data_rows, inspect_file
+from ..pipeline.reading import count_data_rows, inspect_file
 from ..types import DEFAULT_TYPE, get_spec
 from . import validation
 from .safety import import_job_hold_if_needed

@@ -1,0 +1,143 @@
+"""The run takes the wizard's pass as its check when nothing it depends on changed since (PostgreSQL)."""
+import pytest
+from django.db import connection
+
+from imports import selectors
+from imports.models import ImportStatus
+from imports.services import jobs, runs, sources, validation
+from imports.tests.factories import HEADER, IN_WINDOW, make_import_job, staff, student, write_csv
+from users.models import CustomGroup, User
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
+
+
+@pytest.fixture(autouse=True)
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the users' fingerprint is made of PostgreSQL row versions")
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """What the run does again: reading a file from its start, and looking users up by District ID."""
+    done = []
+    read, look_up = sources.iter_rows, selectors.existing_users_by_district_id
+
+    def reading(path, info, *args, **kwargs):
+        done.append("read")
+        return read(path, info, *args, **kwargs)
+
+    def looking_up(**kwargs):
+        done.append("look-up")
+        return look_up(**kwargs)
+
+    monkeypatch.setattr(sources, "iter_rows", reading)
+    monkeypatch.setattr(selectors, "existing_users_by_district_id", looking_up)
+    return done
+
+
+def _submitted(district, path, **options):
+    job = make_import_job(district, [path], **options)
+    return jobs.import_job_submit(job=job, now=IN_WINDOW, dispatch=False)
+
+
+def _run(job):
+    runs.import_job_run(job_id=job.id, queue_emails=False)
+    job.refresh_from_db()
+    return job
+
+
+def _existing(district, school, district_user_id, **values):
+    return User.objects.create(
+        username=f"u{district_user_id}", district=district, district_user_id=district_user_id, first_name="Ada",
+        last_name="Old", user_type="student", grade="5", school=school, **values,
+    )
+
+
+def test_nothing_changed_since_the_wizard_so_the_run_only_writes(district, school, tmp_path, checks):
+    _existing(district, school, "1", middle_name="")
+    rows = [student("1", **{"Last Name": "New"}), student("2", **{"Last Name": "Two"}), student("3", **{"Last Name": "Old"})]
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", rows))
+    checks.clear()
+
+    job = _run(job)
+
+    # Only the chunk's own look-up of the rows it writes: no file read, no second check of every row.
+    assert checks == ["look-up"]
+    assert job.status == ImportStatus.COMPLETED
+    assert (job.counts["created"], job.counts["updated"], job.counts["unchanged"]) == (2, 1, 0)
+    assert dict(User.objects.filter(district=district).values_list("district_user_id", "last_name")) == {
+        "1": "New", "2": "Two", "3": "Old",
+    }
+    assert job.changes.get().changes["last_name"] == ["Old", "New"]
+
+
+def test_a_user_edited_after_the_wizard_makes_the_run_check_every_row_again(district, school, tmp_path, checks):
+    ada = _existing(district, school, "1")
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "Old"}), student("2")]))
+    assert job.validation_summary["counts"]["unchanged"] == 1
+    # Another tool renames her between review and run, in this same transaction even.
+    User.objects.filter(id=ada.id).update(last_name="Renamed")
+    checks.clear()
+
+    job = _run(job)
+
+    assert checks.count("look-up") >= 2  # the run's check, then the chunk's
+    assert (job.counts["created"], job.counts["updated"]) == (1, 1)
+    assert User.objects.get(id=ada.id).last_name == "Old"
+
+
+def test_a_user_added_after_the_wizard_is_updated_not_created_twice(district, school, tmp_path, checks):
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"})]))
+    _existing(district, school, "1")
+    checks.clear()
+
+    job = _run(job)
+
+    assert "look-up" in checks
+    assert (job.counts["created"], job.counts["updated"]) == (0, 1)
+    assert User.objects.filter(district=district, district_user_id="1").count() == 1
+
+
+def test_group_members_and_login_emails_get_every_valid_row_also_the_unchanged_ones(district, school, tmp_path, checks):
+    group = CustomGroup.objects.create(district=district, name="Grade 5")
+    ada = _existing(district, school, "1")
+    rows = [student("1", **{"Last Name": "Old"}), student("2"), staff("T-1")]
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", rows), custom_group=group, group_members="all",
+                     email_staff=True)
+    checks.clear()
+
+    job = _run(job)
+
+    assert "read" not in checks
+    assert set(group.members.values_list("district_user_id", flat=True)) == {"1", "2", "T-1"}
+    assert ada.id in set(group.members.values_list("id", flat=True))
+    teacher = User.objects.get(district=district, district_user_id="T-1")
+    assert list(job.emails.filter(kind="login").values_list("user_id", flat=True)) == [teacher.id]
+
+
+def test_a_file_with_usernames_is_checked_again_since_usernames_are_unique_across_districts(
+    district, school, tmp_path, checks
+):
+    path = write_csv(tmp_path / "roster.csv", [student("1", Username="ada.l")], header=HEADER + ("Username",))
+    job = _submitted(district, path)
+    checks.clear()
+
+    job = _run(job)
+
+    assert checks.count("look-up") >= 2
+    assert User.objects.get(district=district, district_user_id="1").username == "ada.l"
+
+
+def test_the_fingerprint_changes_with_an_insert_an_update_and_a_delete_in_the_same_transaction(district, school):
+    _existing(district, school, "0")
+    first = validation.users_fingerprint(district)
+    ada = _existing(district, school, "1")
+    added = validation.users_fingerprint(district)
+    User.objects.filter(id=ada.id).update(grade="6")
+    updated = validation.users_fingerprint(district)
+    User.objects.filter(id=ada.id).delete()
+    deleted = validation.users_fingerprint(district)
+
+    assert len({first, added, updated}) == 3 and deleted != updated
+    assert deleted == first  # the same stored rows as then: nothing a pass read then has changed
