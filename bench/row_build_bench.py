@@ -1,8 +1,9 @@
 """How fast the row builder turns read rows into user rows: the per-row part of validation, without a database.
 
-    .venv/bin/python bench/row_build_bench.py --rows 100000 --repeat 3
+    .venv/bin/python bench/row_build_bench.py --rows 100000 --repeat 3 [--block 2000]
 
-Prints the best of the repeats in rows per second. Run it on two commits to compare the row builder.
+--block N builds the rows N at a time with RowBuilder.build_block (a column at a time, as
+iter_user_rows does); without it, row by row with RowBuilder.build. Prints the best of the repeats in rows per second. Run it on two commits to compare the row builder.
 """
 import argparse
 import csv
@@ -43,12 +44,17 @@ def write_file(path: Path, rows: int) -> None:
             ])
 
 
-def build_all(path: Path, raws: list) -> int:
+def build_all(path: Path, raws: list, block: int = 0) -> int:
     info = inspect_file(path, path.name)
     proposal = propose_field_mapping(info.column_labels, has_header=True)
     plan = plan_columns(info.column_labels, {**proposal.suggestions, **proposal.matched}, {})
     builder = RowBuilder(file_name=path.name, plan=plan, school_mapping={"101": 1, "102": 2, "103": 3})
     errors = 0
+    if block:
+        pairs = [(raw.row, raw.cells) for raw in raws]
+        for at in range(0, len(pairs), block):
+            errors += sum(row.has_error for row in builder.build_block(pairs[at:at + block]))
+        return errors
     for raw in raws:
         errors += builder.build(raw.row, raw.cells).has_error
     return errors
@@ -58,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--block", type=int, default=0, help="rows per build_block call (0: build, row by row)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "roster.csv"
@@ -66,9 +73,10 @@ def main() -> None:
         best = float("inf")
         for _ in range(args.repeat):
             started = time.process_time()
-            errors = build_all(path, raws)
+            errors = build_all(path, raws, args.block)
             best = min(best, time.process_time() - started)
-    print(f"{args.rows:,} rows built in {best:.2f} s of CPU (best of {args.repeat}): {args.rows / best:,.0f} rows/s ({errors} rows with errors)")
+    how = f"build_block, {args.block:,} rows a block" if args.block else "build, row by row"
+    print(f"{how}: {args.rows:,} rows built in {best:.2f} s of CPU (best of {args.repeat}): {args.rows / best:,.0f} rows/s ({errors} rows with errors)")
 
 
 if __name__ == "__main__":

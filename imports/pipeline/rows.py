@@ -1,5 +1,6 @@
 """Build one user row from the file's cells: apply the column plan, normalise, and report problems."""
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from ..types import USER_DATA, ImportSpec
 from . import normalize
@@ -46,9 +47,10 @@ class RowBuilder:
         lookups = {"schools": school_mapping}
         # Where each field's text comes from: a column index, the one fixed text, or None (not mapped).
         sources: dict[str, int | str] = {**plan.indexes, **{k: v.strip() for k, v in plan.fixed.items()}}
-        # Each field compiled once: its source, converter, size, heading, and where its value goes.
-        # A field combined from several columns is made after the others, from its parts' values;
-        # its own column, when it has one, wins and its parts are not read.
+        # Each field compiled once, for build and build_block alike: its source, its judge (value mapping,
+        # rule and size check in one function), where its value goes, its column label and what its
+        # condition reads. A field combined from several columns is made after the others, from its
+        # parts' values; its own column, when it has one, wins and its parts are not read.
         value_mapping = value_mapping or {}
         self._fields, self._combined, self._not_given = [], [], {}
         for f in spec.fields:
@@ -65,40 +67,32 @@ class RowBuilder:
                 if slot is None:
                     self._not_given[f.stored_column] = None
                 continue
-            self._fields.append((f.key, source, _converter(f.rule, lookups), f.rule.max_length, f.heading,
-                                 f.stored_column, slot, value_mapper(f.rule, value_mapping.get(f.key, {}))))
-
-    def _issue(self, row: int, key: str, invalid, severity: str = ERROR) -> Issue:
-        return Issue(
-            severity, invalid.code, invalid.message, invalid.suggestion, row=row, column=self.plan.labels.get(key, ""),
-            field=key, file=self.file_name,
-        )
+            remap = value_mapper(f.rule, value_mapping.get(f.key, {}))
+            judge = _judge(_converter(f.rule, lookups), remap, f.rule.max_length, f.heading)
+            # None: a condition that does not say what it reads is judged row by row in build_block.
+            reads = (f.rule.reads or None) if f.rule.conditional else ()
+            self._fields.append((f.key, source, judge, f.stored_column, slot, plan.labels.get(f.key, ""), reads,
+                                 _plain(f.rule, source, remap)))
 
     def build(self, row: int, cells: list[str]) -> UserRow:
-        """One row's values under the type's rules, with an Issue for each cell that breaks one (the hot path)."""
+        """One row's values under the type's rules, with an Issue for each cell that breaks one."""
         out = UserRow(file=self.file_name, row=row, values=self._not_given.copy())
         values, issues = out.values, out.issues
-        n, invalid, doubtful = len(cells), normalize.Invalid, normalize.Doubtful
+        n, skip = len(cells), normalize.SKIP
         parts = {}
-        for key, source, convert, limit, heading, column, slot, remap in self._fields:
+        for key, source, judge, column, slot, label, _, _ in self._fields:
             if source is None or source.__class__ is str:
                 text = source
             else:
                 text = cells[source].strip() if source < n else ""
-            if remap is not None and text:  # the admin's value mapping, before the field's rule
-                text = remap(text)
-                if text is normalize.SKIP:
+            value, problem = judge(text, values)
+            if problem is not None:
+                if problem is skip:  # "skip these rows" (value mapping): the row stops here
                     out.skipped = True
                     return out
-            value = convert(text, values)
-            if value.__class__ is invalid:
-                issues.append(self._issue(row, key, value))
-                value = None
-            elif value.__class__ is doubtful:
-                issues.append(self._issue(row, key, value, WARNING))
-                value = value.value
-            elif limit and value and len(value) > limit:
-                issues.append(self._issue(row, key, _too_long(heading, len(value), limit)))
+                severity, found = problem
+                issues.append(Issue(severity, found.code, found.message, found.suggestion, row=row, column=label,
+                                    field=key, file=self.file_name))
             if slot is None:
                 values[column] = value
             elif slot is _PART:
@@ -108,6 +102,185 @@ class RowBuilder:
         for column, keys, combine in self._combined:
             values[column] = combine({k: parts.get(k) for k in keys})
         return out
+
+    def build_block(self, raws: list[tuple[int, list[str]]]) -> list[UserRow]:
+        """The rows build gives, one per (row number, cells) and in the same order, made a column at a time.
+
+        Each field's judge runs once per distinct text in the block (with, for a condition, the values
+        it declares it reads), not once per cell: most columns hold a few values (user type, grade,
+        school, flags). The memo lives for one block, so the block's size bounds it.
+        """
+        file_name, not_given = self.file_name, self._not_given
+        numbers = [r for r, _ in raws]
+        cells = [c for _, c in raws]
+        place = list(range(len(raws)))  # each live row's position in the result
+        issues: dict[int, list[Issue]] = {}  # live row -> its issues so far (most rows have none)
+        done: list[UserRow | None] = [None] * len(raws)
+        made: list[list] = []  # each field's values so far (self._fields' order), one per live row
+        for key, source, judge, column, slot, label, reads, plain in self._fields:
+            vector, problems = self._judged(_texts(cells, source), judge, reads, plain, made)
+            made.append(vector)
+            skipped = []
+            for i, problem in problems:
+                if problem is normalize.SKIP:
+                    skipped.append(i)
+                    continue
+                severity, found = problem
+                issues.setdefault(i, []).append(Issue(severity, found.code, found.message, found.suggestion, numbers[i], label, key,
+                                       file_name))
+            if skipped:  # build stops these rows at this field: they keep what the fields before it gave
+                for i in skipped:
+                    done[place[i]] = self._stopped_row(numbers[i], issues.get(i, []), made, i)
+                gone = set(skipped)
+                keep = [i for i in range(len(place)) if i not in gone]
+                numbers, cells, place = ([xs[i] for i in keep] for xs in (numbers, cells, place))
+                issues = {new: issues[old] for new, old in enumerate(keep) if old in issues}
+                made = [[v[i] for i in keep] for v in made]
+        live = range(len(place))
+        # Values in build's order: the "not given" ones, each stored field's, then the combined ones.
+        names, columns = list(not_given), [repeat(None)] * len(not_given)
+        slots = {}
+        for f, vector in zip(self._fields, made):
+            if f[4] is None:
+                names.append(f[3])
+                columns.append(vector)
+            elif f[4] is not _PART:
+                slots[f[4]] = vector
+        if self._combined:
+            parts = {f[0]: vector for f, vector in zip(self._fields, made) if f[4] is _PART}
+            for column, keys, combine in self._combined:
+                names.append(column)
+                columns.append([combine({k: (parts[k][i] if k in parts else None) for k in keys}) for i in live])
+        ids, passwords = slots.pop("district_id", repeat("")), slots.pop("password", repeat(""))
+        for i, values, district_id, password in zip(live, zip(*columns) if columns else repeat(()), ids, passwords):
+            out = done[place[i]] = UserRow(file_name, numbers[i], district_id or "", dict(zip(names, values)),
+                                           password or "", issues.get(i) or [])
+            for slot, vector in slots.items():  # none today: _slot fills district_id and password only
+                setattr(out, slot, vector[i] or "")
+        return done
+
+    def _judged(self, texts: list, judge, reads: tuple[str, ...] | None, plain: int | None, made: list[list]):
+        """One field's value on each row, and (row, problem) for the rows with a problem or skipped.
+
+        The judge runs once per distinct text (and values its condition reads); a condition that does
+        not declare what it reads (reads None) is judged row by row with the row's values.
+        """
+        if plain is not None:
+            # Plain text: a non-blank text within the size is its own value, so only the others are judged.
+            vector = list(map(str.strip, texts))
+            odd = {""} if "" in vector else set()
+            if plain and max(map(len, vector), default=0) > plain:
+                odd.update(t for t in vector if len(t) > plain)
+            if not odd:
+                return vector, ()
+            memo = {t: judge(t, None) for t in odd}
+            problems = [(i, memo[t][1]) for i, t in enumerate(vector) if t in odd and memo[t][1] is not None]
+            return [memo[t][0] if t in odd else t for t in vector], problems
+        if reads is None:
+            outcomes = [judge(_strip(t), self._values_so_far(made, i)) for i, t in enumerate(texts)]
+            return [o[0] for o in outcomes], [(i, o[1]) for i, o in enumerate(outcomes) if o[1] is not None]
+        if not reads:
+            memo = {t: judge(_strip(t), None) for t in dict.fromkeys(texts)}
+            keyed = lambda: texts  # noqa: E731
+        else:
+            n = len(texts)
+            read = []
+            for name in reads:
+                at = self._stored_position(name, len(made))
+                if at is not None:
+                    read.append(made[at])
+                else:  # no earlier field stores it: "not given" (None), or not in the row's values at all
+                    read.append([None if name in self._not_given else _ABSENT] * n)
+            # The class is part of the key: 1 and True are equal keys but a condition may tell them apart.
+            columns = [x for v in read for x in (v, list(map(type, v)))]
+            # A fresh zip for each pass, not a list of keys: its tuples are reused, not kept (fewer objects for the GC).
+            keyed = lambda: zip(texts, *columns)  # noqa: E731
+            # The condition sees the values it declares it reads (a test holds the declarations to that).
+            memo = {
+                k: judge(_strip(k[0]), {name: v for name, v in zip(reads, k[1::2]) if v is not _ABSENT})
+                for k in dict.fromkeys(keyed())
+            }
+        value_of = {k: o[0] for k, o in memo.items()}
+        problem_of = {k: o[1] for k, o in memo.items() if o[1] is not None}
+        vector = list(map(value_of.__getitem__, keyed()))
+        if not problem_of:
+            return vector, ()
+        return vector, [(i, problem_of[k]) for i, k in enumerate(keyed()) if k in problem_of]
+
+    def _values_so_far(self, made: list[list], i: int) -> dict:
+        """Row i's values as build has them when it reaches the next field."""
+        values = self._not_given.copy()
+        for f, vector in zip(self._fields, made):
+            if f[4] is None:
+                values[f[3]] = vector[i]
+        return values
+
+    def _stopped_row(self, row: int, issues: list, made: list[list], i: int) -> UserRow:
+        """A row the value mapping skips at the last field made: what the fields before it gave, as build leaves it."""
+        out = UserRow(file=self.file_name, row=row, values=self._not_given.copy(), issues=issues, skipped=True)
+        for f, vector in zip(self._fields[:len(made) - 1], made):
+            if f[4] is None:
+                out.values[f[3]] = vector[i]
+            elif f[4] is not _PART:
+                setattr(out, f[4], vector[i] or "")
+        return out
+
+    def _stored_position(self, column: str, before: int) -> int | None:
+        """The last of the first `before` fields storing this column (the value build's values hold)."""
+        found = None
+        for n, f in enumerate(self._fields[:before]):
+            if f[4] is None and f[3] == column:
+                found = n
+        return found
+
+
+_ABSENT = object()  # a column a row's values do not hold at all
+
+
+def _plain(rule: normalize.Rule, source, remap) -> int | None:
+    """For a column whose judge keeps any non-blank text within the size as it is, that size (0: any
+    length); None for the others (parsed, looked up, mapped, conditional, a meaning for blank, no column)."""
+    if source is None or source.__class__ is str or remap is not None:
+        return None
+    if rule.parse is not None or rule.lookup or rule.conditional or rule.blank_value is not None:
+        return None
+    return rule.max_length or 0
+
+
+def _strip(text):
+    return text.strip() if text else text
+
+
+def _texts(cells: list[list[str]], source) -> list:
+    """One field's text on each row: its cell (unstripped: the memo's key), the fixed text, or None."""
+    if source is None or source.__class__ is str:
+        return [source] * len(cells)
+    try:
+        return [c[source] for c in cells]
+    except IndexError:  # a short row: build reads a missing cell as blank
+        return [c[source] if source < len(c) else "" for c in cells]
+
+
+def _judge(convert, remap, limit: int | None, heading: str):
+    """One field's whole treatment of its text: (value, None), (value, (severity, Invalid or Doubtful)), or
+    (None, SKIP) when the value mapping leaves the row out. Pure: build_block calls it once per distinct text."""
+    invalid, doubtful, skip = normalize.Invalid, normalize.Doubtful, normalize.SKIP
+
+    def judge(text, values):
+        if remap is not None and text:  # the admin's value mapping, before the field's rule
+            text = remap(text)
+            if text is skip:
+                return None, skip
+        value = convert(text, values)
+        if value.__class__ is invalid:
+            return None, (ERROR, value)
+        if value.__class__ is doubtful:
+            return value.value, (WARNING, value)
+        if limit and value and len(value) > limit:
+            return value, (ERROR, _too_long(heading, len(value), limit))
+        return value, None
+
+    return judge
 
 
 def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
