@@ -1,9 +1,10 @@
 """How fast the row builder turns read rows into user rows: the per-row part of validation, without a database.
 
-    .venv/bin/python bench/row_build_bench.py --rows 100000 --repeat 3 [--block 2000]
+    .venv/bin/python bench/row_build_bench.py --rows 100000 --repeat 3 [--block 300]
 
---block N builds the rows N at a time with RowBuilder.build_block (a column at a time, as
-iter_user_rows does); without it, row by row with RowBuilder.build. Prints the best of the repeats in rows per second. Run it on two commits to compare the row builder.
+--block N builds the rows N at a time, a column at a time, as iter_user_rows does (RowBuilder.iter_block,
+build_block's rows made as they are taken); without it, row by row with RowBuilder.build.
+Prints the best of the repeats in rows per second. Run it on two commits to compare the row builder.
 """
 import argparse
 import csv
@@ -51,9 +52,9 @@ def build_all(path: Path, raws: list, block: int = 0) -> int:
     builder = RowBuilder(file_name=path.name, plan=plan, school_mapping={"101": 1, "102": 2, "103": 3})
     errors = 0
     if block:
-        pairs = [(raw.row, raw.cells) for raw in raws]
-        for at in range(0, len(pairs), block):
-            errors += sum(row.has_error for row in builder.build_block(pairs[at:at + block]))
+        for at in range(0, len(raws), block):  # iter_block: build_block's rows, made as taken (as iter_user_rows does)
+            pairs = [(raw.row, raw.cells) for raw in raws[at:at + block]]
+            errors += sum(row.has_error for row in builder.iter_block(pairs))
         return errors
     for raw in raws:
         errors += builder.build(raw.row, raw.cells).has_error
@@ -75,7 +76,7 @@ def main() -> None:
             started = time.process_time()
             errors = build_all(path, raws, args.block)
             best = min(best, time.process_time() - started)
-    how = f"build_block, {args.block:,} rows a block" if args.block else "build, row by row"
+    how = f"iter_block, {args.block:,} rows a block" if args.block else "build, row by row"
     print(f"{how}: {args.rows:,} rows built in {best:.2f} s of CPU (best of {args.repeat}): {args.rows / best:,.0f} rows/s ({errors} rows with errors)")
 
 

@@ -1,4 +1,5 @@
 """Build one user row from the file's cells: apply the column plan, normalise, and report problems."""
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -78,21 +79,22 @@ class RowBuilder:
         """One row's values under the type's rules, with an Issue for each cell that breaks one."""
         out = UserRow(file=self.file_name, row=row, values=self._not_given.copy())
         values, issues = out.values, out.issues
-        n, skip = len(cells), normalize.SKIP
+        n = len(cells)
         parts = {}
         for key, source, judge, column, slot, label, _, _ in self._fields:
             if source is None or source.__class__ is str:
                 text = source
             else:
                 text = cells[source].strip() if source < n else ""
-            value, problem = judge(text, values)
-            if problem is not None:
-                if problem is skip:  # "skip these rows" (value mapping): the row stops here
+            value = judge(text, values)
+            if value.__class__ is _Flagged:
+                if value is _SKIPPED:  # "skip these rows" (value mapping): the row stops here
                     out.skipped = True
                     return out
-                severity, found = problem
-                issues.append(Issue(severity, found.code, found.message, found.suggestion, row=row, column=label,
+                found = value.found
+                issues.append(Issue(value.severity, found.code, found.message, found.suggestion, row=row, column=label,
                                     field=key, file=self.file_name))
+                value = value.value
             if slot is None:
                 values[column] = value
             elif slot is _PART:
@@ -104,33 +106,38 @@ class RowBuilder:
         return out
 
     def build_block(self, raws: list[tuple[int, list[str]]]) -> list[UserRow]:
-        """The rows build gives, one per (row number, cells) and in the same order, made a column at a time.
+        """The rows build gives, one per (row number, cells) and in the same order, made a column at a time."""
+        return list(self.iter_block(raws))
+
+    def iter_block(self, raws: list[tuple[int, list[str]]]) -> Iterator[UserRow]:
+        """build_block's rows one by one: every column is converted first, each row is made as it is taken.
 
         Each field's judge runs once per distinct text in the block (with, for a condition, the values
         it declares it reads), not once per cell: most columns hold a few values (user type, grade,
-        school, flags). The memo lives for one block, so the block's size bounds it.
+        school, flags). The memo lives for one block, so the block's size bounds it. Rows are made
+        when taken, so a block's rows do not all live at once (the GC would scan them again and again).
         """
         file_name, not_given = self.file_name, self._not_given
         numbers = [r for r, _ in raws]
         cells = [c for _, c in raws]
-        place = list(range(len(raws)))  # each live row's position in the result
+        place = list(range(len(raws)))  # each live row's position in the block
         issues: dict[int, list[Issue]] = {}  # live row -> its issues so far (most rows have none)
-        done: list[UserRow | None] = [None] * len(raws)
+        stopped: dict[int, UserRow] = {}  # position -> a row the value mapping skipped
         made: list[list] = []  # each field's values so far (self._fields' order), one per live row
         for key, source, judge, column, slot, label, reads, plain in self._fields:
             vector, problems = self._judged(_texts(cells, source), judge, reads, plain, made)
             made.append(vector)
             skipped = []
-            for i, problem in problems:
-                if problem is normalize.SKIP:
+            for i, flagged in problems:
+                if flagged is _SKIPPED:
                     skipped.append(i)
                     continue
-                severity, found = problem
-                issues.setdefault(i, []).append(Issue(severity, found.code, found.message, found.suggestion, numbers[i], label, key,
-                                       file_name))
+                found = flagged.found
+                issues.setdefault(i, []).append(Issue(
+                    flagged.severity, found.code, found.message, found.suggestion, numbers[i], label, key, file_name))
             if skipped:  # build stops these rows at this field: they keep what the fields before it gave
                 for i in skipped:
-                    done[place[i]] = self._stopped_row(numbers[i], issues.get(i, []), made, i)
+                    stopped[place[i]] = self._stopped_row(numbers[i], issues.get(i, []), made, i)
                 gone = set(skipped)
                 keep = [i for i in range(len(place)) if i not in gone]
                 numbers, cells, place = ([xs[i] for i in keep] for xs in (numbers, cells, place))
@@ -151,16 +158,30 @@ class RowBuilder:
             for column, keys, combine in self._combined:
                 names.append(column)
                 columns.append([combine({k: (parts[k][i] if k in parts else None) for k in keys}) for i in live])
-        ids, passwords = slots.pop("district_id", repeat("")), slots.pop("password", repeat(""))
-        for i, values, district_id, password in zip(live, zip(*columns) if columns else repeat(()), ids, passwords):
-            out = done[place[i]] = UserRow(file_name, numbers[i], district_id or "", dict(zip(names, values)),
-                                           password or "", issues.get(i) or [])
+        ids = [v or "" for v in slots.pop("district_id")] if "district_id" in slots else repeat("")
+        passwords = [v or "" for v in slots.pop("password")] if "password" in slots else repeat("")
+        values = map(dict, map(zip, repeat(names), zip(*columns) if columns else repeat(())))
+        # Each row its own list: a row's issues, or a new empty one.
+        issue_lists = map(list, map(issues.get, live, repeat(())))
+        rows = map(UserRow, repeat(file_name), numbers, ids, values, passwords, issue_lists)
+        if not stopped and not slots:  # the usual block: the rows as they are taken
+            yield from rows
+            return
+        at = 0  # the next position in the block
+        for i, out in zip(live, rows):
+            while at in stopped:
+                yield stopped.pop(at)
+                at += 1
             for slot, vector in slots.items():  # none today: _slot fills district_id and password only
                 setattr(out, slot, vector[i] or "")
-        return done
+            yield out
+            at += 1
+        while at in stopped:  # the skipped rows after the last live one
+            yield stopped.pop(at)
+            at += 1
 
     def _judged(self, texts: list, judge, reads: tuple[str, ...] | None, plain: int | None, made: list[list]):
-        """One field's value on each row, and (row, problem) for the rows with a problem or skipped.
+        """One field's value on each row, and (row, _Flagged) for the rows with a problem or skipped.
 
         The judge runs once per distinct text (and values its condition reads); a condition that does
         not declare what it reads (reads None) is judged row by row with the row's values.
@@ -174,14 +195,15 @@ class RowBuilder:
             if not odd:
                 return vector, ()
             memo = {t: judge(t, None) for t in odd}
-            problems = [(i, memo[t][1]) for i, t in enumerate(vector) if t in odd and memo[t][1] is not None]
-            return [memo[t][0] if t in odd else t for t in vector], problems
-        if reads is None:
+            outcomes = list(map(memo.get, vector, vector))  # the texts not judged are their own value
+            judged = memo.values()
+        elif reads is None:
             outcomes = [judge(_strip(t), self._values_so_far(made, i)) for i, t in enumerate(texts)]
-            return [o[0] for o in outcomes], [(i, o[1]) for i, o in enumerate(outcomes) if o[1] is not None]
-        if not reads:
+            return _split(outcomes)
+        elif not reads:
             memo = {t: judge(_strip(t), None) for t in dict.fromkeys(texts)}
-            keyed = lambda: texts  # noqa: E731
+            outcomes = list(map(memo.__getitem__, texts))
+            judged = memo.values()
         else:
             n = len(texts)
             read = []
@@ -193,19 +215,27 @@ class RowBuilder:
                     read.append([None if name in self._not_given else _ABSENT] * n)
             # The class is part of the key: 1 and True are equal keys but a condition may tell them apart.
             columns = [x for v in read for x in (v, list(map(type, v)))]
-            # A fresh zip for each pass, not a list of keys: its tuples are reused, not kept (fewer objects for the GC).
-            keyed = lambda: zip(texts, *columns)  # noqa: E731
+            kinds = list(dict.fromkeys(zip(*columns)))  # the distinct values read (few: user types)
             # The condition sees the values it declares it reads (a test holds the declarations to that).
-            memo = {
-                k: judge(_strip(k[0]), {name: v for name, v in zip(reads, k[1::2]) if v is not _ABSENT})
-                for k in dict.fromkeys(keyed())
-            }
-        value_of = {k: o[0] for k, o in memo.items()}
-        problem_of = {k: o[1] for k, o in memo.items() if o[1] is not None}
-        vector = list(map(value_of.__getitem__, keyed()))
-        if not problem_of:
-            return vector, ()
-        return vector, [(i, problem_of[k]) for i, k in enumerate(keyed()) if k in problem_of]
+            seen = [{name: v for name, v in zip(reads, kind[::2]) if v is not _ABSENT} for kind in kinds]
+            if len(kinds) == 1:
+                memo = {t: judge(_strip(t), seen[0]) for t in dict.fromkeys(texts)}
+                outcomes = list(map(memo.__getitem__, texts))
+                judged = memo.values()
+            else:
+                # A memo per kind, keyed on the text: no (text, values) tuple is kept per distinct pair.
+                number = {kind: n for n, kind in enumerate(kinds)}
+                memos = [{} for _ in kinds]
+                outcomes = []
+                for t, n in zip(texts, map(number.__getitem__, zip(*columns))):
+                    found = memos[n].get(t, _ABSENT)
+                    if found is _ABSENT:
+                        found = memos[n][t] = judge(_strip(t), seen[n])
+                    outcomes.append(found)
+                judged = [o for m in memos for o in m.values()]
+        if not any(o.__class__ is _Flagged for o in judged):
+            return outcomes, ()
+        return _split(outcomes)
 
     def _values_so_far(self, made: list[list], i: int) -> dict:
         """Row i's values as build has them when it reaches the next field."""
@@ -261,24 +291,45 @@ def _texts(cells: list[list[str]], source) -> list:
         return [c[source] if source < len(c) else "" for c in cells]
 
 
+@dataclass(frozen=True, slots=True)
+class _Flagged:
+    """A judged text that is not simply a value: the value kept with its Invalid/Doubtful, or a skipped row."""
+
+    value: object
+    severity: str = ""
+    found: object = None  # the Invalid or Doubtful, or the too-long Invalid
+
+
+_SKIPPED = _Flagged(None)  # the value mapping leaves the row out
+
+
+def _split(outcomes: list) -> tuple[list, list]:
+    """Judged outcomes -> (the values, (row, _Flagged) for the flagged rows)."""
+    problems = [(i, o) for i, o in enumerate(outcomes) if o.__class__ is _Flagged]
+    for i, o in problems:
+        outcomes[i] = o.value
+    return outcomes, problems
+
+
 def _judge(convert, remap, limit: int | None, heading: str):
-    """One field's whole treatment of its text: (value, None), (value, (severity, Invalid or Doubtful)), or
-    (None, SKIP) when the value mapping leaves the row out. Pure: build_block calls it once per distinct text."""
+    """One field's whole treatment of its text: its value, or a _Flagged with the value and the Invalid or
+    Doubtful to report, or _SKIPPED when the value mapping leaves the row out. Pure: build_block calls it
+    once per distinct text."""
     invalid, doubtful, skip = normalize.Invalid, normalize.Doubtful, normalize.SKIP
 
     def judge(text, values):
         if remap is not None and text:  # the admin's value mapping, before the field's rule
             text = remap(text)
             if text is skip:
-                return None, skip
+                return _SKIPPED
         value = convert(text, values)
         if value.__class__ is invalid:
-            return None, (ERROR, value)
+            return _Flagged(None, ERROR, value)
         if value.__class__ is doubtful:
-            return value.value, (WARNING, value)
+            return _Flagged(value.value, WARNING, value)
         if limit and value and len(value) > limit:
-            return value, (ERROR, _too_long(heading, len(value), limit))
-        return value, None
+            return _Flagged(value, ERROR, _too_long(heading, len(value), limit))
+        return value
 
     return judge
 

@@ -126,6 +126,14 @@ def test_a_skipped_row_keeps_what_the_fields_before_the_skip_gave_and_the_others
     assert [i.code for i in block[1].issues] == ["last_name_required", "invalid_grade"]
     assert builder.build_block([]) == []
 
+    # Skipped at a later field (grade) before a row skipped at an earlier one (user type), after the last kept row.
+    builder = RowBuilder(file_name="f.csv", plan=plan, school_mapping={"101": 1},
+                         value_mapping={"user_type": {"guardian": normalize.SKIP}, "grade": {"13": normalize.SKIP}})
+    raws = [(2, ["Ada", "1", "0", "5", "101"]), (3, ["Bo", "2", "0", "13", "101"]), (4, ["Cy", "3", "guardian", "", ""])]
+    block = builder.build_block(raws)
+    _same(block, [builder.build(row, cells) for row, cells in raws])
+    assert [(r.row, r.skipped) for r in block] == [(2, False), (3, True), (4, True)]
+
 
 def test_every_condition_declares_what_it_reads_and_reads_nothing_else():
     class Reading(dict):
