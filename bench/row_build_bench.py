@@ -77,7 +77,8 @@ def main() -> None:
             errors = build_all(path, raws, args.block)
             best = min(best, time.process_time() - started)
     how = f"iter_block, {args.block:,} rows a block" if args.block else "build, row by row"
-    print(f"{how}: {args.rows:,} rows built in {best:.2f} s of CPU (best of {args.repeat}): {args.rows / best:,.0f} rows/s ({errors} rows with errors)")
+    print(f"{how}: {args.rows:,} rows built in {best:.2f} s of CPU (best of {args.repeat}): "
+          f"{args.rows / best:,.0f} rows/s ({errors} rows with errors)")
 
 
 if __name__ == "__main__":
