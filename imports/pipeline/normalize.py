@@ -356,6 +356,9 @@ class Rule:
     secret: bool = False  # a password: kept off the row's values, masked in samples and reports
     blank_value: object = None  # what a blank cell of a mapped column means, when not "not given" (False: blank = No)
     coding: Coding | None = None  # a coded field: unrecognised file values are mapped by the admin (value mapping)
+    # The row values (stored columns of earlier fields) only_if / required_if look at: a column of rows is
+    # converted once per distinct (text, those values), so a condition must declare everything it reads.
+    reads: tuple[str, ...] = ()
 
     @property
     def conditional(self) -> bool:
@@ -375,12 +378,13 @@ def choice_of_user_type(*, blank: Invalid) -> Rule:
     return Rule(parse=user_type, blank=blank, to_text=user_type_text, coding=USER_TYPE_CODES_MAP)
 
 
-def grade_level(*, blank: Invalid | None = None, only_if: Condition | None = None) -> Rule:
-    return Rule(parse=grade, blank=blank, only_if=only_if, to_text=grade_text, coding=GRADE_CODES)
+def grade_level(*, blank: Invalid | None = None, only_if: Condition | None = None, reads: tuple[str, ...] = ()) -> Rule:
+    return Rule(parse=grade, blank=blank, only_if=only_if, to_text=grade_text, coding=GRADE_CODES, reads=reads)
 
 
-def email_address(max_length: int, *, blank: Invalid | None = None, required_if: Condition | None = None) -> Rule:
-    return Rule(parse=email, blank=blank, required_if=required_if, max_length=max_length)
+def email_address(max_length: int, *, blank: Invalid | None = None, required_if: Condition | None = None,
+                  reads: tuple[str, ...] = ()) -> Rule:
+    return Rule(parse=email, blank=blank, required_if=required_if, max_length=max_length, reads=reads)
 
 
 def yes_no() -> Rule:

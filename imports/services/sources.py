@@ -10,6 +10,7 @@ from ..pipeline.masking import HIDDEN, shown_cells
 from ..pipeline.reading import FileInfo, RowStart, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
 from ..types import USER_DATA, ImportSpec, get_spec
+from . import passwords
 
 NEW_SCHOOL = -1  # the school id of a value whose school is created when the import is submitted
 SAMPLE_ROWS = 20  # Map Fields samples come from the top of each file only
@@ -158,6 +159,7 @@ def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: Stre
     """
     index = start.index if start is not None else 0
     skipping = start is not None
+    read = 0  # rows read from the stream so far, over all its files
     for source in sources:
         if skipping and source.file_id != start.file_id:
             continue
@@ -169,18 +171,51 @@ def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: Stre
         mark = None
         if starts is not None and every:
             mark = lambda n, first=index: (first + n) % every == 0  # noqa: E731
-        for raw in iter_rows(source.path, source.info, start=start.row if skipping else None, mark=mark):
-            if raw.problem is not None:
-                row = UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
-            else:
-                row = builder.build(raw.row, raw.cells)
-                if row.skipped and not keep_skipped:  # "skip these rows" (value mapping): never written
-                    continue
-            if raw.start is not None:
-                starts[index] = StreamStart(index, source.file_id, raw.start)
-            index += 1
-            yield source, row
+        rows = iter_rows(source.path, source.info, start=start.row if skipping else None, mark=mark)
+        while True:
+            raws, error = _take(rows, 1 if read < ONE_AT_A_TIME else BLOCK_ROWS)
+            read += len(raws)
+            good = [(raw.row, raw.cells) for raw in raws if raw.problem is None]
+            # A column at a time (each distinct value converted once), past the rows a batch reads.
+            built = builder.iter_block(good) if len(good) > 1 else iter([builder.build(*pair) for pair in good])
+            for raw in raws:
+                if raw.problem is not None:
+                    row = UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
+                else:
+                    row = next(built)
+                    if row.skipped and not keep_skipped:  # "skip these rows" (value mapping): never written
+                        continue
+                if raw.start is not None:
+                    starts[index] = StreamStart(index, source.file_id, raw.start)
+                index += 1
+                yield source, row
+            if error is not None:
+                raise error
+            if not raws:
+                break
         skipping = False
+
+
+# Rows read ahead and built together: enough for a column's few values (user type, grade, school) to repeat.
+# A longer block only keeps more rows alive at once, which the GC then scans (read and built, 300 was the fastest).
+BLOCK_ROWS = 300
+# A password batch enters the stream at its start and stops after its rows and the one that shows its end:
+# the stream's first rows are built one at a time, so a batch never builds rows past its slice.
+ONE_AT_A_TIME = passwords.HASH_BATCH_ROWS + 1
+
+
+def _take(rows: Iterator, size: int) -> tuple[list, Exception | None]:
+    """Up to `size` rows, and the read error that cut them short: raised after these rows, as when
+    rows were taken one at a time."""
+    taken = []
+    try:
+        for raw in rows:
+            taken.append(raw)
+            if len(taken) == size:
+                break
+    except Exception as exc:  # raised again by the caller, after the rows before it
+        return taken, exc
+    return taken, None
 
 
 def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[str, int]:

@@ -43,6 +43,20 @@ class ImportSpec:
         headings, aliases = heading_index(self.fields)
         object.__setattr__(self, "heading_to_key", headings)
         object.__setattr__(self, "alias_to_key", aliases)
+        self._check_reads()
+
+    def _check_reads(self) -> None:
+        """A condition reads the row's values made so far: what it declares must be an earlier field's stored
+        column (the row builder converts a column once per distinct text and values read, so it keys on them)."""
+        earlier: set[str] = set()
+        for f in self.fields:
+            unknown = [name for name in f.rule.reads if name not in earlier]
+            if unknown:
+                raise ValueError(f"{self.import_type}: the rule of {f.key} reads {unknown}, not an earlier field's value")
+            if f.rule.reads and not f.rule.conditional:
+                raise ValueError(f"{self.import_type}: the rule of {f.key} declares reads but has no condition")
+            if not f.part_of and f.key != self.match_field and not f.rule.secret:  # what a row's values hold
+                earlier.add(f.stored_column)
 
     # --- Fields ---
 

@@ -50,10 +50,10 @@ USER_DATA = ImportSpec(
               fixed_choices=(("", "—"), (STUDENT, "Student"), (STAFF, "Staff")),
               rule=choice_of_user_type(blank=_blank("user_type", "User Type is blank.", "Use 0 or Student for students, 1 or Staff for staff."))),
         Field("grade", "Grade", True, ("grades", "Grade Level", "Grade_Level", "Current Grade"),
-              rule=grade_level(only_if=_is_student, blank=_blank("grade", "Grade is blank for a student.", "Give every student a grade: Pre-K, K or 1-12."))),
+              rule=grade_level(only_if=_is_student, reads=("user_type",), blank=_blank("grade", "Grade is blank for a student.", "Give every student a grade: Pre-K, K or 1-12."))),
         Field("email", "Email Address", True, ("email", "E-mail", "Email Address", "Student Email", "Staff Email", "Mail"),
               fixed_choices=(("", "—"), ("__blank__", "Leave blank")),
-              rule=email_address(254, required_if=_is_staff, blank=Invalid(
+              rule=email_address(254, required_if=_is_staff, reads=("user_type",), blank=Invalid(
                   "email_required_for_staff", "Email Address is blank for a staff member.",
                   "Staff sign in and get their login information by email: add their address."))),
         Field("school_sis_id", "School SIS ID", True, ("orgSourcedIds", "School", "School ID", "School Code", "Building Code", "Building", "School Number", "SchoolID", "Campus"),
