@@ -193,7 +193,8 @@ def password_batch_run(*, batch_id: int) -> None:
     batch = PasswordBatch.objects.select_related("job__district").get(id=batch_id)
     job = batch.job
     start = StreamStart.from_json(batch.start) if batch.start else None  # none: planned before starts were kept
-    rows = iter_user_rows(sources_for_job(job), ImportOptions.from_job(job), start=start)
+    # One row at a time: the batch stops at its slice's end, and no row past it is built.
+    rows = iter_user_rows(sources_for_job(job), ImportOptions.from_job(job), start=start, block_rows=1)
     started = time.monotonic()
     hashed = password_batch_hash(batch=batch, rows=enumerate((row for _, row in rows), start.index if start else 0))
     seconds = time.monotonic() - started

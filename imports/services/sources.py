@@ -10,7 +10,6 @@ from ..pipeline.masking import HIDDEN, shown_cells
 from ..pipeline.reading import FileInfo, RowStart, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
 from ..types import USER_DATA, ImportSpec, get_spec
-from . import passwords
 
 NEW_SCHOOL = -1  # the school id of a value whose school is created when the import is submitted
 SAMPLE_ROWS = 20  # Map Fields samples come from the top of each file only
@@ -150,8 +149,12 @@ def missing_column_issues(sources: list[Source], options: ImportOptions) -> list
 
 
 def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: StreamStart | None = None,
-                   starts: dict | None = None, every: int = 0, keep_skipped: bool = False) -> Iterator[tuple[Source, UserRow]]:
+                   starts: dict | None = None, every: int = 0, keep_skipped: bool = False,
+                   block_rows: int | None = None) -> Iterator[tuple[Source, UserRow]]:
     """Every data row of every file, built and normalised, in a stable order (resume relies on it).
+
+    Rows are read and built block_rows at a time (BLOCK_ROWS when not given); a reader that stops
+    early, such as a password batch at its slice's end, takes 1 so that no row past it is built.
 
     start enters the stream at a row an earlier pass recorded: the rows before it are not read
     again. With `starts`, every `every`-th row's StreamStart is recorded there, by its index.
@@ -159,7 +162,7 @@ def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: Stre
     """
     index = start.index if start is not None else 0
     skipping = start is not None
-    read = 0  # rows read from the stream so far, over all its files
+    block_rows = block_rows or BLOCK_ROWS
     for source in sources:
         if skipping and source.file_id != start.file_id:
             continue
@@ -173,10 +176,9 @@ def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: Stre
             mark = lambda n, first=index: (first + n) % every == 0  # noqa: E731
         rows = iter_rows(source.path, source.info, start=start.row if skipping else None, mark=mark)
         while True:
-            raws, error = _take(rows, 1 if read < ONE_AT_A_TIME else BLOCK_ROWS)
-            read += len(raws)
+            raws, error = _take(rows, block_rows)
             good = [(raw.row, raw.cells) for raw in raws if raw.problem is None]
-            # A column at a time (each distinct value converted once), past the rows a batch reads.
+            # A column at a time: each distinct value converted once.
             built = builder.iter_block(good) if len(good) > 1 else iter([builder.build(*pair) for pair in good])
             for raw in raws:
                 if raw.problem is not None:
@@ -199,9 +201,6 @@ def iter_user_rows(sources: list[Source], options: ImportOptions, *, start: Stre
 # Rows read ahead and built together: enough for a column's few values (user type, grade, school) to repeat.
 # A longer block only keeps more rows alive at once, which the GC then scans (read and built, 300 was the fastest).
 BLOCK_ROWS = 300
-# A password batch enters the stream at its start and stops after its rows and the one that shows its end:
-# the stream's first rows are built one at a time, so a batch never builds rows past its slice.
-ONE_AT_A_TIME = passwords.HASH_BATCH_ROWS + 1
 
 
 def _take(rows: Iterator, size: int) -> tuple[list, Exception | None]:
@@ -216,31 +215,6 @@ def _take(rows: Iterator, size: int) -> tuple[list, Exception | None]:
     except Exception as exc:  # raised again by the caller, after the rows before it
         return taken, exc
     return taken, None
-
-
-def school_value_counts(sources: list[Source], options: ImportOptions) -> dict[str, int]:
-    """Each distinct school value in the files, with how many rows carry it."""
-    counts: dict[str, int] = {}
-    key = options.spec.lookup_field("schools")
-    if key is None:
-        return counts
-    for source in sources:
-        plan = options.plan_for(source)
-        fixed = plan.fixed.get(key)
-        index = plan.indexes.get(key)
-        if fixed is None and index is None:
-            continue
-        password_index = plan.indexes.get("password")
-        for raw in iter_rows(source.path, source.info):
-            if fixed is not None:
-                value = fixed.strip()
-            else:
-                value = raw.cells[index].strip() if index < len(raw.cells) else ""
-            if password_index is not None and value and value == raw.cells[password_index]:
-                continue  # a password is never listed on School Mapping; the row reports an unmatched school
-            if value:
-                counts[value] = counts.get(value, 0) + 1
-    return counts
 
 
 SAMPLE_COLUMNS = 500  # and this many columns: a 100,000-column page would be megabytes

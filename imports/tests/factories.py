@@ -25,7 +25,8 @@ from imports.pipeline.rows import RowBuilder, UserRow
 from imports.selectors import school_choices
 from imports.services import jobs, runs
 from imports.services.apply import import_job_validate
-from imports.services.sources import ImportOptions, column_labels, school_value_counts, sources_for_job
+from imports.services.sources import ImportOptions, column_labels, sources_for_job
+from imports.services.validation import file_value_counts
 from imports.types import DEFAULT_TYPE, get_spec
 from imports.services.validation import school_values_key, school_values_store
 from users.models import User
@@ -127,7 +128,7 @@ def make_import_job(
         job=job, field_mapping=field_mapping, fixed_values=fixed_values or {}, column_labels=labels, confirm=True
     )
     job.refresh_from_db()
-    counts = school_value_counts(sources, ImportOptions.from_job(job))
+    counts = file_value_counts(sources, ImportOptions.from_job(job), limit_schools=False)[0]
     # As the background pass would: the School column's values, stored for School Mapping to page through.
     school_values_store(job=job, counts=counts)
     job.school_values_key = school_values_key(job)

@@ -208,7 +208,6 @@ def _reference(source, options, *, start=None, starts=None, every=0, keep_skippe
 @pytest.mark.parametrize("keep_skipped", [False, True])
 def test_the_stream_in_blocks_gives_the_same_rows_marks_and_resumes(tmp_path, monkeypatch, keep_skipped):
     monkeypatch.setattr(sources, "BLOCK_ROWS", 7)
-    monkeypatch.setattr(sources, "ONE_AT_A_TIME", 3)
     rows = []
     for n in range(40):
         row = staff(f"T{n}") if n % 5 == 0 else student(f"S{n}", Grade=["5", "13", "K", ""][n % 4])
@@ -236,7 +235,6 @@ def test_the_stream_in_blocks_gives_the_same_rows_marks_and_resumes(tmp_path, mo
 
 def test_a_read_error_comes_after_the_rows_read_before_it(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "BLOCK_ROWS", 1000)
-    monkeypatch.setattr(sources, "ONE_AT_A_TIME", 2)
     path = tmp_path / "roster.csv"
     path.write_bytes(csv_text([student(str(n)) for n in range(600)]).encode() + b"Ada,\xff\xfe,99,0,5,,101\r\n")
     # Read as UTF-8, as the upload's first bytes said: the last row cannot be decoded.

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from imports.models import BundleRole, ImportJob, ImportStatus
 from imports.pipeline import bundles
-from imports.services.sources import ImportOptions, school_value_counts, sources_for_job
+from imports.services.sources import ImportOptions, sources_for_job
+from imports.services.validation import file_value_counts
 from imports.tests.fixtures import make_bundles
 from users.models import User, UserType
 from users.tests.factories import PASSWORD, make_admin, make_district, make_school
@@ -56,7 +57,7 @@ def test_a_oneroster_zip_walks_the_wizard_and_imports_every_user(admin_client, d
     assert "matched: identifier" in page
 
     assert client.post(url("fields"), {"action": "next"})["Location"] == url("schools")
-    values = list(school_value_counts(sources_for_job(job), ImportOptions.from_job(job)))
+    values = list(file_value_counts(sources_for_job(job), ImportOptions.from_job(job), limit_schools=False)[0])
     by_sis_id = {s.sis_id: s.id for s in district.schools.all()}
     resp = client.post(url("schools"), {f"school_{i}": str(by_sis_id[v]) for i, v in enumerate(values)})
     assert resp["Location"] == url("validate")

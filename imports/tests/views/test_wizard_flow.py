@@ -6,10 +6,8 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from imports.models import ImportJob, ImportStatus
-from imports.services.runs import import_job_run
 from users.models import User
 from users.tests.factories import PASSWORD, make_admin, make_custom_group, make_district, make_school, make_user
 
