@@ -105,6 +105,7 @@ class Scenario:
     outcome: dict = field(default_factory=dict)  # what the engine reported: status and counts
     extra: dict = field(default_factory=dict)  # timings of the parts of a run (Map Fields: POST and GET)
     error: str = ""
+    reused_wizard: bool | None = None  # the run took the wizard's pass as its check (did not validate again)
 
     @property
     def key(self) -> str:
@@ -112,11 +113,15 @@ class Scenario:
 
     @property
     def product_s(self) -> float | None:
-        """The whole product's time: the wizard's validation plus the worker's run.
+        """The whole product's time, as the issue defines it: the worker alone when it reused the wizard's
+        result (its rows and its verdicts: it neither read the file nor checked the rows again), else the
+        wizard's validation plus the worker's run. wizard_plus_worker_s is shown beside it either way."""
+        if self.wall_s is None:
+            return None
+        return self.wall_s if self.reused_wizard else self.wizard_plus_worker_s
 
-        The worker reuses the rows the wizard's validation built (it re-checks them against the
-        users, it does not read the file again); the wizard's pass still counts, as the admin waits for it.
-        """
+    @property
+    def wizard_plus_worker_s(self) -> float | None:
         return None if self.wall_s is None else self.wall_s + (self.wizard_s or 0.0)
 
     @property
@@ -124,7 +129,8 @@ class Scenario:
         return self.rows / self.product_s if self.product_s else None
 
     def to_json(self) -> dict:
-        return {**asdict(self), "key": self.key, "product_s": self.product_s, "rows_per_s": self.rows_per_s}
+        return {**asdict(self), "key": self.key, "product_s": self.product_s, "rows_per_s": self.rows_per_s,
+                "wizard_plus_worker_s": self.wizard_plus_worker_s}
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -634,11 +640,16 @@ def _record(scenario: Scenario, report: dict, process_s: float) -> Scenario:
 
 def run_ours(scenario: Scenario, district, env: dict) -> Scenario:
     """Our engine: prepare and submit the job here, run it in a child, then take COPY and csv.reader."""
+    from imports.models import ImportJob
+
     path = Path(scenario.file)
     job_id, scenario.wizard_s = prepare_job(district, path)
+    validated_at = ImportJob.objects.values_list("validated_at", flat=True).get(id=job_id)
     before = user_table_tuples()
     report, process_s = run_child("run_job", {"job_id": job_id}, env, scenario.key)
     _record(scenario, report, process_s)
+    # A run that validates again records when; one that took the wizard's pass leaves its time as it was.
+    scenario.reused_wizard = ImportJob.objects.values_list("validated_at", flat=True).get(id=job_id) == validated_at
     scenario.tuples = tuples_delta(before, user_table_tuples())
     scenario.rows_written = sum(scenario.tuples.values())
     scenario.copy_limit_s, scenario.like_copy_s = copy_limits(district.id)
@@ -781,6 +792,10 @@ def evaluate_targets(by_key: dict[str, Scenario]) -> list[Target]:
         targets.append(_check(f"{kind} 100k: peer / ours", f"≥ {floor}",
                               _ratio(value(peer, "wall_s"), value(ours_, "product_s")), lambda v, f=floor: v >= f))
     targets += _rss_targets(by_key)
+    # The wizard's pages after the upload (which stores, hashes and counts the file) must not grow with it.
+    small, big = get("ours:map_fields:100000"), get("ours:map_fields:1000000")
+    get_s = lambda s: s.extra.get("get_map_fields_s") if s and not s.error else None  # noqa: E731
+    targets.append(_check("Map Fields GET 1M / 100k", "≤ 1.25", _ratio(get_s(big), get_s(small)), lambda v: v <= 1.25))
     return targets
 
 
@@ -795,7 +810,7 @@ def _rss_targets(by_key: dict[str, Scenario]) -> list[Target]:
     return targets
 
 
-COLUMNS = ("engine", "scenario", "size", "rows", "wizard s", "worker s", "product s", "rows/s", "RSS MB", "proc s",
+COLUMNS = ("engine", "scenario", "size", "rows", "wizard s", "worker s", "reused", "product s", "wiz+wkr s", "rows/s", "RSS MB", "proc s",
            "limit s", "LIKE s", "csv s", "ours/limit", "ours/LIKE", "ours/csv", "peer/ours", "written")
 
 
@@ -806,7 +821,9 @@ def table_rows(scenarios: list[Scenario], by_key: dict[str, Scenario]) -> list[l
             continue
         r = ratios(s, by_key) if s.engine == "ours" else {}
         rows.append([
-            s.engine, s.kind, size_label(s.size), _fmt(s.rows), _fmt(s.wizard_s), _fmt(s.wall_s), _fmt(s.product_s),
+            s.engine, s.kind, size_label(s.size), _fmt(s.rows), _fmt(s.wizard_s), _fmt(s.wall_s),
+            {True: "yes", False: "no"}.get(s.reused_wizard, "—"), _fmt(s.product_s),
+            _fmt(s.wizard_plus_worker_s if s.wizard_s is not None else None),
             _fmt(s.rows_per_s, 0), _fmt(s.peak_rss_mb, 0), _fmt(s.process_s), _fmt(s.copy_limit_s), _fmt(s.like_copy_s),
             _fmt(s.csv_reader_s), _fmt(r.get("ours_over_limit")), _fmt(r.get("ours_over_like_copy")),
             _fmt(r.get("ours_over_csv_reader")), _fmt(r.get("peer_over_ours")),
@@ -973,7 +990,7 @@ def main(argv=None) -> int:
         print(f"Size {size_label(size)}: writing files", flush=True)
         files = make_files(size, args.seed, args.work_dir / "files")
         scenarios += run_size(size, files, env)
-        if size == MAP_FIELDS_SIZE:
+        if size >= MAP_FIELDS_SIZE:
             wizard = Scenario("ours", "map_fields", size, "bench-wizard", str(files.base), rows=files.rows["base"])
             scenarios.append(_attempt(run_map_fields, wizard, env))
     by_key = {s.key: s for s in scenarios}

@@ -550,6 +550,9 @@ class ReusedPass:
         """The rows the run writes (every valid row when group members or login emails need them all),
         numbered among the valid rows as a spool numbers them."""
         marks, index, wanted = self.marks, -1, MARK_VALID if every_valid_row else MARK_WRITES
+        if not self.count(every_valid_row=every_valid_row):  # an unchanged file: not even read back
+            self.rows.close()
+            return
         for position, (_, row) in enumerate(self.rows):
             mark = marks[position] if position < len(marks) else 0
             if not mark:
@@ -560,7 +563,8 @@ class ReusedPass:
                 yield row
 
     def count(self, *, every_valid_row: bool) -> int:
-        return sum(1 for m in self.marks if m >= (MARK_VALID if every_valid_row else MARK_WRITES))
+        marks = self.marks
+        return len(marks) - marks.count(0) if every_valid_row else marks.count(MARK_WRITES)
 
 
 def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: ImportOptions) -> ReusedPass | None:
