@@ -31,7 +31,7 @@ from ..pipeline.masking import mask_issues, mask_text, mask_value
 from . import writers
 from .duplicates import duplicate_check
 from .passwords import password_issues
-from ..pipeline.reading import FileReadError, iter_rows
+from ..pipeline.reading import FileReadError, count_data_rows, iter_rows
 from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues, sources_for_job
 
 BATCH_ROWS = 5000
@@ -317,11 +317,16 @@ def _plain_outcome(row, existing: ExistingUser | None, lookup: _ExistingLookup) 
 
 
 def _expected_rows(sources: list[Source]) -> int | None:
-    """The rows the upload counted in these files; None when one was not counted (0 is taken as not counted)."""
-    counts = dict(ImportFile.objects.filter(id__in=[s.file_id for s in sources]).values_list("id", "row_count"))
-    if not all(counts.get(s.file_id) for s in sources):
-        return None
-    return sum(counts[s.file_id] for s in sources)
+    """The rows the upload counted in these files, or counted now for a file given on the command line;
+    None when an upload was not counted (0 is taken as not counted)."""
+    counts = dict(ImportFile.objects.filter(id__in=[s.file_id for s in sources if s.file_id]).values_list("id", "row_count"))
+    total = 0
+    for source in sources:
+        found = counts.get(source.file_id) if source.file_id else count_data_rows(source.path, source.info)
+        if not found:
+            return None
+        total += found
+    return total
 
 
 class _NoDuplicates:
