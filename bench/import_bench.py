@@ -520,6 +520,10 @@ def child_main(task: str, args: dict) -> None:
     from django.db import connection
 
     connection.ensure_connection()
+    if task == "run_job":  # what a worker imports as it starts (its task modules), before any job arrives
+        from classworks_import.celery import app
+
+        app.loader.import_default_modules()
     profiler = _start_profiler(os.environ.get("BENCH_PROFILE"))
     started = time.perf_counter()
     report = CHILD_TASKS[task](**args)
@@ -991,7 +995,7 @@ def main(argv=None) -> int:
         files = make_files(size, args.seed, args.work_dir / "files")
         scenarios += run_size(size, files, env)
         if size >= MAP_FIELDS_SIZE:
-            wizard = Scenario("ours", "map_fields", size, "bench-wizard", str(files.base), rows=files.rows["base"])
+            wizard = Scenario("ours", "map_fields", size, f"bench-wizard-{size_label(size)}", str(files.base), rows=files.rows["base"])
             scenarios.append(_attempt(run_map_fields, wizard, env))
     by_key = {s.key: s for s in scenarios}
     targets = evaluate_targets(by_key)

@@ -77,13 +77,14 @@ class User(AbstractUser):
                 condition=Q(district_user_id__isnull=False),
                 name="user_district_id_unique_per_district",
             ),
+            # Sign-in compares usernames ignoring case, so the database holds them unique that way: an import
+            # that writes a made-up username without asking first is stopped by the insert, never doubled.
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
         ]
         # Validation looks up existing users' emails case-insensitively, a chunk at a time.
         indexes = [
             models.Index("district", Lower("email"), name="user_district_email_ci"),
             models.Index(fields=["district", "oneroster_sourced_id"], name="user_district_sourced_id"),
-            # An import checks the file's usernames against every district's, ignoring case as sign-in does.
-            models.Index(Lower("username"), name="user_username_ci"),
         ]
 
     @property

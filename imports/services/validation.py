@@ -483,7 +483,7 @@ class BuiltRows:
         marks = self.marks
         if len(marks) <= position:
             marks.extend(bytes(position + 1 - len(marks)))
-        marks[position] = MARK_WRITES if outcome.writes else MARK_VALID
+        marks[position] = MARK_NEW if outcome.kind == NEW else MARK_WRITES if outcome.writes else MARK_VALID
 
     def keep(self) -> str:
         """Put the finished recording in place; returns its key for the job ("" when nothing was recorded)."""
@@ -515,7 +515,7 @@ class BuiltRows:
 # write, and every write is still decided against the stored user inside its chunk (apply.py).
 # PostgreSQL only: the fingerprint is made of row versions, which SQLite does not have.
 
-MARK_VALID, MARK_WRITES = 1, 2
+MARK_VALID, MARK_WRITES, MARK_NEW = 1, 2, 3  # a byte per row; 0: an error or a skipped row
 
 
 def users_fingerprint(district: District) -> str | None:
@@ -565,11 +565,12 @@ class ReusedPass:
             index += 1
             if mark >= wanted:
                 row.index = index
+                row.known_new = mark == MARK_NEW
                 yield row
 
     def count(self, *, every_valid_row: bool) -> int:
         marks = self.marks
-        return len(marks) - marks.count(0) if every_valid_row else marks.count(MARK_WRITES)
+        return len(marks) - marks.count(0) if every_valid_row else marks.count(MARK_WRITES) + marks.count(MARK_NEW)
 
 
 def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: ImportOptions) -> ReusedPass | None:

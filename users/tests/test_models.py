@@ -45,3 +45,11 @@ def test_full_name_includes_the_middle_name():
     user = make_user(make_district(), first_name="Ava", middle_name="Rose", last_name="Martinez")
 
     assert user.full_name == "Ava Rose Martinez"
+
+
+def test_two_usernames_that_differ_only_in_case_are_refused_by_the_database():
+    """Sign-in compares usernames ignoring case: "ada" and "ADA" would be one account's name twice."""
+    make_user(make_district(), username="ada.lovelace")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_user(make_district(), username="Ada.Lovelace")

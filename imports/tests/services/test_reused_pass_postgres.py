@@ -141,3 +141,36 @@ def test_the_fingerprint_changes_with_an_insert_an_update_and_a_delete_in_the_sa
 
     assert len({first, added, updated}) == 3 and deleted != updated
     assert deleted == first  # the same stored rows as then: nothing a pass read then has changed
+
+
+def test_a_user_added_while_the_run_writes_is_found_by_the_insert_and_updated(district, school, tmp_path, monkeypatch):
+    """Another tool adds one of the file's users after the run compared the fingerprints (here: a fingerprint that
+    cannot see it), so the rows the pass found new are inserted unchecked: the insert fails, and they are looked up."""
+    monkeypatch.setattr(validation, "users_fingerprint", lambda district: "as the wizard's pass found them")
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"}), student("2")]))
+    _existing(district, school, "1")
+
+    job = _run(job)
+
+    assert job.status == ImportStatus.COMPLETED
+    assert (job.counts["created"], job.counts["updated"]) == (1, 1)
+    assert User.objects.filter(district=district, district_user_id="1").count() == 1
+    assert User.objects.get(district=district, district_user_id="1").last_name == "New"
+    assert User.objects.filter(district=district, district_user_id="2", created_by_import=job).exists()
+
+
+def test_a_made_up_username_taken_in_another_district_since_the_wizard_gets_a_suffix(district, school, tmp_path):
+    from users.tests.factories import make_district
+
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1"), student("2")]))
+    # Another district's user takes the name this import would make, in other letters' case: this district's
+    # fingerprint cannot see it, so the run inserts without asking and the database refuses the name.
+    elsewhere = make_district(name="Shelbyville", slug="shelbyville")
+    User.objects.create(username="SPRINGFIELD.1", district=elsewhere, district_user_id="X")
+
+    job = _run(job)
+
+    assert job.status == ImportStatus.COMPLETED and job.counts["created"] == 2
+    assert dict(User.objects.filter(district=district).values_list("district_user_id", "username")) == {
+        "1": "springfield.1-2", "2": "springfield.2",
+    }
