@@ -29,7 +29,7 @@ from ..types import get_spec
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
 from . import writers
-from .duplicates import duplicate_check
+from .duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
 from .passwords import password_issues
 from ..pipeline.reading import FileReadError, count_data_rows, iter_rows
 from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues, sources_for_job
@@ -322,7 +322,8 @@ def _expected_rows(sources: list[Source]) -> int | None:
     counts = dict(ImportFile.objects.filter(id__in=[s.file_id for s in sources if s.file_id]).values_list("id", "row_count"))
     total = 0
     for source in sources:
-        found = counts.get(source.file_id) if source.file_id else count_data_rows(source.path, source.info)
+        found = counts.get(source.file_id) if source.file_id else count_data_rows(
+            source.path, source.info, up_to=IN_MEMORY_MAX_ROWS)  # beyond it, the exact count does not matter
         if not found:
             return None
         total += found

@@ -291,6 +291,17 @@ def test_admin_says_no_header():
     assert count_data_rows(FIXTURES / "utf8.csv", info) == len(ROWS) + 1
 
 
+@pytest.mark.parametrize("name", ["utf8.csv", "roster.xlsx"])
+def test_a_count_up_to_a_bound_stops_one_row_past_it(name):
+    """Enough to know a file is larger than the bound, without reading it all."""
+    info = inspect_file(FIXTURES / name, name)
+    total = count_data_rows(FIXTURES / name, info)
+
+    assert total >= 3
+    assert count_data_rows(FIXTURES / name, info, up_to=1) == 2
+    assert count_data_rows(FIXTURES / name, info, up_to=total) == total
+
+
 def test_admin_says_there_is_a_header():
     info, rows = read("headerless.csv", has_header=True)
     assert info.headers == ROWS[0]
