@@ -151,8 +151,13 @@ def existing_user_warnings(row: UserRow, existing: ExistingUser | None, *, label
 def same_as_stored(values: dict, existing: ExistingUser) -> bool:
     """Every value the row gives equals the stored one (a blank gives nothing): classify would say
     UNCHANGED with no conflict and no warning of its own, at a fraction of its cost."""
-    stored = existing.stored
+    if existing._values is not None:
+        stored = existing._values
+        return all(new is None or new == "" or new == stored.get(key) for key, new in values.items())
+    row, positions = existing._stored, existing._positions  # a method call per value was most of this (measured)
     for key, new in values.items():
-        if new is not None and new != "" and new != stored(key):
-            return False
+        if new is not None and new != "":
+            i = positions.get(key)
+            if i is None or new != row[i]:
+                return False
     return True
