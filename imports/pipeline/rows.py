@@ -23,7 +23,6 @@ class UserRow:
     password_deferred: bool = False  # hashed later by a PasswordBatch task
     index: int = -1  # position among the job's valid rows, from 0 (password batches refer to it)
     skipped: bool = False  # a coded value the admin mapped to "skip these rows" (e.g. guardians): not imported
-    known_new: bool = False  # the wizard's pass found no user for it, and the district's users are as it found them
 
     @property
     def has_error(self) -> bool:

@@ -15,7 +15,7 @@ from operator import itemgetter
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -35,7 +35,9 @@ from . import passwords
 from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
-from .validation import BuiltRows, built_pass_reusable, built_rows_current, built_rows_delete, validate_import
+from .validation import (
+    BuiltRows, built_pass_reusable, built_rows_current, built_rows_delete, built_verdicts_delete, validate_import,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
 
     built, rows, check_duplicates = None, None, True
     if heartbeat:
+        # This check replaces the stored summary and problems: the wizard's verdicts no longer go with them.
+        built_verdicts_delete(job=job)
         rows = built_rows_current(job=job, sources=sources, options=options)
         # The same rows as the pass that built them: duplicates within them cannot have changed.
         check_duplicates = rows is None or (job.validation_summary or {}).get("duplicates") != 0
@@ -226,12 +230,11 @@ def _unusable_passwords(count: int) -> list[str]:
     return [UNUSABLE_PASSWORD_PREFIX + text[i:i + size] for i in range(0, size * count, size)]
 
 
-def _usernames(job: ImportJob, rows, *, check_taken: bool = True) -> dict[str, str]:
-    """Stable usernames for new users the file gives none; a clash with an existing name gets a numeric suffix.
-    Without check_taken the names are not looked up (the caller's insert fails on a clash, and asks again)."""
+def _usernames(job: ImportJob, rows) -> dict[str, str]:
+    """Stable usernames for new users the file gives none; a clash with an existing name gets a numeric suffix."""
     given = {r.values["username"].lower() for r in rows if r.values.get("username")}
     wanted = {r.district_id: writers.base_username(job.district.slug, r.district_id) for r in rows if not r.values.get("username")}
-    taken = selectors.taken_usernames(usernames=list(wanted.values())) if check_taken else set()
+    taken = selectors.taken_usernames(usernames=list(wanted.values()))
     out, used = {}, set(given)
     for district_id, name in wanted.items():
         candidate, n = name, 1
@@ -251,36 +254,16 @@ def _apply_chunk(
     """Write one batch of rows. Without hash_inline, file passwords are left to PasswordBatch tasks.
 
     Every write is decided again against the stored users, so a re-run after a crash finds the
-    rows it already wrote unchanged and writes nothing twice. Rows the wizard's pass found new, in a
-    district unchanged since (known_new), are not looked up: they are inserted under a savepoint, and
-    a user someone added since (or a made-up username someone took) makes the insert fail, the savepoint
-    roll back and the rows be looked up.
+    rows it already wrote unchanged and writes nothing twice. Rows are looked up, and made-up usernames
+    checked, right before they are written, even when the wizard's pass found them new: inserting first
+    and catching the unique violation would put the keys in the database server's log.
     """
     written = counts["created"] + counts["updated"]
     if writers.refresh_statistics_if_stale(written_since=written - counts["written_at_analyze"]):
         counts["written_at_analyze"] = written
-    if all(r.known_new for r in rows):
-        before = counts.copy()
-        try:
-            with transaction.atomic():
-                _apply_rows(job, rows, options, counts, {}, hash_inline=hash_inline, batch_starts=batch_starts,
-                            check_usernames=False)
-            return
-        except (IntegrityError, connection.Database.IntegrityError):
-            counts.clear()
-            counts.update(before)
     existing = selectors.existing_users_by_district_id(
         district=job.district, district_ids=[r.district_id for r in rows], spec=options.spec
     )
-    _apply_rows(job, rows, options, counts, existing, hash_inline=hash_inline, batch_starts=batch_starts)
-
-
-def _apply_rows(
-    job: ImportJob, rows, options: ImportOptions, counts: Counter, existing: dict, *, hash_inline: bool, batch_starts,
-    check_usernames: bool = True,
-) -> None:
-    """Write the rows, each decided against its stored user in `existing` (none: a new user). Without
-    check_usernames, made-up usernames are not looked up first: the database refuses a taken one."""
     # Decided before this chunk writes: a password it sets must not make an account look claimed.
     login_allowed = _login_email_allowed(job, rows, existing) if job.email_staff else set()
     now = timezone.now()
@@ -316,7 +299,7 @@ def _apply_rows(
         if _staff_email_replaced(current, outcome):
             replaced_emails.append(changes[-1])
 
-    usernames = _usernames(job, new_rows, check_taken=check_usernames)
+    usernames = _usernames(job, new_rows)
     writers.insert_users(_new_users(new_rows, job=job, usernames=usernames, now=now, spec=options.spec))
     counts["created"] += len(new_rows)
     writers.update_users(updates)

@@ -484,7 +484,7 @@ class BuiltRows:
         marks = self.marks
         if len(marks) <= position:
             marks.extend(bytes(position + 1 - len(marks)))
-        marks[position] = MARK_NEW if outcome.kind == NEW else MARK_WRITES if outcome.writes else MARK_VALID
+        marks[position] = MARK_WRITES if outcome.writes else MARK_VALID
 
     def keep(self) -> str:
         """Put the finished recording in place; returns its key for the job ("" when nothing was recorded)."""
@@ -516,7 +516,7 @@ class BuiltRows:
 # write, and every write is still decided against the stored user inside its chunk (apply.py).
 # PostgreSQL only: the fingerprint is made of row versions, which SQLite does not have.
 
-MARK_VALID, MARK_WRITES, MARK_NEW = 1, 2, 3  # a byte per row; 0: an error or a skipped row
+MARK_VALID, MARK_WRITES = 1, 2  # a byte per row; 0: an error or a skipped row
 
 
 def users_fingerprint(district: District) -> str | None:
@@ -566,12 +566,11 @@ class ReusedPass:
             index += 1
             if mark >= wanted:
                 row.index = index
-                row.known_new = mark == MARK_NEW
                 yield row
 
     def count(self, *, every_valid_row: bool) -> int:
         marks = self.marks
-        return len(marks) - marks.count(0) if every_valid_row else marks.count(MARK_WRITES) + marks.count(MARK_NEW)
+        return len(marks) - marks.count(0) if every_valid_row else marks.count(MARK_WRITES)
 
 
 def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: ImportOptions) -> ReusedPass | None:
@@ -632,6 +631,13 @@ def _read_built_rows(path: str, sources: list[Source]):
             for number, file, row, district_id, values, issues, skipped in block:
                 yield sources[number], UserRow(file=file, row=row, district_id=district_id, values=values, issues=issues,
                                                skipped=skipped)
+
+
+def built_verdicts_delete(*, job: ImportJob) -> None:
+    """The pass's verdicts no longer go with the job's stored summary and problems (a run checked again)."""
+    path = _verdicts_path(storages["private"].path(_built_rows_name(job.id)))
+    if os.path.exists(path):
+        os.remove(path)
 
 
 def built_rows_delete(*, job: ImportJob) -> None:
@@ -950,9 +956,10 @@ def _validate_draft(job: ImportJob, run: _Pass) -> None:
         flush(result.counts["rows"])  # duplicates found at the end
         # The problem groups take a scan of every problem (2 s at a million): counted once here, not per page view.
         summary = {**result.summary(), "groups": selectors.import_issue_groups(job=job)}
+        # The kept files are put in place only by the pass that still owns the job, with its summary.
         run.finish(
-            validation_summary=summary, validated_at=timezone.now(), rows_total=result.counts["rows"],
-            validation_rows_done=result.counts["rows"], built_rows_key=built.keep(),
+            built.keep, validation_summary=summary, validated_at=timezone.now(), rows_total=result.counts["rows"],
+            validation_rows_done=result.counts["rows"], built_rows_key=built.key if built.enabled else "",
         )
     finally:
         built.discard()

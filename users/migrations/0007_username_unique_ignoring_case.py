@@ -2,6 +2,22 @@
 
 import django.db.models.functions.text
 from django.db import migrations, models
+from django.db.models import Count
+from django.db.models.functions import Lower
+
+
+def refuse_usernames_that_differ_only_in_case(apps, schema_editor):
+    """Sign-in and imports always compared usernames ignoring case; a database that still holds two such
+    names needs a person to choose which one to rename, so the migration stops and says how many (no names)."""
+    User = apps.get_model("users", "User")
+    clashes = (
+        User.objects.annotate(name_ci=Lower("username")).values("name_ci").annotate(n=Count("id")).filter(n__gt=1).count()
+    )
+    if clashes:
+        raise RuntimeError(
+            f"{clashes} username(s) are held by more than one user when case is ignored. Rename one user of each "
+            "(SELECT lower(username) FROM users_user GROUP BY 1 HAVING count(*) > 1 lists them), then migrate again."
+        )
 
 
 class Migration(migrations.Migration):
@@ -14,6 +30,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(refuse_usernames_that_differ_only_in_case, migrations.RunPython.noop),
         migrations.RemoveIndex(
             model_name='user',
             name='user_username_ci',

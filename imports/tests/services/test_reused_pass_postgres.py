@@ -48,9 +48,9 @@ def _run(job):
 
 
 def _existing(district, school, district_user_id, **values):
+    values = {"first_name": "Ada", "last_name": "Old", "user_type": "student", "grade": "5", **values}
     return User.objects.create(
-        username=f"u{district_user_id}", district=district, district_user_id=district_user_id, first_name="Ada",
-        last_name="Old", user_type="student", grade="5", school=school, **values,
+        username=f"u{district_user_id}", district=district, district_user_id=district_user_id, school=school, **values,
     )
 
 
@@ -143,9 +143,9 @@ def test_the_fingerprint_changes_with_an_insert_an_update_and_a_delete_in_the_sa
     assert deleted == first  # the same stored rows as then: nothing a pass read then has changed
 
 
-def test_a_user_added_while_the_run_writes_is_found_by_the_insert_and_updated(district, school, tmp_path, monkeypatch):
+def test_a_user_added_while_the_run_writes_is_found_by_the_chunks_look_up_and_updated(district, school, tmp_path, monkeypatch):
     """Another tool adds one of the file's users after the run compared the fingerprints (here: a fingerprint that
-    cannot see it), so the rows the pass found new are inserted unchecked: the insert fails, and they are looked up."""
+    cannot see it): the chunk looks its rows up before writing, so the user is updated, never inserted twice."""
     monkeypatch.setattr(validation, "users_fingerprint", lambda district: "as the wizard's pass found them")
     job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"}), student("2")]))
     _existing(district, school, "1")
@@ -164,7 +164,7 @@ def test_a_made_up_username_taken_in_another_district_since_the_wizard_gets_a_su
 
     job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1"), student("2")]))
     # Another district's user takes the name this import would make, in other letters' case: this district's
-    # fingerprint cannot see it, so the run inserts without asking and the database refuses the name.
+    # fingerprint cannot see it, and the run's check of made-up usernames before writing does.
     elsewhere = make_district(name="Shelbyville", slug="shelbyville")
     User.objects.create(username="SPRINGFIELD.1", district=elsewhere, district_user_id="X")
 
@@ -174,3 +174,32 @@ def test_a_made_up_username_taken_in_another_district_since_the_wizard_gets_a_su
     assert dict(User.objects.filter(district=district).values_list("district_user_id", "username")) == {
         "1": "springfield.1-2", "2": "springfield.2",
     }
+
+
+def test_a_retry_after_an_attempt_that_checked_again_does_not_take_that_attempts_counts(district, school, tmp_path, monkeypatch):
+    """An attempt that checked every row again (a user had been added) stored its own counts and problems, then
+    failed before writing; the user is removed, so the users are as the wizard's pass found them. The retry checks
+    again rather than pairing the wizard's verdicts with that attempt's counts."""
+    from imports.services import apply
+
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"}), student("2")]))
+    assert job.validation_summary["counts"]["warnings"] == 0
+    added = _existing(district, school, "1", user_type="staff", grade="")
+    real = apply._apply_chunk
+
+    def fault(*args, **kwargs):
+        raise RuntimeError("the worker stopped")
+
+    monkeypatch.setattr(apply, "_apply_chunk", fault)
+    runs.import_job_run(job_id=job.id, queue_emails=False)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and job.validation_summary["counts"]["warnings"] == 1
+    monkeypatch.setattr(apply, "_apply_chunk", real)
+    added.delete()
+
+    runs.import_job_run(job_id=job.id, queue_emails=False, retry_failed=True)
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.COMPLETED
+    assert (job.counts["created"], job.counts["warnings"], job.counts["conflicts"]) == (2, 0, 0)
+    assert not job.issues.exists()
