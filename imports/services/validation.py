@@ -455,7 +455,7 @@ class BuiltRows:
             self._pickler.dump(self.key)  # read back first: a file another pass replaced is never taken for this one
             self._pickler.clear_memo()  # each dump is read by an unpickler of its own, whose memo starts empty
             # Taken before the pass reads any user: a change made while it runs is seen by the run.
-            self.users = users_fingerprint(job.district)
+            self.users = users_fingerprint(job.district, fingerprint_columns(sources, options))
             self.marks = bytearray()
 
     def record(self, pairs: Iterable):
@@ -511,28 +511,37 @@ class BuiltRows:
 
 # --- The pass's verdicts, reused when nothing they depend on changed ---------------------------------
 # With the rows, a pass keeps its verdict on each (valid, and whether the run writes it) and a
-# fingerprint of the district's users taken before it read them. A run that finds the same rows, the
+# fingerprint of the district's users (the columns its checks read) taken before it read them. A run that finds the same rows, the
 # same options and the same fingerprint has nothing to check again: it writes the rows the pass said
 # write, and every write is still decided against the stored user inside its chunk (apply.py).
-# PostgreSQL only: the fingerprint is made of row versions, which SQLite does not have.
+# PostgreSQL only (its md5 and string_agg): on SQLite a run always checks again.
 
 MARK_VALID, MARK_WRITES = 1, 2  # a byte per row; 0: an error or a skipped row
 
 
-def users_fingerprint(district: District) -> str | None:
-    """The district's user rows' versions: an insert, update or delete makes a row version of its own (a
-    transaction id and a place, xmin and ctid), so any of them changes this, even inside one transaction.
-    None off PostgreSQL, where a run always checks again. 60 ms for 100k users (measured)."""
+def fingerprint_columns(sources: list[Source], options: ImportOptions) -> tuple[str, ...]:
+    """Every stored column a pass's verdicts depend on: the keys, who is protected, the users a type may
+    match, and the record columns it compares (a sign-in's last_login or a new password changes none)."""
+    spec = options.spec
+    columns = ("id", *spec.key_columns, "is_district_admin", "is_superuser", *spec.match_only,
+               *given_record_columns(sources, options))
+    return tuple(dict.fromkeys(columns))
+
+
+def users_fingerprint(district: District, columns: tuple[str, ...]) -> str | None:
+    """The md5 of these columns of the district's users, in id order: any insert, delete or change of one
+    of them changes it, even inside one transaction. None off PostgreSQL, where a run always checks again."""
     if connection.vendor != "postgresql":
         return None
+    fields = ", ".join(User._meta.get_field(c).column if c != "id" else "id" for c in columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*), md5(string_agg(xmin::text || ':' || ctid::text, ',' ORDER BY ctid)) "
+            f"SELECT count(*), md5(string_agg(ROW({fields})::text, ',' ORDER BY id)) "
             f"FROM {User._meta.db_table} WHERE district_id = %s",
             [district.id],
         )
-        count, versions = cursor.fetchone()
-    return f"{count}:{versions or ''}"
+        count, values = cursor.fetchone()
+    return f"{count}:{values or ''}"
 
 
 def _verdicts_path(path: str) -> str:
@@ -590,7 +599,7 @@ def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: Impor
         return None
     with open(path, "rb") as fh:
         key, made_under, marks = pickle.load(fh)
-    users = users_fingerprint(job.district)
+    users = users_fingerprint(job.district, fingerprint_columns(sources, options))
     if users is None or key != job.built_rows_key or made_under != _verdicts_made_under(options, users):
         rows.close()
         return None

@@ -1,6 +1,7 @@
 """The run takes the wizard's pass as its check when nothing it depends on changed since (PostgreSQL)."""
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from imports import selectors
 from imports.models import ImportStatus
@@ -130,23 +131,39 @@ def test_a_file_with_usernames_is_checked_again_since_usernames_are_unique_acros
 
 
 def test_the_fingerprint_changes_with_an_insert_an_update_and_a_delete_in_the_same_transaction(district, school):
+    columns = ("id", "district_user_id", "is_district_admin", "is_superuser", "last_name", "grade")
     _existing(district, school, "0")
-    first = validation.users_fingerprint(district)
+    first = validation.users_fingerprint(district, columns)
     ada = _existing(district, school, "1")
-    added = validation.users_fingerprint(district)
+    added = validation.users_fingerprint(district, columns)
     User.objects.filter(id=ada.id).update(grade="6")
-    updated = validation.users_fingerprint(district)
+    updated = validation.users_fingerprint(district, columns)
+    User.objects.filter(id=ada.id).update(is_district_admin=True)
+    protected = validation.users_fingerprint(district, columns)
     User.objects.filter(id=ada.id).delete()
-    deleted = validation.users_fingerprint(district)
+    deleted = validation.users_fingerprint(district, columns)
 
-    assert len({first, added, updated}) == 3 and deleted != updated
-    assert deleted == first  # the same stored rows as then: nothing a pass read then has changed
+    assert len({first, added, updated, protected}) == 4 and deleted != protected
+    assert deleted == first  # the same stored values as then: nothing a pass read then has changed
+
+
+def test_a_sign_in_since_the_wizard_does_not_make_the_run_check_again(district, school, tmp_path, checks):
+    """Teachers sign in all day; the run checks again only when something its checks read has changed."""
+    ada = _existing(district, school, "1")
+    job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"})]))
+    User.objects.filter(id=ada.id).update(last_login=timezone.now(), password="argon2$changed")
+    checks.clear()
+
+    job = _run(job)
+
+    assert checks == ["look-up"]  # the chunk's own, before it writes
+    assert job.counts["updated"] == 1 and User.objects.get(id=ada.id).last_name == "New"
 
 
 def test_a_user_added_while_the_run_writes_is_found_by_the_chunks_look_up_and_updated(district, school, tmp_path, monkeypatch):
     """Another tool adds one of the file's users after the run compared the fingerprints (here: a fingerprint that
     cannot see it): the chunk looks its rows up before writing, so the user is updated, never inserted twice."""
-    monkeypatch.setattr(validation, "users_fingerprint", lambda district: "as the wizard's pass found them")
+    monkeypatch.setattr(validation, "users_fingerprint", lambda district, columns: "as the wizard's pass found them")
     job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"}), student("2")]))
     _existing(district, school, "1")
 
