@@ -53,3 +53,14 @@ def test_two_usernames_that_differ_only_in_case_are_refused_by_the_database():
 
     with pytest.raises(IntegrityError), transaction.atomic():
         make_user(make_district(), username="Ada.Lovelace")
+
+
+def test_a_form_that_validates_the_model_reports_a_username_taken_in_other_letters_case():
+    """The ops admin's user form validates the model's constraints: a message, not a database error."""
+    from django.core.exceptions import ValidationError
+
+    make_user(make_district(), username="ada.lovelace")
+    other = User(username="ADA.Lovelace", district=make_district())
+
+    with pytest.raises(ValidationError):
+        other.validate_constraints()
