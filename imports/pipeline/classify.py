@@ -47,12 +47,6 @@ class ExistingUser:
             self._values = {column: self._stored[i] for column, i in self._positions.items()}
         return self._values
 
-    def stored(self, column: str):
-        if self._values is not None:
-            return self._values.get(column)
-        i = self._positions.get(column)
-        return None if i is None else self._stored[i]
-
     def __eq__(self, other) -> bool:
         return isinstance(other, ExistingUser) and (self.id, self.district_user_id, self.protected, self.values) == (
             other.id, other.district_user_id, other.protected, other.values)

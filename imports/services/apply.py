@@ -430,7 +430,6 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inli
 def _validate_and_apply(
     job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None, hash_inline: bool
 ) -> None:
-    every_valid_row = bool(job.custom_group_id or job.email_staff)  # group members and login emails need them all
     # The wizard's pass, when nothing it depends on changed since: its rows are written without a second check.
     reused = built_pass_reusable(job=job, sources=sources, options=options) if spool is not None else None
     if reused is not None:
@@ -448,7 +447,8 @@ def _validate_and_apply(
 
     batch_starts = {}
     if reused is not None:
-        items, planned = reused.rows_to_write(every_valid_row=every_valid_row), reused.count(every_valid_row=every_valid_row)
+        # Group members and login emails need every valid row, as the spool keeps them all for those.
+        items, planned = reused.rows_to_write(every_valid_row=spool.keep_all), reused.count(every_valid_row=spool.keep_all)
     elif spool is not None:
         items, planned = iter(spool), spool.kept
     else:

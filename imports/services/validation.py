@@ -237,19 +237,19 @@ def validate_import(
                 labels = labels_cache[source.info.name] = _labels(source, options)
             outcome = existing = None
             plain = False
-            if not row.issues and matched is None:
+            if not row.has_error:
                 existing = lookup.users.get(row.district_id)
-                outcome = _plain_outcome(row, existing, lookup)
-                plain = outcome is not None
-            if not plain and not row.has_error:
-                existing = lookup.users.get(row.district_id)
-                row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
-                row.issues += _existing_warnings(row, existing, lookup, labels)
-                row.issues += password_issues(row, labels)
-                if matched is not None and existing is not None:
-                    row.issues += _matched_twice(matched, row, existing, labels)
-                if not row.has_error:
-                    outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
+                if not row.issues and matched is None:
+                    outcome = _plain_outcome(row, existing, lookup)
+                    plain = outcome is not None
+                if not plain:
+                    row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
+                    row.issues += _existing_warnings(row, existing, lookup, labels)
+                    row.issues += password_issues(row, labels)
+                    if matched is not None and existing is not None:
+                        row.issues += _matched_twice(matched, row, existing, labels)
+                    if not row.has_error:
+                        outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
             found = duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
@@ -259,28 +259,22 @@ def validate_import(
             if found:
                 result.duplicates += len(found)
                 row.issues += found
-            if not row.issues:  # the common row: nothing to report
+            has_error = bool(row.issues) and row.has_error
+            if outcome is not None and not has_error:
                 if plain:  # new, or unchanged: nothing a preview shows beyond its count
                     counts[outcome.kind] += 1
                     if outcome.kind == NEW:
                         counts["created"] += 1
-                elif outcome is not None:
+                else:
                     _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns)
-                if outcome is not None:
-                    if row_sink is not None:
-                        row_sink(row, outcome)
-                    if outcome_sink is not None:
-                        outcome_sink(counts["rows"] - 1, outcome)
-                continue
-            if outcome is not None and not row.has_error:
-                _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns)
                 if row_sink is not None:
                     row_sink(row, outcome)
                 if outcome_sink is not None:
                     outcome_sink(counts["rows"] - 1, outcome)
-            if row.has_error:
-                counts["error_rows"] += 1
-            batch_issues += mask_issues(row.issues, (row.password,))
+            if row.issues:
+                if has_error:
+                    counts["error_rows"] += 1
+                batch_issues += mask_issues(row.issues, (row.password,))
         _uncount(counts, duplicates.drain_uncounted())
         emit(batch_issues)
         if on_batch is not None:
