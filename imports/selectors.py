@@ -1,16 +1,17 @@
 """Reads for imports. Every selector a view uses takes the district: tenancy is never optional."""
-from django.db import connection
 from django.db.models import Count, Min, QuerySet
-from django.db.models.functions import Length, Lower
 
 from schools.models import District, School
-from users.models import CustomGroup, User
+from users.models import CustomGroup
 
 from .models import ImportIssue, ImportJob, ImportStatus
-from .pipeline.classify import ExistingUser
 from .pipeline.mapping import SchoolChoice
-
-LOOKUP_BATCH = 5000
+# The users' look-ups moved to their write target; these names stay importable here.
+from .targets.base import LOOKUP_BATCH  # noqa: F401
+from .targets.users import (  # noqa: F401
+    existing_district_ids, existing_email_owners, existing_users_by_district_id, taken_usernames, user_ids_by_district_id,
+    username_owners, zero_padded_id_lengths,
+)
 ROWS_SHOWN_PER_GROUP = 12  # keeps IN lists under SQLite's variable limit
 
 
@@ -62,133 +63,6 @@ def school_choices(*, district: District) -> list[SchoolChoice]:
 
 def custom_group_list(*, district: District) -> QuerySet[CustomGroup]:
     return CustomGroup.objects.filter(district=district).order_by("name")
-
-
-def _batches(items: list, size: int = LOOKUP_BATCH):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _rows_where_in(*, district: District, column: str, values: list, columns: tuple[str, ...]):
-    """Rows of the district's users whose column is one of values, a batch at a time."""
-    for batch in _batches(values):
-        if connection.vendor == "postgresql":
-            yield from _district_rows_matching(district=district, match=f"u.{column}", keys=batch,
-                                               columns=tuple(f"u.{c}" for c in columns))
-        else:
-            yield from User.objects.filter(district=district, **{f"{column}__in": batch}).values_list(*columns)
-
-
-def _district_rows_matching(*, district: District, match: str, keys: list[str], columns: tuple[str, ...]) -> list[tuple]:
-    """PostgreSQL: the district's rows whose `match` expression equals one of keys, one index probe per key.
-
-    Not `district_id = <id> AND key = ANY(<literals>)`: when the statistics think the district
-    small (taken before its first import, say), PostgreSQL plans that on the district index and
-    reads the whole district for every batch. Here the keys are (district, key) pairs joined one
-    at a time (OFFSET 0 keeps the subquery from being flattened), so the district is a join value
-    that no statistic of one district can make look cheap, and each pair is one probe of the
-    (district, key) index.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT m.* FROM unnest(array_fill(%s::bigint, ARRAY[%s]), %s::text[]) AS k(district_id, key) "
-            f"CROSS JOIN LATERAL (SELECT {', '.join(columns)} FROM {User._meta.db_table} u "
-            f"WHERE u.district_id = k.district_id AND {match} = k.key OFFSET 0) AS m",
-            [district.id, len(keys), keys],
-        )
-        return cursor.fetchall()
-
-
-def existing_users_by_district_id(
-    *, district: District, district_ids: list[str], spec, columns: tuple[str, ...] | None = None,
-) -> dict[str, ExistingUser]:
-    """Stored values, in the import type's record columns (or these of them), of the users these keys
-    match, as plain data, and whether imports may touch them. Keyed on the file's key; each of the
-    type's key columns is tried in turn for the keys not found yet, among the users its match_only allows."""
-    record, only = columns if columns is not None else spec.record_columns, tuple(spec.match_only.items())
-    found: dict[str, ExistingUser] = {}
-    remaining = district_ids
-    for key_column in spec.key_columns:
-        columns = (key_column, "id", "district_user_id", "is_district_admin", "is_superuser", *(c for c, _ in only), *record)
-        first_record = 5 + len(only)
-        positions = {column: first_record + i for i, column in enumerate(record)}  # shared: no dict per user
-        for row in _rows_where_in(district=district, column=key_column, values=remaining, columns=columns):
-            if row[0] in found or (only and any(row[5 + i] != value for i, (_, value) in enumerate(only))):
-                continue
-            found[row[0]] = ExistingUser(row[1], row[2], None, bool(row[3] or row[4]), stored=row, positions=positions)
-        if len(spec.key_columns) > 1:
-            remaining = [k for k in remaining if k not in found]
-    return found
-
-
-def user_ids_by_district_id(*, district: District, district_ids: list[str]) -> dict[str, int]:
-    rows = _rows_where_in(district=district, column="district_user_id", values=district_ids, columns=("district_user_id", "id"))
-    return dict(rows)
-
-
-def username_owners(*, usernames: list[str]) -> dict[str, tuple[int | None, str]]:
-    """Lower-cased username -> (district id, District ID) of the user holding it, in any district.
-
-    Usernames are unique across districts and compared ignoring case, as sign-in compares them.
-    """
-    owners: dict[str, tuple[int | None, str]] = {}
-    for batch in _batches(sorted({u.lower() for u in usernames})):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT lower(username), district_id, district_user_id FROM {User._meta.db_table} "
-                    "WHERE lower(username) = ANY(%s)",
-                    [batch],
-                )
-                rows = cursor.fetchall()
-        else:
-            rows = (
-                User.objects.annotate(username_ci=Lower("username"))
-                .filter(username_ci__in=batch)
-                .values_list("username_ci", "district_id", "district_user_id")
-            )
-        for name, district_id, district_user_id in rows:
-            owners.setdefault(name, (district_id, district_user_id or ""))
-    return owners
-
-
-def taken_usernames(*, usernames: list[str]) -> set[str]:
-    """Lower-cased usernames already in use anywhere: usernames are unique across districts."""
-    return set(username_owners(usernames=usernames))
-
-
-def existing_email_owners(*, district: District, emails: list[str]) -> dict[str, str]:
-    """Lower-cased email -> District ID of an existing user of the district with that address."""
-    owners: dict[str, str] = {}
-    for batch in _batches(sorted({e.lower() for e in emails})):  # lower(), as SQL compares
-        if connection.vendor == "postgresql":
-            rows = _district_rows_matching(district=district, match="lower(u.email)", keys=batch,
-                                           columns=("lower(u.email)", "u.district_user_id"))
-        else:
-            rows = (
-                User.objects.filter(district=district)
-                .annotate(email_ci=Lower("email"))
-                .filter(email_ci__in=batch)
-                .values_list("email_ci", "district_user_id")
-            )
-        for email, district_user_id in rows:
-            owners.setdefault(email, district_user_id or "")
-    return owners
-
-
-def zero_padded_id_lengths(*, district: District) -> list[int]:
-    """Lengths of stored District IDs that start with 0: the widths Excel may have stripped."""
-    return sorted(
-        User.objects.filter(district=district, district_user_id__startswith="0")
-        .annotate(n=Length("district_user_id"))
-        .values_list("n", flat=True)
-        .distinct()
-    )
-
-
-def existing_district_ids(*, district: District, district_ids: list[str]) -> set[str]:
-    rows = _rows_where_in(district=district, column="district_user_id", values=district_ids, columns=("district_user_id",))
-    return {r[0] for r in rows}
 
 
 def import_draft_list(*, district: District, created_by) -> QuerySet[ImportJob]:

@@ -3,34 +3,22 @@
 A re-run after a crash decides every write again against the stored users, so what an earlier
 attempt committed is found unchanged and is never written twice.
 """
-import base64
 import itertools
 import logging
-import os
 import pickle
 import tempfile
 from collections import Counter
 from contextlib import nullcontext
-from operator import itemgetter
 
 from django.conf import settings
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from users.models import CustomGroup, User
-
-from .. import selectors
-from ..models import (
-    EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus,
-)
-from ..models import ImportGroupAddition
-from ..pipeline.classify import NEW, classify
-from ..pipeline.masking import mask_value
-from ..pipeline.normalize import STAFF
+from ..models import ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
 from ..pipeline.rows import UserRow
-from . import writers
+from ..targets import get_target
+from ..targets.base import values_getter
 from . import passwords
 from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
@@ -135,7 +123,7 @@ class RowSpool:
         self.columns = columns  # the import type's record columns
         self._file = tempfile.TemporaryFile()
         self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._values_of = _values_getter(columns)
+        self._values_of = values_getter(columns)
         self._batch = []
         self._batches = 0
         self.keep_all = keep_all  # group membership and login emails need every row, not only the writes
@@ -187,220 +175,14 @@ def _take(items, limit: int, size: int):
         yield batch
 
 
-def _new_users(rows, *, job: ImportJob, usernames: dict[str, str], now, spec) -> writers.NewUsers:
-    """The chunk's new users as COPY rows: the District ID, password and username, then the record values."""
-    if not rows:
-        return writers.NewUsers((), [])
-    record = tuple(rows[0].values)  # every row of a run has the same record columns
-    values_of = _values_getter(record)
-    engine = (spec.match_column, "password", "username")
-    # A Username column the file left blank: the generated name, not the column's "".
-    username_at = len(engine) + record.index("username") if "username" in record else None
-    unusable = iter(_unusable_passwords(sum(1 for r in rows if not r.password or r.password_deferred)))
-    out = []
-    for row in rows:
-        name = usernames.get(row.district_id, "")
-        password = make_password(row.password) if row.password and not row.password_deferred else next(unusable)
-        values = [row.district_id, password, name, *values_of(row.values)]
-        if username_at is not None and not values[username_at]:
-            values[username_at] = name
-        out.append(values)
-    return writers.new_users(
-        spec, engine, record, out, date_joined=now, district_id=job.district_id, created_by_import_id=job.id
-    )
-
-
-def _values_getter(columns: tuple[str, ...]):
-    if len(columns) >= 2:
-        return itemgetter(*columns)
-    return lambda values: tuple(values[c] for c in columns)
-
-
-_UNUSABLE_RANDOM_BYTES = 30  # 40 url-safe characters, as secrets.token_urlsafe(30)
-
-
-def _unusable_passwords(count: int) -> list[str]:
-    """`count` unusable passwords, as make_password(None) makes them (the prefix and 40 random characters,
-    url-safe here), from one os.urandom call: a call per user was 7% of a fresh run. 30 bytes encode to 40
-    characters without padding, so each user's slice of the encoding is token_urlsafe(30) of its own bytes."""
-    if count <= 0:
-        return []
-    text = base64.urlsafe_b64encode(os.urandom(_UNUSABLE_RANDOM_BYTES * count)).decode("ascii")
-    size = _UNUSABLE_RANDOM_BYTES * 4 // 3
-    return [UNUSABLE_PASSWORD_PREFIX + text[i:i + size] for i in range(0, size * count, size)]
-
-
-def _usernames(job: ImportJob, rows) -> dict[str, str]:
-    """Stable usernames for new users the file gives none; a clash with an existing name gets a numeric suffix."""
-    given = {r.values["username"].lower() for r in rows if r.values.get("username")}
-    wanted = {r.district_id: writers.base_username(job.district.slug, r.district_id) for r in rows if not r.values.get("username")}
-    taken = selectors.taken_usernames(usernames=list(wanted.values()))
-    out, used = {}, set(given)
-    for district_id, name in wanted.items():
-        candidate, n = name, 1
-        while candidate.lower() in taken or candidate.lower() in used:
-            n += 1
-            candidate = f"{name}-{n}"
-            if User.objects.filter(username__iexact=candidate).exists():
-                taken.add(candidate.lower())
-        used.add(candidate.lower())
-        out[district_id] = candidate
-    return out
-
-
 def _apply_chunk(
     job: ImportJob, rows, options: ImportOptions, counts: Counter, *, hash_inline: bool = True, batch_starts=None
 ) -> None:
-    """Write one batch of rows. Without hash_inline, file passwords are left to PasswordBatch tasks.
-
-    Every write is decided again against the stored users, so a re-run after a crash finds the
-    rows it already wrote unchanged and writes nothing twice. Rows are looked up, and made-up usernames
-    checked, right before they are written, even when the wizard's pass found them new: inserting first
-    and catching the unique violation would put the keys in the database server's log.
-    """
-    written = counts["created"] + counts["updated"]
-    if writers.refresh_statistics_if_stale(written_since=written - counts["written_at_analyze"]):
-        counts["written_at_analyze"] = written
-    existing = selectors.existing_users_by_district_id(
-        district=job.district, district_ids=[r.district_id for r in rows], spec=options.spec
-    )
-    # Decided before this chunk writes: a password it sets must not make an account look claimed.
-    login_allowed = _login_email_allowed(job, rows, existing) if job.email_staff else set()
-    now = timezone.now()
-    new_rows, updates, changes, password_hashes, to_hash, replaced_emails = [], [], [], [], [], []
-    for row in rows:
-        if row.password and not hash_inline:
-            to_hash.append(row.index)
-            row.password_deferred = True
-        current = existing.get(row.district_id)
-        outcome = classify(row, current, conflict_policy=options.conflicts, password_policy=options.password_policy)
-        if outcome.kind == "conflict":
-            counts["conflicts"] += 1
-        if outcome.kind == NEW:
-            if options.spec.creates_users:  # validation made an unknown key an error for the others
-                new_rows.append(row)
-            continue
-        if not outcome.writes:
-            continue
-        counts["updated"] += 1
-        if outcome.changes:
-            final = dict(current.values)
-            final.update({key: after for key, (before, after) in outcome.changes.items()})
-            updates.append((current.id, final))
-        if outcome.set_password and hash_inline:
-            password_hashes.append((current.id, make_password(row.password)))
-        # The change log is shown and reported: a file value equal to the row's password is masked there.
-        passwords = (row.password,) if row.password else ()
-        record = {k: [_plain(b), mask_value(_plain(a), passwords)] for k, (b, a) in outcome.changes.items()}
-        if outcome.set_password:
-            record["password"] = ["(kept private)", "(changed)"]
-        # The stored District ID: a type may match on another key (a OneRoster sourcedId).
-        changes.append(ImportChange(job=job, user_id=current.id, district_user_id=current.district_user_id or row.district_id, changes=record))
-        if _staff_email_replaced(current, outcome):
-            replaced_emails.append(changes[-1])
-
-    usernames = _usernames(job, new_rows)
-    writers.insert_users(_new_users(new_rows, job=job, usernames=usernames, now=now, spec=options.spec))
-    counts["created"] += len(new_rows)
-    writers.update_users(updates)
-    writers.set_passwords(password_hashes)
-    notices = _email_change_notices(job, replaced_emails)
-    ImportChange.objects.bulk_create(changes, batch_size=2000)
-    ImportEmail.objects.bulk_create(notices, ignore_conflicts=True)
-    password_batches_plan(job=job, indexes=to_hash, starts=batch_starts)
-
-    if not (job.custom_group_id or job.email_staff):
-        return  # the ids below are only for group members and login emails
-    ids = selectors.user_ids_by_district_id(district=job.district, district_ids=[r.district_id for r in new_rows])
-    ids.update({d: u.id for d, u in existing.items()})
-    _add_to_group(job, rows, ids)
-    if job.email_staff:
-        ImportEmail.objects.bulk_create(
-            [
-                ImportEmail(job=job, kind=EmailKind.LOGIN, user_id=ids[r.district_id])
-                for r in _login_rows(rows)
-                if r.district_id not in existing or existing[r.district_id].id in login_allowed
-            ],
-            ignore_conflicts=True, batch_size=2000,
-        )
-
-
-def _login_rows(rows):
-    return [r for r in rows if r.values.get("user_type") == STAFF and r.values.get("email")]
-
-
-def _login_email_allowed(job: ImportJob, rows, existing: dict) -> set[int]:
-    """Existing users a set-password link may go to: made by this job, or never signed in and without a password.
-
-    Anyone else already holds the account; a link mailed to an address in the file would hand it over.
-    """
-    matched = [existing[r.district_id] for r in _login_rows(rows) if r.district_id in existing]
-    ids = [u.id for u in matched if not u.protected]
-    if not ids:
-        return set()
-    unclaimed = Q(created_by_import_id=job.id) | Q(last_login__isnull=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
-    return set(
-        User.objects.filter(unclaimed, id__in=ids, is_district_admin=False, is_superuser=False).values_list("id", flat=True)
-    )
-
-
-def _staff_email_replaced(current, outcome) -> bool:
-    before, after = outcome.changes.get("email", (None, None))
-    types = (current.values.get("user_type"), outcome.changes.get("user_type", (None, None))[1])
-    return bool(before) and before.lower() != (after or "").lower() and STAFF in types
-
-
-def _email_change_notices(job: ImportJob, replaced: list[ImportChange]) -> list[ImportEmail]:
-    """A notice owed to the replaced address of each staff member who has signed in; their change records it."""
-    if not replaced:
-        return []
-    signed_in = set(
-        User.objects.filter(id__in=[c.user_id for c in replaced], last_login__isnull=False).values_list("id", flat=True)
-    )
-    notices = []
-    for change in replaced:
-        if change.user_id in signed_in:
-            change.old_email_notified = True
-            notices.append(ImportEmail(job=job, kind=EmailKind.EMAIL_CHANGED, user_id=change.user_id))
-    return notices
-
-
-def _plain(value):
-    return value if value is None or isinstance(value, (str, int, bool)) else str(value)
-
-
-def _add_to_group(job: ImportJob, rows, ids: dict[str, int]) -> None:
-    if not job.custom_group_id:
-        return
-    students_only = job.group_members == "students"
-    member_ids = [ids[r.district_id] for r in rows if not students_only or r.is_student]
-    through = CustomGroup.members.through
-    already = set(
-        through.objects.filter(customgroup_id=job.custom_group_id, user_id__in=member_ids).values_list("user_id", flat=True)
-    )
-    through.objects.bulk_create(
-        [through(customgroup_id=job.custom_group_id, user_id=uid) for uid in member_ids],
-        ignore_conflicts=True, batch_size=2000,
-    )
-    _record_group_additions(job, [uid for uid in member_ids if uid not in already])
-
-
-def _record_group_additions(job: ImportJob, user_ids: list[int]) -> None:
-    """Who this import put in its group, so an undo removes them and no one who was a member before."""
-    if not user_ids:
-        return
-    if connection.vendor == "postgresql":
-        # One statement for the batch: bulk_create's model objects cost 0.3 s per 5,000 rows (measured).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {ImportGroupAddition._meta.db_table} (job_id, group_id, user_id) "
-                "SELECT %s, %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
-                [job.id, job.custom_group_id, user_ids],
-            )
-        return
-    ImportGroupAddition.objects.bulk_create(
-        [ImportGroupAddition(job=job, group_id=job.custom_group_id, user_id=uid) for uid in user_ids],
-        ignore_conflicts=True, batch_size=2000,
+    """Write one batch of rows through the import type's target. Without hash_inline, file passwords are
+    left to PasswordBatch tasks."""
+    get_target(options.spec).write(
+        job=job, rows=rows, options=options, counts=counts, hash_inline=hash_inline, batch_starts=batch_starts,
+        plan_passwords=password_batches_plan,
     )
 
 

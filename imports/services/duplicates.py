@@ -10,7 +10,7 @@ from django.db import connection
 
 from ..pipeline.checks import DuplicateCheck
 from ..pipeline.issues import Issue
-from .writers import copy_rows
+from ..targets.base import copy_rows
 
 FLUSH_ROWS = 5000
 

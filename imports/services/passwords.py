@@ -3,11 +3,10 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
 
-from users.models import User
-
 from ..models import PasswordBatch
 from ..pipeline.issues import WARNING, Issue
-from . import writers
+from ..targets import get_target
+from ..types import get_spec
 
 # Similarity to the user's own attributes needs a user object; length, commonness and digits do not.
 _VALIDATORS = [v for v in get_default_password_validators() if type(v).__name__ != "UserAttributeSimilarityValidator"]
@@ -71,14 +70,13 @@ def password_batch_hash(*, batch: "PasswordBatch", rows) -> int:
             wanted[row.district_id] = row.password
     if not wanted:
         return 0
-    users = User.objects.filter(district=job.district, district_user_id__in=list(wanted)).values_list(
-        "id", "district_user_id", "created_by_import_id"
-    )
+    target = get_target(get_spec(job.import_type))
+    users = target.password_owners(job=job, district_ids=list(wanted))
     overwrite = job.password_policy == "overwrite"
     hashes = [
         (user_id, make_password(wanted[district_user_id]))
         for user_id, district_user_id, created_by in users
         if created_by == job.id or overwrite
     ]
-    writers.set_passwords(hashes)
+    target.set_passwords(hashes)
     return len(hashes)

@@ -3,11 +3,11 @@ import csv
 import io
 
 from classworks_import.csv_safety import safe_cell
-from users.models import User
 
 from ..models import ImportChange, ImportIssue, ImportJob
 from ..pipeline.masking import shown_cells
 from ..pipeline.reading import iter_rows
+from ..targets import get_target
 from ..types import get_spec
 from .sources import sources_for_job
 
@@ -49,7 +49,7 @@ def error_report_rows(job: ImportJob):
 def results_report_rows(job: ImportJob):
     """One line per user the import created or changed."""
     yield ["Action", "District ID", "Username", "Field", "Before", "After"]
-    created = User.objects.filter(created_by_import=job).values_list("district_user_id", "username").order_by("id")
+    created = get_target(get_spec(job.import_type)).created(job=job)
     for district_user_id, username in created.iterator(chunk_size=5000):
         yield ["created", district_user_id, username, "", "", ""]
     changes = ImportChange.objects.filter(job=job).select_related("user").order_by("id")

@@ -2,14 +2,14 @@
 import datetime
 import logging
 import time
-from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
+from ..targets.base import district_lock
 from .apply import ImportAborted, ImportHeld, PasswordsPending, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
 from .sources import ImportOptions, StreamStart, iter_user_rows, sources_for_job
@@ -29,7 +29,6 @@ FAILED_ATTEMPTS = (
     "so it was not tried again. Rows before row {row} were saved; run it again to finish."
 )
 FAILED_UNEXPECTED = "The import stopped at row {row} because of an internal error ({error}). Rows before it were saved."
-_LOCK_NAMESPACE = 7201
 
 
 def import_job_claim(*, job_id: int, now=None, retry_failed: bool = False) -> ImportJob | None:
@@ -56,21 +55,9 @@ def _fail(job: ImportJob, reason: str, row: int | None = None) -> None:
     )
 
 
-@contextmanager
 def district_import_lock(district_id: int):
     """Only one import of a district applies at a time. Yields False when another holds it."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, district_id])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, district_id])
+    return district_lock(district_id)
 
 
 def _another_running(job: ImportJob) -> bool:

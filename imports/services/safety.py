@@ -4,14 +4,13 @@ Like Canvas's change_threshold and Clever's "Sync On Hold", it stops a file from
 school year from renaming or moving half the district.
 """
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from schools.models import District
-from users.models import User
-
 from .. import scheduling
 from ..models import ImportJob, ImportStatus
+from ..targets import get_target
 from ..types import ImportSpec, get_spec
 
 # A share only means something past a handful of people: fixing 3 typos in a 5-user district is no mass change.
@@ -22,17 +21,13 @@ ERROR_NOT_ON_HOLD = "Only an import on hold can be approved or discarded."
 
 def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
     """How much of the district this import would change, and whether that is over the threshold."""
-    existing = User.objects.filter(district=district, district_user_id__isnull=False).count()
+    existing, totals = get_target(spec).hold_counts(district=district, summary=summary)
     changed = summary.get("counts", {}).get("mass_changed", 0)
     threshold = district.change_threshold_percent
     percent = round(100 * changed / existing, 1) if existing else 0.0
     affected = {int(k): v for k, v in summary.get("affected_by_school", {}).items()}
     schools = []
     if affected:
-        totals = dict(
-            User.objects.filter(district=district, school_id__in=list(affected), user_type="student")
-            .values_list("school_id").annotate(n=Count("id"))
-        )
         names = dict(district.schools.filter(id__in=list(affected)).values_list("id", "name"))
         for school_id, n in affected.items():
             students = totals.get(school_id, 0)

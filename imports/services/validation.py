@@ -11,24 +11,24 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.files.storage import storages
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from schools.models import District
-from users.models import User
 
 from .. import selectors
 from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
-from ..pipeline.classify import (
-    NEW, UNCHANGED, ExistingUser, Outcome, classify, existing_user_warnings, protected_account_issues, same_as_stored,
-    unmatched_key_issues,
+from ..pipeline.classify import NEW, UNCHANGED, ExistingUser, Outcome, same_as_stored, unmatched_key_issues
+from ..targets import get_target
+from ..targets.users import (  # noqa: F401  (the messages stay importable here)
+    USERNAME_TAKEN_BY_ACCOUNT, USERNAME_TAKEN_ELSEWHERE, USERNAME_TAKEN_ELSEWHERE_SUGGESTION, USERNAME_TAKEN_HERE,
+    USERNAME_TAKEN_HERE_SUGGESTION,
 )
 from ..pipeline.normalize import Invalid
-from ..types import get_spec
+from ..types import USER_DATA, get_spec
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
-from . import writers
 from .duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
 from .passwords import password_issues
 from ..pipeline.reading import FileReadError, count_data_rows, iter_rows
@@ -38,15 +38,6 @@ BATCH_ROWS = 5000
 COUNT_KEYS = ("rows", "new", "update", "unchanged", "conflict", "created", "updated", "errors", "warnings", "error_rows", "skipped")
 
 IssueSink = Callable[[list[Issue]], None]
-
-USERNAME_TAKEN_HERE = 'Username "{username}" already belongs to District ID {owner} in Classworks; this row is District ID {district_id}.'
-USERNAME_TAKEN_HERE_SUGGESTION = "Usernames are unique: correct one of the two, or leave the cell blank to have a username made."
-USERNAME_TAKEN_BY_ACCOUNT = (
-    'Username "{username}" already belongs to an account of this district without a District ID (such as an '
-    "administrator's); this row is District ID {district_id}."
-)
-USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is already in use in Classworks.'
-USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Usernames are unique across every district: choose another, or leave the cell blank to have one made."
 
 
 LARGEST_CHANGES_KEPT = 10
@@ -96,103 +87,18 @@ def _batched(items: Iterable, size: int):
         yield batch
 
 
-# Stored values the checks and the preview read whatever the file gives (warnings, the safety hold's counts, examples).
-COLUMNS_READ_BY_CHECKS = frozenset({"user_type", "school_id", "first_name", "last_name", "email"})
-
-
-def given_record_columns(sources: list[Source], options: ImportOptions) -> tuple[str, ...]:
-    """The record columns a row of these files can give a value for (a column, a fixed value, or a part of a
-    combined field), with those the checks read. Only these are compared, so only these are looked up:
-    fetching every column cost a third of an unchanged run's look-up (measured)."""
-    spec = options.spec
+def _given_keys(sources: list[Source], options: ImportOptions) -> set[str]:
+    """The field keys a row of these files can give a value for (a column or a fixed value)."""
     keys: set[str] = set()
     for source in sources:
         plan = options.plan_for(source)
         keys.update(plan.indexes, plan.fixed)
-    return tuple(
-        f.stored_column for f in spec.record_fields
-        if f.key in keys or f.stored_column in COLUMNS_READ_BY_CHECKS or any(p in keys for p in spec.parts_of(f.key))
-    )
+    return keys
 
 
-class _ExistingLookup:
-    """Per batch: the users matched by District ID, owners of emails, and ids Excel stripped of zeros."""
-
-    def __init__(self, district: District, spec, columns: tuple[str, ...] | None = None):
-        self.district = district
-        self.spec = spec
-        self.columns = columns
-        self.padded_lengths = selectors.zero_padded_id_lengths(district=district)
-
-    def load(self, rows) -> None:
-        ids = [r.district_id for r in rows if r.district_id]
-        writers.refresh_statistics_if_stale()
-        self.users = selectors.existing_users_by_district_id(
-            district=self.district, district_ids=ids, spec=self.spec, columns=self.columns,
-        )
-        emails = [r.values["email"] for r in rows if r.values.get("email")]
-        self.email_owners = selectors.existing_email_owners(district=self.district, emails=emails)
-        names = [r.values["username"] for r in rows if r.values.get("username")]
-        self.username_owners = selectors.username_owners(usernames=names) if names else {}
-        self.padded_matches: dict[str, str] = {}
-        if self.padded_lengths:
-            candidates = {}
-            for r in rows:
-                if r.district_id and r.district_id not in self.users and not r.district_id.startswith("0"):
-                    for length in self.padded_lengths:
-                        if length > len(r.district_id):
-                            candidates[r.district_id.zfill(length)] = r.district_id
-            for padded in selectors.existing_district_ids(district=self.district, district_ids=list(candidates)):
-                self.padded_matches[candidates[padded]] = padded
-
-
-def _existing_warnings(row, existing: ExistingUser | None, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
-    refused = protected_account_issues(row, existing, labels=labels)
-    if refused:
-        return refused
-    issues = existing_user_warnings(row, existing, labels=labels)
-    email = row.values.get("email")
-    if email:
-        owner = lookup.email_owners.get(email.lower())
-        if owner is not None and owner != row.district_id:
-            issues.append(Issue(
-                WARNING, "email_taken",
-                "This email address already belongs to another user in Classworks"
-                + (f" (District ID {owner})." if owner else "."),
-                "Check that the District ID is right, or give this user their own address.",
-                row=row.row, column=labels.get("email", ""), field="email", file=row.file,
-            ))
-    issues += _username_issues(row, lookup, labels)
-    padded = lookup.padded_matches.get(row.district_id)
-    if padded:
-        issues.append(Issue(
-            WARNING, "district_id_leading_zeros",
-            f'District ID "{row.district_id}" matches existing user "{padded}" only once leading zeros are restored.',
-            "Excel drops leading zeros: format the column as Text, or re-export from your SIS, so the user is updated rather than added.",
-            row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
-        ))
-    return issues
-
-
-def _username_issues(row, lookup: _ExistingLookup, labels: dict) -> list[Issue]:
-    """A username another user holds: named when they are of this district, never when they are of another."""
-    name = row.values.get("username")
-    owner = lookup.username_owners.get(name.lower()) if name else None
-    if owner is None:
-        return []
-    district_id, district_user_id = owner
-    if district_id == lookup.district.id and district_user_id == row.district_id:
-        return []  # the row's own user
-    if district_id == lookup.district.id:
-        template = USERNAME_TAKEN_HERE if district_user_id else USERNAME_TAKEN_BY_ACCOUNT
-        message = template.format(username=name, owner=district_user_id, district_id=row.district_id)
-        suggestion = USERNAME_TAKEN_HERE_SUGGESTION
-    else:
-        message, suggestion = USERNAME_TAKEN_ELSEWHERE.format(username=name), USERNAME_TAKEN_ELSEWHERE_SUGGESTION
-    return [Issue(
-        ERROR, "username_taken", message, suggestion,
-        row=row.row, column=labels.get("username", ""), field="username", file=row.file,
-    )]
+def given_record_columns(sources: list[Source], options: ImportOptions) -> tuple[str, ...]:
+    """The stored columns a row of these files is compared on, with those the target's checks read."""
+    return get_target(options.spec).compared_columns(_given_keys(sources, options))
 
 
 def validate_import(
@@ -219,7 +125,8 @@ def validate_import(
 
     emit(missing_column_issues(sources, options))
     duplicates = duplicate_check(_expected_rows(sources)) if check_duplicates else _NoDuplicates()
-    lookup = _ExistingLookup(district, options.spec, given_record_columns(sources, options))
+    target = get_target(options.spec)
+    lookup = target.checks(district=district, columns=given_record_columns(sources, options))
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
@@ -244,12 +151,12 @@ def validate_import(
                     plain = outcome is not None
                 if not plain:
                     row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
-                    row.issues += _existing_warnings(row, existing, lookup, labels)
+                    row.issues += lookup.issues(row, existing, labels)
                     row.issues += password_issues(row, labels)
                     if matched is not None and existing is not None:
                         row.issues += _matched_twice(matched, row, existing, labels)
                     if not row.has_error:
-                        outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
+                        outcome = target.compare(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
             found = duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
@@ -266,7 +173,7 @@ def validate_import(
                     if outcome.kind == NEW:
                         counts["created"] += 1
                 else:
-                    _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns)
+                    _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns, target=target)
                 if row_sink is not None:
                     row_sink(row, outcome)
                 if outcome_sink is not None:
@@ -286,28 +193,15 @@ def validate_import(
     return result
 
 
-def _plain_outcome(row, existing: ExistingUser | None, lookup: _ExistingLookup) -> Outcome | None:
+def _plain_outcome(row, existing: ExistingUser | None, lookup) -> Outcome | None:
     """NEW or UNCHANGED for a row that the full checks would pass without a word, decided cheaply; None
-    sends the row through them (a change, a warning, a password, an administrator, an unknown key...)."""
-    if row.password:
+    sends the row through them (a change, a warning, a password, an administrator, an unknown key...).
+    Derived from the checks: the target's own say whether they are quiet, and classify's equality."""
+    if row.password or not lookup.quiet(row, existing):
         return None
-    values = row.values
-    email, name = values.get("email"), values.get("username")
-    if email:
-        owner = lookup.email_owners.get(email.lower())
-        if owner is not None and owner != row.district_id:
-            return None
-    if name:
-        owner = lookup.username_owners.get(name.lower())
-        if owner is not None and owner != (lookup.district.id, row.district_id):
-            return None
     if existing is None:
-        if not lookup.spec.creates_users or row.district_id in lookup.padded_matches:
-            return None
-        return Outcome(NEW)
-    if existing.protected or not same_as_stored(values, existing):
-        return None
-    return Outcome(UNCHANGED)
+        return Outcome(NEW) if lookup.target.spec.creates_users else None
+    return Outcome(UNCHANGED) if same_as_stored(row.values, existing) else None
 
 
 def _expected_rows(sources: list[Source]) -> int | None:
@@ -372,7 +266,7 @@ def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
     return labels
 
 
-def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: frozenset[str]) -> None:
+def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: frozenset[str], target) -> None:
     """Count the row; changes to the type's hold fields count towards the safety hold."""
     counts = result.counts
     passwords = (row.password,)  # the preview shows file values: never one that is the row's password
@@ -384,8 +278,9 @@ def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: fr
     mass = hold.intersection(outcome.changes)
     if existing is not None and mass:
         counts["mass_changed"] += 1
-        if existing.values.get("user_type") == "student" and existing.values.get("school_id"):
-            result.affected_by_school[existing.values["school_id"]] += 1
+        group = target.hold_group(existing)
+        if group:
+            result.affected_by_school[group] += 1
         largest = result.largest_changes
         if len(largest) < LARGEST_CHANGES_KEPT or len(mass) > len(largest[-1]["fields"]):
             largest.append({
@@ -400,9 +295,7 @@ def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: fr
             "district_id": mask_value(row.district_id, passwords),
             "fields": {k: [str(v[0] or ""), mask_value(str(v[1] or ""), passwords)] for k, v in outcome.conflicts.items()},
             "file_name": mask_text(row.display_name, passwords),
-            "existing_name": " ".join(
-                p for p in (existing.values.get("first_name"), existing.values.get("last_name")) if p
-            ),
+            "existing_name": target.preview_name(existing),
         }
 
 
@@ -449,7 +342,7 @@ class BuiltRows:
             self._pickler.dump(self.key)  # read back first: a file another pass replaced is never taken for this one
             self._pickler.clear_memo()  # each dump is read by an unpickler of its own, whose memo starts empty
             # Taken before the pass reads any user: a change made while it runs is seen by the run.
-            self.users = users_fingerprint(job.district, fingerprint_columns(sources, options))
+            self.users = users_fingerprint(job.district, fingerprint_columns(sources, options), options.spec)
             self.marks = bytearray()
 
     def record(self, pairs: Iterable):
@@ -514,28 +407,13 @@ MARK_VALID, MARK_WRITES = 1, 2  # a byte per row; 0: an error or a skipped row
 
 
 def fingerprint_columns(sources: list[Source], options: ImportOptions) -> tuple[str, ...]:
-    """Every stored column a pass's verdicts depend on: the keys, who is protected, the users a type may
-    match, and the record columns it compares (a sign-in's last_login or a new password changes none)."""
-    spec = options.spec
-    columns = ("id", *spec.key_columns, "is_district_admin", "is_superuser", *spec.match_only,
-               *given_record_columns(sources, options))
-    return tuple(dict.fromkeys(columns))
+    """Every stored column a pass's verdicts depend on (the target says which)."""
+    return get_target(options.spec).fingerprint_columns(_given_keys(sources, options))
 
 
-def users_fingerprint(district: District, columns: tuple[str, ...]) -> str | None:
-    """The md5 of these columns of the district's users, in id order: any insert, delete or change of one
-    of them changes it, even inside one transaction. None off PostgreSQL, where a run always checks again."""
-    if connection.vendor != "postgresql":
-        return None
-    fields = ", ".join(User._meta.get_field(c).column if c != "id" else "id" for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*), md5(string_agg(ROW({fields})::text, ',' ORDER BY id)) "
-            f"FROM {User._meta.db_table} WHERE district_id = %s",
-            [district.id],
-        )
-        count, values = cursor.fetchone()
-    return f"{count}:{values or ''}"
+def users_fingerprint(district: District, columns: tuple[str, ...], spec=None) -> str | None:
+    """A digest of these columns of the district's stored records (None where a run always checks again)."""
+    return get_target(spec or USER_DATA).fingerprint(district=district, columns=columns)
 
 
 def _verdicts_path(path: str) -> str:
@@ -593,7 +471,7 @@ def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: Impor
         return None
     with open(path, "rb") as fh:
         key, made_under, marks = pickle.load(fh)
-    users = users_fingerprint(job.district, fingerprint_columns(sources, options))
+    users = users_fingerprint(job.district, fingerprint_columns(sources, options), options.spec)
     if users is None or key != job.built_rows_key or made_under != _verdicts_made_under(options, users):
         rows.close()
         return None

@@ -112,6 +112,7 @@ STUDENT_DEMOGRAPHICS = ImportSpec(
     import_type="student_demographics",
     label="Student Demographics",
     command_name="demographics",
+    target="student_demographics",
     match_field="district_id",
     fields=(
         Field("district_id", "DistrictUserID", True, ("Student ID", "Student Number", "Local ID", "SIS ID", "User ID", "Student_Number"),

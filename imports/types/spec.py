@@ -19,6 +19,7 @@ class ImportSpec:
     fields: tuple[Field, ...]
     match_field: str  # the field whose value finds the stored user (its column is the matching key)
     steps: tuple[WizardStep, ...]
+    target: str = "users"  # the write target's name (imports/targets): what rows are looked up in and written to
     options: tuple[str, ...] = ()  # the ImportJob choices this type offers (Additional Actions)
     sample_rows: tuple[Mapping[str, str], ...] = ()  # field key -> text; a field not named is blank
     sample_file_name: str = "sample.csv"

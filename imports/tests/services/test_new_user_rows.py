@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from imports.pipeline.rows import UserRow
 from imports.services import apply, writers
+from imports.targets import users as users_target
 from imports.tests.factories import FULL_HEADER, make_import_job, run_job, staff, student, write_csv
 from imports.types import SPECS, USER_DATA
 from users.models import User
@@ -59,11 +60,11 @@ def test_an_insert_default_or_a_record_column_wins_over_the_engine():
 
 
 def test_unusable_passwords_are_unique_and_in_make_password_none_form():
-    passwords = apply._unusable_passwords(5000)
+    passwords = users_target.unusable_passwords(5000)
 
     assert len(passwords) == len(set(passwords)) == 5000
     assert all(UNUSABLE.fullmatch(p) for p in passwords)
-    assert apply._unusable_passwords(0) == []
+    assert users_target.unusable_passwords(0) == []
     assert not User(password=passwords[0]).has_usable_password()
 
 
@@ -98,9 +99,10 @@ def test_users_an_import_creates_are_the_rows_new_user_makes(district, school, t
         student("2", **{"Middle Name": "Byron", "Limited English": "Y", "Race": "White"}),
         staff("T-1", Username=""),
     ], header=header)
-    expected, real = {}, apply._new_users
+    expected, real = {}, users_target.UsersTarget.new_users
 
-    def recorded(rows, *, job, usernames, now, spec):
+    def recorded(self, rows, *, job, usernames, now):
+        spec = self.spec
         for row in rows:
             values = dict(row.values)
             if "username" in values:
@@ -110,9 +112,9 @@ def test_users_an_import_creates_are_the_rows_new_user_makes(district, school, t
                 username=usernames.get(row.district_id, ""), date_joined=now, district_id=job.district_id,
                 created_by_import_id=job.id,
             )
-        return real(rows, job=job, usernames=usernames, now=now, spec=spec)
+        return real(self, rows, job=job, usernames=usernames, now=now)
 
-    monkeypatch.setattr(apply, "_new_users", recorded)
+    monkeypatch.setattr(users_target.UsersTarget, "new_users", recorded)
     run_job(make_import_job(district, [path]))
 
     assert set(expected) == {"1", "2", "T-1"}

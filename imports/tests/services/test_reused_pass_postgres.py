@@ -3,9 +3,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from imports import selectors
 from imports.models import ImportStatus
 from imports.services import jobs, runs, sources, validation
+from imports.targets import users as users_target
 from imports.tests.factories import HEADER, IN_WINDOW, make_import_job, staff, student, write_csv
 from users.models import CustomGroup, User
 
@@ -22,7 +22,7 @@ def postgres_only():
 def checks(monkeypatch):
     """What the run does again: reading a file from its start, and looking users up by District ID."""
     done = []
-    read, look_up = sources.iter_rows, selectors.existing_users_by_district_id
+    read, look_up = sources.iter_rows, users_target.existing_users_by_district_id
 
     def reading(path, info, *args, **kwargs):
         done.append("read")
@@ -33,7 +33,7 @@ def checks(monkeypatch):
         return look_up(**kwargs)
 
     monkeypatch.setattr(sources, "iter_rows", reading)
-    monkeypatch.setattr(selectors, "existing_users_by_district_id", looking_up)
+    monkeypatch.setattr(users_target, "existing_users_by_district_id", looking_up)
     return done
 
 
@@ -163,7 +163,7 @@ def test_a_sign_in_since_the_wizard_does_not_make_the_run_check_again(district, 
 def test_a_user_added_while_the_run_writes_is_found_by_the_chunks_look_up_and_updated(district, school, tmp_path, monkeypatch):
     """Another tool adds one of the file's users after the run compared the fingerprints (here: a fingerprint that
     cannot see it): the chunk looks its rows up before writing, so the user is updated, never inserted twice."""
-    monkeypatch.setattr(validation, "users_fingerprint", lambda district, columns: "as the wizard's pass found them")
+    monkeypatch.setattr(validation, "users_fingerprint", lambda district, columns, spec=None: "as the wizard's pass found them")
     job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"}), student("2")]))
     _existing(district, school, "1")
 

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from imports import tasks
 from imports.models import EmailKind, EmailStatus, ImportEmail, ImportJob, ImportStatus
-from imports.services import emails, jobs, runs, writers
+from imports.services import emails, jobs, runs
+from imports.targets.users import UsersTarget
 from imports.tests.factories import IN_WINDOW, make_import_job, run_job, staff, student, write_csv
 from users.models import User
 
@@ -81,16 +82,16 @@ def test_a_job_whose_worker_dies_on_every_run_is_failed_with_a_reason_and_never_
 
 def _insert_fails_on_call(monkeypatch, failing_call: int, error: BaseException, *, every_later_call: bool = False):
     """Make the users' insert raise on its n-th call (one call per chunk of new users); returns the District IDs asked for."""
-    real_insert, inserts = writers.insert_users, []
+    real_insert, inserts = UsersTarget.insert, []
 
-    def insert(new_users):
+    def insert(self, new_users):
         inserts.append([u["district_user_id"] for u in new_users])
         if len(inserts) == failing_call or (every_later_call and len(inserts) > failing_call):
-            real_insert(new_users[:1])  # part of the chunk reached the table before the error
+            real_insert(self, new_users[:1])  # part of the chunk reached the table before the error
             raise error
-        return real_insert(new_users)
+        return real_insert(self, new_users)
 
-    monkeypatch.setattr(writers, "insert_users", insert)
+    monkeypatch.setattr(UsersTarget, "insert", insert)
     return inserts
 
 
