@@ -334,3 +334,13 @@ def user_find(*, district: District, identifier: str) -> User | None:
         User.objects.filter(district=district, district_user_id=text).first()
         or User.objects.filter(district=district, username__iexact=text).first()
     )
+
+
+def district_admin_find(*, district: District, username: str) -> User | None:
+    """The district's administrator with this username, or None."""
+    return district_admin_list(district=district).filter(username=username).first()
+
+
+def custom_group_find(*, district: District, name: str) -> CustomGroup | None:
+    """The district's group with this name, or None."""
+    return custom_group_list(district=district).filter(name=name).first()

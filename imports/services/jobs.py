@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from schools.models import District
-from users.models import CustomGroup
+from users.selectors import custom_group_get
 
 from .. import scheduling, selectors
 from ..models import (
@@ -477,7 +477,7 @@ def import_job_set_actions(
     """Record the Additional Actions; the preview counts depend on them, so re-validate."""
     group = None
     if custom_group_id:
-        group = CustomGroup.objects.filter(district=job.district, id=custom_group_id).first()
+        group = custom_group_get(district=job.district, pk=custom_group_id)
         if group is None:
             raise ImportError_(ERROR_NOT_YOUR_GROUP)
     with transaction.atomic(), _saving_changes(job):

@@ -21,7 +21,7 @@ from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warni
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_value
 from ..pipeline.normalize import STAFF, STUDENT
-from . import base
+from . import base, users_undo
 from .base import RowChecks, WriteTarget, values_getter
 
 USERNAME_TAKEN_HERE = 'Username "{username}" already belongs to District ID {owner} in Classworks; this row is District ID {district_id}.'
@@ -350,6 +350,16 @@ class UsersTarget(WriteTarget):
                 ],
                 ignore_conflicts=True, batch_size=2000,
             )
+
+    def undo(self, *, job, undo_job):
+        return users_undo.undo_batches(job=job, undo_job=undo_job)
+
+    def undo_preview(self, *, job, limit: int):
+        return users_undo.undo_preview(job=job, limit=limit)
+
+    def touched(self, *, job) -> int:
+        """How many users the import created, changed or put in a group."""
+        return users_undo.touched_count(job=job)
 
     def log_changes(self, *, job, changes: list) -> None:
         ImportChange.objects.bulk_create(changes, batch_size=2000)

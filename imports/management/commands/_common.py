@@ -3,7 +3,7 @@ from django.core.management.base import CommandError
 from imports.models import ImportJob
 from imports.services import emails
 from schools.models import District
-from users.models import User
+from users.selectors import district_admin_find
 
 
 def get_district(slug: str) -> District:
@@ -32,11 +32,11 @@ def add_actor_argument(parser) -> None:
                         help="The district administrator this is done for; the audit trail names them.")
 
 
-def get_actor(opts, district: District) -> User | None:
+def get_actor(opts, district: District):
     """The --as district administrator, or None when the option is not given."""
     if not opts.get("as_user"):
         return None
-    admin = User.objects.filter(username=opts["as_user"], district=district, is_district_admin=True).first()
+    admin = district_admin_find(district=district, username=opts["as_user"])
     if admin is None:
         raise CommandError(f'No district administrator "{opts["as_user"]}" in {district.slug}.')
     return admin

@@ -25,7 +25,8 @@ from imports.services.sources import (
 from imports.pipeline.normalize import SKIP, Invalid
 from imports.services.validation import file_value_counts, validate_import
 from imports.types import SPECS, get_spec_by_command_name
-from users.models import AuditAction, CustomGroup, User
+from users.models import AuditAction
+from users.selectors import custom_group_find, district_admin_find
 from users.services import audit_event_record
 
 from ._common import get_district, send_owed_emails
@@ -100,12 +101,12 @@ class Command(BaseCommand):
             raise CommandError(ERROR_OPTION_NOT_OF_TYPE.format(flag="--school-map", label=spec.label))
         admin = None
         if opts["as_user"]:
-            admin = User.objects.filter(username=opts["as_user"], district=district, is_district_admin=True).first()
+            admin = district_admin_find(district=district, username=opts["as_user"])
             if admin is None:
                 raise CommandError(f'No district administrator "{opts["as_user"]}" in {district.slug}.')
         group = None
         if opts["group"]:
-            group = CustomGroup.objects.filter(district=district, name=opts["group"]).first()
+            group = custom_group_find(district=district, name=opts["group"])
             if group is None:
                 raise CommandError(f'No custom group "{opts["group"]}" in {district.slug}.')
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from imports.models import ImportStatus
 from imports.services import runs
 from imports.services import undo as undo_service
-from users.models import User
+from users.selectors import district_admin_find
 
 from ._common import add_job_arguments, get_job, send_owed_emails
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         job = get_job(opts)
         admin = None
         if opts["as_user"]:
-            admin = User.objects.filter(username=opts["as_user"], district=job.district, is_district_admin=True).first()
+            admin = district_admin_find(district=job.district, username=opts["as_user"])
             if admin is None:
                 raise CommandError(f'No district administrator "{opts["as_user"]}" in {job.district.slug}.')
         refusal = undo_service.undo_refusal(job=job)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from imports.admin import ERROR_RETRY_NOT_FAILED
 from imports.models import ImportJob, ImportStatus
 from imports.services import jobs, undo
+from imports.targets import users_undo
 from imports.tests.factories import IN_WINDOW, csv_text, make_import_job, run_job, student
 from users.models import AuditAction, AuditEvent, User
 from users.tests.factories import make_district, make_school, make_user
@@ -208,12 +209,12 @@ def test_view_only_staff_see_the_list_but_no_actions(finished):
 
 
 def test_retry_runs_a_failed_undo_again(ops_client, finished, monkeypatch):
-    real = undo._undo_created_users
+    real = users_undo._undo_created_users
 
     def disk_full(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(undo, "_undo_created_users", disk_full)
+    monkeypatch.setattr(users_undo, "_undo_created_users", disk_full)
     undo_job = undo.import_undo_request(job=finished, dispatch=False)
     from imports.services import runs
 
@@ -222,7 +223,7 @@ def test_retry_runs_a_failed_undo_again(ops_client, finished, monkeypatch):
     assert undo_job.status == ImportStatus.FAILED
     assert User.objects.filter(created_by_import=finished, is_active=True).count() == 2  # nothing half undone
 
-    monkeypatch.setattr(undo, "_undo_created_users", real)
+    monkeypatch.setattr(users_undo, "_undo_created_users", real)
     _act(ops_client, "retry_jobs", undo_job)
 
     undo_job.refresh_from_db()

@@ -5,6 +5,7 @@ from django.core import mail
 
 from imports.models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus
 from imports.services import runs, undo
+from imports.targets import users_undo
 from imports.tests.factories import FULL_HEADER, make_import_job, run_job, student, write_csv
 from users.models import AuditAction, AuditEvent, User
 from users.tests.factories import make_admin, make_custom_group, make_school, make_user
@@ -179,19 +180,19 @@ def test_a_scheduled_import_cannot_be_undone(district, school, tmp_path):
 
 
 def test_a_failed_undo_keeps_what_it_did_and_a_retry_finishes_it_without_doing_anything_twice(imported, group, monkeypatch):
-    real = undo._undo_other_group_additions
+    real = users_undo._undo_other_group_additions
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
         yield  # a generator, like the step it replaces
 
-    monkeypatch.setattr(undo, "_undo_other_group_additions", broken)
+    monkeypatch.setattr(users_undo, "_undo_other_group_additions", broken)
     done = _run_undo(imported)
     assert done.status == ImportStatus.FAILED
     assert _user("E1").last_name == "Old" and not _user("N1").is_active  # the committed batches stay
     assert "U1" in group.members.values_list("district_user_id", flat=True)
 
-    monkeypatch.setattr(undo, "_undo_other_group_additions", real)
+    monkeypatch.setattr(users_undo, "_undo_other_group_additions", real)
     runs.import_job_run(job_id=done.id, queue_emails=False, retry_failed=True)  # what run_import and the ops admin do
     done.refresh_from_db()
 
@@ -204,7 +205,7 @@ def test_a_failed_undo_keeps_what_it_did_and_a_retry_finishes_it_without_doing_a
 
 
 def test_the_undo_commits_a_batch_at_a_time_with_a_heartbeat(imported, monkeypatch):
-    monkeypatch.setattr(undo, "UNDO_BATCH", 1)
+    monkeypatch.setattr(users_undo, "UNDO_BATCH", 1)
     beats = []
     real = undo._checkpoint
 
