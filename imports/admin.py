@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from users.models import AuditAction
 from users.services import audit_event_record
 
+from .errors import Refusal
 from .models import ImportFile, ImportJob, ImportStatus, ImportType
 from .services import runs, safety
 from .services import undo as undo_service
@@ -132,7 +133,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         for job in queryset.select_related("district"):
             try:
                 safety.import_job_approve(job=job, approved_by=request.user)
-            except ValueError as exc:
+            except Refusal as exc:
                 self.message_user(request, f"Import {job.number} of {job.district}: {exc}", messages.ERROR)
                 continue
             audit_event_record(action=AuditAction.APPROVE, request=request, job=job, detail={"via": "ops-admin"})
@@ -143,7 +144,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         for job in queryset.select_related("district"):
             try:
                 safety.import_job_discard(job=job)
-            except ValueError as exc:
+            except Refusal as exc:
                 self.message_user(request, f"Import {job.number} of {job.district}: {exc}", messages.ERROR)
                 continue
             audit_event_record(action=AuditAction.DISCARD, request=request, job=job, detail={"via": "ops-admin"})
@@ -184,7 +185,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         for job in jobs:
             try:
                 started = undo_service.import_undo_request(job=job, requested_by=request.user, request=request)
-            except undo_service.UndoRefused as exc:
+            except Refusal as exc:
                 self.message_user(request, f"{job.district}: {exc}", messages.ERROR)
                 continue
             self.message_user(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Iterator
 
+from ..errors import Refusal
 from .encoding import EncodingProblem, detect_encoding
 from .fields import is_known_heading
 from .issues import ERROR, Issue
@@ -55,11 +56,11 @@ _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")
 
 
-class FileReadError(Exception):
+class FileReadError(Refusal):
     """The whole file cannot be read. str(exc) is one clear sentence that names the file and the reason."""
 
     def __init__(self, file_name: str, reason: str, code: str):
-        super().__init__(f"{file_name}: {reason}")
+        super().__init__(f"{file_name}: {reason}", code=code)
         self.file_name = file_name
         self.reason = reason
         self.code = code

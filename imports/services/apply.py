@@ -5,6 +5,8 @@ attempt committed is found unchanged and is never written twice.
 """
 import itertools
 import logging
+from dataclasses import dataclass
+from enum import StrEnum
 import pickle
 import tempfile
 from collections import Counter
@@ -15,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..errors import Refusal
 from ..models import ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
 from ..pipeline.rows import UserRow
 from ..targets import get_target
@@ -34,16 +37,24 @@ CHECKING_NOTE = "Checking the file again before writing: {done:,} of {total:,} r
 ERROR_REVALIDATION = "The file no longer validates: {errors} error(s) were found when the import ran. Nothing was changed."
 
 
-class ImportAborted(Exception):
+class ImportAborted(Refusal):
     """The job cannot go on; the message is safe to show the admin (no student data)."""
 
-
-class PasswordsPending(Exception):
-    """Every row is written; file passwords are being hashed by PasswordBatch tasks."""
+    default_code = "import_aborted"
 
 
-class ImportHeld(Exception):
-    """The re-validated import would change more than the district's threshold: it waits for approval."""
+class ApplyOutcome(StrEnum):
+    """How a run of import_job_apply ended, short of a refusal."""
+
+    COMPLETED = "completed"
+    HELD = "held"  # the re-validated import would change more than the district's threshold: it waits for approval
+    PASSWORDS_PENDING = "passwords_pending"  # every row is written; PasswordBatch tasks hash the file passwords
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    job: ImportJob
+    outcome: ApplyOutcome
 
 
 def store_issues(job: ImportJob, sources, issues) -> None:
@@ -186,12 +197,12 @@ def _apply_chunk(
     )
 
 
-def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inline: bool = True) -> ImportJob:
+def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inline: bool = True) -> ApplyResult:
     """Re-validate, then write in committed chunks. A re-run after a crash resumes: what is written stays written.
 
-    The caller holds the claim on the job (status Running). Raises ImportAborted when the
-    file no longer validates (nothing is written), ImportHeld when the safety hold stops it,
-    and PasswordsPending when every row is written but passwords still need hashing.
+    The caller holds the claim on the job (status Running). Returns the job and whether it
+    completed, was held by the safety hold, or waits for its passwords to be hashed; raises
+    ImportAborted (a Refusal) when the file no longer validates (nothing is written).
     """
     chunk_rows = chunk_rows or settings.IMPORT_CHUNK_ROWS
     sources = sources_for_job(job)
@@ -200,18 +211,19 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inli
     if options.spec.password_field not in options.field_mapping:
         spool = RowSpool(keep_all=bool(job.custom_group_id or job.email_staff), columns=options.spec.record_columns)
     try:
-        _validate_and_apply(job, sources, options, chunk_rows, spool, hash_inline)
-        built_rows_delete(job=job)  # written: the next run of this job (a retry) reads the file
+        outcome = _validate_and_apply(job, sources, options, chunk_rows, spool, hash_inline)
+        if outcome == ApplyOutcome.COMPLETED:
+            built_rows_delete(job=job)  # written: the next run of this job (a retry) reads the file
     finally:
         if spool is not None:
             spool.close()
     job.refresh_from_db()
-    return job
+    return ApplyResult(job=job, outcome=outcome)
 
 
 def _validate_and_apply(
     job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None, hash_inline: bool
-) -> None:
+) -> ApplyOutcome:
     # The wizard's pass, when nothing it depends on changed since: its rows are written without a second check.
     reused = built_pass_reusable(job=job, sources=sources, options=options) if spool is not None else None
     if reused is not None:
@@ -221,7 +233,7 @@ def _validate_and_apply(
     if result.has_errors:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
     if job.created_users.count() == 0 and not job.changes.exists() and import_job_hold_if_needed(job=job):
-        raise ImportHeld()
+        return ApplyOutcome.HELD
     # Counts of chunks committed by an earlier attempt stay; this attempt adds its own.
     counts = Counter({k: v for k, v in (job.counts or {}).items() if k in ("created", "updated", "conflicts")})
     total = result.counts["rows"]
@@ -268,8 +280,9 @@ def _validate_and_apply(
     # No ANALYZE after every run (it took a fifth of a fresh 100k run): look-ups refresh the statistics
     # first when they are stale (writers.refresh_statistics_if_stale), which also covers the next import.
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
-        raise PasswordsPending()
+        return ApplyOutcome.PASSWORDS_PENDING
     import_job_complete(job=job)
+    return ApplyOutcome.COMPLETED
 
 
 def _result_counts(counts: Counter, result) -> dict:

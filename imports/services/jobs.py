@@ -15,6 +15,7 @@ from schools.models import District
 from users.selectors import custom_group_get
 
 from .. import scheduling, selectors
+from ..errors import Refusal
 from ..models import (
     FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
     ImportStatus, ValidationPhase, WizardStep,
@@ -51,8 +52,10 @@ ERROR_FIXED_PASSWORD = (
 ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv", ".zip")  # .zip: a OneRoster or SDS bundle
 
 
-class ImportError_(Exception):
-    """A refusal with a message safe to show the admin."""
+class ImportError_(Refusal):
+    """A wizard or command step refused, with a message safe to show the admin."""
+
+    default_code = "import_refused"
 
 
 def _field_values(job: ImportJob) -> dict:

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
 from ..targets.base import district_lock
-from .apply import ImportAborted, ImportHeld, PasswordsPending, import_job_apply, import_job_complete
+from ..errors import Refusal
+from .apply import ApplyOutcome, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
 from .sources import ImportOptions, StreamStart, iter_user_rows, sources_for_job
 from .undo import import_undo_apply
@@ -97,13 +98,13 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
             if job.undo_of_id:  # an undo is a job too: same claim, lock, retries and completion email
                 import_undo_apply(job=job)
             else:
-                import_job_apply(job=job, hash_inline=not queue_emails)
-        except ImportHeld:
-            return job
-        except PasswordsPending:
-            password_batches_dispatch(job=job)
-            return job
-        except ImportAborted as exc:
+                outcome = import_job_apply(job=job, hash_inline=not queue_emails).outcome
+                if outcome == ApplyOutcome.HELD:
+                    return job
+                if outcome == ApplyOutcome.PASSWORDS_PENDING:
+                    password_batches_dispatch(job=job)
+                    return job
+        except Refusal as exc:
             job.refresh_from_db()
             if job.status == ImportStatus.RUNNING:
                 _fail(job, str(exc), row=job.rows_committed + 1 if job.rows_committed else None)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from schools.models import District
 from .. import scheduling
+from ..errors import Refusal
 from ..models import ImportJob, ImportStatus
 from ..targets import get_target
 from ..types import ImportSpec, get_spec
@@ -73,7 +74,7 @@ def import_job_approve(*, job: ImportJob, approved_by=None) -> ImportJob:
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().select_related("district").get(id=job.id)
         if locked.status != ImportStatus.ON_HOLD:
-            raise ValueError(ERROR_NOT_ON_HOLD)
+            raise Refusal(ERROR_NOT_ON_HOLD, code="not_on_hold")
         now = timezone.now()
         d = locked.district
         locked.run_after = scheduling.next_offpeak_start(now=now, timezone=d.timezone, start=d.offpeak_start, end=d.offpeak_end)
@@ -95,6 +96,6 @@ def import_job_discard(*, job: ImportJob) -> ImportJob:
         status=ImportStatus.DISCARDED, completed_at=timezone.now()
     )
     if not updated:
-        raise ValueError(ERROR_NOT_ON_HOLD)
+        raise Refusal(ERROR_NOT_ON_HOLD, code="not_on_hold")
     job.refresh_from_db()
     return job

@@ -44,8 +44,7 @@ class UndoRefused(ImportError_):
     """An undo that may not start; `code` is stable for callers, the message is for the admin."""
 
     def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def _target(job: ImportJob):

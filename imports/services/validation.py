@@ -31,7 +31,8 @@ from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
 from .duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
 from .passwords import password_issues
-from ..pipeline.reading import FileReadError, count_data_rows, iter_rows
+from ..errors import Refusal
+from ..pipeline.reading import count_data_rows, iter_rows
 from .sources import ImportOptions, Source, iter_user_rows, missing_column_issues, sources_for_job
 
 BATCH_ROWS = 5000
@@ -685,7 +686,7 @@ def import_job_validation_run(*, job_id: int) -> None:
             _validate_draft(job, run)
     except Superseded:
         return
-    except FileReadError as exc:
+    except Refusal as exc:  # a file that cannot be read, said in words the admin can act on
         _give_up(run, str(exc))
     except Exception as exc:
         # The exception's class only: its message may quote a cell of the file.

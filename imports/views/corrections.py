@@ -10,7 +10,7 @@ from users.permissions import district_admin_required
 from ..services import corrections
 from ..models import ValidationPhase
 from ..services import validation
-from ..services.jobs import ImportError_
+from ..errors import Refusal
 from ..types import get_spec
 from .common import get_job_or_404
 
@@ -63,7 +63,7 @@ def fix_rows(request, number: int):
         return redirect(back)
     try:
         count = corrections.import_rows_correct(job=job, corrections=form.corrections())
-    except ImportError_ as exc:
+    except Refusal as exc:
         messages.error(request, str(exc))
         return redirect(back)
     if not count:

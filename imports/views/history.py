@@ -11,6 +11,7 @@ from users.selectors import audit_event_list
 from users.services import audit_event_record
 
 from .. import selectors
+from ..errors import Refusal
 from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
 from ..services import jobs, safety
 from ..types import get_spec
@@ -84,7 +85,7 @@ def approve(request, number: int):
     job = get_job_or_404(request, number)
     try:
         safety.import_job_approve(job=job, approved_by=request.user)
-    except ValueError as exc:
+    except Refusal as exc:
         messages.error(request, str(exc))
     else:
         audit_event_record(action=AuditAction.APPROVE, request=request, job=job)
@@ -98,7 +99,7 @@ def discard(request, number: int):
     job = get_job_or_404(request, number)
     try:
         safety.import_job_discard(job=job)
-    except ValueError as exc:
+    except Refusal as exc:
         messages.error(request, str(exc))
     else:
         audit_event_record(action=AuditAction.DISCARD, request=request, job=job)

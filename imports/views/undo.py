@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 
 from users.permissions import district_admin_required
 
+from ..errors import Refusal
 from ..services import undo as undo_service
 from .common import get_job_or_404
 
@@ -15,7 +16,7 @@ def undo(request, number: int):
     if request.method == "POST":
         try:
             started = undo_service.import_undo_request(job=job, requested_by=request.user, request=request)
-        except undo_service.UndoRefused as exc:
+        except Refusal as exc:
             messages.error(request, str(exc))
             return redirect("imports:undo", number=job.number)
         messages.success(request, f"Import {started.number} is undoing import {job.number}.")

@@ -19,12 +19,12 @@ from users.permissions import district_admin_required
 from users.services import audit_event_record
 
 from .. import selectors
+from ..errors import Refusal
 from ..forms import ActionsForm, MatchForm, StartForm
 from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
 from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.normalize import SKIP
-from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety, validation
 from ..services.sources import column_labels, column_samples, sources_for_job
@@ -118,7 +118,7 @@ def start(request):
                     description=form.cleaned_data["description"], import_type=form.cleaned_data["import_type"],
                 )
                 jobs.import_files_add(job=job, uploads=uploads, has_header=False if form.cleaned_data["no_header"] else None)
-        except (jobs.ImportError_, FileReadError) as exc:
+        except Refusal as exc:
             form.add_error("files", str(exc))
         else:
             return redirect("imports:fields", number=job.number)
@@ -218,7 +218,7 @@ def _post_fields(request, job, labels, sources):
         if import_file is not None:
             try:
                 jobs.import_file_set_header(job=job, import_file=import_file, has_header=request.POST.get("has_header") == "1")
-            except (FileReadError, jobs.ImportError_) as exc:
+            except Refusal as exc:
                 messages.error(request, str(exc))
         return redirect("imports:fields", number=job.number)
     elif action == "next":
@@ -228,7 +228,7 @@ def _post_fields(request, job, labels, sources):
             job=job, field_mapping=mapping, fixed_values=fixed, column_labels=labels, confirm=confirm,
             file_fixed_values={name: values for name, values in file_fixed.items() if values},
         )
-    except jobs.ImportError_ as exc:
+    except Refusal as exc:
         messages.error(request, str(exc))
         return redirect("imports:fields", number=job.number)
     return redirect(_next_url(job, WizardStep.MAP_FIELDS) if confirm else reverse("imports:fields", args=[job.number]))
@@ -263,7 +263,7 @@ def map_schools(request, number: int):
         try:
             jobs.import_job_set_value_mapping(job=job, value_mapping=values.chosen(request.POST), confirm=confirm)
             jobs.import_job_set_school_mapping(job=job, school_mapping=chosen, confirm=confirm, new_schools=new_schools)
-        except jobs.ImportError_ as exc:
+        except Refusal as exc:
             messages.error(request, str(exc))
             current.update(chosen)
         else:
@@ -354,7 +354,7 @@ def map_values(request, number: int):
         confirm = action == "next"
         try:
             jobs.import_job_set_value_mapping(job=job, value_mapping=values.chosen(request.POST), confirm=confirm, advance=confirm)
-        except jobs.ImportError_ as exc:
+        except Refusal as exc:
             messages.error(request, str(exc))
         else:
             if confirm:
@@ -430,7 +430,7 @@ def actions(request, number: int):
                 password_policy=form.cleaned_data["password_policy"], custom_group_id=form.cleaned_data["custom_group"],
                 group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
             )
-        except jobs.ImportError_ as exc:
+        except Refusal as exc:
             form.add_error(None, str(exc))
         else:
             return redirect(_next_url(job, WizardStep.ACTIONS))
@@ -448,7 +448,7 @@ def review(request, number: int):
     if request.method == "POST":
         try:
             job = jobs.import_job_submit(job=job)
-        except jobs.ImportError_ as exc:
+        except Refusal as exc:
             messages.error(request, str(exc))
             return redirect("imports:review", number=job.number)
         audit_event_record(action=AuditAction.SUBMIT, request=request, job=job)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from imports.errors import Refusal
 from imports.services import safety
 from users.models import AuditAction
 from users.services import audit_event_record
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         actor = get_actor(opts, job.district)
         try:
             job = safety.import_job_approve(job=job, approved_by=actor)
-        except ValueError as exc:
+        except Refusal as exc:
             raise CommandError(str(exc))
         audit_event_record(action=AuditAction.APPROVE, actor=actor, job=job, detail={"source": "approve_import"})
         self.stdout.write(f"Import {job.number} approved; it starts {job.run_after:%Y-%m-%d %H:%M %Z}.")

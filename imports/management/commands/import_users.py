@@ -7,12 +7,13 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from imports.errors import Refusal
 from imports.models import BundleRole, DistrictImportMemory, ImportStatus
 from imports.pipeline.bundles import SKIP_REASONS, open_bundle
 from imports.pipeline.mapping import (
     missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping,
 )
-from imports.pipeline.reading import FileReadError, inspect_file
+from imports.pipeline.reading import inspect_file
 from imports.selectors import school_choices
 from imports.services import jobs, runs
 from imports.services.apply import store_issues
@@ -117,7 +118,7 @@ class Command(BaseCommand):
             try:
                 bundle = open_bundle([(os.path.basename(p), p) for p in opts["files"]], workdir)
                 sources = self._sources(opts, bundle)
-            except FileReadError as exc:
+            except Refusal as exc:
                 raise CommandError(str(exc))
             return self._run(district, spec, admin, group, sources, bundle, opts)
 

@@ -2,6 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from imports.errors import Refusal
 from imports.models import ImportStatus
 from imports.services import runs
 from imports.services import undo as undo_service
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             return
         try:
             undo = undo_service.import_undo_request(job=job, requested_by=admin, dispatch=not opts["now"])
-        except undo_service.UndoRefused as exc:
+        except Refusal as exc:
             raise CommandError(str(exc))
         if not opts["now"]:
             self.stdout.write(f"Import {undo.number} will undo import {job.number}; a worker runs it now.")

@@ -259,7 +259,7 @@ def test_a_crash_after_a_committed_chunk_resumes_without_duplicates(district, sc
     assert sorted(User.objects.filter(district_user_id__isnull=False).values_list("district_user_id", flat=True)) == ["1", "2"]
 
     monkeypatch.setattr(apply, "_apply_chunk", real_chunk)
-    job = apply.import_job_apply(job=job, chunk_rows=2)
+    job = apply.import_job_apply(job=job, chunk_rows=2).job
 
     ids = list(User.objects.filter(district_user_id__isnull=False).values_list("district_user_id", flat=True))
     assert sorted(ids) == ["1", "2", "3", "4", "5"]
@@ -275,7 +275,7 @@ def test_a_rerun_counts_what_an_earlier_attempt_committed_and_writes_only_the_re
     ImportJob.objects.filter(id=first.id).update(status=ImportStatus.RUNNING, counts={"created": 2})
     first.refresh_from_db()
 
-    job = apply.import_job_apply(job=first, chunk_rows=2)
+    job = apply.import_job_apply(job=first, chunk_rows=2).job
 
     # Rows 1-2 are already there, so the re-run finds them unchanged and writes only rows 3-5.
     assert sorted(User.objects.filter(district_user_id__isnull=False).values_list("district_user_id", flat=True)) == ["1", "2", "3", "4", "5"]
