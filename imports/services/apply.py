@@ -27,7 +27,7 @@ from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
 from .validation import (
-    BuiltRows, built_pass_reusable, built_rows_current, built_rows_delete, built_verdicts_delete, validate_import,
+    BuiltRows, built_pass_reusable, built_rows_current, built_rows_delete, built_verdicts_delete, store_issues, validate_import,
 )
 
 logger = logging.getLogger(__name__)
@@ -55,20 +55,6 @@ class ApplyOutcome(StrEnum):
 class ApplyResult:
     job: ImportJob
     outcome: ApplyOutcome
-
-
-def store_issues(job: ImportJob, sources, issues) -> None:
-    file_ids = {s.info.name: s.file_id for s in sources}
-    ImportIssue.objects.bulk_create(
-        [
-            ImportIssue(
-                job=job, file_id=file_ids.get(i.file), row=i.row, column=i.column[:255], field=i.field,
-                code=i.code, severity=i.severity, message=i.message, suggestion=i.suggestion,
-            )
-            for i in issues
-        ],
-        batch_size=2000,
-    )
 
 
 def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = False):

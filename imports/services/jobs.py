@@ -15,6 +15,7 @@ from schools.models import District
 from users.selectors import custom_group_get
 
 from .. import scheduling, selectors
+from ..dispatch import PURGE_CLOSED_DRAFT, RUN_IMPORT, enqueue_on_commit
 from ..errors import Refusal
 from ..models import (
     FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
@@ -550,10 +551,8 @@ def import_job_submit(*, job: ImportJob, now=None, dispatch: bool = True) -> Imp
         if import_job_hold_if_needed(job=locked):
             return locked
         if dispatch and locked.run_after <= now:
-            from ..tasks import run_import
-
             ImportJob.objects.filter(id=locked.id).update(dispatched_at=now)
-            run_import.delay_on_commit(locked.id)
+            enqueue_on_commit(RUN_IMPORT, locked.id)
     return locked
 
 
@@ -575,15 +574,13 @@ def import_job_close(*, job: ImportJob) -> None:
     if job.status != ImportStatus.DRAFT:
         return
     files = list(job.files.all())
-    if ImportIssue.objects.filter(job=job)[: validation.DELETE_BATCH + 1].count() <= validation.DELETE_BATCH:
+    if ImportIssue.objects.filter(job=job)[: validation.background.DELETE_BATCH + 1].count() <= validation.background.DELETE_BATCH:
         with transaction.atomic():
             job.delete()
     else:
-        from ..tasks import purge_closed_draft
-
         validation.import_job_validation_invalidate(job=job)  # a pass still running stops at its next batch
         ImportJob.objects.filter(id=job.id, status=ImportStatus.DRAFT).update(closed_at=timezone.now())
-        purge_closed_draft.delay_on_commit(job.id)
+        enqueue_on_commit(PURGE_CLOSED_DRAFT, job.id)
     for f in files:
         f.stored.storage.delete(f.stored.name)
 
@@ -595,7 +592,7 @@ def import_job_ids_closed() -> list[int]:
 def import_job_closed_purge(*, job_id: int) -> None:
     """Delete a closed draft: its problems a committed batch at a time, then the draft itself."""
     while True:
-        ids = list(ImportIssue.objects.filter(job_id=job_id, job__closed_at__isnull=False).values_list("id", flat=True)[: validation.DELETE_BATCH])
+        ids = list(ImportIssue.objects.filter(job_id=job_id, job__closed_at__isnull=False).values_list("id", flat=True)[: validation.background.DELETE_BATCH])
         if not ids:
             break
         ImportIssue.objects.filter(id__in=ids).delete()

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
 from ..targets.base import district_lock
+from ..dispatch import HASH_PASSWORD_BATCH, RUN_IMPORT, SEND_IMPORT_EMAILS, enqueue_after_commit, enqueue_now
 from ..errors import Refusal
 from .apply import ApplyOutcome, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
@@ -122,18 +123,14 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
 
 
 def _queue_completion_email(job: ImportJob, queue: bool) -> None:
-    from ..tasks import send_import_emails
-
     if job.created_by_id:
         ImportEmail.objects.get_or_create(job=job, kind=EmailKind.COMPLETION, user_id=job.created_by_id)
     if queue:
-        transaction.on_commit(lambda: send_import_emails.delay(job.id))
+        enqueue_after_commit(SEND_IMPORT_EMAILS, job.id)
 
 
 def import_jobs_dispatch_due(*, now=None) -> list[int]:
     """Hand due Scheduled jobs, and Running jobs whose worker died, to the workers. A claim makes a double dispatch harmless."""
-    from ..tasks import run_import
-
     now = now or timezone.now()
     due = ImportJob.objects.filter(
         Q(status=ImportStatus.SCHEDULED, run_after__lte=now)
@@ -143,7 +140,7 @@ def import_jobs_dispatch_due(*, now=None) -> list[int]:
     ids = list(due)
     for job_id in ids:
         ImportJob.objects.filter(id=job_id).update(dispatched_at=now)
-        run_import.delay(job_id)
+        enqueue_now(RUN_IMPORT, job_id)
     return ids
 
 
@@ -153,8 +150,6 @@ HASHING_NOTE = "Setting passwords: {done} of {total} rows ({rate:.1f} per second
 
 def password_batches_dispatch(*, job: ImportJob) -> int:
     """Hand every unfinished password batch to the workers (a batch whose worker died included)."""
-    from ..tasks import hash_password_batch
-
     stale = timezone.now() - STALE_BATCH
     PasswordBatch.objects.filter(job=job, status=PasswordBatchStatus.RUNNING, claimed_at__lt=stale).update(
         status=PasswordBatchStatus.PENDING
@@ -162,7 +157,7 @@ def password_batches_dispatch(*, job: ImportJob) -> int:
     ids = list(PasswordBatch.objects.filter(job=job, status=PasswordBatchStatus.PENDING).values_list("id", flat=True))
     ImportJob.objects.filter(id=job.id).update(status_note=HASHING_NOTE.format(done=0, total=_batch_rows(job), rate=0))
     for batch_id in ids:
-        transaction.on_commit(lambda batch_id=batch_id: hash_password_batch.delay(batch_id))
+        enqueue_after_commit(HASH_PASSWORD_BATCH, batch_id)
     return len(ids)
 
 

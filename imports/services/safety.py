@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from schools.models import District
 from .. import scheduling
+from ..dispatch import RUN_IMPORT, enqueue_on_commit
 from ..errors import Refusal
 from ..models import ImportJob, ImportStatus
 from ..targets import get_target
@@ -84,9 +85,7 @@ def import_job_approve(*, job: ImportJob, approved_by=None) -> ImportJob:
         locked.dispatched_at = None
         locked.save()
         if locked.run_after <= now:
-            from ..tasks import run_import
-
-            run_import.delay_on_commit(locked.id)
+            enqueue_on_commit(RUN_IMPORT, locked.id)
     return locked
 
 

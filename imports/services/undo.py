@@ -18,6 +18,7 @@ from django.utils import timezone
 from users.models import AuditAction
 from users.services import audit_event_record
 
+from ..dispatch import RUN_IMPORT, enqueue_on_commit
 from ..models import ImportChange, ImportJob, ImportStatus, WizardStep
 from ..targets import get_target
 from ..targets.users_undo import (  # noqa: F401  (importable here as before)
@@ -107,9 +108,7 @@ def import_undo_request(*, job: ImportJob, requested_by=None, request=None, now=
                 detail={"undo_job": undo.number, "users": users},
             )
             if dispatch:
-                from ..tasks import run_import
-
-                run_import.delay_on_commit(undo.id)
+                enqueue_on_commit(RUN_IMPORT, undo.id)
     except IntegrityError:  # a second request raced this one past the check: one_undo_per_import
         raise undo_refusal(job=job) or UndoRefused(ERROR_UNDO_STARTING.format(number=job.number), code="already_undone")
     return undo

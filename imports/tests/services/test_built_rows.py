@@ -117,18 +117,18 @@ def test_the_wizards_background_pass_keeps_its_rows_for_the_run(
 def duplicate_searches(monkeypatch):
     """How many times a pass searches its rows for duplicates."""
     searches = []
-    real = validation.duplicate_check
+    real = validation.checking.duplicate_check
 
     def counting(*args):
         searches.append(1)
         return real(*args)
 
-    monkeypatch.setattr(validation, "duplicate_check", counting)
+    monkeypatch.setattr(validation.checking, "duplicate_check", counting)
     return searches
 
 
 def test_rows_kept_in_several_blocks_come_back_in_order_with_their_values(district, school, tmp_path, monkeypatch, reads):
-    monkeypatch.setattr(validation, "BUILT_ROWS_BLOCK", 2)
+    monkeypatch.setattr(validation.reuse, "BUILT_ROWS_BLOCK", 2)
     job = _submitted(district, tmp_path, [student(str(n), **{"Last Name": f"L{n}", "Grade": str(n)}) for n in range(1, 8)])
     reads.clear()
 

@@ -163,7 +163,7 @@ def test_a_sign_in_since_the_wizard_does_not_make_the_run_check_again(district, 
 def test_a_user_added_while_the_run_writes_is_found_by_the_chunks_look_up_and_updated(district, school, tmp_path, monkeypatch):
     """Another tool adds one of the file's users after the run compared the fingerprints (here: a fingerprint that
     cannot see it): the chunk looks its rows up before writing, so the user is updated, never inserted twice."""
-    monkeypatch.setattr(validation, "users_fingerprint", lambda district, columns, spec=None: "as the wizard's pass found them")
+    monkeypatch.setattr(validation.reuse, "users_fingerprint", lambda district, columns, spec=None: "as the wizard's pass found them")
     job = _submitted(district, write_csv(tmp_path / "roster.csv", [student("1", **{"Last Name": "New"}), student("2")]))
     _existing(district, school, "1")
 

@@ -91,8 +91,8 @@ def test_a_changed_mapping_restarts_validation_and_the_old_task_writes_nothing(a
     school = make_school(district, sis_id="101")
     job = _upload(client, district)
     client.post(_url(job, "fields"), {"action": "next"})
-    monkeypatch.setattr(validation, "BATCH_ROWS", 1)
-    real = validation.validate_import
+    monkeypatch.setattr(validation.checking, "BATCH_ROWS", 1)
+    real = validation.background.validate_import
     changed = []
 
     def admin_changes_grade_mid_way(**kwargs):
@@ -111,7 +111,7 @@ def test_a_changed_mapping_restarts_validation_and_the_old_task_writes_nothing(a
                 changed.append(fresh.validation_generation)
         return real(**{**kwargs, "on_batch": batch})
 
-    monkeypatch.setattr(validation, "validate_import", admin_changes_grade_mid_way)
+    monkeypatch.setattr(validation.background, "validate_import", admin_changes_grade_mid_way)
     client.post(_url(job, "schools"), {"school_0": str(school.id), "action": "next"})
     job.refresh_from_db()
     # The task for the old mapping stopped at its next batch: no result, and the wizard is back on Map Fields.
@@ -119,7 +119,7 @@ def test_a_changed_mapping_restarts_validation_and_the_old_task_writes_nothing(a
     assert job.validated_at is None and job.validation_summary == {} and job.step == "fields"
     assert client.get(_url(job, "validate"))["Location"] == _url(job, "fields")
 
-    monkeypatch.setattr(validation, "validate_import", real)
+    monkeypatch.setattr(validation.background, "validate_import", real)
     client.post(_url(job, "fields"), {"action": "next"})
     client.post(_url(job, "schools"), {"school_0": str(school.id), "action": "next"})
     page = client.get(_url(job, "validate")).content.decode()
@@ -140,8 +140,8 @@ def test_another_user_signs_in_on_sqlite_while_validation_is_mid_way(admin_clien
     teacher = make_admin(district, username="other")
     job = _upload(client, district)
     client.post(_url(job, "fields"), {"action": "next"})
-    monkeypatch.setattr(validation, "BATCH_ROWS", 1)
-    real = validation.validate_import
+    monkeypatch.setattr(validation.checking, "BATCH_ROWS", 1)
+    real = validation.background.validate_import
     outcomes = []
 
     def sign_in_elsewhere():
@@ -163,7 +163,7 @@ def test_another_user_signs_in_on_sqlite_while_validation_is_mid_way(admin_clien
                 other.join(30)
         return real(**{**kwargs, "on_batch": batch})
 
-    monkeypatch.setattr(validation, "validate_import", with_a_sign_in_mid_way)
+    monkeypatch.setattr(validation.background, "validate_import", with_a_sign_in_mid_way)
     client.post(_url(job, "schools"), {"school_0": str(school.id), "action": "next"})
     assert outcomes == [True]
     teacher.refresh_from_db()
@@ -269,7 +269,7 @@ def test_more_than_200_school_values_are_paged_and_searchable_from_the_stored_va
 def test_a_school_column_with_too_many_values_is_refused_with_a_message(
     admin_client, district, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr(validation, "MAX_SCHOOL_VALUES", 100)
+    monkeypatch.setattr(validation.values, "MAX_SCHOOL_VALUES", 100)
     client = admin_client
     job = _upload(client, district, _many_schools_file(101))
     with django_capture_on_commit_callbacks(execute=True):
@@ -380,7 +380,7 @@ def test_close_x_on_a_draft_with_many_problems_hides_it_at_once_and_a_task_delet
     with django_capture_on_commit_callbacks(execute=True):
         client.post(_url(job, "schools"), {"action": "next"})
     assert ImportIssue.objects.filter(job=job).count() == 2
-    monkeypatch.setattr(validation, "DELETE_BATCH", 1)  # "many" problems: more than one batch
+    monkeypatch.setattr(validation.background, "DELETE_BATCH", 1)  # "many" problems: more than one batch
     stored = job.files.get().stored
     with django_capture_on_commit_callbacks() as enqueued:
         response = client.post(reverse("imports:close", args=[job.number]), follow=True)

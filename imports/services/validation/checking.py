@@ -1,0 +1,239 @@
+"""The one pass that validates every row and previews what the import will do under the chosen options."""
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+
+from schools.models import District
+
+from ...models import ImportFile
+from ...pipeline.classify import NEW, UNCHANGED, ExistingUser, Outcome, same_as_stored, unmatched_key_issues
+from ...targets import get_target
+from ...pipeline.issues import ERROR, Issue
+from ...pipeline.masking import mask_issues, mask_text, mask_value
+from ..duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
+from ..passwords import password_issues
+from ...pipeline.reading import count_data_rows
+from ..sources import ImportOptions, Source, iter_user_rows, missing_column_issues
+from .result import BATCH_ROWS, LARGEST_CHANGES_KEPT, ERROR_SAME_USER, IssueSink, ValidationResult
+
+def _batched(items: Iterable, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _given_keys(sources: list[Source], options: ImportOptions) -> set[str]:
+    """The field keys a row of these files can give a value for (a column or a fixed value)."""
+    keys: set[str] = set()
+    for source in sources:
+        plan = options.plan_for(source)
+        keys.update(plan.indexes, plan.fixed)
+    return keys
+
+
+def given_record_columns(sources: list[Source], options: ImportOptions) -> tuple[str, ...]:
+    """The stored columns a row of these files is compared on, with those the target's checks read."""
+    return get_target(options.spec).compared_columns(_given_keys(sources, options))
+
+
+def validate_import(
+    *, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink,
+    row_sink: Callable | None = None, on_batch: Callable[[int], None] | None = None, rows: Iterable | None = None,
+    check_duplicates: bool = True, outcome_sink: Callable[[int, Outcome], None] | None = None,
+) -> ValidationResult:
+    """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.
+
+    row_sink, if given, receives (row, outcome) for every row without an error, in file order
+    (the run spools the rows it must write). rows, if given, are the (source, built row) pairs of
+    an earlier pass (BuiltRows): the files are not read again. Without check_duplicates (those
+    rows, which an earlier pass found free of duplicates), the file is not searched for them again.
+    outcome_sink, if given, receives (position in the stream from 0, outcome) for every row without an error.
+    """
+    result = ValidationResult()
+    counts = result.counts
+
+    def emit(issues: list[Issue]) -> None:
+        if issues:
+            for issue in issues:
+                counts["errors" if issue.severity == ERROR else "warnings"] += 1
+            issue_sink(issues)
+
+    emit(missing_column_issues(sources, options))
+    duplicates = duplicate_check(_expected_rows(sources)) if check_duplicates else _NoDuplicates()
+    target = get_target(options.spec)
+    lookup = target.checks(district=district, columns=given_record_columns(sources, options))
+    labels_cache: dict[str, dict] = {}
+    # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
+    matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
+    for batch in _batched(iter_user_rows(sources, options, keep_skipped=True) if rows is None else rows, BATCH_ROWS):
+        rows = [row for _, row in batch if not row.skipped]
+        lookup.load([r for r in rows if not r.has_error])
+        batch_issues: list[Issue] = []
+        for source, row in batch:
+            counts["rows"] += 1
+            if row.skipped:  # the admin chose "skip these rows" for one of its values: counted, not an error
+                counts["skipped"] += 1
+                continue
+            labels = labels_cache.get(source.info.name)
+            if labels is None:
+                labels = labels_cache[source.info.name] = _labels(source, options)
+            outcome = existing = None
+            plain = False
+            if not row.has_error:
+                existing = lookup.users.get(row.district_id)
+                if not row.issues and matched is None:
+                    outcome = _plain_outcome(row, existing, lookup)
+                    plain = outcome is not None
+                if not plain:
+                    row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
+                    row.issues += lookup.issues(row, existing, labels)
+                    row.issues += password_issues(row, labels)
+                    if matched is not None and existing is not None:
+                        row.issues += _matched_twice(matched, row, existing, labels)
+                    if not row.has_error:
+                        outcome = target.compare(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
+            found = duplicates.add(
+                file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
+                email=row.values.get("email"), email_column=labels.get("email", ""),
+                username=row.values.get("username"), username_column=labels.get("username", ""),
+                tally=_tally_key(outcome) if outcome is not None else None,
+            )
+            if found:
+                result.duplicates += len(found)
+                row.issues += found
+            has_error = bool(row.issues) and row.has_error
+            if outcome is not None and not has_error:
+                if plain:  # new, or unchanged: nothing a preview shows beyond its count
+                    counts[outcome.kind] += 1
+                    if outcome.kind == NEW:
+                        counts["created"] += 1
+                else:
+                    _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns, target=target)
+                if row_sink is not None:
+                    row_sink(row, outcome)
+                if outcome_sink is not None:
+                    outcome_sink(counts["rows"] - 1, outcome)
+            if row.issues:
+                if has_error:
+                    counts["error_rows"] += 1
+                batch_issues += mask_issues(row.issues, (row.password,))
+        _uncount(counts, duplicates.drain_uncounted())
+        emit(batch_issues)
+        if on_batch is not None:
+            on_batch(counts["rows"])
+    late = duplicates.finish()
+    result.duplicates += len(late)
+    _uncount(counts, duplicates.drain_uncounted())
+    emit(late)
+    return result
+
+
+def _plain_outcome(row, existing: ExistingUser | None, lookup) -> Outcome | None:
+    """NEW or UNCHANGED for a row that the full checks would pass without a word, decided cheaply; None
+    sends the row through them (a change, a warning, a password, an administrator, an unknown key...).
+    Derived from the checks: the target's own say whether they are quiet, and classify's equality."""
+    if row.password or not lookup.quiet(row, existing):
+        return None
+    if existing is None:
+        return Outcome(NEW) if lookup.target.spec.creates_users else None
+    return Outcome(UNCHANGED) if same_as_stored(row.values, existing) else None
+
+
+def _expected_rows(sources: list[Source]) -> int | None:
+    """The rows the upload counted in these files, or counted now for a file given on the command line;
+    None when an upload was not counted (0 is taken as not counted)."""
+    counts = dict(ImportFile.objects.filter(id__in=[s.file_id for s in sources if s.file_id]).values_list("id", "row_count"))
+    total = 0
+    for source in sources:
+        found = counts.get(source.file_id) if source.file_id else count_data_rows(
+            source.path, source.info, up_to=IN_MEMORY_MAX_ROWS)  # beyond it, the exact count does not matter
+        if not found:
+            return None
+        total += found
+    return total
+
+
+class _NoDuplicates:
+    """For rows an earlier pass already searched for duplicates and found none."""
+
+    def add(self, **row) -> list[Issue]:
+        return []
+
+    def finish(self) -> list[Issue]:
+        return []
+
+    def drain_uncounted(self) -> list[str]:
+        return []
+
+
+def _matched_twice(matched: dict[int, tuple[str, int]], row, existing: ExistingUser, labels: dict) -> list[Issue]:
+    first = matched.setdefault(existing.id, (row.file, row.row))
+    if first == (row.file, row.row):
+        return []
+    return [Issue(
+        ERROR, "same_user_twice", ERROR_SAME_USER.format(file=first[0], row=first[1], district_id=existing.district_user_id),
+        "Each user must appear once. Remove one of the two rows.",
+        row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
+    )]
+
+
+def _tally_key(outcome) -> str:
+    """How a row was counted, so the count can be taken back if it turns out to be a duplicate."""
+    return f"{outcome.kind}:{int(outcome.writes)}"
+
+
+def _uncount(counts: Counter, tallies: list[str]) -> None:
+    """Rows counted as new/update/... that a later duplicate made errors: count them as error rows instead."""
+    for tally in tallies:
+        kind, writes = tally.split(":")
+        counts[kind] -= 1
+        if kind == NEW:
+            counts["created"] -= 1
+        elif writes == "1":
+            counts["updated"] -= 1
+        counts["error_rows"] += 1
+
+
+def _labels(source: Source, options: ImportOptions) -> dict[str, str]:
+    labels = {key: label for key, label in options.field_mapping.items() if label in source.info.column_labels}
+    for key in options.fixed_for(source):
+        labels.pop(key, None)
+    return labels
+
+
+def _count_outcome(result: ValidationResult, row, existing, outcome, *, hold: frozenset[str], target) -> None:
+    """Count the row; changes to the type's hold fields count towards the safety hold."""
+    counts = result.counts
+    passwords = (row.password,)  # the preview shows file values: never one that is the row's password
+    counts[outcome.kind] += 1
+    if outcome.kind == NEW:
+        counts["created"] += 1
+    elif outcome.writes:
+        counts["updated"] += 1
+    mass = hold.intersection(outcome.changes)
+    if existing is not None and mass:
+        counts["mass_changed"] += 1
+        group = target.hold_group(existing)
+        if group:
+            result.affected_by_school[group] += 1
+        largest = result.largest_changes
+        if len(largest) < LARGEST_CHANGES_KEPT or len(mass) > len(largest[-1]["fields"]):
+            largest.append({
+                "district_id": mask_value(row.district_id, passwords),
+                "fields": {k: [outcome.changes[k][0], mask_value(outcome.changes[k][1], passwords)] for k in sorted(mass)},
+            })
+            # The rows that change the most fields first; ties keep file order.
+            largest.sort(key=lambda c: -len(c["fields"]))
+            del largest[LARGEST_CHANGES_KEPT:]
+    if outcome.conflicts and result.conflict_example is None:
+        result.conflict_example = {
+            "district_id": mask_value(row.district_id, passwords),
+            "fields": {k: [str(v[0] or ""), mask_value(str(v[1] or ""), passwords)] for k, v in outcome.conflicts.items()},
+            "file_name": mask_text(row.display_name, passwords),
+            "existing_name": target.preview_name(existing),
+        }

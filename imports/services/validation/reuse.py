@@ -1,0 +1,251 @@
+"""The rows a pass built and its verdicts, kept for the run so it neither reads the file nor checks again
+when nothing they depend on changed."""
+import hashlib
+import json
+import os
+import pickle
+import secrets
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.files.storage import storages
+
+from schools.models import District
+
+from ...models import ImportJob
+from ...pipeline.classify import Outcome
+from ...targets import get_target
+from ...types import USER_DATA
+from ...pipeline.rows import UserRow
+from ..sources import ImportOptions, Source
+from .result import ValidationResult
+from .checking import _given_keys
+
+# --- The built rows, kept for the run -------------------------------------------------------------
+# Validation stores every row as the rules built it (values and the problems found in its cells),
+# before anything is looked up. The run then classifies these rows against the users as they are
+# by then, instead of reading and building the file again. Everything that looks at the database
+# (users, usernames, emails, duplicates) runs again in the run; only reading and the rules do not.
+# Never for a file with a Password column: a password does not rest on disk in clear text.
+
+BUILT_ROWS_DIR = "built_rows"
+BUILT_ROWS_BLOCK = 2000  # rows per pickle: one dump per row cost a tenth of an unchanged run
+BUILT_ROWS_FORMAT = 2  # in the key: rows kept in another layout are never read, the file is
+
+
+def built_rows_key(job: ImportJob, sources: list[Source], options: ImportOptions) -> str:
+    """What the built rows depend on: the pass, the file versions, the mapping and the schools that still exist."""
+    data = [
+        BUILT_ROWS_FORMAT, job.validation_generation, job.import_type, [(s.file_id, s.path) for s in sources], options.field_mapping,
+        options.fixed_values, options.file_fixed_values, sorted(options.school_mapping.items()), options.value_mapping,
+    ]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _built_rows_name(job_id: int) -> str:
+    return f"{BUILT_ROWS_DIR}/job-{job_id}.pickle"
+
+
+class BuiltRows:
+    """Records the (source, built row) pairs of a pass to a file of its own, as they stream past."""
+
+    def __init__(self, job: ImportJob, sources: list[Source], options: ImportOptions):
+        self.job, self.sources, self.options = job, sources, options
+        self.enabled = not any(options.spec.password_field in _given(options, s) for s in sources)
+        self._file = None
+        if self.enabled:
+            storage = storages["private"]
+            self.path = storage.path(_built_rows_name(job.id))
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self._temp = f"{self.path}.{secrets.token_hex(8)}"
+            self._file = open(self._temp, "wb")
+            self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.key = built_rows_key(job, sources, options)
+            self._pickler.dump(self.key)  # read back first: a file another pass replaced is never taken for this one
+            self._pickler.clear_memo()  # each dump is read by an unpickler of its own, whose memo starts empty
+            # Taken before the pass reads any user: a change made while it runs is seen by the run.
+            self.users = users_fingerprint(job.district, fingerprint_columns(sources, options), options.spec)
+            self.marks = bytearray()
+
+    def record(self, pairs: Iterable):
+        """Pass the pairs through, writing each one down first (before validation adds its own problems)."""
+        if self._file is None:
+            yield from pairs
+            return
+        numbers = {id(s): n for n, s in enumerate(self.sources)}
+        dump, clear = self._pickler.dump, self._pickler.clear_memo
+        block = []
+        for source, row in pairs:
+            block.append((numbers[id(source)], row.file, row.row, row.district_id, row.values, list(row.issues), row.skipped))
+            if len(block) >= BUILT_ROWS_BLOCK:
+                dump(block)
+                clear()  # the memo would otherwise keep every row in memory
+                block = []
+            yield source, row
+        if block:
+            dump(block)
+            clear()
+
+    def mark(self, position: int, outcome: Outcome) -> None:
+        """The pass's verdict on the row at this position: valid, and whether the run writes it."""
+        if self._file is None:
+            return
+        marks = self.marks
+        if len(marks) <= position:
+            marks.extend(bytes(position + 1 - len(marks)))
+        marks[position] = MARK_WRITES if outcome.writes else MARK_VALID
+
+    def keep(self) -> str:
+        """Put the finished recording in place; returns its key for the job ("" when nothing was recorded)."""
+        if self._file is None:
+            return ""
+        self._file.close()
+        os.replace(self._temp, self.path)
+        self._file = None
+        if self.users is not None:
+            temp = f"{self.path}.{secrets.token_hex(8)}"
+            with open(temp, "wb") as fh:
+                pickle.dump((self.key, _verdicts_made_under(self.options, self.users), bytes(self.marks)), fh,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, _verdicts_path(self.path))
+        return self.key
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            if os.path.exists(self._temp):
+                os.remove(self._temp)
+
+
+# --- The pass's verdicts, reused when nothing they depend on changed ---------------------------------
+# With the rows, a pass keeps its verdict on each (valid, and whether the run writes it) and a
+# fingerprint of the district's users (the columns its checks read) taken before it read them. A run that finds the same rows, the
+# same options and the same fingerprint has nothing to check again: it writes the rows the pass said
+# write, and every write is still decided against the stored user inside its chunk (apply.py).
+# PostgreSQL only (its md5 and string_agg): on SQLite a run always checks again.
+
+MARK_VALID, MARK_WRITES = 1, 2  # a byte per row; 0: an error or a skipped row
+
+
+def fingerprint_columns(sources: list[Source], options: ImportOptions) -> tuple[str, ...]:
+    """Every stored column a pass's verdicts depend on (the target says which)."""
+    return get_target(options.spec).fingerprint_columns(_given_keys(sources, options))
+
+
+def users_fingerprint(district: District, columns: tuple[str, ...], spec=None) -> str | None:
+    """A digest of these columns of the district's stored records (None where a run always checks again)."""
+    return get_target(spec or USER_DATA).fingerprint(district=district, columns=columns)
+
+
+def _verdicts_path(path: str) -> str:
+    return f"{path}.verdicts"
+
+
+def _verdicts_made_under(options: ImportOptions, users: str | None) -> dict:
+    """What the verdicts depend on beyond the rows: the users as they were, and the options that decide a write."""
+    return {"users": users, "conflicts": options.conflicts, "passwords": options.password_policy}
+
+
+@dataclass
+class ReusedPass:
+    """The wizard's pass, taken as the run's check: its counts, and the rows it said the run writes."""
+
+    result: ValidationResult
+    rows: Iterable  # (source, row) pairs, as kept
+    marks: bytes
+
+    def rows_to_write(self, *, every_valid_row: bool):
+        """The rows the run writes (every valid row when group members or login emails need them all),
+        numbered among the valid rows as a spool numbers them."""
+        marks, index, wanted = self.marks, -1, MARK_VALID if every_valid_row else MARK_WRITES
+        if not self.count(every_valid_row=every_valid_row):  # an unchanged file: not even read back
+            self.rows.close()
+            return
+        for position, (_, row) in enumerate(self.rows):
+            mark = marks[position] if position < len(marks) else 0
+            if not mark:
+                continue
+            index += 1
+            if mark >= wanted:
+                row.index = index
+                yield row
+
+    def count(self, *, every_valid_row: bool) -> int:
+        marks = self.marks
+        return len(marks) - marks.count(0) if every_valid_row else marks.count(MARK_WRITES)
+
+
+def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: ImportOptions) -> ReusedPass | None:
+    """The wizard's pass when the run can take it as is: same rows, options and users, no error, and no
+    usernames in the files (those are unique across every district, which the fingerprint does not cover)."""
+    summary = job.validation_summary or {}
+    if not summary.get("counts") or summary["counts"].get("errors"):
+        return None
+    if any("username" in _given(options, s) for s in sources):
+        return None
+    rows = built_rows_current(job=job, sources=sources, options=options)
+    if rows is None:
+        return None
+    path = _verdicts_path(storages["private"].path(_built_rows_name(job.id)))
+    if not os.path.exists(path):
+        rows.close()
+        return None
+    with open(path, "rb") as fh:
+        key, made_under, marks = pickle.load(fh)
+    users = users_fingerprint(job.district, fingerprint_columns(sources, options), options.spec)
+    if users is None or key != job.built_rows_key or made_under != _verdicts_made_under(options, users):
+        rows.close()
+        return None
+    result = ValidationResult(counts=Counter(summary["counts"]), duplicates=summary.get("duplicates", 0))
+    return ReusedPass(result=result, rows=rows, marks=marks)
+
+
+def _given(options: ImportOptions, source: Source) -> set[str]:
+    plan = options.plan_for(source)
+    return {*plan.indexes, *plan.fixed}
+
+
+def built_rows_current(*, job: ImportJob, sources: list[Source], options: ImportOptions):
+    """The stored built rows as (source, row) pairs, or None when they were made from other choices or files."""
+    if not job.built_rows_key or job.built_rows_key != built_rows_key(job, sources, options):
+        return None
+    path = storages["private"].path(_built_rows_name(job.id))
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as fh:
+        if pickle.load(fh) != job.built_rows_key:
+            return None
+    return _read_built_rows(path, sources)
+
+
+def _read_built_rows(path: str, sources: list[Source]):
+    with open(path, "rb") as fh:
+        load = pickle.load
+        load(fh)  # the key
+        while True:
+            try:
+                # One load a block: one Unpickler for the stream would keep every row in its memo.
+                block = load(fh)
+            except EOFError:
+                return
+            for number, file, row, district_id, values, issues, skipped in block:
+                yield sources[number], UserRow(file=file, row=row, district_id=district_id, values=values, issues=issues,
+                                               skipped=skipped)
+
+
+def built_verdicts_delete(*, job: ImportJob) -> None:
+    """The pass's verdicts no longer go with the job's stored summary and problems (a run checked again)."""
+    path = _verdicts_path(storages["private"].path(_built_rows_name(job.id)))
+    if os.path.exists(path):
+        os.remove(path)
+
+
+def built_rows_delete(*, job: ImportJob) -> None:
+    """The stored built rows go with the job's files (and once a run has used them)."""
+    path = storages["private"].path(_built_rows_name(job.id))
+    for kept in (path, _verdicts_path(path)):
+        if os.path.exists(kept):
+            os.remove(kept)
+    ImportJob.objects.filter(id=job.id).exclude(built_rows_key="").update(built_rows_key="")
