@@ -25,6 +25,7 @@ django.setup()
 from imports.pipeline.mapping import plan_columns, propose_field_mapping  # noqa: E402
 from imports.pipeline.reading import inspect_file, iter_rows  # noqa: E402
 from imports.pipeline.rows import RowBuilder  # noqa: E402
+from imports.types import USER_DATA  # noqa: E402
 
 HEADER = ["First Name", "Middle Name", "Last Name", "District ID", "User Type", "Grade", "Email Address",
           "School SIS ID", "State User ID", "Alternate User ID", "Limited English", "Economically Disadvantaged"]
@@ -47,9 +48,9 @@ def write_file(path: Path, rows: int) -> None:
 
 def build_all(path: Path, raws: list, block: int = 0) -> int:
     info = inspect_file(path, path.name)
-    proposal = propose_field_mapping(info.column_labels, has_header=True)
-    plan = plan_columns(info.column_labels, {**proposal.suggestions, **proposal.matched}, {})
-    builder = RowBuilder(file_name=path.name, plan=plan, school_mapping={"101": 1, "102": 2, "103": 3})
+    proposal = propose_field_mapping(info.column_labels, has_header=True, spec=USER_DATA)
+    plan = plan_columns(info.column_labels, {**proposal.suggestions, **proposal.matched}, {}, spec=USER_DATA)
+    builder = RowBuilder(file_name=path.name, plan=plan, school_mapping={"101": 1, "102": 2, "103": 3}, spec=USER_DATA)
     errors = 0
     if block:
         for at in range(0, len(raws), block):  # iter_block: build_block's rows, made as taken (as iter_user_rows does)

@@ -2,7 +2,6 @@
 from django import forms
 
 from imports.pipeline import normalize
-from imports.pipeline.fields import FIELDS_BY_KEY
 from imports.pipeline.mapping import ColumnPlan
 from imports.pipeline.rows import RowBuilder
 from imports.types import USER_DATA
@@ -42,7 +41,7 @@ class UserFilterForm(forms.Form):
 
 def _text(key: str, **kwargs) -> forms.CharField:
     # Not required at the form level: the import's rules say what is missing, in its words.
-    return forms.CharField(required=False, strip=True, label=FIELDS_BY_KEY[key].heading, **kwargs)
+    return forms.CharField(required=False, strip=True, label=USER_DATA.by_key[key].heading, **kwargs)
 
 
 class UserEditForm(forms.Form):
@@ -84,10 +83,10 @@ class UserEditForm(forms.Form):
     def clean(self):
         data = super().clean()
         plan = ColumnPlan(
-            indexes={}, labels={key: FIELDS_BY_KEY[key].heading for key in self.fields if key in FIELDS_BY_KEY},
+            indexes={}, labels={key: USER_DATA.by_key[key].heading for key in self.fields if key in USER_DATA.by_key},
             fixed={key: data.get(key) or "" for key in self.fields}, missing=(),
         )
-        builder = RowBuilder(file_name="", plan=plan, school_mapping={s.sis_id: s.id for s in self.schools})
+        builder = RowBuilder(file_name="", plan=plan, school_mapping={s.sis_id: s.id for s in self.schools}, spec=USER_DATA)
         self.row = builder.build(0, [])
         for issue in self.row.issues:
             field = issue.field if issue.field in self.fields else None

@@ -258,7 +258,7 @@ def user_imports(*, district: District, user: User):
 
 def user_history(*, district: District, user: User, limit: int = 100) -> list[HistoryEntry]:
     """What happened to the user, newest first: audit events (views, edits, disables, links) and imports."""
-    from imports.pipeline.fields import FIELDS_BY_KEY
+    from imports.types import USER_DATA
 
     created, changes = user_imports(district=district, user=user)
     entries = []
@@ -266,7 +266,7 @@ def user_history(*, district: District, user: User, limit: int = 100) -> list[Hi
         fields = event.detail.get("fields") or []
         what = event.get_action_display()
         if fields:
-            what += ": " + ", ".join(FIELDS_BY_KEY[f].heading if f in FIELDS_BY_KEY else f for f in fields)
+            what += ": " + ", ".join(USER_DATA.by_key[f].heading if f in USER_DATA.by_key else f for f in fields)
         entries.append(HistoryEntry(at=event.created_at, what=what, who=event.actor_label, job=event.job))
     school_names = dict(School.objects.filter(district=district).values_list("id", "name"))
     for change in changes[:limit]:
@@ -276,7 +276,7 @@ def user_history(*, district: District, user: User, limit: int = 100) -> list[Hi
             if key == "school_id":  # the change log keeps school ids
                 shown["School"] = (school_names.get(before, before), school_names.get(after, after))
             else:
-                shown[FIELDS_BY_KEY[key].heading if key in FIELDS_BY_KEY else key] = (before, after)
+                shown[USER_DATA.by_key[key].heading if key in USER_DATA.by_key else key] = (before, after)
         entries.append(HistoryEntry(
             at=job.completed_at or job.started_at, what=f"Changed by import {job.number}",
             who=job.created_by.get_username() if job.created_by_id else "", job=job, changes=shown,

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from imports.pipeline.classify import ExistingUser, existing_user_warnings
-from imports.pipeline.fields import FIELDS_BY_KEY
+from imports.types import USER_DATA
 from schools.selectors import school_list
 
 from . import selectors, services
@@ -78,7 +78,7 @@ def user_detail(request, user_id: int):
         "tab": "users", "subject": user, "created_by": created, "changes": changes,
         "groups": user.custom_groups.filter(district=request.district).order_by("name"),
         "history": selectors.user_history(district=request.district, user=user, limit=HISTORY_SHOWN),
-        "headings": {key: field.heading for key, field in FIELDS_BY_KEY.items()},
+        "headings": {key: field.heading for key, field in USER_DATA.by_key.items()},
         "is_admin_account": user.is_district_admin or user.is_superuser or user.is_staff,
     })
 
@@ -103,7 +103,7 @@ def user_edit(request, user_id: int):
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             if changed:
-                headings = ", ".join(FIELDS_BY_KEY[services.IMPORT_KEYS.get(k, k)].heading for k in changed)
+                headings = ", ".join(USER_DATA.by_key[services.IMPORT_KEYS.get(k, k)].heading for k in changed)
                 messages.success(request, SAVED.format(name=_name(user), fields=headings))
             else:
                 messages.info(request, NOTHING_CHANGED)

@@ -57,24 +57,17 @@ def heading_index(fields) -> tuple[dict[str, str], dict[str, str]]:
     return headings, aliases
 
 
+# Normalised headings of every import type, registered by each declaration as it is made (imports/types):
+# the reader tells a header row from data by them, without depending on the declarations.
+_KNOWN_HEADINGS: set[str] = set()
+
+
+def register_headings(words) -> None:
+    """Add an import type's normalised headings and aliases to those is_known_heading knows."""
+    _KNOWN_HEADINGS.update(words)
+
+
 def is_known_heading(text: str) -> bool:
     """True when a cell reads like a heading or known alias of any import type (used to detect a header row)."""
-    from ..types import SPECS  # the registry imports this module
-
     norm = normalize_heading(text)
-    return bool(norm) and any(norm in s.header_words for s in SPECS)
-
-
-_FIRST_LAYOUT = {
-    "FIELDS": "fields", "FIELDS_BY_KEY": "by_key", "REQUIRED_KEYS": "required_keys",
-    "SAMPLE_HEADINGS": "sample_headings", "HEADING_TO_KEY": "heading_to_key", "ALIAS_TO_KEY": "alias_to_key",
-}
-
-
-def __getattr__(name: str):
-    # The names this module had when User Data was the only type, read from its spec.
-    if name in _FIRST_LAYOUT:
-        from ..types import USER_DATA
-
-        return getattr(USER_DATA, _FIRST_LAYOUT[name])
-    raise AttributeError(name)
+    return bool(norm) and norm in _KNOWN_HEADINGS

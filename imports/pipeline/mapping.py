@@ -1,10 +1,13 @@
 """Match the file's columns to our fields, and the file's school values to the district's schools."""
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from ..types import USER_DATA, ImportSpec
 from .fields import normalize_heading
+
+if TYPE_CHECKING:  # the declarations build on this package; it never needs them to run
+    from ..types.spec import ImportSpec
 
 FUZZY_SUGGESTION_CUTOFF = 80
 
@@ -16,7 +19,7 @@ class MappingProposal:
 
 
 def propose_field_mapping(
-    column_labels: list[str], *, has_header: bool, remembered: dict | None = None, spec: ImportSpec = USER_DATA
+    column_labels: list[str], *, has_header: bool, remembered: dict | None = None, spec: "ImportSpec"
 ) -> MappingProposal:
     """Exact headings (and remembered mappings) match; aliases and near-misses are suggestions."""
     proposal = MappingProposal()
@@ -53,7 +56,7 @@ def propose_field_mapping(
     return proposal
 
 
-def _alias_rank(spec: ImportSpec, label: str) -> int:
+def _alias_rank(spec: "ImportSpec", label: str) -> int:
     norm = normalize_heading(label)
     key = spec.alias_to_key.get(norm)
     if key is None:
@@ -62,7 +65,7 @@ def _alias_rank(spec: ImportSpec, label: str) -> int:
 
 
 def missing_required(
-    field_mapping: dict[str, str], fixed_values: dict[str, str], spec: ImportSpec = USER_DATA, *,
+    field_mapping: dict[str, str], fixed_values: dict[str, str], spec: "ImportSpec", *,
     file_fixed_values: dict[str, dict[str, str]] | None = None, file_names: list[str] | tuple[str, ...] = (),
 ) -> list[str]:
     """Required field keys with neither a column, nor one value for every file, nor one value for each file."""
@@ -84,7 +87,7 @@ def missing_required(
     ]
 
 
-def _parsed(spec: ImportSpec, fixed: dict[str, str]) -> dict:
+def _parsed(spec: "ImportSpec", fixed: dict[str, str]) -> dict:
     """One-value texts as the row builder's values (stored column -> value), for a rule's condition."""
     values = {}
     for key, text in fixed.items():
@@ -101,7 +104,7 @@ def fixed_for_file(fixed_values: dict[str, str], file_fixed_values: dict[str, di
 
 def propose_file_fixed_values(
     files: list[tuple[str, list[str]]], field_mapping: dict[str, str], fixed_values: dict[str, str],
-    spec: ImportSpec = USER_DATA,
+    spec: "ImportSpec",
 ) -> dict[str, dict[str, str]]:
     """For each file, the value its name (or else its headings) says for a field it has no column for.
 
@@ -135,7 +138,7 @@ class ColumnPlan:
 
 
 def plan_columns(
-    column_labels: list[str], field_mapping: dict[str, str], fixed_values: dict[str, str], spec: ImportSpec = USER_DATA
+    column_labels: list[str], field_mapping: dict[str, str], fixed_values: dict[str, str], spec: "ImportSpec"
 ) -> ColumnPlan:
     """Fixed values override a match; a mapped label this file lacks is reported as missing."""
     position = {label: i for i, label in enumerate(column_labels)}

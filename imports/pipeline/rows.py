@@ -3,13 +3,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 
-from ..types import USER_DATA, ImportSpec
+from typing import TYPE_CHECKING
+
 from . import normalize
 from .issues import ERROR, WARNING, Issue
 
-# The names this module had when User Data was the only type, read from its spec.
-RECORD_FIELDS = USER_DATA.record_columns
-MAX_LENGTHS = USER_DATA.max_lengths
+if TYPE_CHECKING:  # the declarations build on this package; it never needs them to run
+    from ..types.spec import ImportSpec
 
 
 @dataclass(slots=True)
@@ -40,7 +40,7 @@ class UserRow:
 class RowBuilder:
     """Applies one file's column plan, the admin's mappings (schools) and the type's rules to its raw rows."""
 
-    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: ImportSpec = USER_DATA,
+    def __init__(self, *, file_name: str, plan, school_mapping: dict[str, int], spec: "ImportSpec",
                  value_mapping: dict[str, dict[str, str]] | None = None):
         self.file_name = file_name
         self.plan = plan
@@ -393,7 +393,7 @@ def _silent_when_blank(rule: normalize.Rule) -> bool:
 _PART = "part"  # a part of a combined field: kept for the combination, never stored itself
 
 
-def _slot(spec: ImportSpec, f) -> str | None:
+def _slot(spec: "ImportSpec", f) -> str | None:
     """The UserRow attribute a field fills instead of a record column."""
     if f.part_of:
         return _PART

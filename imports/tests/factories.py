@@ -27,7 +27,7 @@ from imports.services import jobs, runs
 from imports.services.apply import import_job_validate
 from imports.services.sources import ImportOptions, column_labels, sources_for_job
 from imports.services.validation import file_value_counts
-from imports.types import DEFAULT_TYPE, get_spec
+from imports.types import DEFAULT_TYPE, USER_DATA, get_spec
 from imports.services.validation import school_values_key, school_values_store
 from users.models import User
 
@@ -81,12 +81,12 @@ def build_user_rows(
     """The pure pipeline on one file, without a database: read, match columns as proposed, build rows."""
     info = inspect_file(path, Path(path).name)
     if field_mapping is None:
-        proposal = propose_field_mapping(info.column_labels, has_header=info.has_header)
+        proposal = propose_field_mapping(info.column_labels, has_header=info.has_header, spec=USER_DATA)
         field_mapping = {**proposal.suggestions, **proposal.matched}
-    plan = plan_columns(info.column_labels, field_mapping, fixed_values or {})
+    plan = plan_columns(info.column_labels, field_mapping, fixed_values or {}, spec=USER_DATA)
     builder = RowBuilder(
         file_name=info.name, plan=plan, school_mapping={SCHOOL_SIS_ID: 1} if school_mapping is None else school_mapping
-    )
+    , spec=USER_DATA)
     return [
         UserRow(file=info.name, row=raw.row, issues=[raw.problem]) if raw.problem else builder.build(raw.row, raw.cells)
         for raw in iter_rows(path, info)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..pipeline.fields import Field, heading_index, normalize_heading
+from ..pipeline.fields import Field, heading_index, normalize_heading, register_headings
 from ..pipeline.normalize import Invalid
 from .steps import WizardStep
 
@@ -45,6 +45,7 @@ class ImportSpec:
         object.__setattr__(self, "heading_to_key", headings)
         object.__setattr__(self, "alias_to_key", aliases)
         self._check_reads()
+        register_headings(self.header_words)
 
     def _check_reads(self) -> None:
         """A condition reads the row's values made so far: what it declares must be an earlier field's stored

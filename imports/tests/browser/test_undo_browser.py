@@ -5,10 +5,12 @@ import datetime
 import pytest
 
 from imports.models import ImportJob, ImportStatus
-from imports.pipeline.rows import RECORD_FIELDS
 from imports.tests.factories import make_import_job, run_job, student, write_csv
+from imports.types import USER_DATA
 from users.models import User
 from users.tests.factories import make_admin, make_district, make_school, make_user
+
+RECORD_FIELDS = USER_DATA.record_columns
 
 expect = pytest.importorskip("playwright.sync_api").expect
 

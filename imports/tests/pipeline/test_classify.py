@@ -5,7 +5,10 @@ from imports.pipeline.classify import (
     CONFLICT, EXISTING_WINS, IMPORTED_WINS, NEW, PASSWORD_OVERWRITE, UNCHANGED, UPDATE, ExistingUser, classify,
     existing_user_warnings,
 )
-from imports.pipeline.rows import RECORD_FIELDS, UserRow
+from imports.pipeline.rows import UserRow
+from imports.types import USER_DATA
+
+RECORD_FIELDS = USER_DATA.record_columns
 
 MAINTAIN = "keep"
 STORED = {

@@ -4,6 +4,7 @@ import pytest
 from imports.pipeline.mapping import (
     SchoolChoice, missing_required, plan_columns, propose_field_mapping, propose_school_mapping,
 )
+from imports.types import USER_DATA
 
 
 @pytest.mark.parametrize(
@@ -11,7 +12,7 @@ from imports.pipeline.mapping import (
     ["First Name", "first name", "FIRST NAME", "first_name", "First-Name", "FirstName", "  first   name ", "First Name *"],
 )
 def test_headings_match_ignoring_case_spaces_underscores_and_hyphens(label):
-    proposal = propose_field_mapping([label, "Other"], has_header=True)
+    proposal = propose_field_mapping([label, "Other"], has_header=True, spec=USER_DATA)
 
     assert proposal.matched == {"first_name": label}
 
@@ -19,7 +20,7 @@ def test_headings_match_ignoring_case_spaces_underscores_and_hyphens(label):
 def test_a_standard_export_matches_every_field():
     labels = ["First Name", "Last Name", "District ID", "User Type", "Grade", "Email Address", "School SIS ID"]
 
-    proposal = propose_field_mapping(labels, has_header=True)
+    proposal = propose_field_mapping(labels, has_header=True, spec=USER_DATA)
 
     assert proposal.matched == {
         "first_name": "First Name", "last_name": "Last Name", "district_id": "District ID", "user_type": "User Type",
@@ -34,7 +35,7 @@ def test_a_standard_export_matches_every_field():
      ("Student ID", "district_id"), ("Building Code", "school_sis_id"), ("student_id", "district_id")],
 )
 def test_aliases_are_suggestions_not_matches(label, key):
-    proposal = propose_field_mapping([label], has_header=True)
+    proposal = propose_field_mapping([label], has_header=True, spec=USER_DATA)
 
     assert proposal.matched == {}
     assert proposal.suggestions == {key: label}
@@ -43,7 +44,7 @@ def test_aliases_are_suggestions_not_matches(label, key):
 def test_a_oneroster_export_gets_a_suggestion_for_each_alias():
     labels = ["sourcedId", "givenName", "familyName", "role", "grades", "email", "orgSourcedIds"]
 
-    proposal = propose_field_mapping(labels, has_header=True)
+    proposal = propose_field_mapping(labels, has_header=True, spec=USER_DATA)
 
     assert proposal.matched == {}
     assert proposal.suggestions == {
@@ -53,13 +54,13 @@ def test_a_oneroster_export_gets_a_suggestion_for_each_alias():
 
 
 def test_a_near_miss_heading_is_suggested():
-    proposal = propose_field_mapping(["Frist Name"], has_header=True)
+    proposal = propose_field_mapping(["Frist Name"], has_header=True, spec=USER_DATA)
 
     assert proposal.suggestions == {"first_name": "Frist Name"}
 
 
 def test_an_exact_heading_wins_over_an_alias_for_the_same_field():
-    proposal = propose_field_mapping(["Student ID", "District ID"], has_header=True)
+    proposal = propose_field_mapping(["Student ID", "District ID"], has_header=True, spec=USER_DATA)
 
     assert proposal.matched == {"district_id": "District ID"}
     assert "district_id" not in proposal.suggestions
@@ -68,13 +69,13 @@ def test_an_exact_heading_wins_over_an_alias_for_the_same_field():
 def test_a_remembered_mapping_is_matched():
     remembered = {"district_id": "Pupil Number", "school_sis_id": "Site"}
 
-    proposal = propose_field_mapping(["Pupil Number", "Site", "First Name"], has_header=True, remembered=remembered)
+    proposal = propose_field_mapping(["Pupil Number", "Site", "First Name"], has_header=True, remembered=remembered, spec=USER_DATA)
 
     assert proposal.matched == {"first_name": "First Name", "district_id": "Pupil Number", "school_sis_id": "Site"}
 
 
 def test_a_remembered_column_this_file_lacks_is_ignored():
-    proposal = propose_field_mapping(["First Name"], has_header=True, remembered={"district_id": "Pupil Number"})
+    proposal = propose_field_mapping(["First Name"], has_header=True, remembered={"district_id": "Pupil Number"}, spec=USER_DATA)
 
     assert proposal.matched == {"first_name": "First Name"}
 
@@ -82,8 +83,8 @@ def test_a_remembered_column_this_file_lacks_is_ignored():
 def test_without_a_header_only_remembered_columns_match():
     labels = ["Column 1", "Column 2"]
 
-    assert propose_field_mapping(labels, has_header=False).matched == {}
-    assert propose_field_mapping(labels, has_header=False, remembered={"first_name": "Column 2"}).matched == {
+    assert propose_field_mapping(labels, has_header=False, spec=USER_DATA).matched == {}
+    assert propose_field_mapping(labels, has_header=False, remembered={"first_name": "Column 2"}, spec=USER_DATA).matched == {
         "first_name": "Column 2"
     }
 
@@ -91,15 +92,15 @@ def test_without_a_header_only_remembered_columns_match():
 def test_fixed_values_cover_required_fields():
     mapping = {"first_name": "F", "last_name": "L", "district_id": "ID", "grade": "G", "school_sis_id": "S"}
 
-    assert missing_required(mapping, {}) == ["user_type", "email"]
-    assert missing_required(mapping, {"user_type": "student", "email": ""}) == []
+    assert missing_required(mapping, {}, spec=USER_DATA) == ["user_type", "email"]
+    assert missing_required(mapping, {"user_type": "student", "email": ""}, spec=USER_DATA) == []
 
 
 def test_plan_columns_prefers_a_fixed_value_and_lists_missing_required_columns():
     plan = plan_columns(
         ["First Name", "Role"], {"first_name": "First Name", "user_type": "Role", "last_name": "Surname"},
         {"user_type": "student"},
-    )
+     spec=USER_DATA)
 
     assert plan.indexes == {"first_name": 0}
     assert plan.fixed == {"user_type": "student"}

@@ -115,7 +115,7 @@ def test_a_skipped_row_keeps_what_the_fields_before_the_skip_gave_and_the_others
     plan = plan_columns(labels, {k: label for k, label in zip(
         ("first_name", "district_id", "user_type", "grade", "school_sis_id"), labels)}, {}, USER_DATA)
     builder = RowBuilder(file_name="f.csv", plan=plan, school_mapping={"101": 1},
-                         value_mapping={"user_type": {"guardian": normalize.SKIP}})
+                         value_mapping={"user_type": {"guardian": normalize.SKIP}}, spec=USER_DATA)
     raws = [(2, ["", "1", "guardian", "13", "999"]), (3, ["Ada", "2", "0", "13", "101"]), (4, ["Bo", "3", "guardian", "", ""])]
 
     block = builder.build_block(raws)
@@ -128,7 +128,7 @@ def test_a_skipped_row_keeps_what_the_fields_before_the_skip_gave_and_the_others
 
     # Skipped at a later field (grade) before a row skipped at an earlier one (user type), after the last kept row.
     builder = RowBuilder(file_name="f.csv", plan=plan, school_mapping={"101": 1},
-                         value_mapping={"user_type": {"guardian": normalize.SKIP}, "grade": {"13": normalize.SKIP}})
+                         value_mapping={"user_type": {"guardian": normalize.SKIP}, "grade": {"13": normalize.SKIP}}, spec=USER_DATA)
     raws = [(2, ["Ada", "1", "0", "5", "101"]), (3, ["Bo", "2", "0", "13", "101"]), (4, ["Cy", "3", "guardian", "", ""])]
     block = builder.build_block(raws)
     _same(block, [builder.build(row, cells) for row, cells in raws])

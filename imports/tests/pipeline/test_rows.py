@@ -2,6 +2,7 @@
 import pytest
 
 from imports.tests.factories import FULL_HEADER, SCHOOL_SIS_ID, build_user_rows, staff, student, write_csv
+from imports.types import USER_DATA
 
 
 def _only_issue(row):
@@ -267,7 +268,7 @@ def test_a_value_longer_than_the_users_column_is_an_error(tmp_path, heading, val
 
 
 def test_the_length_limits_follow_the_users_table():
-    from imports.pipeline.rows import MAX_LENGTHS
+    MAX_LENGTHS = USER_DATA.max_lengths
     from users.models import User
 
     columns = {"district_id": "district_user_id"}

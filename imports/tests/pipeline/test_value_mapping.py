@@ -37,7 +37,7 @@ def test_flag_spellings_are_suggested(text, expected):
 
 def _build(cells, value_mapping):
     plan = plan_columns(LABELS, {k: v for k, v in MAPPING.items() if k}, {}, USER_DATA)
-    builder = RowBuilder(file_name="f.csv", plan=plan, school_mapping={"101": 7}, value_mapping=value_mapping)
+    builder = RowBuilder(file_name="f.csv", plan=plan, school_mapping={"101": 7}, value_mapping=value_mapping, spec=USER_DATA)
     return builder.build(2, cells)
 
 

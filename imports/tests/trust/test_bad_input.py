@@ -18,19 +18,22 @@ from hypothesis import strategies as st
 from imports.models import ImportFile, ImportJob
 from imports.pipeline.checks import DuplicateCheck
 from imports.pipeline.classify import CONFLICT, NEW, UNCHANGED, UPDATE, ExistingUser, classify, existing_user_warnings
-from imports.pipeline.fields import FIELDS, SAMPLE_HEADINGS
 from imports.pipeline.issues import ERROR, WARNING, Issue
 from imports.pipeline.mapping import plan_columns, propose_field_mapping, propose_school_mapping
 from imports.pipeline.reading import FileReadError, inspect_file
-from imports.pipeline.rows import MAX_LENGTHS, RECORD_FIELDS, RowBuilder
+from imports.pipeline.rows import RowBuilder
 from imports.selectors import school_choices
 from imports.services import jobs
 from imports.services.sources import ImportOptions, Source, iter_user_rows
 from imports.services.validation import file_value_counts
 from imports.services.validation import validate_import
+from imports.types import USER_DATA
 from imports.tests.factories import HEADER, SCHOOL_SIS_ID, csv_text, make_import_job, student, write_csv
 from users.models import UserType
 from users.tests.factories import make_school, make_user
+
+FIELDS, SAMPLE_HEADINGS = USER_DATA.fields, USER_DATA.sample_headings
+RECORD_FIELDS, MAX_LENGTHS = USER_DATA.record_columns, USER_DATA.max_lengths
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FIELD_KEYS = [f.key for f in FIELDS]
@@ -233,8 +236,8 @@ def _assert_on_row(issues, row_number: int) -> None:
 def test_random_rows_and_mappings_never_make_the_pipeline_raise(case):
     labels, mapping, fixed, school_mapping, rows, stored, matches = case
     FUZZ_COUNTS["pipeline examples"] += 1
-    plan = plan_columns(labels, mapping, fixed)
-    builder = RowBuilder(file_name="fuzz.csv", plan=plan, school_mapping=school_mapping)
+    plan = plan_columns(labels, mapping, fixed, spec=USER_DATA)
+    builder = RowBuilder(file_name="fuzz.csv", plan=plan, school_mapping=school_mapping, spec=USER_DATA)
     duplicates = DuplicateCheck()
 
     for row_number, (cells, matched) in enumerate(zip(rows, matches), start=2):
@@ -343,7 +346,7 @@ def test_random_file_bytes_through_validate_import_raise_nothing_but_file_read_e
                 counts[f"refused: {exc.code}"] += 1
                 return
             source = Source(path=path, info=info)
-            proposal = propose_field_mapping(info.column_labels, has_header=info.has_header)
+            proposal = propose_field_mapping(info.column_labels, has_header=info.has_header, spec=USER_DATA)
             options = ImportOptions(
                 field_mapping={**proposal.suggestions, **proposal.matched}, fixed_values=fixed,
                 conflict_policy=conflict_policy, password_policy=password_policy,
