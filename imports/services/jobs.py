@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from schools.models import District
+from schools.models import District, School
 from users.selectors import custom_group_get
 
 from .. import scheduling, selectors
@@ -28,6 +28,7 @@ from ..pipeline.reading import count_data_rows, inspect_file
 from ..types import DEFAULT_TYPE, get_spec
 from . import validation
 from .safety import import_job_hold_if_needed
+from .sources import column_labels, sources_for_job
 
 ERROR_TOO_MANY_FILES = "Upload at most {limit} files at a time."
 ERROR_FILE_TOO_LARGE = "{name} is larger than the {limit} MB limit."
@@ -206,8 +207,6 @@ def _files_added(job: ImportJob) -> None:
 
 def proposed_field_mapping(job: ImportJob):
     """Exact headings and the district's remembered mapping, matched; aliases as suggestions."""
-    from .sources import column_labels, sources_for_job
-
     sources = sources_for_job(job)
     memory = DistrictImportMemory.objects.filter(district=job.district).first()
     labels = column_labels(sources)
@@ -250,7 +249,6 @@ def import_file_set_header(*, job: ImportJob, import_file: ImportFile, has_heade
 
 def _propose_file_values(job: ImportJob) -> None:
     """Pre-fill what each file's name or headings say (Teacher.csv: staff); the admin confirms on Map Fields."""
-    from .sources import sources_for_job
 
     files = [(s.settings_name, s.info.column_labels) for s in sources_for_job(job)]
     proposal = propose_file_fixed_values(files, job.field_mapping, job.fixed_values, get_spec(job.import_type))
@@ -516,8 +514,6 @@ def remember_mappings(job: ImportJob) -> None:
 
 def _create_new_schools(job: ImportJob) -> None:
     """Create School Mapping's planned schools (Create school) and point their file values at them."""
-    from schools.models import School
-
     mapping = dict(job.school_mapping)
     for value, planned in job.new_schools.items():
         school, _ = School.objects.get_or_create(

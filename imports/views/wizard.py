@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from django.views.defaults import bad_request as default_bad_request
 
 from users.models import AuditAction
-from users.permissions import district_admin_required
+from users.permissions import district_admin_required, is_district_admin
 from users.services import audit_event_record
 
 from .. import selectors
@@ -508,9 +509,6 @@ def close(request, number: int):
 
 def bad_request(request, exception=None):
     """Django refuses a POST with far too many files before any view runs: still answer with our message."""
-    from django.views.defaults import bad_request as default_bad_request
-    from users.permissions import is_district_admin
-
     if (
         isinstance(exception, TooManyFilesSent) and request.path == reverse("imports:start")
         and is_district_admin(request.user)
