@@ -1,10 +1,12 @@
-# Shared by bin/dev and bin/test: create .venv if missing and install requirements.txt when it changed.
+# Shared by bin/dev and bin/test: create .venv if missing and install a requirements file when it changed.
+# bin/dev installs requirements.txt (production); bin/test installs requirements-dev.txt (it includes it).
 # Needs only Python 3.11 (python3.11 or python3) and network access to PyPI.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
 ensure_venv() {
+  local requirements="$ROOT/${1:-requirements.txt}"
   if [ ! -x "$VENV/bin/python" ]; then
     local python
     python="$(command -v python3.11 || command -v python3 || true)"
@@ -15,13 +17,13 @@ ensure_venv() {
     echo "Creating $VENV with $("$python" --version 2>&1)"
     "$python" -m venv "$VENV"
   fi
-  # Reinstall only when requirements.txt changed since the last successful install.
+  # Reinstall only when the file (or requirements.txt, which a dev file includes) changed since the last install.
   local stamp="$VENV/.requirements.sha256"
   local want
-  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+  want="$(cat "$ROOT/requirements.txt" "$requirements" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "Installing requirements into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
     echo "$want" > "$stamp"
   fi
 }

@@ -20,7 +20,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_htmx",
     "import_export",
     "axes",
     "schools",
@@ -36,7 +35,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "classworks_import.middleware.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: it turns a lock-out flagged during sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
