@@ -83,13 +83,14 @@ def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: st
         return Outcome(NEW, set_password=bool(row.password))
     if existing.protected:
         return Outcome(UNCHANGED)  # validation makes the row an error; a run writes nothing to it either way
+    set_password = password_policy == PASSWORD_OVERWRITE and bool(row.password)
+    if same_as_stored(row.values, existing):  # most rows of a re-import: the one statement of "the same"
+        return Outcome(UPDATE if set_password else UNCHANGED, set_password=set_password)
     fills, conflicts = {}, {}
     for key, new in row.values.items():
-        if new is None or new == "":
+        if _gives_nothing_new(new, existing.values.get(key)):
             continue
         old = existing.values.get(key)
-        if old == new or (isinstance(new, str) and isinstance(old, str) and old == new):
-            continue
         if _blank(old) and not isinstance(new, bool):  # a flag is never blank: a differing one is a conflict
             fills[key] = (old, new)
         else:
@@ -100,7 +101,6 @@ def classify(row: UserRow, existing: ExistingUser | None, *, conflict_policy: st
     changes = dict(fills)
     if conflict_policy == IMPORTED_WINS:
         changes.update(conflicts)
-    set_password = password_policy == PASSWORD_OVERWRITE and bool(row.password)
     kind = CONFLICT if conflicts else UPDATE if (fills or set_password) else UNCHANGED
     return Outcome(kind, changes=changes, conflicts=conflicts, set_password=set_password)
 
@@ -142,15 +142,19 @@ def existing_user_warnings(row: UserRow, existing: ExistingUser | None, *, label
     return []
 
 
+def _gives_nothing_new(new, old) -> bool:
+    """A file value that changes nothing: blank (a blank never erases), or equal to the stored one."""
+    return new is None or new == "" or new == old
+
+
 def same_as_stored(values: dict, existing: ExistingUser) -> bool:
-    """Every value the row gives equals the stored one (a blank gives nothing): classify would say
-    UNCHANGED with no conflict and no warning of its own, at a fraction of its cost."""
+    """Every value the row gives changes nothing (_gives_nothing_new for each): classify's UNCHANGED."""
     if existing._values is not None:
         stored = existing._values
-        return all(new is None or new == "" or new == stored.get(key) for key, new in values.items())
+        return all(_gives_nothing_new(new, stored.get(key)) for key, new in values.items())
     row, positions = existing._stored, existing._positions  # a method call per value was most of this (measured)
     for key, new in values.items():
-        if new is not None and new != "":
+        if new is not None and new != "":  # _gives_nothing_new, inlined on the stored tuple
             i = positions.get(key)
             if i is None or new != row[i]:
                 return False

@@ -127,10 +127,6 @@ class RowChecks:
     def issues(self, row, existing, labels: dict) -> list[Issue]:
         return []
 
-    def quiet(self, row, existing) -> bool:
-        """The checks above have nothing to say about this row (so the fast lane may take it)."""
-        return True
-
 
 # --- How rows reach the database: the one place that asks which database this is ---------------
 
@@ -169,6 +165,17 @@ def copy_rows(cursor, table: str, columns, rows, same: tuple = ()) -> None:
         separator = "\t" if len(columns) > len(same) else ""
         text = text.replace("\n", separator + "\t".join(map(_copy_text, same)) + "\n")
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {_COPY_OPTIONS}", io.StringIO(text))
+
+
+def stage_rows(table: str, columns, rows: list) -> None:
+    """Load rows into a staging table of the engine's own (COPY on PostgreSQL, INSERT elsewhere)."""
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            copy_rows(cursor.cursor, table, columns, rows)
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})", rows
+            )
 
 
 class NewRows:

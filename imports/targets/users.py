@@ -161,21 +161,6 @@ class UserChecks(RowChecks):
             for padded in existing_district_ids(district=self.district, district_ids=list(candidates)):
                 self.padded_matches[candidates[padded]] = padded
 
-    def quiet(self, row, existing) -> bool:
-        values = row.values
-        email, name = values.get("email"), values.get("username")
-        if email:
-            owner = self.email_owners.get(email.lower())
-            if owner is not None and owner != row.district_id:
-                return False
-        if name:
-            owner = self.username_owners.get(name.lower())
-            if owner is not None and owner != (self.district.id, row.district_id):
-                return False
-        if existing is None:
-            return row.district_id not in self.padded_matches
-        return not existing.protected
-
     def issues(self, row, existing, labels: dict) -> list[Issue]:
         refused = protected_account_issues(row, existing, labels=labels)
         if refused:

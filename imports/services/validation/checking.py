@@ -5,14 +5,12 @@ from collections.abc import Callable, Iterable
 
 from schools.models import District
 
-from ...models import ImportFile
-from ...pipeline.classify import NEW, UNCHANGED, ExistingUser, Outcome, same_as_stored, unmatched_key_issues
+from ...pipeline.classify import NEW, ExistingUser, Outcome, unmatched_key_issues
 from ...targets import get_target
 from ...pipeline.issues import ERROR, Issue
 from ...pipeline.masking import mask_issues, mask_text, mask_value
-from ..duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
+from ..duplicates import duplicate_check
 from ..passwords import password_issues
-from ...pipeline.reading import count_data_rows
 from ..sources import ImportOptions, Source, iter_user_rows, missing_column_issues
 from .result import BATCH_ROWS, LARGEST_CHANGES_KEPT, ERROR_SAME_USER, IssueSink, ValidationResult
 
@@ -64,7 +62,7 @@ def validate_import(
             issue_sink(issues)
 
     emit(missing_column_issues(sources, options))
-    duplicates = duplicate_check(_expected_rows(sources)) if check_duplicates else _NoDuplicates()
+    duplicates = duplicate_check() if check_duplicates else _NoDuplicates()
     target = get_target(options.spec)
     lookup = target.checks(district=district, columns=given_record_columns(sources, options))
     labels_cache: dict[str, dict] = {}
@@ -83,20 +81,16 @@ def validate_import(
             if labels is None:
                 labels = labels_cache[source.info.name] = _labels(source, options)
             outcome = existing = None
-            plain = False
             if not row.has_error:
+                # Every row runs every check once: there is no second, cheaper statement of them.
                 existing = lookup.users.get(row.district_id)
-                if not row.issues and matched is None:
-                    outcome = _plain_outcome(row, existing, lookup)
-                    plain = outcome is not None
-                if not plain:
-                    row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
-                    row.issues += lookup.issues(row, existing, labels)
-                    row.issues += password_issues(row, labels)
-                    if matched is not None and existing is not None:
-                        row.issues += _matched_twice(matched, row, existing, labels)
-                    if not row.has_error:
-                        outcome = target.compare(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
+                row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
+                row.issues += lookup.issues(row, existing, labels)
+                row.issues += password_issues(row, labels)
+                if matched is not None and existing is not None:
+                    row.issues += _matched_twice(matched, row, existing, labels)
+                if not row.has_error:
+                    outcome = target.compare(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
             found = duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
@@ -108,12 +102,7 @@ def validate_import(
                 row.issues += found
             has_error = bool(row.issues) and row.has_error
             if outcome is not None and not has_error:
-                if plain:  # new, or unchanged: nothing a preview shows beyond its count
-                    counts[outcome.kind] += 1
-                    if outcome.kind == NEW:
-                        counts["created"] += 1
-                else:
-                    _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns, target=target)
+                _count_outcome(result, row, existing, outcome, hold=options.spec.hold_columns, target=target)
                 if row_sink is not None:
                     row_sink(row, outcome)
                 if outcome_sink is not None:
@@ -131,31 +120,6 @@ def validate_import(
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
     return result
-
-
-def _plain_outcome(row, existing: ExistingUser | None, lookup) -> Outcome | None:
-    """NEW or UNCHANGED for a row that the full checks would pass without a word, decided cheaply; None
-    sends the row through them (a change, a warning, a password, an administrator, an unknown key...).
-    Derived from the checks: the target's own say whether they are quiet, and classify's equality."""
-    if row.password or not lookup.quiet(row, existing):
-        return None
-    if existing is None:
-        return Outcome(NEW) if lookup.target.spec.creates_users else None
-    return Outcome(UNCHANGED) if same_as_stored(row.values, existing) else None
-
-
-def _expected_rows(sources: list[Source]) -> int | None:
-    """The rows the upload counted in these files, or counted now for a file given on the command line;
-    None when an upload was not counted (0 is taken as not counted)."""
-    counts = dict(ImportFile.objects.filter(id__in=[s.file_id for s in sources if s.file_id]).values_list("id", "row_count"))
-    total = 0
-    for source in sources:
-        found = counts.get(source.file_id) if source.file_id else count_data_rows(
-            source.path, source.info, up_to=IN_MEMORY_MAX_ROWS)  # beyond it, the exact count does not matter
-        if not found:
-            return None
-        total += found
-    return total
 
 
 class _NoDuplicates:
