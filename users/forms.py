@@ -1,7 +1,7 @@
 """Forms of the Users and Groups tabs. A hand edit is checked by the import's own row rules."""
 from django import forms
+from django.db import models
 
-from imports.pipeline import normalize
 from imports.pipeline.mapping import ColumnPlan
 from imports.pipeline.rows import RowBuilder
 from imports.types import USER_DATA
@@ -39,46 +39,78 @@ class UserFilterForm(forms.Form):
         )
 
 
-def _text(key: str, **kwargs) -> forms.CharField:
+# The User Data fields a hand edit shows, in the declaration's order: every field but a password.
+EDIT_FIELDS = tuple(f for f in USER_DATA.stored_fields if not f.rule.secret)
+HELP_TEXTS = {"grade": "Pre-K, K or 1-12; staff have none."}
+
+
+def _model_field(field):
+    return User._meta.get_field(field.stored_column)
+
+
+def _form_field(field, schools) -> forms.CharField:
+    """A text field checked by the field's import rule; a choice where the stored column is a choice."""
     # Not required at the form level: the import's rules say what is missing, in its words.
-    return forms.CharField(required=False, strip=True, label=USER_DATA.by_key[key].heading, **kwargs)
+    widget = None
+    stored = _model_field(field)
+    if field.rule.lookup == "schools":
+        widget = forms.Select(choices=[("", "—"), *((s.sis_id, f"{s.name} ({s.sis_id})") for s in schools)])
+    elif isinstance(stored, models.BooleanField):
+        widget = forms.Select(choices=YES_NO)
+    elif stored.choices and not stored.blank:  # the User Type: one of its values, never blank
+        widget = forms.Select(choices=stored.choices)
+    elif field.key == "email":
+        widget = forms.TextInput(attrs={"inputmode": "email", "autocomplete": "off"})
+    label = "School" if field.rule.lookup == "schools" else field.heading
+    return forms.CharField(required=False, strip=True, label=label, widget=widget, help_text=HELP_TEXTS.get(field.key, ""))
+
+
+def _initial_text(field, user) -> str:
+    """The stored value as an import file would spell it (the export's reading of it)."""
+    if field.key == USER_DATA.match_field:
+        return user.district_user_id or ""
+    if field.rule.lookup == "schools":
+        return user.school.sis_id if user.school_id else ""
+    value = getattr(user, field.stored_column)
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if _model_field(field).choices and not _model_field(field).blank:
+        return value  # a select's value is the stored one
+    return field.rule.to_text(value)
+
+
+def user_field_rows(user) -> list[tuple[str, str]]:
+    """(heading, value as shown) for each User Data field of the user, in the declaration's order."""
+    rows = []
+    for field in EDIT_FIELDS:
+        stored = _model_field(field)
+        if field.rule.lookup == "schools":
+            text = f"{user.school.name} ({user.school.sis_id})" if user.school_id else ""
+            rows.append(("School", text or "—"))
+            continue
+        value = getattr(user, stored.attname)
+        if isinstance(value, bool):
+            text = "Yes" if value else "No"
+        elif stored.choices:
+            text = getattr(user, f"get_{stored.attname}_display")()
+        else:
+            text = _initial_text(field, user)
+        rows.append((field.heading, text or "—"))
+    return rows
 
 
 class UserEditForm(forms.Form):
-    """One user's import fields, named by their import keys and checked by the import's RowBuilder."""
-
-    first_name = _text("first_name")
-    middle_name = _text("middle_name")
-    last_name = _text("last_name")
-    district_id = _text("district_id")
-    user_type = _text("user_type", widget=forms.Select(choices=[(normalize.STUDENT, "Student"), (normalize.STAFF, "Staff")]))
-    grade = _text("grade", help_text="Pre-K, K or 1-12; staff have none.")
-    email = _text("email", widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "off"}))
-    school_sis_id = _text("school_sis_id")
-    state_user_id = _text("state_user_id")
-    alternate_user_id = _text("alternate_user_id")
-    limited_english = _text("limited_english", widget=forms.Select(choices=YES_NO))
-    economically_disadvantaged = _text("economically_disadvantaged", widget=forms.Select(choices=YES_NO))
+    """One user's User Data fields, named by their import keys and checked by the import's RowBuilder."""
 
     def __init__(self, *args, schools, **kwargs):
         super().__init__(*args, **kwargs)
         self.schools = list(schools)
-        self.fields["school_sis_id"].label = "School"
-        self.fields["school_sis_id"].widget = forms.Select(
-            choices=[("", "—"), *((s.sis_id, f"{s.name} ({s.sis_id})") for s in self.schools)]
-        )
+        for field in EDIT_FIELDS:
+            self.fields[field.key] = _form_field(field, self.schools)
 
     @staticmethod
     def initial_for(user) -> dict:
-        return {
-            "first_name": user.first_name, "middle_name": user.middle_name, "last_name": user.last_name,
-            "district_id": user.district_user_id or "", "user_type": user.user_type,
-            "grade": normalize.grade_display(user.grade), "email": user.email,
-            "school_sis_id": user.school.sis_id if user.school_id else "",
-            "state_user_id": user.state_user_id, "alternate_user_id": user.alternate_user_id,
-            "limited_english": "Y" if user.limited_english else "N",
-            "economically_disadvantaged": "Y" if user.economically_disadvantaged else "N",
-        }
+        return {field.key: _initial_text(field, user) for field in EDIT_FIELDS}
 
     def clean(self):
         data = super().clean()
@@ -100,7 +132,10 @@ class UserEditForm(forms.Form):
             column = field.stored_column
             if field.key in self.fields and column in self.row.values:
                 value = self.row.values[column]
-                values[column] = User._meta.get_field(column).get_default() if value is None else value
+                stored = User._meta.get_field(column)
+                if value in (None, "") and not stored.blank:
+                    continue  # a column that cannot be blank (the username) keeps its value
+                values[column] = stored.get_default() if value is None else value
         values["district_user_id"] = self.row.district_id
         return values
 

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from imports.types import USER_DATA
 from schools.models import District
 from schools.selectors import district_get
 from schools.services import district_create, school_upsert
@@ -233,15 +234,13 @@ def _refuse_admins(user: User) -> None:
         raise UserError(ERROR_ADMIN_ACCOUNT, code="admin_account")
 
 
-# The fields a hand edit may change: the import's record fields and the District ID.
-EDITABLE_FIELDS = (
-    "first_name", "middle_name", "last_name", "district_user_id", "user_type", "grade", "email", "school_id",
-    "state_user_id", "alternate_user_id", "limited_english", "economically_disadvantaged",
-)
+# The fields a hand edit may change: the User Data import's key and record fields, from its declaration.
+EDITABLE_FIELDS = (USER_DATA.match_column, *USER_DATA.record_columns)
 
 
 # The user's column -> the import field key, so the trail names fields by their import headings.
-IMPORT_KEYS = {"district_user_id": "district_id", "school_id": "school_sis_id"}
+IMPORT_KEYS = {f.stored_column: f.key for f in USER_DATA.fields if f.stored_column != f.key}
+ERROR_USERNAME_TAKEN = 'Username "{username}" is already in use in Classworks.'
 
 
 def user_update(*, user: User, values: dict, request=None, actor: User | None = None) -> list[str]:
@@ -260,6 +259,11 @@ def user_update(*, user: User, values: dict, request=None, actor: User | None = 
             raise UserError(
                 ERROR_DISTRICT_ID_TAKEN.format(district_id=district_user_id), code="district_id_taken", field="district_id"
             )
+        username = values.get("username")
+        if username and username.lower() != locked.username.lower() and User.objects.filter(
+            username__iexact=username
+        ).exclude(pk=locked.pk).exists():  # usernames are unique across every district, ignoring case
+            raise UserError(ERROR_USERNAME_TAKEN.format(username=username), code="username_taken", field="username")
         school_id = values.get("school_id")
         if school_id is not None and not locked.district.schools.filter(pk=school_id).exists():
             raise UserError(ERROR_NOT_YOUR_SCHOOL, code="not_your_school", field="school_sis_id")

@@ -10,7 +10,7 @@ from imports.types import USER_DATA
 from schools.selectors import school_list
 
 from . import selectors, services
-from .forms import GroupNameForm, MemberAddForm, UserEditForm, UserFilterForm
+from .forms import GroupNameForm, MemberAddForm, UserEditForm, UserFilterForm, user_field_rows
 from .models import AuditAction
 from .permissions import district_admin_required
 
@@ -78,7 +78,7 @@ def user_detail(request, user_id: int):
         "tab": "users", "subject": user, "created_by": created, "changes": changes,
         "groups": user.custom_groups.filter(district=request.district).order_by("name"),
         "history": selectors.user_history(district=request.district, user=user, limit=HISTORY_SHOWN),
-        "headings": {key: field.heading for key, field in USER_DATA.by_key.items()},
+        "field_rows": user_field_rows(user),
         "is_admin_account": user.is_district_admin or user.is_superuser or user.is_staff,
     })
 
