@@ -10,6 +10,7 @@ class Room(models.Model):
     building = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
-        app_label = "imports"
+        # An app label of no installed app: the model stays out of apps.get_models(), which other tests walk.
+        app_label = "import_test_rooms"
         db_table = "test_import_room"
         managed = False
