@@ -8,10 +8,10 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
-from ..targets.base import district_lock
 from ..dispatch import HASH_PASSWORD_BATCH, RUN_IMPORT, SEND_IMPORT_EMAILS, enqueue_after_commit, enqueue_now
 from ..errors import Refusal
+from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
+from ..targets.base import district_lock
 from .apply import ApplyOutcome, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
 from .sources import ImportOptions, StreamStart, iter_user_rows, sources_for_job

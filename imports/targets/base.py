@@ -86,6 +86,13 @@ class WriteTarget:
     def fingerprint_columns(self, given_keys: set[str]) -> tuple[str, ...]:
         return ("id", *self.compared_columns(given_keys))
 
+    def fingerprint_covers(self, given_keys: set[str]) -> bool:
+        """Whether the district's fingerprint covers every check of rows giving these fields."""
+        return True
+
+    # Besides the key: the field whose repeat within a file is a warning, and the one whose repeat is an error.
+    unique_in_file: tuple[str | None, str | None] = (None, None)
+
     def hold_counts(self, *, district, summary: dict) -> tuple[int, dict[int, int]]:
         """The district's records the safety hold compares against, and per school (none by default)."""
         return self.model.objects.filter(district=district).count(), {}

@@ -241,6 +241,13 @@ class UsersTarget(WriteTarget):
                    *self.compared_columns(given_keys))
         return tuple(dict.fromkeys(columns))
 
+    # A shared address is likely a mistake; a shared sign-in name cannot be.
+    unique_in_file = ("email", "username")
+
+    def fingerprint_covers(self, given_keys: set[str]) -> bool:
+        """Not with usernames: they are unique across every district, which the district's fingerprint does not cover."""
+        return "username" not in given_keys
+
     def hold_counts(self, *, district, summary: dict) -> tuple[int, dict[int, int]]:
         User = _user()
         existing = User.objects.filter(district=district, district_user_id__isnull=False).count()

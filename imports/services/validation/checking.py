@@ -65,6 +65,8 @@ def validate_import(
     duplicates = duplicate_check() if check_duplicates else _NoDuplicates()
     target = get_target(options.spec)
     lookup = target.checks(district=district, columns=given_record_columns(sources, options))
+    # Besides the key, the fields whose repeat within the file is a warning and an error (the target says which).
+    key_field, (warned, refused) = options.spec.match_field, target.unique_in_file
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
@@ -92,9 +94,9 @@ def validate_import(
                 if not row.has_error:
                     outcome = target.compare(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
             found = duplicates.add(
-                file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
-                email=row.values.get("email"), email_column=labels.get("email", ""),
-                username=row.values.get("username"), username_column=labels.get("username", ""),
+                file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get(key_field, ""),
+                email=row.values.get(warned) if warned else None, email_column=labels.get(warned, ""),
+                username=row.values.get(refused) if refused else None, username_column=labels.get(refused, ""),
                 tally=_tally_key(outcome) if outcome is not None else None,
             )
             if found:

@@ -178,12 +178,13 @@ class ReusedPass:
 
 
 def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: ImportOptions) -> ReusedPass | None:
-    """The wizard's pass when the run can take it as is: same rows, options and users, no error, and no
-    usernames in the files (those are unique across every district, which the fingerprint does not cover)."""
+    """The wizard's pass when the run can take it as is: same rows, options and users, no error, and no field
+    the fingerprint does not cover (a username is unique across every district, beyond the district's users)."""
     summary = job.validation_summary or {}
     if not summary.get("counts") or summary["counts"].get("errors"):
         return None
-    if any("username" in _given(options, s) for s in sources):
+    target = get_target(options.spec)
+    if not all(target.fingerprint_covers(_given(options, s)) for s in sources):
         return None
     rows = built_rows_current(job=job, sources=sources, options=options)
     if rows is None:
