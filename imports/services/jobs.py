@@ -19,7 +19,7 @@ from ..models import (
     FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
     ImportStatus, ValidationPhase, WizardStep,
 )
-from ..pipeline.bundles import Bundle, open_bundle
+from ..formats import Bundle, open_bundle
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
 from ..pipeline.normalize import SKIP
 from ..pipeline.reading import count_data_rows, inspect_file

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from imports.models import BundleRole, DistrictImportMemory, ImportStatus
-from imports.pipeline.bundles import SKIP_REASONS, open_bundle
+from imports.formats import open_bundle
 from imports.pipeline.mapping import (
     missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping,
 )
@@ -159,9 +159,12 @@ class Command(BaseCommand):
 
     def _describe_bundle(self, bundle) -> None:
         self.stdout.write(f"{bundle.label}: District ID from {bundle.district_id_column}.")
-        skipped = [f"{n} {SKIP_REASONS[why]}" for why, n in bundle.skipped.items() if n]
-        if skipped:
-            self.stdout.write("Not imported: " + ", ".join(skipped) + ".")
+        if bundle.not_imported:
+            self.stdout.write("Not imported: " + ", ".join(bundle.not_imported) + ".")
+        for person in bundle.skipped_people:
+            self.stdout.write(f"  {person['file']} row {person['row']}: {person['name']} ({person['reason']})")
+        for note in bundle.notes:
+            self.stdout.write(note)
         if bundle.ignored_files:
             self.stdout.write("Ignored files: " + ", ".join(bundle.ignored_files) + ".")
         for warning in bundle.warnings[:50]:
