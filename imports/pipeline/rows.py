@@ -301,6 +301,7 @@ class _Flagged:
 
 
 _SKIPPED = _Flagged(None)  # the value mapping leaves the row out
+_SKIP_CHOSEN = object()
 
 
 def _split(outcomes: list) -> tuple[list, list]:
@@ -315,12 +316,12 @@ def _judge(convert, remap, limit: int | None, heading: str):
     """One field's whole treatment of its text: its value, or a _Flagged with the value and the Invalid or
     Doubtful to report, or _SKIPPED when the value mapping leaves the row out. Pure: build_block calls it
     once per distinct text."""
-    invalid, doubtful, skip = normalize.Invalid, normalize.Doubtful, normalize.SKIP
+    invalid, doubtful = normalize.Invalid, normalize.Doubtful
 
     def judge(text, values):
         if remap is not None and text:  # the admin's value mapping, before the field's rule
             text = remap(text)
-            if text is skip:
+            if text is _SKIP_CHOSEN:
                 return _SKIPPED
         value = convert(text, values)
         if value.__class__ is invalid:
@@ -342,21 +343,23 @@ def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
     skip = normalize.SKIP
     seen: dict[str, str] = {}
 
-    def one(part: str) -> str:
+    skipped = _SKIP_CHOSEN  # a sentinel, never equal to text: a cell that says "skip" is just text
+
+    def one(part: str):
         target = chosen.get(part)
-        return skip if target == skip else (part if target is None else target)
+        return skipped if target == skip else (part if target is None else target)
 
     def remap(text: str) -> str:
         found = seen.get(text)
         if found is None:
             if coding.separator:
                 parts = [one(" ".join(p.split())) for p in text.split(coding.separator) if p.strip()]
-                found = skip if skip in parts else coding.separator.join(parts)
+                found = skipped if skipped in parts else coding.separator.join(parts)
             else:
                 found = one(text)
             if len(seen) < 10_000:
                 seen[text] = found
-        return skip if found == skip else found
+        return found  # the sentinel for a skipped row
 
     return remap
 

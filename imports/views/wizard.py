@@ -326,7 +326,7 @@ class _ValuePage:
             coding = field.rule.coding
             chosen = self.job.value_mapping.get(line.field_key, {}).get(line.value)
             selected = chosen if chosen is not None else proposal.get(line.field_key, {}).get(line.value, "")
-            choices = [*coding.choices, *(((SKIP, "Skip these rows"),) if coding.can_skip else ())]
+            choices = [*coding.choices, *(((SKIP, coding.skip_label(line.value)),) if coding.can_skip else ())]
             rows.append({
                 "index": line.position, "heading": field.heading, "value": line.value, "count": line.rows,
                 "choices": [{"value": v, "label": label, "selected": v == selected} for v, label in choices],
