@@ -146,7 +146,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Upload caps, stated on the upload page and enforced before anything is stored.
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024))
-IMPORT_MAX_FILES = int(os.environ.get("IMPORT_MAX_FILES", 5))
+IMPORT_MAX_FILES = int(os.environ.get("IMPORT_MAX_FILES", 50))  # a whole roster export folder, uploaded loose
 IMPORT_MAX_CELL_CHARS = 1000
 # Chunk size bounds how much a crash can lose and how long one transaction holds locks.
 IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", 50_000))

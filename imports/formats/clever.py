@@ -5,6 +5,7 @@ School_id; sections.csv and enrollments.csv describe classes (a section names up
 Student_id, Teacher_id and Staff_id are the District ID.
 """
 import os
+import re
 
 from . import common
 from .common import Bundle, ClassInfo, Table, UserFileWriter
@@ -18,6 +19,7 @@ CLASS_MEMBERS = frozenset({"sections.csv", "enrollments.csv"})
 MEMBERS = REQUIRED | CLASS_MEMBERS | {"staff.csv"}
 
 WARNING_LISTED_TWICE = "{file} row {row}: {id} is listed again (row {first_row}); imported into its first school only."
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _GRADES = {"infanttoddler": "PK", "preschool": "PK", "prekindergarten": "PK", "transitionalkindergarten": "PK", "kindergarten": "K"}
 _RACES = {
     "caucasian": "White", "white": "White", "asian": "Asian", "blackorafricanamerican": "Black or African American",
@@ -73,13 +75,19 @@ def read(tables: dict[str, Table], workdir: str) -> Bundle:
                     "Grade": _GRADES.get(common.key_of(get("Grade")), get("Grade")),
                     "Race": _race(get("Race")), "Ethnicity": common.yes_no(get("Hispanic_Latino")),
                     "Limited English": common.yes_no(get("Ell_status")), "Economically Disadvantaged": _frl(get("Frl_status")),
-                    "Disabled": common.yes_no(get("IEP_status")),
+                    "Disabled": common.yes_no(get("IEP_status")), "Birthdate": _us_date(get("DOB")),
                 })
             writer.write(row, person)
     bundle.class_files = sorted(common.plain_name(t.name) for k, t in tables.items() if k in CLASS_MEMBERS)
     if "sections.csv" in tables and "enrollments.csv" in tables:
         bundle.class_reader = lambda: _class_rows(tables)
     return common.finish(bundle, writers)
+
+
+def _us_date(value: str) -> str:
+    """Clever writes dates MM/DD/YYYY: as ISO, so 05/01/2016 is not read as ambiguous."""
+    match = _US_DATE.match(value.strip())
+    return f"{match[3]}-{int(match[1]):02d}-{int(match[2]):02d}" if match else value
 
 
 def _race(value: str) -> str:

@@ -380,7 +380,8 @@ def main_role(roles: list[Role]) -> tuple[str, list[str], str]:
     ordered = sorted(roles, key=lambda r: not r.primary)
     users = [r for r in ordered if user_type_of(r.role) is not None]
     main = (users or ordered)[0]
-    orgs = [main.org] + [r.org for r in ordered if r.org != main.org]
+    # A guardian role's org is where their child is, not a school of theirs.
+    orgs = [main.org] + [r.org for r in (users or ordered) if r.org != main.org]
     grade = main.grade or next((r.grade for r in ordered if r.grade), "")
     return main.role, list(dict.fromkeys(o for o in orgs if o)), grade
 

@@ -18,6 +18,7 @@ from imports.services import jobs, runs
 from imports.services.apply import store_issues
 from imports.services.jobs import with_bundle_mapping
 from imports.services.sources import (
+    NEW_SCHOOL,
     ImportOptions,
     Source,
     column_labels,
@@ -86,6 +87,8 @@ class Command(BaseCommand):
         parser.add_argument("--group", metavar="NAME", help="Add the users to this custom group of the district.")
         parser.add_argument("--group-members", choices=["students", "all"], default="students")
         parser.add_argument("--email-staff", action="store_true", help="Email staff their login information.")
+        parser.add_argument("--create-schools", action="store_true",
+                            help="Create the schools the files name that match no school of the district, as the wizard's Create school does.")
         parser.add_argument("--dry-run", action="store_true", help="Validate and preview only; write nothing.")
         parser.add_argument("--now", action="store_true", help="Run at once in this process instead of off-peak.")
         parser.add_argument("--report", metavar="PATH", help="Write a JSON report here.")
@@ -236,9 +239,25 @@ class Command(BaseCommand):
             if sis_id not in by_code:
                 raise CommandError(f'--school-map: no school with SIS ID "{sis_id}" in {district.slug}.')
             school_map[value] = by_code[sis_id]
+        self._new_schools = {}
+        if opts["create_schools"] and spec.lookup_field("schools") is not None:
+            self._new_schools = self._planned_schools(values, school_map, bundle)
+            school_map.update(dict.fromkeys(self._new_schools, NEW_SCHOOL))
         options.school_mapping = school_map
         options.value_mapping = self._value_mapping(coded_values, options, opts, memory)
         return options
+
+    def _planned_schools(self, values, school_map, bundle) -> dict:
+        """The schools to create: one per file value no school matches (a college or university is not K-12: none)."""
+        names = bundle.school_names if bundle is not None else {}
+        not_k12 = set(bundle.not_k12_schools) if bundle is not None else set()
+        planned = {}
+        for value in values:
+            if value in school_map or value in not_k12 or not value.strip():
+                continue
+            planned[value] = {"name": (names.get(value) or value)[:200], "sis_id": value[:64]}
+            self.stdout.write(f'School "{planned[value]["name"]}" (SIS ID {planned[value]["sis_id"]}) will be created.')
+        return planned
 
     def _value_mapping(self, coded_values, options, opts, memory) -> dict:
         """Every unrecognised coded value: --value-map, else the district's last choice, else the suggestion."""
@@ -280,7 +299,8 @@ class Command(BaseCommand):
         job.field_mapping = options.field_mapping
         job.fixed_values = options.fixed_values
         job.file_fixed_values = options.file_fixed_values
-        job.school_mapping = {k: v for k, v in options.school_mapping.items()}
+        job.school_mapping = {k: v for k, v in options.school_mapping.items() if v != NEW_SCHOOL}
+        job.new_schools = self._new_schools  # created when the job is submitted, as the wizard's are
         job.value_mapping = options.value_mapping
         job.conflict_policy = options.conflict_policy
         job.password_policy = options.password_policy
