@@ -324,6 +324,8 @@ def _judge(convert, remap, limit: int | None, heading: str):
             if text is _SKIP_CHOSEN:
                 return _SKIPPED
         value = convert(text, values)
+        if value is _SKIP_CHOSEN:
+            return _SKIPPED
         if value.__class__ is invalid:
             return _Flagged(None, ERROR, value)
         if value.__class__ is doubtful:
@@ -379,7 +381,9 @@ def _converter(rule: normalize.Rule, lookups: dict):
             return blank if blank is not None and (required_if is None or required_if(values)) else None
         if table is not None:
             found = table.get(text)
-            return unmatched(text) if found is None else found
+            if found is None:
+                return unmatched(text)
+            return _SKIP_CHOSEN if found == normalize.SKIP else found  # School Mapping's "skip these rows"
         return parse(text) if parse is not None else text
 
     if only_if is None and required_if is None and table is None and blank_value is None:  # the common case

@@ -354,6 +354,9 @@ def import_job_set_school_mapping(
         if school_id in (None, ""):
             chosen[value] = None
             continue
+        if school_id == SKIP:  # "skip these rows": the value's rows are left out, and counted
+            chosen[value] = SKIP
+            continue
         try:
             school_id = int(school_id)
         except (TypeError, ValueError):
@@ -370,7 +373,7 @@ def import_job_set_school_mapping(
             memory = DistrictImportMemory.objects.filter(district=job.district).first()
             merged.update(propose_school_mapping(
                 untouched, selectors.school_choices(district=job.district), remembered=memory.school_mapping if memory else None,
-                names=job.bundle_summary.get("school_names"),
+                names=job.bundle_summary.get("school_names"), not_k12=job.bundle_summary.get("not_k12_schools", ()),
             ))
     # A value chosen on this page without Create school is no longer planned as a new school.
     planned = {v: p for v, p in planned.items() if v in (new_schools or {}) or v not in school_mapping}

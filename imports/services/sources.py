@@ -7,6 +7,7 @@ from ..pipeline.classify import FILE_WINS
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import fixed_for_file, plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
+from ..pipeline.normalize import SKIP
 from ..pipeline.reading import FileInfo, RowStart, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
 from ..types import USER_DATA, ImportSpec, get_spec
@@ -71,6 +72,7 @@ class ImportOptions:
             file_fixed_values={name: dict(values) for name, values in job.file_fixed_values.items()},
             school_mapping={
                 **{k: int(v) for k, v in job.school_mapping.items() if str(v).isdigit() and int(v) in schools},
+                **{k: SKIP for k, v in job.school_mapping.items() if v == SKIP},
                 # A school to be created on submit counts as matched until then (a placeholder id).
                 **{k: NEW_SCHOOL for k in job.new_schools},
             },

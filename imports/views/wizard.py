@@ -23,7 +23,7 @@ from ..forms import ActionsForm, MatchForm, StartForm
 from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
 from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
-from ..pipeline.normalize import SKIP
+from ..pipeline.normalize import SKIP, SKIP_LABEL, SKIP_NOT_K12_LABEL
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety, validation
@@ -275,14 +275,17 @@ def map_schools(request, number: int):
     memory = DistrictImportMemory.objects.filter(district=request.district).first()
     proposal = propose_school_mapping(
         [line.value for line in lines], schools, remembered=memory.school_mapping if memory else None,
-        names=job.bundle_summary.get("school_names"),
+        names=job.bundle_summary.get("school_names"), not_k12=job.bundle_summary.get("not_k12_schools", ()),
     )
     options = _school_options(schools)
+    not_k12 = set(job.bundle_summary.get("not_k12_schools", ()))
     rows = []
     for line in lines:
         selected = current[line.value] if line.value in current else proposal.get(line.value)
         planned = job.new_schools.get(line.value)
-        row = {"index": line.position, "value": line.value, "count": line.rows, "options": _with_selected(options, selected)}
+        row = {"index": line.position, "value": line.value, "count": line.rows, "options": _with_selected(options, selected),
+               "skip": SKIP, "skip_selected": selected == SKIP,
+               "skip_label": SKIP_NOT_K12_LABEL if line.value in not_k12 else SKIP_LABEL}
         if planned is not None or selected is None:  # matches no school: it can become a new one
             row["new"] = planned or jobs.new_school_defaults(job, line.value)
             row["new_selected"] = planned is not None
@@ -480,7 +483,9 @@ def _school_lines(job):
     names = {s.id: str(s) for s in job.district.schools.all()}
     lines = list(job.school_mapping.items())[:SCHOOL_LINES_ON_REVIEW]
     planned = [(value, f"new school {p['name']} ({p['sis_id']})") for value, p in job.new_schools.items()]
-    return planned[:SCHOOL_LINES_ON_REVIEW] + [(value, names.get(int(school_id), "?")) for value, school_id in lines]
+    return planned[:SCHOOL_LINES_ON_REVIEW] + [
+        (value, "skip these rows" if school_id == SKIP else names.get(int(school_id), "?")) for value, school_id in lines
+    ]
 
 
 def value_mapping_lines(job) -> list[tuple[str, str, str]]:

@@ -233,9 +233,13 @@ class Command(BaseCommand):
         school_map = propose_school_mapping(
             values, schools, remembered=memory.school_mapping if memory else None,
             names=bundle.school_names if bundle is not None else None,
+            not_k12=bundle.not_k12_schools if bundle is not None else (),
         )
         by_code = {s.sis_id: s.id for s in schools}
         for value, sis_id in _pairs(opts["school_map"], "--school-map"):
+            if sis_id.casefold() == SKIP:  # skip these rows, as School Mapping offers
+                school_map[value] = SKIP
+                continue
             if sis_id not in by_code:
                 raise CommandError(f'--school-map: no school with SIS ID "{sis_id}" in {district.slug}.')
             school_map[value] = by_code[sis_id]
