@@ -81,3 +81,10 @@ def test_a_loose_sds_v21_folder_walks_the_wizard_with_post_secondary_rows_skippe
     assert {u.district_user_id: ("student" if u.user_type == UserType.STUDENT else "staff", u.grade or "", u.school.sis_id)
             for u in users} == make_exports.K12
     assert users.get(district_user_id="ana").check_password(make_exports.PASSWORDS["ana"])
+
+
+@pytest.mark.django_db
+def test_the_upload_page_takes_a_folder_and_up_to_50_files(admin_client):
+    page = admin_client.get(reverse("imports:start")).content.decode()
+    assert 'name="files" id="id_folder" webkitdirectory multiple' in page
+    assert "at most 50 files" in page
