@@ -11,7 +11,7 @@ from users.selectors import audit_event_list
 from users.services import audit_event_record
 
 from .. import selectors
-from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
+from ..models import BundleRole, EmailKind, EmailStatus, ImportChange, ImportStatus
 from ..services import jobs, safety
 from ..types import get_spec
 from .wizard import value_mapping_lines
@@ -56,7 +56,7 @@ def detail(request, number: int):
     return render(request, "imports/detail.html", {
         "job": job, "tab": "import", "counts": job.counts or job.validation_summary.get("counts", {}),
         "groups": selectors.import_issue_groups(job=job), "page": page, "created": created, "changes": changes,
-        "files": job.files.all(), "emails": emails,
+        "files": job.files.all(), "emails": emails, "bundle_files": job.files.exclude(bundle_role=BundleRole.MEMBER),
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),

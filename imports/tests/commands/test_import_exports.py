@@ -120,3 +120,16 @@ def test_without_create_schools_a_district_without_schools_is_told_what_to_do(di
         _import("sds_v21", district, tmp_path)
     assert not User.objects.filter(district=district).exclude(district_user_id=None).exists()
     assert not School.objects.filter(district=district).exists()
+
+
+def test_the_history_page_lists_the_people_skipped_and_why(district, tmp_path, client):
+    from users.tests.factories import PASSWORD, make_admin
+
+    _, report = _import("oneroster_12", district, tmp_path, "--create-schools")
+    make_admin(district, username="dadmin")
+    client.login(username="dadmin", password=PASSWORD)
+
+    page = client.get(f"/imports/{report['import_number']}/").content.decode()
+    assert "users.csv row 6: Gail Lee (guardians, parents or relatives)" in page
+    assert "users.csv row 7: Jay Fox (marked tobedeleted)" in page
+    assert "Email Address taken from the username for 1 staff." in page
