@@ -48,7 +48,7 @@ ERROR_FIXED_PASSWORD = (
     "One password for every user is not allowed. Give each user a password in the file, "
     "or leave Password unmatched so each user sets their own from the login email."
 )
-ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv", ".zip")  # .zip: a OneRoster or SDS bundle
+ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv", ".zip")  # .zip: a roster export (imports/formats/)
 
 
 class ImportError_(Exception):

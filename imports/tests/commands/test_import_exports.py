@@ -16,6 +16,7 @@ from imports.models import ImportJob
 from imports.tests.fixtures import make_exports
 from schools.models import School
 from users.models import User, UserType
+from users.tests.factories import PASSWORD, make_admin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 EXPORTS = Path(__file__).resolve().parent.parent / "fixtures" / "exports"
@@ -123,8 +124,6 @@ def test_without_create_schools_a_district_without_schools_is_told_what_to_do(di
 
 
 def test_the_history_page_lists_the_people_skipped_and_why(district, tmp_path, client):
-    from users.tests.factories import PASSWORD, make_admin
-
     _, report = _import("oneroster_12", district, tmp_path, "--create-schools")
     make_admin(district, username="dadmin")
     client.login(username="dadmin", password=PASSWORD)

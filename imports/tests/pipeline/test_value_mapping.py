@@ -5,6 +5,8 @@ from imports.pipeline import normalize
 from imports.pipeline.mapping import plan_columns
 from imports.pipeline.rows import RowBuilder
 from imports.types import USER_DATA
+from imports.pipeline.rows import value_mapper
+from imports.types import SPECS
 
 LABELS = ["First Name", "Last Name", "District ID", "User Type", "Grade", "Email Address", "School SIS ID", "Race", "Migrant"]
 MAPPING = {USER_DATA.heading_to_key.get(label.replace(" ", "").casefold(), ""): label for label in LABELS}
@@ -65,15 +67,11 @@ def test_post_secondary_values_are_suggested_for_skipping_as_not_k12(field_codin
 
 
 def test_every_coded_field_offers_skip_these_rows():
-    from imports.types import SPECS
-
     coded = [f for spec in SPECS for f in spec.fields if f.rule.coding is not None]
     assert coded and all(f.rule.coding.can_skip for f in coded)
 
 
 def test_a_cell_that_says_skip_is_a_value_not_an_instruction():
-    from imports.pipeline.rows import value_mapper
-
     remap = value_mapper(normalize.choice_of_user_type(blank=None), {"guardian": normalize.SKIP})
     assert remap("skip") == "skip"  # then User Type says it is not recognised, like any unknown word
     assert normalize.user_type(remap("skip")).__class__ is normalize.Invalid

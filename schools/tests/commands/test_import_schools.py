@@ -1,4 +1,5 @@
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -109,7 +110,7 @@ def test_dry_run_saves_nothing(write_csv):
     assert schools_of(district) == []
 
 
-EXPORTS = __import__("pathlib").Path(__file__).resolve().parents[3] / "imports" / "tests" / "fixtures" / "exports"
+EXPORTS = Path(__file__).resolve().parents[3] / "imports" / "tests" / "fixtures" / "exports"
 
 
 @pytest.mark.parametrize(("path", "expected"), [
