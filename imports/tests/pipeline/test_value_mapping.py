@@ -3,10 +3,8 @@ import pytest
 
 from imports.pipeline import normalize
 from imports.pipeline.mapping import plan_columns
-from imports.pipeline.rows import RowBuilder
-from imports.types import USER_DATA
-from imports.pipeline.rows import value_mapper
-from imports.types import SPECS
+from imports.pipeline.rows import RowBuilder, value_mapper
+from imports.types import SPECS, USER_DATA
 
 LABELS = ["First Name", "Last Name", "District ID", "User Type", "Grade", "Email Address", "School SIS ID", "Race", "Migrant"]
 MAPPING = {USER_DATA.heading_to_key.get(label.replace(" ", "").casefold(), ""): label for label in LABELS}
