@@ -426,7 +426,9 @@ class UserFileWriter:
 
 def finish(bundle: Bundle, writers: list[UserFileWriter]) -> Bundle:
     """The bundle with its written files and the note on emails taken from usernames."""
-    bundle.files = [w.close() for w in writers]
+    files = [(w.close(), w.written) for w in writers]
+    # A member with a header and no rows (an SIS with no staff this year) is an empty set: its file is left out.
+    bundle.files = [f for f, written in files if written] or [f for f, _ in files[:1]]
     taken = sum(w.email_from_username for w in writers)
     if taken:
         bundle.notes.append(NOTE_EMAIL_FROM_USERNAME.format(count=taken))

@@ -165,3 +165,16 @@ def test_class_files_are_recognised_and_give_class_rows(folder, tmp_path):
     assert (ana["class_name"], ana["school_sis_id"]) == ("Grade 3 Reading", "201")
     if folder != "sds_v2":  # v2 has no courses or sessions
         assert (ana["course_name"], ana["subject"], ana["term_name"]) == ("Reading 3", "Reading", "2025-26")
+
+
+def test_a_header_only_user_member_is_an_empty_set_and_the_others_are_read(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for p in (EXPORTS / "sds_v1").iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "Teacher.csv").write_text((EXPORTS / "sds_v1" / "Teacher.csv").read_text().splitlines()[0] + "\r\n")
+
+    bundle = open_bundle([(p.name, str(p)) for p in sorted(folder.iterdir())], str(tmp_path))
+
+    assert [f.name for f in bundle.files] == ["Student.csv"]
+    assert set(_people(bundle)) == {"ana", "ben", "hugo"}
