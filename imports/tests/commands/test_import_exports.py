@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from imports.models import ImportJob
+from imports.tests.factories import student, write_csv
 from imports.tests.fixtures import make_exports
 from schools.models import School
 from users.models import User, UserType
@@ -132,3 +133,16 @@ def test_the_history_page_lists_the_people_skipped_and_why(district, tmp_path, c
     assert "users.csv row 6: Gail Lee (guardians, parents or relatives)" in page
     assert "users.csv row 7: Jay Fox (marked tobedeleted)" in page
     assert "Email Address taken from the username for 1 staff." in page
+
+
+def test_create_schools_works_for_a_plain_file_too_and_a_refused_run_creates_none(district, tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", [student("S1", **{"School SIS ID": "301"}), student("S2", Grade="14", **{"School SIS ID": "302"})])
+    with pytest.raises(SystemExit):
+        _run(bad, "--district", district.slug, "--create-schools", "--now")
+    assert not School.objects.filter(district=district).exists()
+
+    good = write_csv(tmp_path / "good.csv", [student("S1", **{"School SIS ID": "301"}), student("S2", **{"School SIS ID": "302"})])
+    out, _ = _run(good, "--district", district.slug, "--create-schools", "--now")
+    assert 'School "301" (SIS ID 301) will be created.' in out
+    assert dict(School.objects.filter(district=district).values_list("sis_id", "name")) == {"301": "301", "302": "302"}
+    assert _imported(district) == {"S1": ("student", "5", "301"), "S2": ("student", "5", "302")}
