@@ -109,7 +109,8 @@ def start(request):
         return _render_start(request, StartForm(), error=jobs.ERROR_TOO_MANY_FILES.format(limit=settings.IMPORT_MAX_FILES))
     form = StartForm(request.POST or None, files or None)
     if request.method == "POST" and form.is_valid():
-        uploads = request.FILES.getlist("files")
+        # A folder chosen whole brings the system's hidden files (.DS_Store, desktop.ini): they are not the admin's.
+        uploads = [f for f in request.FILES.getlist("files") if not _system_file(f.name)]
         try:
             jobs.check_uploads(uploads)
             with transaction.atomic():
@@ -123,6 +124,10 @@ def start(request):
         else:
             return redirect("imports:fields", number=job.number)
     return _render_start(request, form)
+
+
+def _system_file(name: str) -> bool:
+    return name.startswith(".") or name.casefold() in ("desktop.ini", "thumbs.db")
 
 
 def _render_start(request, form, error: str = ""):

@@ -88,3 +88,14 @@ def test_the_upload_page_takes_a_folder_and_up_to_50_files(admin_client):
     page = admin_client.get(reverse("imports:start")).content.decode()
     assert 'name="files" id="id_folder" webkitdirectory multiple' in page
     assert "at most 50 files" in page
+
+
+@pytest.mark.django_db
+def test_a_folder_with_the_systems_hidden_files_is_read_without_them(admin_client, district):
+    files = [*_folder(), SimpleUploadedFile(".DS_Store", b"\x00\x00\x00\x01Bud1"), SimpleUploadedFile("desktop.ini", b"[.ShellClassInfo]")]
+
+    resp = admin_client.post(reverse("imports:start"), {"import_type": "user_data", "files": files})
+
+    job = ImportJob.objects.get(district=district)
+    assert resp["Location"] == reverse("imports:fields", args=[job.number])
+    assert job.bundle_summary["label"] == "School Data Sync v2.1"
