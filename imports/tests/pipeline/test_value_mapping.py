@@ -2,7 +2,7 @@
 import pytest
 
 from imports.pipeline import normalize
-from imports.pipeline.mapping import plan_columns
+from imports.pipeline.mapping import SchoolChoice, plan_columns, propose_school_mapping
 from imports.pipeline.rows import RowBuilder, value_mapper
 from imports.types import SPECS, USER_DATA
 
@@ -74,3 +74,21 @@ def test_a_cell_that_says_skip_is_a_value_not_an_instruction():
     assert remap("skip") == "skip"  # then User Type says it is not recognised, like any unknown word
     assert normalize.user_type(remap("skip")).__class__ is normalize.Invalid
     assert remap("guardian") is not None and remap("guardian") != "guardian"
+
+
+def test_a_school_value_mapped_to_skip_leaves_its_rows_out_and_other_values_still_must_match():
+    plan = plan_columns(LABELS, {k: v for k, v in MAPPING.items() if k}, {}, USER_DATA)
+    builder = RowBuilder(file_name="f.csv", plan=plan, school_mapping={"101": 7, "901": normalize.SKIP})
+
+    college = builder.build(2, ["A", "B", "1", "student", "5", "", "901", "", ""])
+    assert college.skipped and not college.issues
+    school = builder.build(3, ["A", "B", "2", "student", "5", "", "101", "", ""])
+    assert not school.skipped and school.values["school_id"] == 7
+    unknown = builder.build(4, ["A", "B", "3", "student", "5", "", "902", "", ""])
+    assert not unknown.skipped and [i.code for i in unknown.issues] == ["school_unmapped"]
+
+
+def test_a_college_of_the_upload_is_proposed_for_skipping_unless_a_school_has_its_code():
+    schools = [SchoolChoice(id=7, sis_id="201", name="Maple Elementary")]
+    assert propose_school_mapping(["201", "901"], schools, not_k12=["901"]) == {"201": 7, "901": normalize.SKIP}
+    assert propose_school_mapping(["901"], [SchoolChoice(id=8, sis_id="901", name="Dual enrollment")], not_k12=["901"]) == {"901": 8}
