@@ -14,7 +14,11 @@ from .common import (  # noqa: F401 (the formats' public names)
 
 # Asked in this order: OneRoster before SDS v2, whose users.csv and orgs.csv have the same names.
 FORMATS = (clever, sds_v1, oneroster_12, oneroster_11, sds_v2)
-MEMBERS = frozenset().union(*(f.MEMBERS for f in FORMATS))
+
+
+def _members() -> frozenset[str]:
+    """The base names (lower case) some format reads; a zip's other files are not unpacked."""
+    return frozenset().union(*(f.MEMBERS for f in FORMATS))
 
 
 def might_be_bundle(names: set[str]) -> bool:
@@ -34,7 +38,7 @@ def open_bundle(uploads: list[tuple[str, str]], workdir: str) -> Bundle | None:
         name, path = zips[0]
         if len(uploads) > 1:
             raise FileReadError(name, ERROR_ZIP_WITH_OTHERS, "zip_with_others")
-        members, ignored = common.unpack(name, path, workdir, MEMBERS, might_be_bundle)
+        members, ignored = common.unpack(name, path, workdir, _members(), might_be_bundle)
         bundle = _read(members, workdir)
         if bundle is None:
             raise FileReadError(name, ERROR_NOT_A_BUNDLE, "not_a_bundle")
@@ -42,11 +46,12 @@ def open_bundle(uploads: list[tuple[str, str]], workdir: str) -> Bundle | None:
         members = {os.path.basename(n).casefold(): (os.path.basename(n), p) for n, p in uploads}
         if not might_be_bundle(set(members)):
             return None
-        ignored = sorted(display for key, (display, _) in members.items() if key not in MEMBERS)
-        bundle = _read({k: v for k, v in members.items() if k in MEMBERS}, workdir)
+        known = _members()
+        ignored = sorted(display for key, (display, _) in members.items() if key not in known)
+        bundle = _read({k: v for k, v in members.items() if k in known}, workdir)
         if bundle is None:
             return None
-    bundle.ignored_files = sorted(ignored + [m[0] for k, m in members.items() if k in MEMBERS and not _read_by(bundle, k)])
+    bundle.ignored_files = sorted(ignored + [m[0] for k, m in members.items() if k in _members() and not _read_by(bundle, k)])
     return bundle
 
 
@@ -63,13 +68,12 @@ def _read(members: dict, workdir: str) -> Bundle | None:
     for table in tables.values():
         table.kind_label = found.KIND_LABEL
     bundle = found.read({k: t for k, t in tables.items() if k in found.MEMBERS}, workdir)
-    bundle.format_module = found.__name__.rsplit(".", 1)[-1]
+    bundle.format_module = found.__name__
     return bundle
 
 
 def _read_by(bundle: Bundle, key: str) -> bool:
-    module = next(f for f in FORMATS if f.__name__.endswith("." + bundle.format_module))
-    return key in module.MEMBERS
+    return key in next(f for f in FORMATS if f.__name__ == bundle.format_module).MEMBERS
 
 
 def plain_upload(names: list[str]) -> bool:

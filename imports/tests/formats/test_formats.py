@@ -3,13 +3,15 @@
 The folders are fixtures/exports/ (make_exports.py): the same synthetic people in every format.
 """
 import io
+import os
+import types
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from imports import formats
-from imports.formats import CLASS_ROW_KEYS, open_bundle
+from imports.formats import CLASS_ROW_KEYS, common, open_bundle
 from imports.pipeline.reading import inspect_file, iter_rows
 from imports.tests.fixtures import make_exports
 
@@ -178,3 +180,31 @@ def test_a_header_only_user_member_is_an_empty_set_and_the_others_are_read(tmp_p
 
     assert [f.name for f in bundle.files] == ["Student.csv"]
     assert set(_people(bundle)) == {"ana", "ben", "hugo"}
+
+
+def test_a_new_format_is_one_module_the_registry_lists(tmp_path, monkeypatch):
+    """What a format module declares is all the registry needs: its files, how it recognises them, how it reads them."""
+    module = types.ModuleType("imports.formats.example_sis")
+    module.NAME, module.KIND_LABEL = "example", "Example SIS"
+    module.REQUIRED = module.MEMBERS = frozenset({"pupils.csv", "buildings.csv"})
+    module.recognises = lambda tables: module.REQUIRED <= tables.keys()
+
+    def read(tables, workdir):
+        bundle = common.Bundle(kind="example", version="1", label="Example SIS export", mapping={"district_id": "District ID"})
+        writer = common.UserFileWriter(bundle, tables["pupils.csv"].name, os.path.join(workdir, "pupils.csv"),
+                                       {"District ID", "First Name", "Last Name", "User Type", "Grade", "School SIS ID"})
+        for row, get in tables["pupils.csv"].rows():
+            writer.write(row, {"District ID": get("id"), "First Name": get("first"), "Last Name": get("last"),
+                               "User Type": "student", "Grade": get("year"), "School SIS ID": get("building")})
+        return common.finish(bundle, [writer])
+
+    module.read = read
+    monkeypatch.setattr(formats, "FORMATS", (module, *formats.FORMATS))
+    (tmp_path / "pupils.csv").write_text("id,first,last,year,building\nP1,Ana,Lee,3,201\n")
+    (tmp_path / "buildings.csv").write_text("building,name\n201,Maple Elementary\n")
+    (tmp_path / "out").mkdir()
+
+    bundle = open_bundle([(n, str(tmp_path / n)) for n in ("pupils.csv", "buildings.csv")], str(tmp_path / "out"))
+
+    assert bundle.label == "Example SIS export"
+    assert _people(bundle)["P1"]["Grade"] == "3"
