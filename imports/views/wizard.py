@@ -489,8 +489,17 @@ def _school_lines(job):
     lines = list(job.school_mapping.items())[:SCHOOL_LINES_ON_REVIEW]
     planned = [(value, f"new school {p['name']} ({p['sis_id']})") for value, p in job.new_schools.items()]
     return planned[:SCHOOL_LINES_ON_REVIEW] + [
-        (value, "skip these rows" if school_id == SKIP else names.get(int(school_id), "?")) for value, school_id in lines
+        (value, _school_skip_label(job, value) if school_id == SKIP else names.get(int(school_id), "?")) for value, school_id in lines
     ]
+
+
+def _school_skip_label(job, value: str) -> str:
+    return _lowered(SKIP_NOT_K12_LABEL if value in job.bundle_summary.get("not_k12_schools", ()) else SKIP_LABEL)
+
+
+def _lowered(label: str) -> str:
+    """A label inside a sentence: only its first letter changes (K-12 stays K-12)."""
+    return label[:1].lower() + label[1:]
 
 
 def value_mapping_lines(job) -> list[tuple[str, str, str]]:
@@ -501,8 +510,12 @@ def value_mapping_lines(job) -> list[tuple[str, str, str]]:
         field = spec.by_key.get(key)
         if field is None or field.rule.coding is None:
             continue
-        labels = {**dict(field.rule.coding.choices), SKIP: "skip these rows"}
-        lines += [(field.heading, value, labels.get(target, target)) for value, target in chosen.items()]
+        coding = field.rule.coding
+        labels = dict(coding.choices)
+        lines += [
+            (field.heading, value, _lowered(coding.skip_label(value)) if target == SKIP else labels.get(target, target))
+            for value, target in chosen.items()
+        ]
     return lines[:SCHOOL_LINES_ON_REVIEW]
 
 

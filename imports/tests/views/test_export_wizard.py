@@ -73,6 +73,8 @@ def test_a_loose_sds_v21_folder_walks_the_wizard_with_post_secondary_rows_skippe
     page = client.get(url("actions")).content.decode()
     assert "has no Password column" not in page
     client.post(url("actions"), {"conflict_policy": "imported", "password_policy": "keep", "group_members": "students"})
+    page = client.get(url("review")).content.decode()
+    assert page.count("skip these rows (not K-12)") == 3  # the college, PS1 and lecturer, each with its reason
     client.post(url("review"))
 
     job.refresh_from_db()
