@@ -72,7 +72,7 @@ class ValidationResult:
         return {
             "rows": c["rows"], "created": c["created"], "updated": c["updated"],
             "unchanged": c["rows"] - c["error_rows"] - c["skipped"] - c["created"] - c["updated"],
-            "conflicts": c["conflict"], "errors": c["errors"], "warnings": c["warnings"],
+            "skipped": c["skipped"], "conflicts": c["conflict"], "errors": c["errors"], "warnings": c["warnings"],
         }
 
     def summary(self) -> dict:
