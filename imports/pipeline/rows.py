@@ -315,12 +315,12 @@ def _judge(convert, remap, limit: int | None, heading: str):
     """One field's whole treatment of its text: its value, or a _Flagged with the value and the Invalid or
     Doubtful to report, or _SKIPPED when the value mapping leaves the row out. Pure: build_block calls it
     once per distinct text."""
-    invalid, doubtful, skip = normalize.Invalid, normalize.Doubtful, normalize.SKIP
+    invalid, doubtful = normalize.Invalid, normalize.Doubtful
 
     def judge(text, values):
         if remap is not None and text:  # the admin's value mapping, before the field's rule
             text = remap(text)
-            if text is skip:
+            if text is _SKIP_ROW:
                 return _SKIPPED
         value = convert(text, values)
         if value.__class__ is invalid:
@@ -334,29 +334,35 @@ def _judge(convert, remap, limit: int | None, heading: str):
     return judge
 
 
+_SKIP_ROW = object()  # what value_mapper gives for a value mapped to "skip these rows"; never a text of the file
+
+
 def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
-    """A coded field's file value -> the Classworks text the admin chose for it (or SKIP); None when nothing applies."""
+    """A coded field's file value -> the Classworks text the admin chose for it, or _SKIP_ROW; None when nothing applies.
+
+    Only a value mapped to SKIP skips its row: a cell that says "skip" is a value like any other.
+    """
     coding = rule.coding
     if coding is None or not chosen:
         return None
     skip = normalize.SKIP
-    seen: dict[str, str] = {}
+    seen: dict[str, object] = {}
 
-    def one(part: str) -> str:
+    def one(part: str):
         target = chosen.get(part)
-        return skip if target == skip else (part if target is None else target)
+        return _SKIP_ROW if target == skip else (part if target is None else target)
 
-    def remap(text: str) -> str:
+    def remap(text: str):
         found = seen.get(text)
         if found is None:
             if coding.separator:
                 parts = [one(" ".join(p.split())) for p in text.split(coding.separator) if p.strip()]
-                found = skip if skip in parts else coding.separator.join(parts)
+                found = _SKIP_ROW if _SKIP_ROW in parts else coding.separator.join(parts)
             else:
                 found = one(text)
             if len(seen) < 10_000:
                 seen[text] = found
-        return skip if found == skip else found
+        return found
 
     return remap
 
