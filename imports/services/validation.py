@@ -231,6 +231,7 @@ def validate_import(
             if row.issues and row.district_id:
                 _park_blanks(row, blank_codes)
         lookup.load([r for r in rows if not r.has_error])
+        outside = _outside_match_only(lookup, rows)
         batch_issues: list[Issue] = []
         for source, row in batch:
             counts["rows"] += 1
@@ -240,6 +241,10 @@ def validate_import(
             labels = labels_cache.get(source.info.name)
             if labels is None:
                 labels = labels_cache[source.info.name] = _labels(source, options)
+            if outside and row.district_id in outside and row.district_id not in lookup.users:
+                counts["skipped"] += 1  # a user this type never touches (staff in Student Demographics): skipped
+                emit([_outside_warning(row, outside[row.district_id], options.spec, labels)])
+                continue
             outcome = existing = None
             plain = False
             if row.issues:
@@ -291,6 +296,37 @@ def validate_import(
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
     return result
+
+
+OUTSIDE_MATCH_ONLY = (
+    "District ID {district_id} is {found} in Classworks, not {wanted}: {label} updates {wanted_plural} only, "
+    "so this row is skipped."
+)
+OUTSIDE_MATCH_ONLY_SUGGESTION = "Nothing to do unless the District ID is wrong; the row is counted as skipped."
+_USER_TYPE_WORDS = {"staff": ("a staff member", "staff"), "student": ("a student", "students")}
+
+
+def _outside_match_only(lookup: _ExistingLookup, rows) -> dict[str, dict]:
+    """For a type that only updates some users (its match_only), the keys of the batch that find another user."""
+    spec = lookup.spec
+    if not spec.match_only or spec.creates_users:
+        return {}
+    keys = [r.district_id for r in rows if r.district_id and r.district_id not in lookup.users]
+    return selectors.users_outside_match_only(district=lookup.district, district_ids=keys, spec=spec) if keys else {}
+
+
+def _outside_warning(row, found: dict, spec, labels: dict) -> Issue:
+    """The warning for a row whose user the type leaves alone (a staff member in Student Demographics)."""
+    def words(value) -> tuple[str, str]:
+        return _USER_TYPE_WORDS.get(str(value), (f"a {value}", str(value)))
+
+    wanted = [words(v) for v in spec.match_only.values()]
+    message = OUTSIDE_MATCH_ONLY.format(
+        district_id=row.district_id, label=spec.label, found=" and ".join(words(v)[0] for v in found.values()),
+        wanted=" and ".join(w[0] for w in wanted), wanted_plural=" and ".join(w[1] for w in wanted),
+    )
+    return Issue(WARNING, "skipped_not_updated_by_type", message, OUTSIDE_MATCH_ONLY_SUGGESTION,
+                 row=row.row, column=labels.get(spec.match_field, ""), field=spec.match_field, file=row.file)
 
 
 PARKED = "parked"  # a required field's blank, held back until the row's user is looked up
