@@ -27,7 +27,7 @@ from ..pipeline.normalize import SKIP
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety, validation
-from ..services.sources import column_labels, column_samples, sources_for_job
+from ..services.sources import column_labels, column_samples, current_files, sources_for_job
 from ..types import DEFAULT_TYPE, SPECS, get_spec
 from .common import get_job_or_404
 
@@ -485,7 +485,8 @@ def review(request, number: int):
     starts = next_offpeak_start(now=timezone.now(), timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end)
     return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
         "counts": job.validation_summary.get("counts", {}), "starts": starts,
-        "files": job.files.exclude(bundle_role=BundleRole.MEMBER), "bundle": job.bundle_summary,
+        # A corrected version replaces its file: listed once, under the uploaded name, as the import reads it.
+        "files": current_files(job), "bundle": job.bundle_summary,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),
