@@ -92,10 +92,12 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="as_user", metavar="USERNAME", help="Submitting admin; gets the completion email.")
         parser.add_argument("--no-header", action="store_true", help="The files have no header row.")
         parser.add_argument("--map", action="append", default=[], metavar="HEADING_OR_COLUMN_NUMBER=field_key",
-                            help="Match a column (heading, or number from 1) to a field; overrides auto-match.")
+                            help="Match a column (heading, or number from 1) to a field, as Match does on Map Fields; "
+                                 "a column may feed several fields. Aliases are only suggested until mapped.")
         parser.add_argument("--set", action="append", default=[], metavar="[FILE_NAME:]field_key=VALUE",
                             help="One value for every row of a field (empty VALUE = blank); overrides any match. "
-                                 "With FILE_NAME (e.g. Teacher.csv:user_type=staff), for that file's rows only.")
+                                 "With FILE_NAME (e.g. Teacher.csv:user_type=staff), for that file's rows only. "
+                                 "VALUE skip (user_type=skip) skips those rows.")
         parser.add_argument("--school-map", action="append", default=[], metavar="FILE_VALUE=SCHOOL_SIS_ID")
         parser.add_argument("--value-map", action="append", default=[], metavar="field_key:FILE_VALUE=VALUE",
                             help="What a coded field's file value stands for (user_type:guardian=skip skips those rows). "
