@@ -3,6 +3,7 @@ import io
 import json
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 
 from imports.models import ImportJob
@@ -67,13 +68,13 @@ def test_one_column_can_feed_two_fields(district, school, tmp_path):
     assert (grace.email, grace.username) == ("grace@springfield.example.org", "grace@springfield.example.org")
 
 
-def test_set_file_field_skip_skips_that_files_rows_and_counts_them_as_skipped(district, school, tmp_path):
+def test_set_file_field_skip_skips_that_files_rows_and_counts_them_as_skipped(district, school, district_admin, tmp_path):
     header = ("First Name", "Last Name", "District ID", "Grade", "Email Address", "School SIS ID")
     students = write_csv(tmp_path / "Student.csv", [student("1"), student("2")], header=header)
     teachers = write_csv(tmp_path / "Teacher.csv", [staff("T-1"), staff("T-2"), staff("T-3")], header=header)
 
     out, err, code = _run(students, teachers, "--district", district.slug, "--now", "--set", "Teacher.csv:user_type=skip",
-                          "--report", tmp_path / "report.json")
+                          "--report", tmp_path / "report.json", "--as", district_admin.username)
 
     assert code == 0, err
     assert sorted(User.objects.filter(district=district, district_user_id__isnull=False).values_list("district_user_id", flat=True)) == ["1", "2"]
@@ -81,6 +82,8 @@ def test_set_file_field_skip_skips_that_files_rows_and_counts_them_as_skipped(di
     assert (counts["created"], counts["unchanged"], counts["skipped"]) == (2, 0, 3)
     assert "created 2, updated 0, unchanged 0, skipped 3," in out
     assert 'User Type "skip" -> Skip these rows' in out
+    completion = next(m for m in mail.outbox if m.to == [district_admin.email])
+    assert "Unchanged: 0\nSkipped: 3\n" in completion.body
 
 
 def test_skip_for_a_field_that_cannot_skip_rows_is_refused_by_name(district, school, tmp_path):
