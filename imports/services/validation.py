@@ -298,34 +298,19 @@ def validate_import(
     return result
 
 
-OUTSIDE_MATCH_ONLY = (
-    "District ID {district_id} is {found} in Classworks, not {wanted}: {label} updates {wanted_plural} only, "
-    "so this row is skipped."
-)
-OUTSIDE_MATCH_ONLY_SUGGESTION = "Nothing to do unless the District ID is wrong; the row is counted as skipped."
-_USER_TYPE_WORDS = {"staff": ("a staff member", "staff"), "student": ("a student", "students")}
-
-
 def _outside_match_only(lookup: _ExistingLookup, rows) -> dict[str, dict]:
-    """For a type that only updates some users (its match_only), the keys of the batch that find another user."""
+    """For a type that skips the users its match_only leaves out, the keys of the batch that find one."""
     spec = lookup.spec
-    if not spec.match_only or spec.creates_users:
+    if spec.outside_match_only is None or not spec.match_only:
         return {}
     keys = [r.district_id for r in rows if r.district_id and r.district_id not in lookup.users]
     return selectors.users_outside_match_only(district=lookup.district, district_ids=keys, spec=spec) if keys else {}
 
 
-def _outside_warning(row, found: dict, spec, labels: dict) -> Issue:
-    """The warning for a row whose user the type leaves alone (a staff member in Student Demographics)."""
-    def words(value) -> tuple[str, str]:
-        return _USER_TYPE_WORDS.get(str(value), (f"a {value}", str(value)))
-
-    wanted = [words(v) for v in spec.match_only.values()]
-    message = OUTSIDE_MATCH_ONLY.format(
-        district_id=row.district_id, label=spec.label, found=" and ".join(words(v)[0] for v in found.values()),
-        wanted=" and ".join(w[0] for w in wanted), wanted_plural=" and ".join(w[1] for w in wanted),
-    )
-    return Issue(WARNING, "skipped_not_updated_by_type", message, OUTSIDE_MATCH_ONLY_SUGGESTION,
+def _outside_warning(row, stored: dict, spec, labels: dict) -> Issue:
+    """The type's warning for a row whose user it leaves alone (a staff member in Student Demographics)."""
+    found = spec.outside_match_only(row.district_id, stored)
+    return Issue(WARNING, found.code, found.message, found.suggestion,
                  row=row.row, column=labels.get(spec.match_field, ""), field=spec.match_field, file=row.file)
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from imports.models import DistrictImportMemory, ImportChange, ImportIssue, ImportStatus
 from imports.services import emails, jobs
 from imports.tests.factories import csv_text, make_import_job, run_job, student, write_csv
-from imports.types.demographics import ERROR_NO_STUDENT, NO_STUDENT_SUGGESTION
+from imports.types.demographics import ERROR_NO_STUDENT, NO_STUDENT_SUGGESTION, WARNING_NOT_A_STUDENT
 from users.models import User, UserType
 from users.tests.factories import make_user
 
@@ -122,12 +122,10 @@ def test_a_staff_members_row_is_skipped_with_a_warning_and_left_alone(district, 
     assert (counts["errors"], counts["skipped"], counts["warnings"]) == (0, 2, 2)
     warnings = ImportIssue.objects.filter(job=job, severity="warning").order_by("row")
     assert [(w.row, w.column, w.code) for w in warnings] == [
-        (3, "DistrictUserID", "skipped_not_updated_by_type"), (4, "DistrictUserID", "skipped_not_updated_by_type"),
+        (3, "DistrictUserID", "not_a_student"), (4, "DistrictUserID", "not_a_student"),
     ]
-    assert warnings[0].message == (
-        "District ID T-1 is a staff member in Classworks, not a student: Student Demographics updates students only, "
-        "so this row is skipped."
-    )
+    assert warnings[0].message == WARNING_NOT_A_STUDENT.format(district_id="T-1")
+    assert "District ID T-1 is a staff member in Classworks, not a student" in warnings[0].message
     job = run_job(job)
     assert (job.counts["updated"], job.counts["skipped"], job.counts["unchanged"]) == (1, 2, 0)
     assert User.objects.get(district_user_id="1001").grade == "6"
