@@ -74,6 +74,7 @@ COUNTS_LINE = (
 )
 REFUSED = "refused: nothing was written, because of {errors} errors. Without them this run would have given: {tally}."
 DRY_RUN = "dry_run: nothing was written. The run would give: {tally}."
+SCHOOLS_PRINTED = 50  # the whole school mapping goes in --report
 WRITTEN_STATUSES = (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS, ImportStatus.RUNNING, ImportStatus.FAILED)
 
 
@@ -201,7 +202,9 @@ class Command(BaseCommand):
                 school = self._schools.get(options.school_mapping.get(value))
                 schools[value] = f"{school.name} ({school.sis_id})" if school else None
             if schools:
-                self.stdout.write("Schools: " + "; ".join(f"{v} -> {s or 'no school'}" for v, s in schools.items()) + ".")
+                shown = list(schools.items())[:SCHOOLS_PRINTED]
+                more = f" ... and {len(schools) - len(shown)} more (see --report)" if len(schools) > len(shown) else ""
+                self.stdout.write("Schools: " + "; ".join(f"{v} -> {s or 'no school'}" for v, s in shown) + more + ".")
             unmapped = [v for v, s in schools.items() if s is None]
             if unmapped:
                 self.stderr.write(SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
