@@ -472,7 +472,8 @@ def review(request, number: int):
             return redirect("imports:review", number=job.number)
         audit_event_record(action=AuditAction.SUBMIT, request=request, job=job)
         if job.status == ImportStatus.ON_HOLD:
-            messages.warning(request, f"Import {job.number} is On hold: it changes more of the district than your limit. Approve or Discard it below.")
+            reason = job.hold_summary.get("reason") or "it changes more of the district than your limit."
+            messages.warning(request, f"Import {job.number} is On hold. {reason} Approve or Discard it below.")
         else:
             messages.success(request, f"Import {job.number} is scheduled.")
         return redirect("imports:detail", number=job.number)

@@ -68,3 +68,15 @@ def test_no_hold_no_reason(district, schools):
     assessment = safety.hold_assess(district=district, summary={"counts": {"mass_changed": 1}}, spec=USER_DATA)
 
     assert (assessment["hold"], assessment["reason"]) == (False, "")
+
+
+def test_review_and_the_submit_message_name_the_school(district, district_admin, district_admin_client, schools, tmp_path):
+    _, _, users = schools
+    path = write_csv(tmp_path / "roster.csv", [_row(u, "Renamed" if n < 15 else None) for n, u in enumerate(users)])
+    job = make_import_job(district, [path], created_by=district_admin)
+
+    review = district_admin_client.get(reverse("imports:review", args=[job.number])).content.decode()
+    submitted = district_admin_client.post(reverse("imports:review", args=[job.number]), follow=True).content.decode()
+
+    assert "Held because at Lincoln Elementary, 15 of 20 students (75.0%)" in review
+    assert f"Import {job.number} is On hold. Held because at Lincoln Elementary, 15 of 20 students" in submitted
