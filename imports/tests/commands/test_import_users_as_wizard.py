@@ -133,3 +133,24 @@ def test_a_run_that_writes_says_written(district, school, tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     assert code == 0 and report["written"] is True
     assert "created 1, updated 0, unchanged 1, skipped 0," in out
+
+
+def test_staff_given_emails_since_reimport_a_teacher_file_without_emails(district, school, tmp_path):
+    # SDS v1's Teacher.csv has no email column: the staff's addresses were given in the browser after the first import.
+    header = ("District ID", "School SIS ID", "First Name", "Last Name")
+    for district_id in ("T-1", "T-2"):
+        make_user(district, district_user_id=district_id, user_type=UserType.STAFF, school=school, first_name="Grace",
+                  last_name="Hopper", email=f"{district_id.lower()}@springfield.example.org")
+    path = write_csv(tmp_path / "Teacher.csv", [staff("T-1"), staff("T-2")], header=header)
+
+    out, err, code = _run(path, "--district", district.slug, "--now", "--set", "email=")
+
+    assert code == 0, err
+    assert "created 0, updated 0, unchanged 2, skipped 0, conflicts 0, errors 0" in out
+    assert User.objects.get(district_user_id="T-1").email == "t-1@springfield.example.org"
+
+    newcomer = write_csv(tmp_path / "Teacher.csv", [staff("T-1"), staff("T-3")], header=header)
+    out, err, code = _run(newcomer, "--district", district.slug, "--dry-run", "--set", "email=")
+
+    assert code == 1
+    assert "Teacher.csv row 3: Email Address is blank for a staff member." in err
