@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 
-from .types import DEFAULT_TYPE, SPECS, WizardStep  # noqa: F401 (WizardStep is imported from here too)
+from .types import DEFAULT_TYPE, SPECS, WizardStep, change_heading  # noqa: F401 (WizardStep is imported from here too)
 
 
 def private_storage():
@@ -306,17 +306,20 @@ class ImportChange(models.Model):
         ordering = ["id"]
 
     @property
+    def change_lines(self) -> list[tuple[str, object, object]]:
+        """(field heading, before, after) for each changed field, as pages show them."""
+        return [(change_heading(key), before, after) for key, (before, after) in self.changes.items()]
+
+    @property
     def skipped_lines(self) -> list[tuple[str, str, str]]:
         """(field heading, the import's value, the current value) for each skipped field, as shown."""
-        from .pipeline.fields import FIELDS_BY_KEY
-
         def shown(value) -> str:
             if isinstance(value, bool):
                 return "Yes" if value else "No"
             return "(blank)" if value in (None, "") else str(value)
 
         return [
-            (FIELDS_BY_KEY[key].heading if key in FIELDS_BY_KEY else "School" if key == "school_id" else key, shown(after), shown(now))
+            (change_heading(key), shown(after), shown(now))
             for key, (after, now) in self.skipped.items()
         ]
 

@@ -121,6 +121,22 @@ def existing_users_by_district_id(
     return found
 
 
+def users_outside_match_only(*, district: District, district_ids: list[str], spec) -> dict[str, dict]:
+    """Keys that find a user of the district whom the type's match_only leaves out (a staff member in
+    Student Demographics) -> that user's values of the match_only columns."""
+    only = tuple(spec.match_only)
+    found: dict[str, dict] = {}
+    remaining = list(dict.fromkeys(district_ids)) if only else []
+    for key_column in spec.key_columns:
+        if not remaining:
+            break
+        for row in _rows_where_in(district=district, column=key_column, values=remaining, columns=(key_column, *only)):
+            if row[0] not in found and any(row[1 + i] != spec.match_only[c] for i, c in enumerate(only)):
+                found[row[0]] = dict(zip(only, row[1:]))
+        remaining = [k for k in remaining if k not in found]
+    return found
+
+
 def user_ids_by_district_id(*, district: District, district_ids: list[str]) -> dict[str, int]:
     rows = _rows_where_in(district=district, column="district_user_id", values=district_ids, columns=("district_user_id", "id"))
     return dict(rows)

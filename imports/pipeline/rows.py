@@ -301,7 +301,7 @@ class _Flagged:
 
 
 _SKIPPED = _Flagged(None)  # the value mapping leaves the row out
-_SKIP_CHOSEN = object()
+_SKIP_CHOSEN = object()  # a value or school mapped to "skip these rows"; never a text of the file
 
 
 def _split(outcomes: list) -> tuple[list, list]:
@@ -338,12 +338,15 @@ def _judge(convert, remap, limit: int | None, heading: str):
 
 
 def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
-    """A coded field's file value -> the Classworks text the admin chose for it (or SKIP); None when nothing applies."""
+    """A coded field's file value -> the Classworks text the admin chose for it, or _SKIP_CHOSEN; None when nothing applies.
+
+    Only a value mapped to SKIP skips its row: a cell that says "skip" is a value like any other.
+    """
     coding = rule.coding
     if coding is None or not chosen:
         return None
     skip = normalize.SKIP
-    seen: dict[str, str] = {}
+    seen: dict[str, object] = {}
 
     skipped = _SKIP_CHOSEN  # a sentinel, never equal to text: a cell that says "skip" is just text
 
@@ -351,7 +354,7 @@ def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
         target = chosen.get(part)
         return skipped if target == skip else (part if target is None else target)
 
-    def remap(text: str) -> str:
+    def remap(text: str):
         found = seen.get(text)
         if found is None:
             if coding.separator:

@@ -491,9 +491,10 @@ def _validate_and_apply(
 
 
 def _result_counts(counts: Counter, result) -> dict:
-    rows, created, updated = result.counts["rows"], counts["created"], counts["updated"]
+    rows, created, updated, skipped = result.counts["rows"], counts["created"], counts["updated"], result.counts["skipped"]
     return {
-        "rows": rows, "created": created, "updated": updated, "unchanged": max(0, rows - created - updated),
+        "rows": rows, "created": created, "updated": updated, "unchanged": max(0, rows - created - updated - skipped),
+        "skipped": skipped,
         # Conflicts are rows, whatever the policy wrote: this run's preview, or more if an earlier attempt wrote them.
         "conflicts": max(counts["conflicts"], result.counts["conflict"]),
         "errors": result.counts["errors"], "warnings": result.counts["warnings"],

@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from django.core.files import File
 from django.core.paginator import Page, Paginator
 from django.db import transaction
+from django.db.models import Max
 
-from ..models import ImportFile, ImportIssue, ImportJob, Severity, WizardStep
+from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, Severity, WizardStep
 from ..pipeline.masking import row_passwords
 from ..pipeline.reading import FileInfo, RawRow, iter_rows
 from ..pipeline.reading import _xlsx_records  # the workbook's rows as read, blank ones included
 from ..types import get_spec
-from .jobs import ERROR_NOT_DRAFT, ImportError_
+from .jobs import ERROR_NOT_DRAFT, ImportError_, proposed_value_mapping
 from .sources import current_files, file_info
+from .validation import _unrecognised_parts
 
 # Past this many rows with errors the page asks for a fixed file instead: retyping hundreds of
 # rows in a browser is slower and riskier than fixing them in a spreadsheet.
@@ -217,13 +219,42 @@ def _correct(job: ImportJob, corrections: dict, written: list[str]) -> int:
             by_file.setdefault(file_id, {})[row] = values
     changed = sum(_correct_file(job, files[file_id], rows, written) for file_id, rows in by_file.items())
     if changed:
+        _map_typed_values(job, [values for rows in by_file.values() for values in rows.values()])
         job.validated_at = None
         job.validation_summary = {}
         spec = get_spec(job.import_type)
         if spec.step_index(job.step) > spec.step_index(WizardStep.VALIDATE):
             job.step = WizardStep.VALIDATE  # the preview changed: Next is pressed again on the new counts
-        job.save(update_fields=["validated_at", "validation_summary", "step", "updated_at"])
+        job.save(update_fields=["validated_at", "validation_summary", "value_mapping", "step", "updated_at"])
     return changed
+
+
+def _map_typed_values(job: ImportJob, typed: list[dict[str, str]]) -> None:
+    """A coded value typed here is treated as one in the file: listed for value mapping, and mapped as proposed
+    (the district's last choice, else the suggestion: "guardian" skips the row). A value with neither stays an error."""
+    spec = get_spec(job.import_type)
+    listed = set(job.coded_values.values_list("field_key", "value"))
+    new: list[tuple[str, str]] = []
+    for values in typed:
+        for key, text in values.items():
+            f = spec.by_key.get(key)
+            if f is None or f.rule.coding is None or not text:
+                continue
+            for part in _unrecognised_parts(f.rule, text.strip()):
+                if (key, part) not in listed:
+                    listed.add((key, part))
+                    new.append((key, part))
+    if not new:
+        return
+    position = (job.coded_values.aggregate(n=Max("position"))["n"] or 0) + 1
+    ImportCodedValue.objects.bulk_create([
+        ImportCodedValue(job=job, position=position + i, field_key=key, value=value, rows=1) for i, (key, value) in enumerate(new)
+    ])
+    mapping = {key: dict(values) for key, values in job.value_mapping.items()}
+    for key, values in proposed_value_mapping(job, new).items():
+        for value, target in values.items():
+            mapping.setdefault(key, {}).setdefault(value, target)
+    job.value_mapping = mapping
 
 
 def _password_values(columns: dict[str, str], index: dict[str, int], raw: RawRow) -> frozenset[str]:

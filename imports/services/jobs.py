@@ -8,7 +8,8 @@ from contextlib import ExitStack, contextmanager
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from schools.models import District
@@ -73,7 +74,11 @@ def _saving_changes(job: ImportJob):
 
 
 def _next_number(district: District) -> int:
-    return (ImportJob.objects.filter(district=district).aggregate(n=Max("number"))["n"] or 0) + 1
+    """The district's next import number, from its counter (in the caller's transaction): a number is never
+    given twice, even once a closed draft is deleted. The jobs' own highest number covers a counter behind them."""
+    highest = ImportJob.objects.filter(district=district).aggregate(n=Max("number"))["n"] or 0
+    District.objects.filter(id=district.id).update(last_import_number=Greatest(F("last_import_number"), highest) + 1)
+    return District.objects.values_list("last_import_number", flat=True).get(id=district.id)
 
 
 def import_job_create(*, district: District, created_by=None, description: str = "", import_type: str = DEFAULT_TYPE) -> ImportJob:

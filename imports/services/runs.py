@@ -178,8 +178,11 @@ def password_batches_dispatch(*, job: ImportJob) -> int:
     return len(ids)
 
 
-def _batch_rows(job: ImportJob) -> int:
-    return sum(b.end_index - b.start_index for b in PasswordBatch.objects.filter(job=job).only("start_index", "end_index"))
+def _batch_rows(job: ImportJob, **status) -> int:
+    """The rows the password batches read: a batch's slice ends at the file's last row, not HASH_BATCH_ROWS past its start."""
+    rows = ImportJob.objects.values_list("rows_total", flat=True).get(id=job.id)
+    batches = PasswordBatch.objects.filter(job=job, **status).only("start_index", "end_index")
+    return sum(max(0, min(b.end_index, rows or b.end_index) - b.start_index) for b in batches)
 
 
 def password_batch_run(*, batch_id: int) -> None:
@@ -204,7 +207,7 @@ def password_batch_run(*, batch_id: int) -> None:
     rate = (totals["hashed"] or 0) / totals["seconds"] if totals["seconds"] else 0.0
     ImportJob.objects.filter(id=job.id).update(
         heartbeat_at=timezone.now(),
-        status_note=HASHING_NOTE.format(done=totals["hashed"] or 0, total=_batch_rows(job), rate=rate),
+        status_note=HASHING_NOTE.format(done=_batch_rows(job, status=PasswordBatchStatus.DONE), total=_batch_rows(job), rate=rate),
     )
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
         return

@@ -21,7 +21,7 @@ from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
 
 from ..models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus, WizardStep
-from ..types import SPECS
+from ..types import CHANGE_HEADINGS, SPECS
 from . import writers
 from .apply import ImportAborted, import_job_complete
 from .jobs import ImportError_, import_job_create
@@ -37,10 +37,7 @@ PASSWORD_KEY = "password"
 ACTIVE, DISABLED, REMOVED = "active", "disabled", "(removed)"
 # Every import type's stored columns: an undo puts back what any type's import changed.
 RECORD_FIELDS = tuple(dict.fromkeys(column for spec in SPECS for column in spec.record_columns))
-FIELD_HEADINGS = {
-    **{f.stored_column: f.heading for spec in reversed(SPECS) for f in spec.fields},
-    "school_id": "School", ACTIVE_KEY: "Active", GROUP_KEY: "Custom group", PASSWORD_KEY: "Password",
-}
+FIELD_HEADINGS = CHANGE_HEADINGS
 
 ERROR_NOT_FINISHED = "Only a completed import can be undone; import {number} is {status}."
 ERROR_UNDO_OF_UNDO = "Import {number} is itself an undo and cannot be undone."

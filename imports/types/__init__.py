@@ -28,9 +28,23 @@ def get_spec_by_command_name(name: str) -> ImportSpec:
         raise LookupError(ERROR_UNKNOWN_TYPE.format(name=name)) from None
 
 
+# What a change log names, by heading: every type's stored columns (the first type's heading wins), the
+# school, and what an undo changes besides fields. Pages show these, never a column's name.
+CHANGE_HEADINGS = {
+    **{f.stored_column: f.heading for spec in reversed(SPECS) for f in spec.fields},
+    "school_id": "School", "is_active": "Active", "custom_group": "Custom group", "password": "Password",
+}
+
+
+def change_heading(key: str) -> str:
+    """The heading of a change log's key (a stored column such as state_user_id: "State User ID")."""
+    return CHANGE_HEADINGS.get(key, key)
+
+
 def types_with_step(step: str) -> tuple[ImportSpec, ...]:
     """The import types whose wizard has this step."""
     return tuple(s for s in SPECS if s.has_step(step))
 
 
-__all__ = ["SPECS", "DEFAULT_TYPE", "ImportSpec", "WizardStep", "USER_DATA", "STUDENT_DEMOGRAPHICS", "get_spec", "get_spec_by_command_name", "types_with_step"]
+__all__ = ["SPECS", "DEFAULT_TYPE", "ImportSpec", "WizardStep", "USER_DATA", "STUDENT_DEMOGRAPHICS", "get_spec", "get_spec_by_command_name", "types_with_step",
+           "CHANGE_HEADINGS", "change_heading"]

@@ -32,6 +32,9 @@ class ImportSpec:
     # When set, a row whose key finds no user is this error (called with the key), and the type
     # never creates a user; when None, an unknown key is a new user.
     unmatched: Callable[[str], Invalid] | None = None
+    # When set, a row whose key finds a user that match_only leaves out (staff, for a type of students) is
+    # skipped with this warning, called with the key and that user's match_only values.
+    outside_match_only: Callable[[str, dict], Invalid] | None = None
 
     # Derived once from the fields, so no list is written out twice.
     by_key: dict[str, Field] = field(init=False, repr=False, compare=False)

@@ -27,7 +27,7 @@ from ..pipeline.normalize import SKIP, SKIP_LABEL, SKIP_NOT_K12_LABEL
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety, validation
-from ..services.sources import column_labels, column_samples, sources_for_job
+from ..services.sources import column_labels, column_samples, current_files, sources_for_job
 from ..types import DEFAULT_TYPE, SPECS, get_spec
 from .common import get_job_or_404
 
@@ -154,7 +154,8 @@ def map_fields(request, number: int):
     fields = [
         {
             "field": f, "column": mapping.get(f.key), "fixed": fixed.get(f.key),
-            "suggestion": proposal.suggestions.get(f.key) if f.key not in mapping and proposal.suggestions.get(f.key) not in used else None,
+            # A column already matched may still be suggested: one column can feed several fields.
+            "suggestion": proposal.suggestions.get(f.key) if f.key not in mapping else None,
             "fixed_choices": f.fixed_choices or None,
             # One value for one file's rows: the file it applies to is named next to it.
             "per_file": [
@@ -167,7 +168,11 @@ def map_fields(request, number: int):
     # A column whose heading says Password is masked even before it is matched.
     hidden = {c for c in labels if normalize_heading(c) in spec.secret_headings} | {mapping.get(spec.password_field)}
     samples = column_samples(sources, hidden=hidden)
-    columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
+    feeds = {}
+    for f in spec.fields:
+        if mapping.get(f.key) in used:
+            feeds.setdefault(mapping[f.key], []).append(f.heading)
+    columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used, "feeds": feeds.get(c, [])} for c in labels]
     return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
         "fields": fields, "columns": columns, "files": job.files.exclude(bundle_role=BundleRole.MEMBER),
         "file_names": file_names, "bundle": job.bundle_summary,
@@ -176,6 +181,20 @@ def map_fields(request, number: int):
             for k in missing_required(mapping, fixed, spec, file_fixed_values=job.file_fixed_values, file_names=file_names)
         ],
     })
+
+
+MATCH_REPLACES = "{heading} now reads the column “{column}” instead of “{previous}”."
+MATCH_SHARED = "The column “{column}” feeds {heading} and also {others}."
+
+
+def _say_what_a_match_changes(request, spec, mapping: dict, key: str, column: str) -> None:
+    """A match never undoes another silently: say when it replaces the field's column, or shares its column."""
+    previous = mapping.get(key)
+    if previous and previous != column:
+        messages.info(request, MATCH_REPLACES.format(heading=spec.heading(key), column=column, previous=previous))
+    others = [spec.heading(k) for k, label in mapping.items() if label == column and k != key]
+    if others and previous != column:
+        messages.info(request, MATCH_SHARED.format(column=column, heading=spec.heading(key), others=", ".join(others)))
 
 
 def _post_fields(request, job, labels, sources):
@@ -190,16 +209,16 @@ def _post_fields(request, job, labels, sources):
             messages.error(request, "Click a field and a column, then Match.")
             return redirect("imports:fields", number=job.number)
         column, key = form.cleaned_data["column"], form.cleaned_data["field"]
-        mapping = {k: v for k, v in mapping.items() if v != column}
-        mapping[key] = column
+        _say_what_a_match_changes(request, spec, mapping, key, column)
+        mapping[key] = column  # the column keeps feeding its other fields (a username that is the email address)
         fixed.pop(key, None)
         for source in sources:  # a file that has the column now reads it
             if column in source.info.column_labels:
                 file_fixed.get(source.settings_name, {}).pop(key, None)
     elif action == "suggest":
         column = jobs.proposed_field_mapping(job).suggestions.get(target)
-        if column in labels:
-            mapping = {k: v for k, v in mapping.items() if v != column}
+        if column in labels and target in spec.by_key:
+            _say_what_a_match_changes(request, spec, mapping, target, column)
             mapping[target] = column
             fixed.pop(target, None)
     elif action == "unmatch":
@@ -461,7 +480,8 @@ def review(request, number: int):
             return redirect("imports:review", number=job.number)
         audit_event_record(action=AuditAction.SUBMIT, request=request, job=job)
         if job.status == ImportStatus.ON_HOLD:
-            messages.warning(request, f"Import {job.number} is On hold: it changes more of the district than your limit. Approve or Discard it below.")
+            reason = job.hold_summary.get("reason") or "it changes more of the district than your limit."
+            messages.warning(request, f"Import {job.number} is On hold. {reason} Approve or Discard it below.")
         else:
             messages.success(request, f"Import {job.number} is scheduled.")
         return redirect("imports:detail", number=job.number)
@@ -474,7 +494,8 @@ def review(request, number: int):
     starts = next_offpeak_start(now=timezone.now(), timezone=district.timezone, start=district.offpeak_start, end=district.offpeak_end)
     return _render(request, "imports/wizard/review.html", job, WizardStep.REVIEW, {
         "counts": job.validation_summary.get("counts", {}), "starts": starts,
-        "files": job.files.exclude(bundle_role=BundleRole.MEMBER), "bundle": job.bundle_summary,
+        # A corrected version replaces its file: listed once, under the uploaded name, as the import reads it.
+        "files": current_files(job), "bundle": job.bundle_summary,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),

@@ -56,6 +56,27 @@ _ACTION_OPTIONS = (
     ("email_staff", "email_staff", "--email-staff", False),
 )
 ERROR_OPTION_NOT_OF_TYPE = "{flag} does not apply to {label} imports."
+ERROR_SET_SKIP = '--set {key}=skip: only these fields can skip rows: {fields}.'
+SUGGESTION_NOT_APPLIED = (
+    'Column "{column}" looks like {heading}; as in the wizard, a suggestion is not used by itself '
+    '(--map "{column}={key}" to use it).'
+)
+SCHOOLS_UNMAPPED = (
+    "No school for: {values}. Map each with --school-map FILE_VALUE=SCHOOL_SIS_ID, or create them with "
+    "--create-schools (in the browser: School Mapping's Create school)."
+)
+# The wizard's suggestion names a step of the wizard; here, the options that do the same.
+COMMAND_SUGGESTIONS = {
+    "school_unmapped": "Map it with --school-map FILE_VALUE=SCHOOL_SIS_ID, or create the schools with --create-schools.",
+}
+COUNTS_LINE = (
+    "rows {rows}, created {created}, updated {updated}, unchanged {unchanged}, skipped {skipped}, "
+    "conflicts {conflicts}, errors {errors}, warnings {warnings}"
+)
+REFUSED = "refused: nothing was written, because of {errors} errors. Without them this run would have given: {tally}."
+DRY_RUN = "dry_run: nothing was written. The run would give: {tally}."
+SCHOOLS_PRINTED = 50  # the whole school mapping goes in --report
+WRITTEN_STATUSES = (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS, ImportStatus.RUNNING, ImportStatus.FAILED)
 
 
 class Command(BaseCommand):
@@ -73,10 +94,12 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="as_user", metavar="USERNAME", help="Submitting admin; gets the completion email.")
         parser.add_argument("--no-header", action="store_true", help="The files have no header row.")
         parser.add_argument("--map", action="append", default=[], metavar="HEADING_OR_COLUMN_NUMBER=field_key",
-                            help="Match a column (heading, or number from 1) to a field; overrides auto-match.")
+                            help="Match a column (heading, or number from 1) to a field, as Match does on Map Fields; "
+                                 "a column may feed several fields. Aliases are only suggested until mapped.")
         parser.add_argument("--set", action="append", default=[], metavar="[FILE_NAME:]field_key=VALUE",
                             help="One value for every row of a field (empty VALUE = blank); overrides any match. "
-                                 "With FILE_NAME (e.g. Teacher.csv:user_type=staff), for that file's rows only.")
+                                 "With FILE_NAME (e.g. Teacher.csv:user_type=staff), for that file's rows only. "
+                                 "VALUE skip (user_type=skip) skips those rows.")
         parser.add_argument("--school-map", action="append", default=[], metavar="FILE_VALUE=SCHOOL_SIS_ID")
         parser.add_argument("--value-map", action="append", default=[], metavar="field_key:FILE_VALUE=VALUE",
                             help="What a coded field's file value stands for (user_type:guardian=skip skips those rows). "
@@ -134,11 +157,12 @@ class Command(BaseCommand):
         if bundle is not None:
             self._describe_bundle(bundle)
         options = self._options(district, sources, opts, spec, bundle)
+        used = self._describe_mapping(options)
         issues = []
         result = validate_import(district=district, sources=sources, options=options, issue_sink=issues.extend)
         report = {
-            "import_number": None, "status": "dry_run" if opts["dry_run"] else "refused",
-            "counts": result.result_counts(),
+            "import_number": None, "status": "dry_run" if opts["dry_run"] else "refused", "written": False,
+            "mapping": used, "counts": result.result_counts(),
             "errors": [self._entry(i) for i in issues if i.is_error],
             "warnings": [self._entry(i) for i in issues if not i.is_error],
         }
@@ -153,12 +177,51 @@ class Command(BaseCommand):
             job.save(update_fields=["run_after"])
             job = runs.import_job_run(job_id=job.id, queue_emails=False) or job
             send_owed_emails(job, self.stderr)
-        report.update(import_number=job.number, status=job.status)
+        report.update(import_number=job.number, status=job.status, written=job.status in WRITTEN_STATUSES)
+        if job.status == ImportStatus.ON_HOLD:
+            report["hold"] = job.hold_summary.get("reason", "")
         if job.status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS, ImportStatus.FAILED):
             report["counts"] = {**report["counts"], **job.counts}
         if job.status == ImportStatus.FAILED:
             self.stderr.write(job.failure_reason)
         return self._finish(report, opts, failed=job.status == ImportStatus.FAILED, job=job)
+
+    def _describe_mapping(self, options: ImportOptions) -> dict:
+        """Print the field, school and value mapping the run uses, as the wizard's Review lists them; returns it for --report."""
+        spec = options.spec
+        fields = {heading: column for heading, column in spec.headings_of(options.field_mapping)}
+        fixed = {heading: value for heading, value in spec.headings_of(options.fixed_values)}
+        file_fixed = {}
+        for heading, value, name in spec.headings_of_files(options.file_fixed_values):
+            file_fixed.setdefault(name, {})[heading] = value
+        lines = [f"{heading} <- {column}" for heading, column in fields.items()]
+        lines += [f"{heading} = {value or 'blank'} for every row" for heading, value in fixed.items()]
+        lines += [f"{heading} = {value or 'blank'} for every row of {name}" for name, v in file_fixed.items() for heading, value in v.items()]
+        self.stdout.write("Fields: " + "; ".join(lines) + ".")
+        used = {"fields": fields, "fixed": fixed, "file_fixed": file_fixed}
+        if spec.lookup_field("schools") is not None:
+            schools = {}
+            for value in self._school_values:
+                school = self._schools.get(options.school_mapping.get(value))
+                schools[value] = f"{school.name} ({school.sis_id})" if school else None
+            if schools:
+                shown = list(schools.items())[:SCHOOLS_PRINTED]
+                more = f" ... and {len(schools) - len(shown)} more (see --report)" if len(schools) > len(shown) else ""
+                self.stdout.write("Schools: " + "; ".join(f"{v} -> {s or 'no school'}" for v, s in shown) + more + ".")
+            unmapped = [v for v, s in schools.items() if s is None]
+            if unmapped:
+                self.stderr.write(SCHOOLS_UNMAPPED.format(values=", ".join(unmapped[:10])))
+            used["schools"] = schools
+        values = {
+            spec.heading(key): {value: ("Skip these rows" if target == SKIP else target) for value, target in chosen.items()}
+            for key, chosen in options.value_mapping.items() if chosen and key in spec.by_key
+        }
+        if values:
+            self.stdout.write("Values: " + "; ".join(
+                f'{heading} "{value}" -> {target}' for heading, chosen in values.items() for value, target in chosen.items()
+            ) + ".")
+        used["values"] = values
+        return used
 
     def _describe_bundle(self, bundle) -> None:
         self.stdout.write(f"{bundle.label}: District ID from {bundle.district_id_column}.")
@@ -182,21 +245,31 @@ class Command(BaseCommand):
         )
         if bundle is not None:
             proposal = with_bundle_mapping(proposal, bundle.mapping, labels)
-        mapping = {**proposal.suggestions, **proposal.matched}
+        # What the wizard matches by itself; its suggestions wait for the admin there, and for --map here.
+        mapping = dict(proposal.matched)
         for column, key in _pairs(opts["map"], "--map"):
             if key not in spec.by_key:
                 raise CommandError(f'--map: unknown field "{key}". Fields: {", ".join(spec.by_key)}.')
             label = labels[int(column) - 1] if column.isdigit() and 0 < int(column) <= len(labels) else column
             if label not in labels:
                 raise CommandError(f'--map: no column "{column}" in the file(s).')
-            mapping = {k: v for k, v in mapping.items() if v != label}
-            mapping[key] = label
-        fixed, file_fixed = {}, {}
+            mapping[key] = label  # a column may feed several fields (a username that is the email address)
+        for key, label in proposal.suggestions.items():
+            if key not in mapping:
+                self.stdout.write(SUGGESTION_NOT_APPLIED.format(column=label, heading=spec.heading(key), key=key))
+        fixed, file_fixed, skipped_by_set = {}, {}, set()
         names = [s.info.name for s in sources]
         for left, value in _pairs(opts["set"], "--set"):
             name, _, key = left.rpartition(":")
             if key not in spec.by_key:
                 raise CommandError(f'--set: unknown field "{key}".')
+            if value.strip().casefold() == SKIP:
+                coding = spec.by_key[key].rule.coding
+                if coding is None or not coding.can_skip:
+                    skippable = ", ".join(f.key for f in spec.coded_fields if f.rule.coding.can_skip)
+                    raise CommandError(ERROR_SET_SKIP.format(key=key, fields=skippable or "none"))
+                value = SKIP
+                skipped_by_set.add(key)  # the value mapping below sends "skip" to "skip these rows"
             if not name:
                 fixed[key] = value
                 continue
@@ -248,7 +321,10 @@ class Command(BaseCommand):
             self._new_schools = self._planned_schools(values, school_map, bundle)
             school_map.update(dict.fromkeys(self._new_schools, NEW_SCHOOL))
         options.school_mapping = school_map
+        self._school_values, self._schools = values, {s.id: s for s in schools}
         options.value_mapping = self._value_mapping(coded_values, options, opts, memory)
+        for key in skipped_by_set:
+            options.value_mapping.setdefault(key, {})[SKIP] = SKIP
         return options
 
     def _planned_schools(self, values, school_map, bundle) -> dict:
@@ -329,17 +405,22 @@ class Command(BaseCommand):
             with open(opts["report"], "w", encoding="utf-8") as fh:
                 json.dump(report, fh, indent=2, default=str)
         counts = report["counts"]
-        self.stdout.write(
-            f"{report['status']}: rows {counts['rows']}, created {counts['created']}, updated {counts['updated']}, "
-            f"unchanged {counts['unchanged']}, conflicts {counts['conflicts']}, errors {counts['errors']}, "
-            f"warnings {counts['warnings']}"
-        )
+        tally = COUNTS_LINE.format(**{"skipped": 0, **counts})
+        if report["status"] == "refused":
+            self.stdout.write(REFUSED.format(errors=counts["errors"], tally=tally))
+        elif report["status"] == "dry_run":
+            self.stdout.write(DRY_RUN.format(tally=tally))
+        else:
+            self.stdout.write(f"{report['status']}: {tally}")
+        if report.get("hold"):
+            self.stdout.write(report["hold"])
         if job is not None and job.status == ImportStatus.SCHEDULED:
             self.stdout.write(f"Import {job.number} scheduled for {job.run_after.astimezone(job.district.tzinfo):%Y-%m-%d %H:%M %Z}.")
         for entry in report["errors"][:50]:
             where = f"{entry['file']} row {entry['row']}" if entry["row"] else entry["file"]
             column = f", column {entry['column']}" if entry["column"] else ""
-            self.stderr.write(f"{where}{column}: {entry['message']} {entry['suggestion']}")
+            suggestion = COMMAND_SUGGESTIONS.get(entry["code"], entry["suggestion"])
+            self.stderr.write(f"{where}{column}: {entry['message']} {suggestion}")
         if len(report["errors"]) > 50:
             self.stderr.write(f"... and {len(report['errors']) - 50} more errors (see --report).")
         if failed:

@@ -36,7 +36,7 @@ def _roster(tmp_path):
 def test_suggestions_apply_by_themselves_and_guardians_are_skipped(district, school, tmp_path):
     out, _ = _run(_roster(tmp_path), "--district", district.slug, "--now", "--report", tmp_path / "r.json")
 
-    assert out.startswith("completed")
+    assert "\ncompleted: " in out
     assert _types(district) == {"S1": "student", "S2": "student", "S3": "student", "T1": "staff", "A1": "staff"}
     grades = dict(User.objects.filter(district=district, district_user_id__startswith="S").values_list("district_user_id", "grade"))
     assert grades == {"S1": "K", "S2": "1", "S3": "PK"}
