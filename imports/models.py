@@ -88,6 +88,8 @@ class ImportJob(models.Model):
     )
     group_members = models.CharField(max_length=16, choices=GroupMembers.choices, default=GroupMembers.STUDENTS)
     email_staff = models.BooleanField(default=False)
+    # Overwrite Password leaves alone the passwords of people who have signed in, unless this is ticked.
+    replace_claimed_passwords = models.BooleanField(default=False)
 
     # Validation and outcome.
     validated_at = models.DateTimeField(null=True, blank=True)
@@ -370,6 +372,8 @@ class EmailKind(models.TextChoices):
     COMPLETION = "completion", "Import complete"
     # To the address an import replaced, for someone who signs in: a takeover does not go unnoticed.
     EMAIL_CHANGED = "email_changed", "Email address changed"
+    # To the stored address of someone who signs in and whose password an import replaced.
+    PASSWORD_CHANGED = "password_changed", "Password replaced"
 
 
 class EmailStatus(models.TextChoices):

@@ -19,6 +19,7 @@ from schools.selectors import district_get
 from schools.services import district_create, school_upsert
 
 from .models import AuditAction, CustomGroup, User, UserType
+from .protection import is_protected
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ class UserError(Exception):
 
 
 def _refuse_admins(user: User) -> None:
-    if user.is_district_admin or user.is_superuser or user.is_staff:
+    if is_protected(user):
         raise UserError(ERROR_ADMIN_ACCOUNT, code="admin_account")
 
 

@@ -13,6 +13,7 @@ from . import selectors, services
 from .forms import GroupNameForm, MemberAddForm, UserEditForm, UserFilterForm
 from .models import AuditAction
 from .permissions import district_admin_required
+from .protection import is_protected
 
 MEMBERS_PER_PAGE = 100
 HISTORY_SHOWN = 100
@@ -79,7 +80,7 @@ def user_detail(request, user_id: int):
         "groups": user.custom_groups.filter(district=request.district).order_by("name"),
         "history": selectors.user_history(district=request.district, user=user, limit=HISTORY_SHOWN),
         "headings": {key: field.heading for key, field in FIELDS_BY_KEY.items()},
-        "is_admin_account": user.is_district_admin or user.is_superuser or user.is_staff,
+        "is_admin_account": is_protected(user),
     })
 
 
@@ -87,7 +88,7 @@ def user_detail(request, user_id: int):
 def user_edit(request, user_id: int):
     """Edit one user's fields under the import's rules; administrators' accounts are refused."""
     user = _user_or_404(request, user_id)
-    if user.is_district_admin or user.is_superuser or user.is_staff:
+    if is_protected(user):
         messages.error(request, services.ERROR_ADMIN_ACCOUNT)
         return redirect("users:detail", user_id=user.pk)
     schools = school_list(district=request.district)

@@ -20,13 +20,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from users.models import CustomGroup, User
+from users.protection import protected_q
 
 from .. import selectors
 from ..models import (
     EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus,
 )
 from ..models import ImportGroupAddition
-from ..pipeline.classify import NEW, classify
+from ..pipeline.classify import NEW, PASSWORD_OVERWRITE, classify, without_password
 from ..pipeline.masking import mask_value
 from ..pipeline.normalize import STAFF
 from ..pipeline.rows import UserRow
@@ -266,6 +267,8 @@ def _apply_chunk(
     )
     # Decided before this chunk writes: a password it sets must not make an account look claimed.
     login_allowed = _login_email_allowed(job, rows, existing) if job.email_staff else set()
+    claimed = _claimed_password_ids(job, rows, existing) if options.password_policy == PASSWORD_OVERWRITE else set()
+    password_notices = []
     now = timezone.now()
     new_rows, updates, changes, password_hashes, to_hash, replaced_emails = [], [], [], [], [], []
     for row in rows:
@@ -274,6 +277,11 @@ def _apply_chunk(
             row.password_deferred = True
         current = existing.get(row.district_id)
         outcome = classify(row, current, conflict_policy=options.conflicts, password_policy=options.password_policy)
+        if outcome.set_password and current is not None and current.id in claimed:
+            if not job.replace_claimed_passwords:
+                outcome = without_password(outcome)
+            else:
+                password_notices.append(ImportEmail(job=job, kind=EmailKind.PASSWORD_CHANGED, user_id=current.id))
         if outcome.kind == "conflict":
             counts["conflicts"] += 1
         if outcome.kind == NEW:
@@ -306,7 +314,7 @@ def _apply_chunk(
     writers.set_passwords(password_hashes)
     notices = _email_change_notices(job, replaced_emails)
     ImportChange.objects.bulk_create(changes, batch_size=2000)
-    ImportEmail.objects.bulk_create(notices, ignore_conflicts=True)
+    ImportEmail.objects.bulk_create(notices + password_notices, ignore_conflicts=True)
     password_batches_plan(job=job, indexes=to_hash, starts=batch_starts)
 
     if not (job.custom_group_id or job.email_staff):
@@ -340,7 +348,18 @@ def _login_email_allowed(job: ImportJob, rows, existing: dict) -> set[int]:
         return set()
     unclaimed = Q(created_by_import_id=job.id) | Q(last_login__isnull=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
     return set(
-        User.objects.filter(unclaimed, id__in=ids, is_district_admin=False, is_superuser=False).values_list("id", flat=True)
+        User.objects.filter(unclaimed, id__in=ids).exclude(protected_q()).values_list("id", flat=True)
+    )
+
+
+def _claimed_password_ids(job: ImportJob, rows, existing: dict) -> set[int]:
+    """Matched users with a file password who have signed in (not made by this job): their holder owns the password."""
+    ids = [existing[r.district_id].id for r in rows if r.password and r.district_id in existing]
+    if not ids:
+        return set()
+    return set(
+        User.objects.filter(id__in=ids, last_login__isnull=False).exclude(created_by_import_id=job.id)
+        .values_list("id", flat=True)
     )
 
 

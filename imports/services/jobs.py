@@ -472,7 +472,7 @@ def proposed_value_mapping(job: ImportJob, listed: list[tuple[str, str]]) -> dic
 
 def import_job_set_actions(
     *, job: ImportJob, conflict_policy: str, password_policy: str, custom_group_id: int | None,
-    group_members: str, email_staff: bool,
+    group_members: str, email_staff: bool, replace_claimed_passwords: bool = False,
 ) -> ImportJob:
     """Record the Additional Actions; the preview counts depend on them, so re-validate."""
     group = None
@@ -487,6 +487,7 @@ def import_job_set_actions(
         job.custom_group = group
         job.group_members = group_members
         job.email_staff = email_staff
+        job.replace_claimed_passwords = replace_claimed_passwords
         job.step = _step_after(job, WizardStep.ACTIONS)
         if changed:
             validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from schools.models import District
 from users.models import User
+from users.protection import PROTECTED_COLUMNS
 
 from .. import selectors
 from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
@@ -61,6 +62,8 @@ class ValidationResult:
     affected_by_school: Counter = field(default_factory=Counter)
     largest_changes: list = field(default_factory=list)
     duplicates: int = 0  # problems the within-file duplicate check found (a pure function of the rows)
+    # Matched users with a file password who already sign in: "Also replace the passwords of N people".
+    claimed_passwords: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -82,6 +85,7 @@ class ValidationResult:
             "affected_by_school": {str(k): v for k, v in self.affected_by_school.items()},
             "largest_changes": self.largest_changes,
             "duplicates": self.duplicates,
+            "claimed_passwords": self.claimed_passwords,
         }
 
 
@@ -223,6 +227,7 @@ def validate_import(
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
+    password_users: set[int] = set()
     for batch in _batched(iter_user_rows(sources, options, keep_skipped=True) if rows is None else rows, BATCH_ROWS):
         rows = [row for _, row in batch if not row.skipped]
         lookup.load([r for r in rows if not r.has_error])
@@ -250,6 +255,8 @@ def validate_import(
                         row.issues += _matched_twice(matched, row, existing, labels)
                     if not row.has_error:
                         outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
+                        if row.password and existing is not None and not existing.protected:
+                            password_users.add(existing.id)
             found = duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
@@ -283,7 +290,14 @@ def validate_import(
     result.duplicates += len(late)
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
+    result.claimed_passwords = _signed_in_count(password_users)
     return result
+
+
+def _signed_in_count(user_ids: set[int]) -> int:
+    return sum(
+        User.objects.filter(id__in=batch, last_login__isnull=False).count() for batch in _batched(sorted(user_ids), 5000)
+    )
 
 
 def _plain_outcome(row, existing: ExistingUser | None, lookup: _ExistingLookup) -> Outcome | None:
@@ -517,7 +531,7 @@ def fingerprint_columns(sources: list[Source], options: ImportOptions) -> tuple[
     """Every stored column a pass's verdicts depend on: the keys, who is protected, the users a type may
     match, and the record columns it compares (a sign-in's last_login or a new password changes none)."""
     spec = options.spec
-    columns = ("id", *spec.key_columns, "is_district_admin", "is_superuser", *spec.match_only,
+    columns = ("id", *spec.key_columns, *PROTECTED_COLUMNS, *spec.match_only,
                *given_record_columns(sources, options))
     return tuple(dict.fromkeys(columns))
 

@@ -421,14 +421,17 @@ def actions(request, number: int):
     initial = {
         "conflict_policy": job.conflict_policy, "password_policy": job.password_policy,
         "custom_group": job.custom_group_id, "group_members": job.group_members, "email_staff": job.email_staff,
+        "replace_claimed_passwords": job.replace_claimed_passwords,
     }
-    form = ActionsForm(request.POST or None, initial=initial, groups=groups)
+    claimed = job.validation_summary.get("claimed_passwords", 0)
+    form = ActionsForm(request.POST or None, initial=initial, groups=groups, claimed=claimed)
     if request.method == "POST" and form.is_valid():
         try:
             jobs.import_job_set_actions(
                 job=job, conflict_policy=form.cleaned_data["conflict_policy"],
                 password_policy=form.cleaned_data["password_policy"], custom_group_id=form.cleaned_data["custom_group"],
                 group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
+                replace_claimed_passwords=form.cleaned_data["replace_claimed_passwords"],
             )
         except jobs.ImportError_ as exc:
             form.add_error(None, str(exc))
@@ -436,7 +439,7 @@ def actions(request, number: int):
             return redirect(_next_url(job, WizardStep.ACTIONS))
     return _render(request, "imports/wizard/actions.html", job, WizardStep.ACTIONS, {
         "form": form, "example": job.validation_summary.get("conflict_example"),
-        "has_password_column": get_spec(job.import_type).password_field in job.field_mapping,
+        "has_password_column": get_spec(job.import_type).password_field in job.field_mapping, "claimed": claimed,
     })
 
 
