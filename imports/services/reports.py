@@ -6,7 +6,7 @@ from classworks_import.csv_safety import safe_cell
 from users.models import User
 
 from ..models import ImportChange, ImportIssue, ImportJob
-from ..pipeline.masking import shown_cells
+from ..pipeline.masking import HIDDEN, is_password_heading, password_indexes, shown_cells
 from ..pipeline.reading import iter_rows
 from ..types import get_spec
 from .sources import sources_for_job
@@ -32,15 +32,15 @@ def error_report_rows(job: ImportJob):
         if row is None:
             for i in found:
                 yield [i.file.original_name if i.file else "", *[""] * len(labels), "", i.get_severity_display(), i.field, i.message, i.suggestion]
-    password_column = job.field_mapping.get(get_spec(job.import_type).password_field)
+    spec = get_spec(job.import_type)
     for source in sources:
         # A report is mailed and shared: passwords never go in it (see pipeline/masking.py).
-        password_indexes = {i for i, label in enumerate(source.info.column_labels) if label == password_column}
+        secret = password_indexes(source.info.column_labels, spec=spec, field_mapping=job.field_mapping)
         for raw in iter_rows(source.path, source.info):
             found = issues.get((source.file_id, raw.row))
             if not found:
                 continue
-            by_label = dict(zip(source.info.column_labels, shown_cells(raw.cells, password_indexes)))
+            by_label = dict(zip(source.info.column_labels, shown_cells(raw.cells, secret)))
             cells = [by_label.get(label, "") for label in labels]
             for i in found:
                 yield [source.info.name, *cells, raw.row, i.get_severity_display(), i.field, i.message, i.suggestion]
@@ -52,9 +52,15 @@ def results_report_rows(job: ImportJob):
     created = User.objects.filter(created_by_import=job).values_list("district_user_id", "username").order_by("id")
     for district_user_id, username in created.iterator(chunk_size=5000):
         yield ["created", district_user_id, username, "", "", ""]
+    spec = get_spec(job.import_type)
+    # A field fed by a password heading (matched to another field by mistake) keeps its values private.
+    secret = {key for key, label in job.field_mapping.items() if is_password_heading(label, spec=spec, field_mapping=job.field_mapping)}
+    secret |= {spec.by_key[key].stored_column for key in secret if key in spec.by_key}
     changes = ImportChange.objects.filter(job=job).select_related("user").order_by("id")
     for change in changes.iterator(chunk_size=5000):
         for field, (before, after) in change.changes.items():
+            if field in secret and field != "password":
+                before, after = HIDDEN if before else before, HIDDEN if after else after
             yield ["updated", change.district_user_id, change.user.username if change.user else "", field, before, after]
 
 

@@ -21,8 +21,8 @@ from users.services import audit_event_record
 from .. import selectors
 from ..forms import ActionsForm, MatchForm, StartForm
 from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
-from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
+from ..pipeline.masking import is_password_heading
 from ..pipeline.normalize import SKIP
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
@@ -160,7 +160,7 @@ def map_fields(request, number: int):
         for f in spec.fields
     ]
     # A column whose heading says Password is masked even before it is matched.
-    hidden = {c for c in labels if normalize_heading(c) in spec.secret_headings} | {mapping.get(spec.password_field)}
+    hidden = {c for c in labels if is_password_heading(c, spec=spec, field_mapping=mapping)}
     samples = column_samples(sources, hidden=hidden)
     columns = [{"label": c, "samples": samples.get(c, []), "matched": c in used} for c in labels]
     return _render(request, "imports/wizard/fields.html", job, WizardStep.MAP_FIELDS, {
