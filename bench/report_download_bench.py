@@ -109,7 +109,7 @@ def main() -> None:
         client.force_login(admin)
         for name in ("error_report", "results_report"):
             result = fetch(client, reverse(f"imports:{name}", args=[job.number]))
-            print(f"{name}: rows={args.rows:,} first byte {result['first_byte_s']:.3f} s, whole {result['total_s']:.1f} s, "
+            print(f"{name}: error rows={args.rows:,}, changed users={args.changes:,}: first byte {result['first_byte_s']:.3f} s, whole {result['total_s']:.1f} s, "
                   f"{result['mb']:.0f} MB in {result['lines']:,} chunks, RSS {result['rss_before_mb']:.0f} MB before, "
                   f"grew {result['rss_grew_mb']:.1f} MB")
     finally:

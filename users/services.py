@@ -19,6 +19,7 @@ from schools.selectors import district_get
 from schools.services import district_create, school_upsert
 
 from .models import AuditAction, CustomGroup, User, UserType
+from .auth import client_ip_address
 from .protection import is_protected
 
 logger = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ def audit_event_record(
     ip_address = None
     if request is not None:
         actor = actor or (request.user if request.user.is_authenticated else None)
-        ip_address = request.META.get("REMOTE_ADDR") or None
+        ip_address = client_ip_address(request) or None  # as throttling sees it: the client, not the proxy
     if district is None:
         district = getattr(job, "district", None) or getattr(actor, "district", None)
     return AuditEvent.objects.create(

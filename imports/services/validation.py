@@ -46,8 +46,9 @@ USERNAME_TAKEN_BY_ACCOUNT = (
     'Username "{username}" already belongs to an account of this district without a District ID (such as an '
     "administrator's); this row is District ID {district_id}."
 )
-USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is already in use in Classworks.'
-USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Usernames are unique across every district: choose another, or leave the cell blank to have one made."
+# Says nothing of where: a file must not be able to probe which usernames other districts hold.
+USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is not available.'
+USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Choose another, or leave the cell blank to have one made."
 
 
 LARGEST_CHANGES_KEPT = 10

@@ -141,6 +141,7 @@ def map_fields(request, number: int):
     labels = column_labels(sources)
     if request.method == "POST":
         return _post_fields(request, job, labels, sources)
+    audit_event_record(action=AuditAction.VIEW_FIELD_SAMPLES, request=request, job=job)
     proposal = jobs.proposed_field_mapping(job)
     spec = get_spec(job.import_type)
     mapping, fixed = job.field_mapping, job.fixed_values
@@ -406,6 +407,7 @@ def validate(request, number: int):
     if groups is None:  # a job validated before the pass stored its groups
         groups = selectors.import_issue_groups(job=job)
     page = Paginator(selectors.import_issues(job=job, code=code), ISSUES_PER_PAGE).get_page(request.GET.get("page"))
+    audit_event_record(action=AuditAction.VIEW_VALIDATION, request=request, job=job)  # issues and the fix-rows editor
     return _render(request, "imports/wizard/validate.html", job, WizardStep.VALIDATE, {
         "counts": counts, "groups": groups, "page": page, "code": code,
         "Severity": Severity,
