@@ -222,6 +222,8 @@ class ImportFile(models.Model):
     headers = models.JSONField(default=list, blank=True, help_text="The header row as read, or [] without one.")
     column_count = models.PositiveIntegerField(default=0)
     row_count = models.PositiveIntegerField(default=0)
+    # An xlsx's first data rows, read at upload: Map Fields shows its samples without opening the workbook.
+    sample_rows = models.JSONField(default=list, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when retention removed the bytes.")
     # A version written when the admin corrects error rows on Validate File. It belongs to the same
     # job, so Close X and retention delete it with the original; the original is never rewritten.
