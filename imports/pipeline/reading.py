@@ -6,6 +6,7 @@ import io
 import os
 import re
 import zipfile
+from array import array
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -38,6 +39,7 @@ XLSX_MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024
 XLSX_MAX_SHARED_STRINGS = 400_000
 XLSX_STORED_SAMPLE_ROWS = 20  # kept with an xlsx upload: Map Fields shows them without opening the workbook
 _SHARED_STRINGS_TYPE = b"spreadsheetml.sharedStrings+xml"
+_MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
 
 if csv.field_size_limit() < FIELD_LIMIT:
@@ -489,12 +491,65 @@ def _check_shared_strings(path, name: str, members) -> None:
                 raise FileReadError(name, refusal.format(what=what, limit=f"{XLSX_MAX_SHARED_STRINGS:,}"), "xlsx_too_large")
 
 
+class _SharedStrings:
+    """A workbook's shared-strings table, each text parsed when a cell first asks for it.
+
+    openpyxl parses the whole table at every open (45 µs a text here: 18 s for 400,000), so even a
+    two-row workbook paid for every text in it. This finds where each text starts (a regex over
+    the capped part) and parses only the ones the rows read use.
+    """
+
+    _END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?si\s*>")
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._starts = array("q", (m.start() for m in _SHARED_STRING.finditer(data)))
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, index: int) -> str:
+        text = self._texts.get(index)
+        if text is None:
+            if not 0 <= index < len(self._starts):
+                raise IndexError(index)
+            text = self._texts[index] = self._parse(self._starts[index])
+        return text
+
+    def _parse(self, start: int) -> str:
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.functions import fromstring
+
+        opening = self._data[start:self._data.index(b">", start) + 1]
+        if opening.endswith(b"/>"):
+            return ""
+        end = self._END.search(self._data, start)
+        fragment = self._data[start:end.end() if end else len(self._data)]
+        prefix = opening[1:opening.index(b"si")].rstrip(b":")
+        # The fragment without the <sst> around it: declare its namespace again (as default and prefix).
+        namespace = b'xmlns="%s"' % _MAIN_NS + (b' xmlns:%s="%s"' % (prefix, _MAIN_NS) if prefix else b"")
+        head = len(opening) - (1 if opening.endswith(b">") else 0)
+        element = fromstring(fragment[:head].rstrip(b">") + b" " + namespace + b">" + fragment[len(opening):])
+        return Text.from_tree(element).content.replace("x005F_", "")
+
+
 def _open_workbook(path, name: str):
-    import openpyxl  # only xlsx uploads pay for the import
+    """The workbook, read-only, with its shared strings parsed on demand (_SharedStrings)."""
+    from openpyxl.reader.excel import ExcelReader  # only xlsx uploads pay for the import
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:  # capped in size and count by _check_shared_strings
+                self.shared_strings = _SharedStrings(self.archive.read(part.PartName[1:]))
 
     try:
         # A file object, not the path: openpyxl judges a path by its extension, and stored uploads have none.
-        return openpyxl.load_workbook(open(path, "rb"), read_only=True, data_only=True)  # noqa: SIM115
+        reader = Reader(open(path, "rb"), read_only=True, data_only=True)  # noqa: SIM115
+        reader.read()
+        return reader.wb
     except Exception:  # openpyxl raises many kinds of errors on damaged workbooks
         raise FileReadError(name, "is not a readable Excel workbook", "binary_file") from None
 

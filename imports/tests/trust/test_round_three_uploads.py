@@ -88,3 +88,19 @@ def test_an_ordinary_workbook_without_a_dimension_is_read(tmp_path):
 
     assert info.column_labels == HEADER and info.row_count == 2
     assert info.sample_rows[1][:2] == ["Alan", "Turing"]
+
+
+def test_rich_text_prefixed_and_escaped_shared_strings_read_as_excel_shows_them():
+    """The on-demand table gives what openpyxl's own parse gave: runs joined, entities decoded, phonetics left out."""
+    from imports.pipeline.reading import _SharedStrings
+
+    data = (b'<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="4">'
+            b'<x:si><x:t>Ada &amp; Co</x:t></x:si>'
+            b'<x:si><x:r><x:t>Love</x:t></x:r><x:r><x:rPr/><x:t>lace</x:t></x:r><x:rPh sb="0" eb="4"><x:t>ignored</x:t></x:rPh></x:si>'
+            b'<x:si/><x:si><x:t xml:space="preserve"> &lt;b&gt; </x:t></x:si></x:sst>')
+    strings = _SharedStrings(data)
+
+    assert len(strings) == 4
+    assert [strings[i] for i in range(4)] == ["Ada & Co", "Lovelace", "", " <b> "]
+    with pytest.raises(IndexError):
+        strings[4]
