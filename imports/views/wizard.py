@@ -36,6 +36,10 @@ SCHOOL_VALUES_PER_PAGE = 200
 SCHOOL_LINES_ON_REVIEW = 50
 CODED_VALUES_PER_PAGE = 200
 NEW_SCHOOL_CHOICE = "new"  # the School Mapping drop-down's "Create school"
+# Beyond this many schools each line gets a text box over one shared <datalist> instead of its own
+# <select>: 200 lines of 2,000 options each were 25 MB of HTML and 17 s to render.
+SCHOOL_SELECT_MAX = 50
+NEW_SCHOOL_TEXT = "Create school"
 
 
 def _step_url(job, step: str) -> str:
@@ -251,9 +255,12 @@ def map_schools(request, number: int):
     schools = selectors.school_choices(district=request.district)
     current = dict(job.school_mapping)
     values = _ValuePage(job, params)
+    listed = len(schools) > SCHOOL_SELECT_MAX
     if request.method == "POST":
         # A select the form did not send leaves its value as it was (chosen earlier, or proposed at Next).
         chosen = {line.value: request.POST[f"school_{line.position}"] for line in lines if f"school_{line.position}" in request.POST}
+        if listed:
+            chosen = {value: _school_from_text(text, schools) for value, text in chosen.items()}
         new_schools = {
             value: {"name": request.POST.get(f"new_name_{line.position}", ""), "sis_id": request.POST.get(f"new_sis_{line.position}", "")}
             for line in lines for value in [line.value] if chosen.get(value) == NEW_SCHOOL_CHOICE
@@ -278,12 +285,17 @@ def map_schools(request, number: int):
         [line.value for line in lines], schools, remembered=memory.school_mapping if memory else None,
         names=job.bundle_summary.get("school_names"),
     )
-    options = _school_options(schools)
+    options = "" if listed else _school_options(schools)
+    labels = {str(s.id): _school_label(s) for s in schools} if listed else {}
     rows = []
     for line in lines:
         selected = current[line.value] if line.value in current else proposal.get(line.value)
         planned = job.new_schools.get(line.value)
-        row = {"index": line.position, "value": line.value, "count": line.rows, "options": _with_selected(options, selected)}
+        row = {"index": line.position, "value": line.value, "count": line.rows}
+        if listed:
+            row["text"] = NEW_SCHOOL_TEXT if planned is not None else labels.get(str(selected or ""), str(selected or ""))
+        else:
+            row["options"] = _with_selected(options, selected)
         if planned is not None or selected is None:  # matches no school: it can become a new one
             row["new"] = planned or jobs.new_school_defaults(job, line.value)
             row["new_selected"] = planned is not None
@@ -291,7 +303,8 @@ def map_schools(request, number: int):
     return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {
         "lines": rows, "page": page, "q": search,
         "paged": page.paginator.num_pages > 1 or bool(search), "values": values.context(),
-        "new_school_choice": NEW_SCHOOL_CHOICE,
+        "new_school_choice": NEW_SCHOOL_CHOICE, "listed": listed, "new_school_text": NEW_SCHOOL_TEXT,
+        "school_labels": [labels[str(s.id)] for s in schools] if listed else [],
     })
 
 
@@ -370,6 +383,25 @@ def _school_options(schools) -> str:
     return "".join(
         format_html('<option value="{}">{} ({})</option>', s.id, s.name, s.sis_id) for s in schools
     )
+
+
+def _school_label(school) -> str:
+    return f"{school.name} ({school.sis_id})" if school.sis_id else school.name
+
+
+def _school_from_text(text: str, schools) -> str:
+    """A school chosen in a text box: its list label, its SIS ID or its name (when one school has it).
+    Blank stays unchosen; text that names no school is sent on as is and refused as not the district's."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    if text.casefold() == NEW_SCHOOL_TEXT.casefold():
+        return NEW_SCHOOL_CHOICE
+    for key in (_school_label, lambda s: s.sis_id, lambda s: s.name):
+        found = [s for s in schools if (key(s) or "").casefold() == text.casefold()]
+        if len(found) == 1:
+            return str(found[0].id)
+    return text
 
 
 def _with_selected(options: str, school_id) -> str:
