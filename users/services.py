@@ -20,6 +20,7 @@ from schools.services import district_create, school_upsert
 
 from .models import AuditAction, CustomGroup, User, UserType
 from .auth import client_ip_address
+from .locks import district_ids_lock
 from .protection import is_protected
 
 logger = logging.getLogger(__name__)
@@ -253,6 +254,8 @@ def user_update(*, user: User, values: dict, request=None, actor: User | None = 
     """
     _refuse_admins(user)
     with transaction.atomic():
+        # Two edits (or an import) giving one District ID at once: the second sees the first, never a 500.
+        district_ids_lock(district_id=user.district_id)
         locked = User.objects.select_for_update().get(pk=user.pk)
         _refuse_admins(locked)
         district_user_id = values.get("district_user_id")
