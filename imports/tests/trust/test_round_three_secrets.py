@@ -81,3 +81,15 @@ def test_the_rule_covers_mapped_alias_exact_and_password_words():
         assert is_password_heading(heading, spec=spec, field_mapping=mapping), heading
     for heading in ("Last Name", "Grade", "Email Address", "District ID"):
         assert not is_password_heading(heading, spec=spec, field_mapping=mapping), heading
+
+
+def test_value_pages_never_list_a_password_column_matched_to_a_coded_field(district, district_admin, school, tmp_path):
+    from imports.services.sources import ImportOptions, sources_for_job
+    from imports.services.validation import file_value_counts
+
+    mapping = {**MAPPING, "grade": "Initial Password"}  # a coded field fed by a password heading
+    job = _job(district, district_admin, tmp_path, "Initial Password", mapping=mapping)
+
+    schools, coded = file_value_counts(sources_for_job(job), ImportOptions.from_job(job))
+
+    assert SECRET not in str(coded) and SECRET not in str(schools)
