@@ -167,3 +167,20 @@ def test_additional_actions_offers_the_option_with_the_count(
     })
     job.refresh_from_db()
     assert job.replace_claimed_passwords
+
+
+def test_the_command_line_leaves_signed_in_passwords_alone_unless_told(district, district_admin, tmp_path, claimed_and_new):
+    import io
+
+    from django.core.management import call_command
+
+    signed_in, _ = claimed_and_new
+    args = [str(_password_file(tmp_path)), "--district", district.slug, "--as", district_admin.username,
+            "--password", "overwrite", "--now"]
+    call_command("import_users", *args, stdout=io.StringIO(), stderr=io.StringIO())
+    signed_in.refresh_from_db()
+    assert signed_in.check_password(PASSWORD)
+
+    call_command("import_users", *args, "--replace-claimed-passwords", stdout=io.StringIO(), stderr=io.StringIO())
+    signed_in.refresh_from_db()
+    assert signed_in.check_password(FILE_PASSWORD)
