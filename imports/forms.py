@@ -47,7 +47,9 @@ class ActionsForm(forms.Form):
     custom_group = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Add users to a custom group")
     group_members = forms.ChoiceField(choices=GroupMembers.choices, widget=forms.RadioSelect, label="Who is added")
     email_staff = forms.BooleanField(required=False, label="Email staff their login information")
+    replace_claimed_passwords = forms.BooleanField(required=False)
 
-    def __init__(self, *args, groups, **kwargs):
+    def __init__(self, *args, groups, claimed: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["replace_claimed_passwords"].label = f"Also replace the passwords of {claimed} people who already sign in"
         self.fields["custom_group"].choices = [("", "— No group —")] + [(g.id, g.name) for g in groups]

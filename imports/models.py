@@ -88,6 +88,8 @@ class ImportJob(models.Model):
     )
     group_members = models.CharField(max_length=16, choices=GroupMembers.choices, default=GroupMembers.STUDENTS)
     email_staff = models.BooleanField(default=False)
+    # Overwrite Password leaves alone the passwords of people who have signed in, unless this is ticked.
+    replace_claimed_passwords = models.BooleanField(default=False)
 
     # Validation and outcome.
     validated_at = models.DateTimeField(null=True, blank=True)
@@ -220,6 +222,8 @@ class ImportFile(models.Model):
     headers = models.JSONField(default=list, blank=True, help_text="The header row as read, or [] without one.")
     column_count = models.PositiveIntegerField(default=0)
     row_count = models.PositiveIntegerField(default=0)
+    # An xlsx's first data rows, read at upload: Map Fields shows its samples without opening the workbook.
+    sample_rows = models.JSONField(default=list, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when retention removed the bytes.")
     # A version written when the admin corrects error rows on Validate File. It belongs to the same
     # job, so Close X and retention delete it with the original; the original is never rewritten.
@@ -259,7 +263,11 @@ class ImportIssue(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["job", "severity", "code"])]
+        indexes = [
+            models.Index(fields=["job", "severity", "code"]),
+            # errors.csv streams a file's issues in row order: no sort of a million rows before the first byte.
+            models.Index(fields=["job", "file", "row", "id"], name="import_issue_report_order"),
+        ]
 
 
 class ImportSchoolValue(models.Model):
@@ -373,6 +381,8 @@ class EmailKind(models.TextChoices):
     COMPLETION = "completion", "Import complete"
     # To the address an import replaced, for someone who signs in: a takeover does not go unnoticed.
     EMAIL_CHANGED = "email_changed", "Email address changed"
+    # To the stored address of someone who signs in and whose password an import replaced.
+    PASSWORD_CHANGED = "password_changed", "Password replaced"
 
 
 class EmailStatus(models.TextChoices):

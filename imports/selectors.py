@@ -5,6 +5,7 @@ from django.db.models.functions import Length, Lower
 
 from schools.models import District, School
 from users.models import CustomGroup, User
+from users.protection import PROTECTED_COLUMNS, is_protected
 
 from .models import ImportIssue, ImportJob, ImportStatus
 from .pipeline.classify import ExistingUser
@@ -109,13 +110,14 @@ def existing_users_by_district_id(
     found: dict[str, ExistingUser] = {}
     remaining = district_ids
     for key_column in spec.key_columns:
-        columns = (key_column, "id", "district_user_id", "is_district_admin", "is_superuser", *(c for c, _ in only), *record)
-        first_record = 5 + len(only)
+        columns = (key_column, "id", "district_user_id", *PROTECTED_COLUMNS, *(c for c, _ in only), *record)
+        first_record = 6 + len(only)
         positions = {column: first_record + i for i, column in enumerate(record)}  # shared: no dict per user
         for row in _rows_where_in(district=district, column=key_column, values=remaining, columns=columns):
-            if row[0] in found or (only and any(row[5 + i] != value for i, (_, value) in enumerate(only))):
+            if row[0] in found or (only and any(row[6 + i] != value for i, (_, value) in enumerate(only))):
                 continue
-            found[row[0]] = ExistingUser(row[1], row[2], None, bool(row[3] or row[4]), stored=row, positions=positions)
+            protected = is_protected(**dict(zip(PROTECTED_COLUMNS, row[3:6])))
+            found[row[0]] = ExistingUser(row[1], row[2], None, protected, stored=row, positions=positions)
         if len(spec.key_columns) > 1:
             remaining = [k for k in remaining if k not in found]
     return found

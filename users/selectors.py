@@ -256,13 +256,18 @@ def user_imports(*, district: District, user: User):
     return created, changes
 
 
+HISTORY_HIDDEN_ACTIONS = ("view_user", "view_user_edit")
+
+
 def user_history(*, district: District, user: User, limit: int = 100) -> list[HistoryEntry]:
     """What happened to the user, newest first: audit events (views, edits, disables, links) and imports."""
     from imports.pipeline.fields import FIELDS_BY_KEY
 
     created, changes = user_imports(district=district, user=user)
     entries = []
-    for event in audit_event_list(district=district, subject_user=user)[:limit]:
+    # Views of the user are for the audit trail only: the History page tells what happened to them.
+    events = audit_event_list(district=district, subject_user=user).exclude(action__in=HISTORY_HIDDEN_ACTIONS)
+    for event in events[:limit]:
         fields = event.detail.get("fields") or []
         what = event.get_action_display()
         if fields:

@@ -19,6 +19,9 @@ from schools.selectors import district_get
 from schools.services import district_create, school_upsert
 
 from .models import AuditAction, CustomGroup, User, UserType
+from .auth import client_ip_address
+from .locks import district_ids_lock
+from .protection import is_protected
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +190,7 @@ def audit_event_record(
     ip_address = None
     if request is not None:
         actor = actor or (request.user if request.user.is_authenticated else None)
-        ip_address = request.META.get("REMOTE_ADDR") or None
+        ip_address = client_ip_address(request) or None  # as throttling sees it: the client, not the proxy
     if district is None:
         district = getattr(job, "district", None) or getattr(actor, "district", None)
     return AuditEvent.objects.create(
@@ -229,7 +232,7 @@ class UserError(Exception):
 
 
 def _refuse_admins(user: User) -> None:
-    if user.is_district_admin or user.is_superuser or user.is_staff:
+    if is_protected(user):
         raise UserError(ERROR_ADMIN_ACCOUNT, code="admin_account")
 
 
@@ -251,6 +254,8 @@ def user_update(*, user: User, values: dict, request=None, actor: User | None = 
     """
     _refuse_admins(user)
     with transaction.atomic():
+        # Two edits (or an import) giving one District ID at once: the second sees the first, never a 500.
+        district_ids_lock(district_id=user.district_id)
         locked = User.objects.select_for_update().get(pk=user.pk)
         _refuse_admins(locked)
         district_user_id = values.get("district_user_id")

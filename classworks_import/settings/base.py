@@ -102,7 +102,10 @@ LOGOUT_REDIRECT_URL = "login"
 # axes_reset` (or axes_reset_username / axes_reset_ip) lifts a lock before the cool-off ends.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Locked per username *and* address together: a stranger's wrong passwords lock only the stranger's
+# address out of that account, never the admin at their own. Spread over many addresses they are
+# slowed instead (users.auth.delay_failed_sign_in).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Attempts while locked out do not restart the cool-off: an admin who retries still gets in
 # 15 minutes after the lock, and an attacker cannot keep an account locked for ever by hammering.

@@ -20,13 +20,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from users.models import CustomGroup, User
+from users.locks import district_ids_lock, usernames_lock
+from users.protection import protected_q
 
 from .. import selectors
 from ..models import (
     EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus,
+    Severity,
 )
 from ..models import ImportGroupAddition
-from ..pipeline.classify import NEW, classify
+from ..pipeline.classify import NEW, PASSWORD_OVERWRITE, classify, without_password
 from ..pipeline.masking import mask_value
 from ..pipeline.normalize import STAFF
 from ..pipeline.rows import UserRow
@@ -36,7 +39,8 @@ from .passwords import password_batches_plan
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
 from .validation import (
-    BuiltRows, built_pass_reusable, built_rows_current, built_rows_delete, built_verdicts_delete, validate_import,
+    USERNAME_TAKEN_ELSEWHERE, USERNAME_TAKEN_ELSEWHERE_SUGGESTION, BuiltRows, built_pass_reusable, built_rows_current,
+    built_rows_delete, built_verdicts_delete, validate_import,
 )
 
 logger = logging.getLogger(__name__)
@@ -230,6 +234,25 @@ def _unusable_passwords(count: int) -> list[str]:
     return [UNUSABLE_PASSWORD_PREFIX + text[i:i + size] for i in range(0, size * count, size)]
 
 
+def _without_taken_usernames(job: ImportJob, rows, counts: Counter) -> list:
+    """The rows whose given username is still free; each of the others is an error of the run, not written."""
+    given = [r.values["username"] for r in rows if r.values.get("username")]
+    owners = selectors.username_owners(usernames=given) if given else {}
+    taken = [r for r in rows if r.values.get("username") and r.values["username"].lower() in owners]
+    if not taken:
+        return rows
+    files = dict(job.files.values_list("original_name", "id"))
+    ImportIssue.objects.bulk_create([
+        ImportIssue(job=job, file_id=files.get(r.file), row=r.row, field="username", code="username_taken",
+                    severity=Severity.ERROR, message=USERNAME_TAKEN_ELSEWHERE.format(username=r.values["username"]),
+                    suggestion=USERNAME_TAKEN_ELSEWHERE_SUGGESTION)
+        for r in taken
+    ])
+    counts["username_taken"] += len(taken)
+    skipped = {id(r) for r in taken}
+    return [r for r in rows if id(r) not in skipped]
+
+
 def _usernames(job: ImportJob, rows) -> dict[str, str]:
     """Stable usernames for new users the file gives none; a clash with an existing name gets a numeric suffix."""
     given = {r.values["username"].lower() for r in rows if r.values.get("username")}
@@ -258,6 +281,8 @@ def _apply_chunk(
     checked, right before they are written, even when the wizard's pass found them new: inserting first
     and catching the unique violation would put the keys in the database server's log.
     """
+    # The Users tab checks a District ID under the same lock: neither writes one the other just gave.
+    district_ids_lock(district_id=job.district_id)
     written = counts["created"] + counts["updated"]
     if writers.refresh_statistics_if_stale(written_since=written - counts["written_at_analyze"]):
         counts["written_at_analyze"] = written
@@ -266,6 +291,8 @@ def _apply_chunk(
     )
     # Decided before this chunk writes: a password it sets must not make an account look claimed.
     login_allowed = _login_email_allowed(job, rows, existing) if job.email_staff else set()
+    claimed = _claimed_password_ids(job, rows, existing) if options.password_policy == PASSWORD_OVERWRITE else set()
+    password_notices = []
     now = timezone.now()
     new_rows, updates, changes, password_hashes, to_hash, replaced_emails = [], [], [], [], [], []
     for row in rows:
@@ -274,6 +301,11 @@ def _apply_chunk(
             row.password_deferred = True
         current = existing.get(row.district_id)
         outcome = classify(row, current, conflict_policy=options.conflicts, password_policy=options.password_policy)
+        if outcome.set_password and current is not None and current.id in claimed:
+            if not job.replace_claimed_passwords:
+                outcome = without_password(outcome)
+            else:
+                password_notices.append(ImportEmail(job=job, kind=EmailKind.PASSWORD_CHANGED, user_id=current.id))
         if outcome.kind == "conflict":
             counts["conflicts"] += 1
         if outcome.kind == NEW:
@@ -299,6 +331,11 @@ def _apply_chunk(
         if _staff_email_replaced(current, outcome):
             replaced_emails.append(changes[-1])
 
+    if new_rows:
+        # Another district's import may have taken a username since validation: checked again under a lock
+        # every import takes before inserting, so the COPY never meets a unique violation.
+        usernames_lock()
+        new_rows = _without_taken_usernames(job, new_rows, counts)
     usernames = _usernames(job, new_rows)
     writers.insert_users(_new_users(new_rows, job=job, usernames=usernames, now=now, spec=options.spec))
     counts["created"] += len(new_rows)
@@ -306,7 +343,7 @@ def _apply_chunk(
     writers.set_passwords(password_hashes)
     notices = _email_change_notices(job, replaced_emails)
     ImportChange.objects.bulk_create(changes, batch_size=2000)
-    ImportEmail.objects.bulk_create(notices, ignore_conflicts=True)
+    ImportEmail.objects.bulk_create(notices + password_notices, ignore_conflicts=True)
     password_batches_plan(job=job, indexes=to_hash, starts=batch_starts)
 
     if not (job.custom_group_id or job.email_staff):
@@ -340,7 +377,18 @@ def _login_email_allowed(job: ImportJob, rows, existing: dict) -> set[int]:
         return set()
     unclaimed = Q(created_by_import_id=job.id) | Q(last_login__isnull=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
     return set(
-        User.objects.filter(unclaimed, id__in=ids, is_district_admin=False, is_superuser=False).values_list("id", flat=True)
+        User.objects.filter(unclaimed, id__in=ids).exclude(protected_q()).values_list("id", flat=True)
+    )
+
+
+def _claimed_password_ids(job: ImportJob, rows, existing: dict) -> set[int]:
+    """Matched users with a file password who have signed in (not made by this job): their holder owns the password."""
+    ids = [existing[r.district_id].id for r in rows if r.password and r.district_id in existing]
+    if not ids:
+        return set()
+    return set(
+        User.objects.filter(id__in=ids, last_login__isnull=False).exclude(created_by_import_id=job.id)
+        .values_list("id", flat=True)
     )
 
 
@@ -497,7 +545,9 @@ def _result_counts(counts: Counter, result) -> dict:
         "skipped": skipped,
         # Conflicts are rows, whatever the policy wrote: this run's preview, or more if an earlier attempt wrote them.
         "conflicts": max(counts["conflicts"], result.counts["conflict"]),
-        "errors": result.counts["errors"], "warnings": result.counts["warnings"],
+        # A username another district took while this ran: that row's error, and the job completes with warnings.
+        "errors": result.counts["errors"] + counts["username_taken"],
+        "warnings": result.counts["warnings"] + counts["username_taken"],
     }
 
 

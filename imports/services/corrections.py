@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, Severity, WizardStep
-from ..pipeline.masking import row_passwords
+from ..pipeline.masking import is_password_heading, password_indexes, row_passwords
 from ..pipeline.reading import FileInfo, RawRow, iter_rows
 from ..pipeline.reading import _xlsx_records  # the workbook's rows as read, blank ones included
 from ..types import get_spec
@@ -53,10 +53,11 @@ class EditorCell:
     column: str
     value: str  # always "" for a password: it is never sent back to the browser
     issues: list = field(default_factory=list)  # this cell's problems, shown beside it
+    secret: bool = False  # its column's heading is a password heading (pipeline/masking.py)
 
     @property
     def is_password(self) -> bool:
-        return self.key == "password"
+        return self.key == "password" or self.secret
 
 
 @dataclass
@@ -174,15 +175,15 @@ def fix_rows_editor(*, job: ImportJob, page_number=None) -> FixRowsEditor:
         for raw in _rows_at(files[file_id], info, rows).values():
             retype = _retype(raw)
             found = issues.get((file_id, raw.row), [])
-            hidden = _password_values(columns, index, raw)
+            hidden = _password_values(job, info, raw)
             read[(file_id, raw.row)] = EditorRow(
                 file_id=file_id, file_name=files[file_id].original_name, row=raw.row, retype=retype,
                 issues=[i for i in found if i.field not in columns],
                 cells=[
                     EditorCell(
                         name=cell_name(file_id, raw.row, key), key=key, heading=fields[key].heading,
-                        column=label, value="" if retype or key == "password" or raw.cells[index[label]] in hidden else raw.cells[index[label]],
-                        issues=[i for i in found if i.field == key],
+                        column=label, value="" if retype or _secret(job, key, label) or raw.cells[index[label]] in hidden else raw.cells[index[label]],
+                        issues=[i for i in found if i.field == key], secret=_secret(job, key, label),
                     )
                     for key, label in columns.items()
                 ],
@@ -257,9 +258,14 @@ def _map_typed_values(job: ImportJob, typed: list[dict[str, str]]) -> None:
     job.value_mapping = mapping
 
 
-def _password_values(columns: dict[str, str], index: dict[str, int], raw: RawRow) -> frozenset[str]:
+def _secret(job: ImportJob, key: str, label: str) -> bool:
+    return key == "password" or is_password_heading(label, spec=get_spec(job.import_type), field_mapping=job.field_mapping)
+
+
+def _password_values(job: ImportJob, info: FileInfo, raw: RawRow) -> frozenset[str]:
     """The row's passwords: cells equal to one are never sent to the browser (pipeline/masking.py)."""
-    return row_passwords(raw.cells, [index[label] for key, label in columns.items() if key == "password"])
+    spec = get_spec(job.import_type)
+    return row_passwords(raw.cells, password_indexes(info.column_labels, spec=spec, field_mapping=job.field_mapping))
 
 
 def _corrected_cells(job: ImportJob, info: FileInfo, raw: RawRow, values: dict[str, str]) -> list[str] | None:
@@ -268,10 +274,10 @@ def _corrected_cells(job: ImportJob, info: FileInfo, raw: RawRow, values: dict[s
     cells = [""] * len(info.column_labels) if retype else list(raw.cells)
     index = {label: i for i, label in enumerate(info.column_labels)}
     columns = editable_columns(job, info)
-    hidden = set() if retype else _password_values(columns, index, raw)
+    hidden = set() if retype else _password_values(job, info, raw)
     for key, label in columns.items():
         value = values.get(key)
-        if value is None or (not value and not retype and (key == "password" or raw.cells[index[label]] in hidden)):
+        if value is None or (not value and not retype and (_secret(job, key, label) or raw.cells[index[label]] in hidden)):
             continue  # not sent: kept; a cell that was never shown (a password) keeps the file's value
         cells[index[label]] = value
     if retype:

@@ -142,7 +142,7 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
         inspected = []
         for upload, path in zip(uploads, paths):
             info = inspect_file(path, upload.name, has_header=has_header)
-            inspected.append((upload, info, count_data_rows(path, info)))
+            inspected.append((upload, info, info.row_count if info.row_count is not None else count_data_rows(path, info)))
     with transaction.atomic():
         start = job.files.count()
         stored = [_store(job, position, upload, upload.name, info, rows) for position, (upload, info, rows) in enumerate(inspected, start)]
@@ -187,6 +187,8 @@ def _store(job: ImportJob, position: int, upload, name: str, info, rows: int, ro
     if info is not None:
         f.encoding, f.delimiter, f.file_format = info.encoding, info.delimiter, info.file_format
         f.has_header, f.headers, f.column_count = info.has_header, info.headers, len(info.column_labels)
+        if info.file_format == "xlsx":  # pages show these instead of opening the workbook again
+            f.sample_rows = info.sample_rows
     else:
         f.file_format, f.has_header = os.path.splitext(name)[1].lstrip(".").lower()[:8] or "csv", False
     f.stored.save("upload", File(upload), save=False)
@@ -480,7 +482,7 @@ def proposed_value_mapping(job: ImportJob, listed: list[tuple[str, str]]) -> dic
 
 def import_job_set_actions(
     *, job: ImportJob, conflict_policy: str, password_policy: str, custom_group_id: int | None,
-    group_members: str, email_staff: bool,
+    group_members: str, email_staff: bool, replace_claimed_passwords: bool = False,
 ) -> ImportJob:
     """Record the Additional Actions; the preview counts depend on them, so re-validate."""
     group = None
@@ -495,6 +497,7 @@ def import_job_set_actions(
         job.custom_group = group
         job.group_members = group_members
         job.email_staff = email_staff
+        job.replace_claimed_passwords = replace_claimed_passwords
         job.step = _step_after(job, WizardStep.ACTIONS)
         if changed:
             validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)

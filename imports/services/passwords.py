@@ -4,6 +4,7 @@ from django.contrib.auth.password_validation import get_default_password_validat
 from django.core.exceptions import ValidationError
 
 from users.models import User
+from users.protection import protected_q
 
 from ..models import PasswordBatch
 from ..pipeline.issues import WARNING, Issue
@@ -71,14 +72,13 @@ def password_batch_hash(*, batch: "PasswordBatch", rows) -> int:
             wanted[row.district_id] = row.password
     if not wanted:
         return 0
-    users = User.objects.filter(district=job.district, district_user_id__in=list(wanted)).values_list(
-        "id", "district_user_id", "created_by_import_id"
-    )
+    users = User.objects.filter(district=job.district, district_user_id__in=list(wanted)).exclude(protected_q())
     overwrite = job.password_policy == "overwrite"
     hashes = [
         (user_id, make_password(wanted[district_user_id]))
-        for user_id, district_user_id, created_by in users
-        if created_by == job.id or overwrite
+        for user_id, district_user_id, created_by, last_login in users.values_list(
+            "id", "district_user_id", "created_by_import_id", "last_login")
+        if created_by == job.id or (overwrite and (last_login is None or job.replace_claimed_passwords))
     ]
     writers.set_passwords(hashes)
     return len(hashes)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from schools.models import District
 from users.models import User
+from users.protection import PROTECTED_COLUMNS
 
 from .. import selectors
 from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue, ImportStatus, ValidationPhase
@@ -27,7 +28,7 @@ from ..pipeline.classify import (
 from ..pipeline.normalize import Invalid
 from ..types import get_spec
 from ..pipeline.issues import ERROR, WARNING, Issue
-from ..pipeline.masking import mask_issues, mask_text, mask_value
+from ..pipeline.masking import mask_issues, mask_text, mask_value, password_indexes, row_passwords
 from . import writers
 from .duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
 from .passwords import password_issues
@@ -45,8 +46,9 @@ USERNAME_TAKEN_BY_ACCOUNT = (
     'Username "{username}" already belongs to an account of this district without a District ID (such as an '
     "administrator's); this row is District ID {district_id}."
 )
-USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is already in use in Classworks.'
-USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Usernames are unique across every district: choose another, or leave the cell blank to have one made."
+# Says nothing of where: a file must not be able to probe which usernames other districts hold.
+USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is not available.'
+USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Choose another, or leave the cell blank to have one made."
 
 
 LARGEST_CHANGES_KEPT = 10
@@ -61,6 +63,8 @@ class ValidationResult:
     affected_by_school: Counter = field(default_factory=Counter)
     largest_changes: list = field(default_factory=list)
     duplicates: int = 0  # problems the within-file duplicate check found (a pure function of the rows)
+    # Matched users with a file password who already sign in: "Also replace the passwords of N people".
+    claimed_passwords: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -82,6 +86,7 @@ class ValidationResult:
             "affected_by_school": {str(k): v for k, v in self.affected_by_school.items()},
             "largest_changes": self.largest_changes,
             "duplicates": self.duplicates,
+            "claimed_passwords": self.claimed_passwords,
         }
 
 
@@ -225,6 +230,7 @@ def validate_import(
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
     blank_codes = _blank_codes(options.spec)
+    password_users: set[int] = set()
     for batch in _batched(iter_user_rows(sources, options, keep_skipped=True) if rows is None else rows, BATCH_ROWS):
         rows = [row for _, row in batch if not row.skipped]
         for row in rows:
@@ -262,6 +268,8 @@ def validate_import(
                         row.issues += _matched_twice(matched, row, existing, labels)
                     if not row.has_error:
                         outcome = classify(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
+                        if row.password and existing is not None and not existing.protected:
+                            password_users.add(existing.id)
             found = duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get("district_id", ""),
                 email=row.values.get("email"), email_column=labels.get("email", ""),
@@ -295,6 +303,7 @@ def validate_import(
     result.duplicates += len(late)
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
+    result.claimed_passwords = _signed_in_count(password_users)
     return result
 
 
@@ -343,6 +352,10 @@ def _settle_blanks(row, existing: ExistingUser | None, blank_codes: dict) -> Non
             for i in row.issues
             if i.severity != PARKED or existing is None or existing.values.get(blank_codes[i.code][1]) in (None, "")
         ]
+def _signed_in_count(user_ids: set[int]) -> int:
+    return sum(
+        User.objects.filter(id__in=batch, last_login__isnull=False).count() for batch in _batched(sorted(user_ids), 5000)
+    )
 
 
 def _plain_outcome(row, existing: ExistingUser | None, lookup: _ExistingLookup) -> Outcome | None:
@@ -576,7 +589,7 @@ def fingerprint_columns(sources: list[Source], options: ImportOptions) -> tuple[
     """Every stored column a pass's verdicts depend on: the keys, who is protected, the users a type may
     match, and the record columns it compares (a sign-in's last_login or a new password changes none)."""
     spec = options.spec
-    columns = ("id", *spec.key_columns, "is_district_admin", "is_superuser", *spec.match_only,
+    columns = ("id", *spec.key_columns, *PROTECTED_COLUMNS, *spec.match_only,
                *given_record_columns(sources, options))
     return tuple(dict.fromkeys(columns))
 
@@ -928,20 +941,25 @@ def file_value_counts(
                     coded[f.key][part] = coded[f.key].get(part, 0) + rows_of(source)
         if index is None and not columns:
             continue
-        password_index = plan.indexes.get(spec.password_field) if spec.password_field else None
+        # Every password column (pipeline/masking.py): a value equal to one of the row's is never listed,
+        # and a column with a password heading is never listed at all.
+        secret_indexes = password_indexes(source.info.column_labels, spec=spec, field_mapping=options.field_mapping)
+        if index in secret_indexes:
+            index = None
+        columns = [(f, i) for f, i in columns if i not in secret_indexes]
         for raw in iter_rows(source.path, source.info):
             rows += 1
             cells, n = raw.cells, len(raw.cells)
-            secret = cells[password_index] if password_index is not None and password_index < n else None
+            secret = row_passwords(cells, secret_indexes)
             if index is not None and not isinstance(schools, str):
                 value = cells[index].strip() if index < n else ""
-                if value and value != secret:  # a password is never listed on School Mapping
+                if value and value not in secret:  # a password is never listed on School Mapping
                     schools[value] = schools.get(value, 0) + 1
                     if limit_schools and len(schools) > MAX_SCHOOL_VALUES:
                         schools = ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels[school_key], limit=MAX_SCHOOL_VALUES)
             for f, i in columns:
                 value = cells[i].strip() if i < n else ""
-                if not value or value == secret:  # a password is never listed
+                if not value or value in secret:  # a password is never listed
                     continue
                 parts = verdicts.get((f.key, value))
                 if parts is None:

@@ -47,6 +47,7 @@ def detail(request, number: int):
     page = Paginator(selectors.import_issues(job=job), 50).get_page(request.GET.get("page"))
     created = job.created_users.order_by("id").values("district_user_id", "username", "first_name", "last_name")[:CHANGES_SHOWN]
     changes = ImportChange.objects.filter(job=job).order_by("id")[:CHANGES_SHOWN]
+    audit_event_record(action=AuditAction.VIEW_IMPORT, request=request, job=job)
     emails = {
         "login_sent": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.SENT).count(),
         "login_failed": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.FAILED).count(),

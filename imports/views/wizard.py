@@ -21,8 +21,8 @@ from users.services import audit_event_record
 from .. import selectors
 from ..forms import ActionsForm, MatchForm, StartForm
 from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
-from ..pipeline.fields import normalize_heading
 from ..pipeline.mapping import missing_required, propose_school_mapping
+from ..pipeline.masking import is_password_heading
 from ..pipeline.normalize import SKIP, SKIP_LABEL, SKIP_NOT_K12_LABEL
 from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
@@ -36,6 +36,10 @@ SCHOOL_VALUES_PER_PAGE = 200
 SCHOOL_LINES_ON_REVIEW = 50
 CODED_VALUES_PER_PAGE = 200
 NEW_SCHOOL_CHOICE = "new"  # the School Mapping drop-down's "Create school"
+# Beyond this many schools each line gets a text box over one shared <datalist> instead of its own
+# <select>: 200 lines of 2,000 options each were 25 MB of HTML and 17 s to render.
+SCHOOL_SELECT_MAX = 50
+NEW_SCHOOL_TEXT = "Create school"
 
 
 def _step_url(job, step: str) -> str:
@@ -146,6 +150,7 @@ def map_fields(request, number: int):
     labels = column_labels(sources)
     if request.method == "POST":
         return _post_fields(request, job, labels, sources)
+    audit_event_record(action=AuditAction.VIEW_FIELD_SAMPLES, request=request, job=job)
     proposal = jobs.proposed_field_mapping(job)
     spec = get_spec(job.import_type)
     mapping, fixed = job.field_mapping, job.fixed_values
@@ -166,7 +171,7 @@ def map_fields(request, number: int):
         for f in spec.fields
     ]
     # A column whose heading says Password is masked even before it is matched.
-    hidden = {c for c in labels if normalize_heading(c) in spec.secret_headings} | {mapping.get(spec.password_field)}
+    hidden = {c for c in labels if is_password_heading(c, spec=spec, field_mapping=mapping)}
     samples = column_samples(sources, hidden=hidden)
     feeds = {}
     for f in spec.fields:
@@ -274,9 +279,12 @@ def map_schools(request, number: int):
     schools = selectors.school_choices(district=request.district)
     current = dict(job.school_mapping)
     values = _ValuePage(job, params)
+    listed = len(schools) > SCHOOL_SELECT_MAX
     if request.method == "POST":
         # A select the form did not send leaves its value as it was (chosen earlier, or proposed at Next).
         chosen = {line.value: request.POST[f"school_{line.position}"] for line in lines if f"school_{line.position}" in request.POST}
+        if listed:
+            chosen = {value: _school_from_text(text, schools) for value, text in chosen.items()}
         new_schools = {
             value: {"name": request.POST.get(f"new_name_{line.position}", ""), "sis_id": request.POST.get(f"new_sis_{line.position}", "")}
             for line in lines for value in [line.value] if chosen.get(value) == NEW_SCHOOL_CHOICE
@@ -301,15 +309,21 @@ def map_schools(request, number: int):
         [line.value for line in lines], schools, remembered=memory.school_mapping if memory else None,
         names=job.bundle_summary.get("school_names"), not_k12=job.bundle_summary.get("not_k12_schools", ()),
     )
-    options = _school_options(schools)
+    options = "" if listed else _school_options(schools)
+    labels = {str(s.id): _school_label(s) for s in schools} if listed else {}
     not_k12 = set(job.bundle_summary.get("not_k12_schools", ()))
     rows = []
     for line in lines:
         selected = current[line.value] if line.value in current else proposal.get(line.value)
         planned = job.new_schools.get(line.value)
-        row = {"index": line.position, "value": line.value, "count": line.rows, "options": _with_selected(options, selected),
-               "skip": SKIP, "skip_selected": selected == SKIP,
-               "skip_label": SKIP_NOT_K12_LABEL if line.value in not_k12 else SKIP_LABEL}
+        skip_label = SKIP_NOT_K12_LABEL if line.value in not_k12 else SKIP_LABEL
+        row = {"index": line.position, "value": line.value, "count": line.rows,
+               "skip": SKIP, "skip_selected": selected == SKIP, "skip_label": skip_label}
+        if listed:
+            row["text"] = (NEW_SCHOOL_TEXT if planned is not None else skip_label if selected == SKIP
+                           else labels.get(str(selected or ""), str(selected or "")))
+        else:
+            row["options"] = _with_selected(options, selected)
         if planned is not None or selected is None:  # matches no school: it can become a new one
             row["new"] = planned or jobs.new_school_defaults(job, line.value)
             row["new_selected"] = planned is not None
@@ -317,7 +331,9 @@ def map_schools(request, number: int):
     return _render(request, "imports/wizard/schools.html", job, WizardStep.MAP_SCHOOLS, {
         "lines": rows, "page": page, "q": search,
         "paged": page.paginator.num_pages > 1 or bool(search), "values": values.context(),
-        "new_school_choice": NEW_SCHOOL_CHOICE,
+        "new_school_choice": NEW_SCHOOL_CHOICE, "listed": listed, "new_school_text": NEW_SCHOOL_TEXT,
+        "skip_label": SKIP_LABEL, "skip_not_k12_label": SKIP_NOT_K12_LABEL,
+        "school_labels": [labels[str(s.id)] for s in schools] if listed else [],
     })
 
 
@@ -398,6 +414,27 @@ def _school_options(schools) -> str:
     )
 
 
+def _school_label(school) -> str:
+    return f"{school.name} ({school.sis_id})" if school.sis_id else school.name
+
+
+def _school_from_text(text: str, schools) -> str:
+    """A school chosen in a text box: its list label, its SIS ID or its name (when one school has it).
+    Blank stays unchosen; text that names no school is sent on as is and refused as not the district's."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    if text.casefold() == NEW_SCHOOL_TEXT.casefold():
+        return NEW_SCHOOL_CHOICE
+    if text.casefold() in (SKIP_LABEL.casefold(), SKIP_NOT_K12_LABEL.casefold()):
+        return SKIP
+    for key in (_school_label, lambda s: s.sis_id, lambda s: s.name):
+        found = [s for s in schools if (key(s) or "").casefold() == text.casefold()]
+        if len(found) == 1:
+            return str(found[0].id)
+    return text
+
+
 def _with_selected(options: str, school_id) -> str:
     """The options with one school selected; options holds only escaped names, and the id is digits."""
     if not str(school_id or "").isdigit():
@@ -433,6 +470,7 @@ def validate(request, number: int):
     if groups is None:  # a job validated before the pass stored its groups
         groups = selectors.import_issue_groups(job=job)
     page = Paginator(selectors.import_issues(job=job, code=code), ISSUES_PER_PAGE).get_page(request.GET.get("page"))
+    audit_event_record(action=AuditAction.VIEW_VALIDATION, request=request, job=job)  # issues and the fix-rows editor
     return _render(request, "imports/wizard/validate.html", job, WizardStep.VALIDATE, {
         "counts": counts, "groups": groups, "page": page, "code": code,
         "Severity": Severity,
@@ -448,14 +486,17 @@ def actions(request, number: int):
     initial = {
         "conflict_policy": job.conflict_policy, "password_policy": job.password_policy,
         "custom_group": job.custom_group_id, "group_members": job.group_members, "email_staff": job.email_staff,
+        "replace_claimed_passwords": job.replace_claimed_passwords,
     }
-    form = ActionsForm(request.POST or None, initial=initial, groups=groups)
+    claimed = job.validation_summary.get("claimed_passwords", 0)
+    form = ActionsForm(request.POST or None, initial=initial, groups=groups, claimed=claimed)
     if request.method == "POST" and form.is_valid():
         try:
             jobs.import_job_set_actions(
                 job=job, conflict_policy=form.cleaned_data["conflict_policy"],
                 password_policy=form.cleaned_data["password_policy"], custom_group_id=form.cleaned_data["custom_group"],
                 group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
+                replace_claimed_passwords=form.cleaned_data["replace_claimed_passwords"],
             )
         except jobs.ImportError_ as exc:
             form.add_error(None, str(exc))
@@ -463,7 +504,7 @@ def actions(request, number: int):
             return redirect(_next_url(job, WizardStep.ACTIONS))
     return _render(request, "imports/wizard/actions.html", job, WizardStep.ACTIONS, {
         "form": form, "example": job.validation_summary.get("conflict_example"),
-        "has_password_column": get_spec(job.import_type).password_field in job.field_mapping,
+        "has_password_column": get_spec(job.import_type).password_field in job.field_mapping, "claimed": claimed,
     })
 
 

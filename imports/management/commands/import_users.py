@@ -107,6 +107,9 @@ class Command(BaseCommand):
                                  "a value with no suggestion stays an error.")
         parser.add_argument("--conflict", choices=["imported", "existing"], default="imported")
         parser.add_argument("--password", choices=["keep", "overwrite"], default="keep")
+        parser.add_argument("--replace-claimed-passwords", action="store_true",
+                            help="With --password overwrite, also replace the passwords of people who already sign in "
+                                 "(each is told by email at their address).")
         parser.add_argument("--group", metavar="NAME", help="Add the users to this custom group of the district.")
         parser.add_argument("--group-members", choices=["students", "all"], default="students")
         parser.add_argument("--email-staff", action="store_true", help="Email staff their login information.")
@@ -387,6 +390,7 @@ class Command(BaseCommand):
         job.custom_group = group
         job.group_members = opts["group_members"]
         job.email_staff = opts["email_staff"]
+        job.replace_claimed_passwords = opts["replace_claimed_passwords"]
         job.validation_summary = result.summary()
         job.validated_at = timezone.now()
         job.save()
