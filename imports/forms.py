@@ -1,8 +1,8 @@
 """Each form checks one wizard step's input; its choices come from the job."""
 from django import forms
 
-from .models import ConflictPolicy, GroupMembers, ImportType, PasswordPolicy
-from .types import DEFAULT_TYPE
+from .models import ConflictPolicy, GroupMembers, PasswordPolicy
+from .types import DEFAULT_TYPE, SPECS
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -22,7 +22,7 @@ class MultipleFileField(forms.FileField):
 
 
 class StartForm(forms.Form):
-    import_type = forms.ChoiceField(choices=ImportType.choices, initial=DEFAULT_TYPE, label="Import type")
+    import_type = forms.ChoiceField(choices=[(s.import_type, s.label) for s in SPECS], initial=DEFAULT_TYPE, label="Import type")
     description = forms.CharField(max_length=255, required=False, label="Description",
                                   widget=forms.TextInput(attrs={"placeholder": "e.g. First Street ES Student File"}))
     files = MultipleFileField(label="Upload File")

@@ -164,7 +164,7 @@ def _build(members: dict, ignored: list[str], workdir: str) -> Bundle:
 # --- Zip safety ----------------------------------------------------------------------------
 
 
-def _unpack(name: str, path: str, workdir: str) -> tuple[dict, list[str]]:
+def _unpack(name: str, path: str, workdir: str, with_classes: bool = False) -> tuple[dict, list[str]]:
     """Check the zip, then copy only the members a bundle reads to workdir, streaming and counted."""
     _check_directory(name, path)
     try:
@@ -188,7 +188,7 @@ def _unpack(name: str, path: str, workdir: str) -> tuple[dict, list[str]]:
         wanted, ignored = {}, []
         for info in files:
             key = PurePosixPath(info.filename).name.casefold()
-            if key not in _bundle_files(kind):
+            if key not in _bundle_files(kind) | (CLASS_FILES[kind] if with_classes else set()):
                 ignored.append(info.filename)
                 continue
             if key in wanted:
@@ -505,3 +505,104 @@ def _sds(members: dict, workdir: str) -> Bundle:
 def _school_label(value: str, names: dict[str, str]) -> str:
     name = names.get(value, "")
     return f"{name} ({value})" if name else value
+
+
+# --- Classes: the class and enrollment files of a roster upload -----------------------------
+
+CLASS_FILES = {
+    ONEROSTER: {"orgs.csv", "classes.csv", "enrollments.csv", "courses.csv", "academicsessions.csv"},
+    SDS: {"section.csv", "studentenrollment.csv", "teacherroster.csv"},
+}
+_ENROLLED_ROLES = {"teacher": "teacher", "student": "student"}
+
+
+@dataclass
+class ClassFiles:
+    """A roster upload's class files: (display name, path) by lower-case base name."""
+
+    kind: str
+    members: dict
+
+    @property
+    def has_classes(self) -> bool:
+        needed = {"classes.csv", "enrollments.csv"} if self.kind == ONEROSTER else {"section.csv"}
+        return needed <= set(self.members)
+
+
+def open_class_files(uploads: list[tuple[str, str]], workdir: str) -> ClassFiles | None:
+    """The class files of a roster upload (a zip is checked and unpacked like a user bundle); None for other files."""
+    zips = [(name, path) for name, path in uploads if name.lower().endswith(".zip")]
+    if zips:
+        members, _ = _unpack(*zips[0], workdir, with_classes=True)
+    else:
+        members = {os.path.basename(name).casefold(): (os.path.basename(name), path) for name, path in uploads}
+    kind = kind_of(members)
+    if kind is None:
+        return None
+    return ClassFiles(kind, {k: v for k, v in members.items() if k in CLASS_FILES[kind]})
+
+
+def bundle_class_rows(files: ClassFiles):
+    """(file name, row, values) per enrollment; values by the Classes type's field keys (and course_number, term_start, term_end, primary)."""
+    if not files.has_classes:
+        return iter(())
+    return (_oneroster_class_rows if files.kind == ONEROSTER else _sds_class_rows)(files.members)
+
+
+def _oneroster_class_rows(members: dict):
+    label = "OneRoster"
+    orgs = _read_orgs(_Table(*members["orgs.csv"], label)) if "orgs.csv" in members else {}
+    courses, sessions = {}, {}
+    if "courses.csv" in members:
+        for _, get in _Table(*members["courses.csv"], label).rows():
+            courses[get("sourcedId")] = (get("title"), get("courseCode"))
+    if "academicsessions.csv" in members:
+        for _, get in _Table(*members["academicsessions.csv"], label).rows():
+            sessions[get("sourcedId")] = (get("title"), get("startDate"), get("endDate"))
+    classes = {}
+    table = _Table(*members["classes.csv"], label)
+    table.require("sourcedId", "title", "schoolSourcedId")
+    for _, get in table.rows():
+        if get("status").casefold() == "tobedeleted":
+            continue
+        school = get("schoolSourcedId")
+        course_name, course_number = courses.get(get("courseSourcedId"), ("", ""))
+        terms = _split(get("termSourcedIds"))
+        term = sessions.get(terms[0], ("", "", "")) if terms else ("", "", "")
+        classes[get("sourcedId")] = {
+            "class_sis_id": get("sourcedId"), "class_name": get("title"),
+            "school_sis_id": orgs[school].value if school in orgs else school,
+            "course_name": course_name, "course_number": course_number or get("classCode"),
+            "subject": ", ".join(_split(get("subjects"))), "term_name": term[0], "term_start": term[1], "term_end": term[2],
+        }
+    enrollments = _Table(*members["enrollments.csv"], label)
+    enrollments.require("classSourcedId", "userSourcedId", "role")
+    for row, get in enrollments.rows():
+        role = _ENROLLED_ROLES.get(get("role").strip().casefold())
+        the_class = classes.get(get("classSourcedId"))
+        if get("status").casefold() == "tobedeleted" or role is None or the_class is None:
+            continue
+        yield _plain(enrollments.name), row, {**the_class, "district_id": get("userSourcedId"), "role": role, "primary": get("primary")}
+
+
+def _sds_class_rows(members: dict):
+    label = "School Data Sync"
+    sections = {}
+    table = _Table(*members["section.csv"], label)
+    table.require("SIS ID", "School SIS ID", "Section Name")
+    for _, get in table.rows():
+        sections[get("SIS ID")] = {
+            "class_sis_id": get("SIS ID"), "class_name": get("Section Name"), "school_sis_id": get("School SIS ID"),
+            "course_name": get("Course Name"), "course_number": get("Course Number") or get("Section Number"),
+            "subject": get("Course Subject"), "term_name": get("Term Name"),
+            "term_start": get("Term StartDate"), "term_end": get("Term EndDate"),
+        }
+    for key, role in (("teacherroster.csv", "teacher"), ("studentenrollment.csv", "student")):
+        if key not in members:
+            continue
+        roster = _Table(*members[key], label)
+        roster.require("Section SIS ID", "SIS ID")
+        for row, get in roster.rows():
+            the_class = sections.get(get("Section SIS ID"))
+            if the_class is not None:
+                yield _plain(roster.name), row, {**the_class, "district_id": get("SIS ID"), "role": role}

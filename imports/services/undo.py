@@ -24,6 +24,7 @@ from ..models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus,
 from ..types import SPECS
 from . import writers
 from .apply import ImportAborted, import_job_complete
+from .classes import classes_touched
 from .jobs import ImportError_, import_job_create
 
 UNDO_BATCH = 2000  # users looked at and written at a time
@@ -252,7 +253,7 @@ def import_undo_request(*, job: ImportJob, requested_by=None, request=None, now=
     refusal = undo_refusal(job=job)
     if refusal is not None:
         raise refusal
-    users = _touched_users(job).count()
+    users = _touched_users(job).count() + classes_touched(job=job)
     if not users:
         raise UndoRefused(ERROR_NOTHING_TO_UNDO.format(number=job.number), code="nothing_to_undo")
     try:

@@ -1,0 +1,172 @@
+"""The Classes import's own path: read its rows, check them, hold, write through its target, undo.
+
+The user engine (validation.py, apply.py) reads users; a Classes row is an enrollment, so this
+module runs the Classes type from the file (or a roster upload's class files) to the write.
+"""
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db.models import F
+from django.utils import timezone
+
+from classes.models import ClassChange, ClassStudent, ClassTeacher, SchoolClass
+
+from ..models import BundleRole, ImportJob, ImportStatus
+from ..pipeline.bundles import bundle_class_rows, open_class_files
+from ..pipeline.class_rows import ClassPlan, ClassRow, class_rows_check
+from ..pipeline.issues import Issue
+from ..pipeline.mapping import fixed_for_file
+from ..pipeline.reading import iter_rows
+from ..targets.classes import ClassChanges, ClassesTarget, StoredClasses
+from ..types.classes import ROSTER_REPLACE
+from .apply import ImportAborted
+from .sources import ImportOptions, Source, sources_for_job
+
+# Past a handful of enrollments a share means something: dropping 3 of 5 is no mass change.
+MIN_REMOVED_ENROLLMENTS = 10
+ERROR_REVALIDATION = "The classes no longer validate ({errors} errors): nothing was written. Check the file and import it again."
+ERROR_NO_CLASS_FILES = "The upload holds no classes."
+
+
+@dataclass
+class ClassesCheck:
+    plan: ClassPlan
+    stored: StoredClasses
+    changes: ClassChanges
+
+    def counts(self) -> dict:
+        return {
+            "rows": self.plan.rows, "classes": len(self.plan.classes), "enrollments": self.plan.enrollments,
+            "errors": self.plan.counts["errors"], "warnings": self.plan.counts["warnings"], **self.changes.counts(),
+        }
+
+    @property
+    def written(self) -> int:
+        c = self.changes
+        return len(c.new_classes) + len(c.updated_classes) + c.added + c.removed
+
+
+def file_class_rows(sources: list[Source], options: ImportOptions) -> Iterator[ClassRow]:
+    """The rows of plain Classes files, as field key -> text by the mapping (a file's fixed values win)."""
+    for source in sources:
+        labels = source.info.column_labels
+        index = {key: labels.index(label) for key, label in options.field_mapping.items() if label in labels}
+        fixed = options.fixed_for(source)
+        for raw in iter_rows(source.path, source.info):
+            if raw.problem is not None or not any(c.strip() for c in raw.cells):
+                continue
+            cells = raw.cells
+            values = {key: (cells[i] if i < len(cells) else "") for key, i in index.items()}
+            values.update(fixed)
+            yield ClassRow(source.info.name, raw.row, values)
+
+
+def classes_check(*, district, rows: Callable[[], Iterator[ClassRow]], school_mapping: dict, replace: bool,
+                  columns: dict | None = None) -> ClassesCheck:
+    """Check the rows (read twice: their people are looked up between) and compare them with what is stored."""
+    district_ids = {(r.values.get("district_id") or "").strip() for r in rows()}
+    people = ClassesTarget.people(district=district, district_ids=district_ids)
+    school_ids = {k: int(v) for k, v in school_mapping.items() if str(v).isdigit()}
+    plan = class_rows_check(rows(), people=people, school_ids=school_ids, columns=columns)
+    stored = ClassesTarget.lookup(district=district, keys=plan.classes)
+    changes = ClassesTarget.compare(plan=plan, stored=stored, replace=replace)
+    return ClassesCheck(plan, stored, changes)
+
+
+def classes_hold_assess(*, district, check: ClassesCheck) -> dict:
+    """Whether the run removes more of the district's enrollments than its change threshold allows."""
+    existing = check.stored.enrollments_in_district
+    removed = check.changes.removed
+    percent = round(100 * removed / existing, 1) if existing else 0.0
+    threshold = district.change_threshold_percent
+    return {
+        "removed_enrollments": removed, "existing_enrollments": existing, "percent": percent, "threshold": threshold,
+        "changed": removed, "hold": removed >= MIN_REMOVED_ENROLLMENTS and percent > threshold,
+    }
+
+
+@contextmanager
+def job_class_rows(job: ImportJob):
+    """A callable giving the job's class rows afresh: its plain files', or its roster upload's class files'."""
+    members = [f for f in job.files.all() if f.bundle_role == BundleRole.MEMBER]
+    if members:
+        with tempfile.TemporaryDirectory(prefix="classes-") as workdir:
+            files = open_class_files([(f.original_name, f.stored.path) for f in members], workdir)
+            yield (lambda: (ClassRow(*r) for r in bundle_class_rows(files)) if files else iter(())), {}
+        return
+    sources, options = sources_for_job(job), ImportOptions.from_job(job)
+    yield (lambda: file_class_rows(sources, options)), dict(options.field_mapping)
+
+
+def job_classes_check(*, job: ImportJob) -> ClassesCheck:
+    with job_class_rows(job) as (rows, columns):
+        return classes_check(district=job.district, rows=rows, school_mapping=job.school_mapping,
+                             replace=job.roster_policy == ROSTER_REPLACE, columns=columns)
+
+
+def classes_job_write(*, job: ImportJob) -> dict | None:
+    """Check the job's classes again and write them; None when the safety hold stopped the job (it is On hold).
+
+    Raises ImportAborted when the file no longer validates: nothing is written.
+    """
+    check = job_classes_check(job=job)
+    if check.plan.has_errors:
+        raise ImportAborted(ERROR_REVALIDATION.format(errors=check.plan.counts["errors"]))
+    assessment = classes_hold_assess(district=job.district, check=check)
+    if assessment["hold"] and job.approved_at is None:
+        ImportJob.objects.filter(id=job.id).update(status=ImportStatus.ON_HOLD, hold_summary=assessment, status_note="")
+        return None
+    ClassesTarget.write(job=job, changes=check.changes)
+    return {f"{k}": v for k, v in check.counts().items()}
+
+
+def classes_job_apply(*, job: ImportJob) -> None:
+    """Run a claimed (Running) Classes job: write, record counts, complete."""
+    ImportJob.objects.filter(id=job.id).update(heartbeat_at=timezone.now())
+    counts = classes_job_write(job=job)
+    if counts is None:
+        return
+    ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
+        counts={**counts, "created": counts["classes_created"], "updated": counts["classes_updated"],
+                "unchanged": counts["classes_unchanged"], "conflicts": 0},
+        rows_total=counts["rows"], rows_done=F("rows_total"), rows_committed=counts["rows"],
+        status=ImportStatus.COMPLETED_WITH_WARNINGS if counts["warnings"] else ImportStatus.COMPLETED,
+        completed_at=timezone.now(), status_note="",
+    )
+
+
+def classes_after_users(*, job: ImportJob) -> None:
+    """A user import that also imports its upload's classes: written after the users, in the same run."""
+    job.refresh_from_db()
+    if not job.also_classes or job.status not in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS):
+        return
+    check = job_classes_check(job=job)
+    if check.plan.has_errors:  # the users are written; the classes' errors are the job's warnings
+        ImportJob.objects.filter(id=job.id).update(
+            counts={**job.counts, "class_errors": check.plan.counts["errors"]}, status=ImportStatus.COMPLETED_WITH_WARNINGS)
+        return
+    counts = ClassesTarget.write(job=job, changes=check.changes)
+    ImportJob.objects.filter(id=job.id).update(counts={**job.counts, **counts, "classes": len(check.plan.classes),
+                                                        "enrollments": check.plan.enrollments})
+
+
+def classes_touched(*, job: ImportJob) -> int:
+    """How many classes and enrollments an undo of this import would put back."""
+    return (
+        SchoolClass.objects.filter(created_by_import=job).count()
+        + ClassTeacher.objects.filter(added_by_import=job).count() + ClassStudent.objects.filter(added_by_import=job).count()
+        + ClassChange.objects.filter(job=job).count()
+    )
+
+
+def classes_undo_apply(*, job: ImportJob, complete: bool) -> None:
+    """Undo the classes an import wrote; `complete` finishes the undo job (a Classes import's whole undo)."""
+    original = ImportJob.objects.get(id=job.undo_of_id)
+    counts = ClassesTarget.undo(job=original, undo_job=job)
+    if complete:
+        ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
+            counts=counts, status=ImportStatus.COMPLETED, completed_at=timezone.now(), status_note="")
+    else:
+        ImportJob.objects.filter(id=job.id).update(counts={**(job.counts or {}), **counts})
