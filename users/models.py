@@ -122,6 +122,10 @@ class AuditAction(models.TextChoices):
     DISCARD = "discard", "Discarded an import"
     CANCEL = "cancel", "Cancelled an import"
     UNDO = "undo", "Undid an import"
+    VIEW_CLASS = "view_class", "Viewed a class"
+    EDIT_CLASS = "edit_class", "Changed a class"
+    DELETE_CLASS = "delete_class", "Deleted a class"
+    EXPORT_CLASSES = "export_classes", "Exported classes"
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,132 @@
+"""`import_users --type classes FILE --district SLUG` and `export_classes`: classes and rosters in and out again."""
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from classes.models import ClassStudent, ClassTeacher, SchoolClass
+from imports.models import ImportJob, ImportStatus
+from imports.services import runs
+from imports.services.undo import import_undo_request
+from users.models import UserType
+from users.tests.factories import make_school, make_user
+
+pytestmark = pytest.mark.django_db
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PLAIN = FIXTURES / "classes.csv"
+EXPECTED_PLAIN = [
+    ["MATH5-A", "Math 5 A", "101", "T-1", "S-1;S-2"],
+    ["READ5-B", "Reading 5 B", "101", "T-1;T-2", "S-2;S-3"],
+    ["SCI7", "Science 7", "102", "T-2", "S-4"],
+]
+
+
+@pytest.fixture
+def roster(district):
+    schools = {"101": make_school(district, sis_id="101"), "102": make_school(district, sis_id="102")}
+    for district_id, school in (("T-1", "101"), ("T-2", "102")):
+        make_user(district, district_user_id=district_id, user_type=UserType.STAFF, school=schools[school])
+    for district_id, school in (("S-1", "101"), ("S-2", "101"), ("S-3", "101"), ("S-4", "102")):
+        make_user(district, district_user_id=district_id, school=schools[school])
+    return schools
+
+
+def import_classes(district, *files, expect_exit=None, tmp_path=None, **flags):
+    out, err = io.StringIO(), io.StringIO()
+    args = ["--type", "classes", *map(str, files), "--district", district.slug, "--now"]
+    for flag, value in flags.items():
+        args += [f"--{flag.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    if expect_exit is not None:
+        with pytest.raises(SystemExit) as exited:
+            call_command("import_users", *args, stdout=out, stderr=err)
+        assert exited.value.code == expect_exit
+    else:
+        call_command("import_users", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def exported(district) -> list[list[str]]:
+    out = io.StringIO()
+    call_command("export_classes", "--district", district.slug, "--format", "csv", stdout=out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == ["Class SIS ID", "Class Name", "School SIS ID", "Teacher District IDs", "Student District IDs"]
+    return rows[1:]
+
+
+def test_a_plain_file_imports_its_classes_and_export_gives_each_back_with_teachers_and_students(district, roster):
+    out, _ = import_classes(district, PLAIN)
+
+    assert "3 classes, 9 enrollments" in out
+    job = ImportJob.objects.get(district=district, import_type="classes")
+    assert job.status == ImportStatus.COMPLETED
+    assert exported(district) == EXPECTED_PLAIN
+    # The first teacher listed for a class is its primary teacher.
+    assert ClassTeacher.objects.get(school_class__sis_id="READ5-B", is_primary=True).user.district_user_id == "T-2"
+    assert SchoolClass.objects.get(sis_id="MATH5-A").course_name == "Mathematics 5"
+
+
+def test_a_second_run_of_the_same_file_is_all_unchanged_and_writes_nothing(district, roster, tmp_path):
+    import_classes(district, PLAIN)
+    before = list(SchoolClass.objects.values_list("id", "updated_at"))
+    report = tmp_path / "report.json"
+
+    import_classes(district, PLAIN, report=report)
+
+    counts = json.loads(report.read_text())["counts"]
+    assert (counts["classes_created"], counts["classes_updated"], counts["classes_unchanged"]) == (0, 0, 3)
+    assert (counts["enrollments_added"], counts["enrollments_removed"]) == (0, 0)
+    assert list(SchoolClass.objects.values_list("id", "updated_at")) == before
+    assert exported(district) == EXPECTED_PLAIN
+
+
+def _without(tmp_path, district_id: str, class_sis_id: str) -> Path:
+    lines = PLAIN.read_text().splitlines()
+    kept = [line for line in lines if not line.startswith(f"{class_sis_id},") or f",{district_id}," not in line]
+    assert len(kept) == len(lines) - 1
+    path = tmp_path / "classes.csv"
+    path.write_text("\n".join(kept) + "\n")
+    return path
+
+
+def test_replace_with_one_student_removed_removes_exactly_that_enrollment(district, roster, tmp_path):
+    import_classes(district, PLAIN)
+
+    import_classes(district, _without(tmp_path, "S-2", "READ5-B"), roster="replace")
+
+    assert exported(district) == [
+        EXPECTED_PLAIN[0], ["READ5-B", "Reading 5 B", "101", "T-1;T-2", "S-3"], EXPECTED_PLAIN[2],
+    ]
+
+
+def test_add_keeps_the_members_missing_from_the_file(district, roster, tmp_path):
+    import_classes(district, PLAIN)
+
+    import_classes(district, _without(tmp_path, "S-2", "READ5-B"))
+
+    assert exported(district) == EXPECTED_PLAIN
+
+
+def test_undo_puts_the_classes_and_rosters_back(district, roster, tmp_path):
+    import_classes(district, PLAIN)
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(_without(tmp_path, "S-2", "READ5-B").read_text().replace("Science 7,", "Science Seven,")
+                       + "ART1,Art 1,101,T-1,teacher,,,\n")
+    import_classes(district, renamed, roster="replace")
+    second = ImportJob.objects.filter(district=district, import_type="classes").order_by("-number").first()
+    assert SchoolClass.objects.filter(sis_id="ART1").exists()
+
+    undo = import_undo_request(job=second, dispatch=False)
+    runs.import_job_run(job_id=undo.id, queue_emails=False)
+
+    undo.refresh_from_db()
+    assert undo.status == ImportStatus.COMPLETED
+    assert exported(district) == EXPECTED_PLAIN
+
+    first = ImportJob.objects.filter(district=district, import_type="classes").order_by("number").first()
+    undo_first = import_undo_request(job=first, dispatch=False)
+    runs.import_job_run(job_id=undo_first.id, queue_emails=False)
+    assert not SchoolClass.objects.filter(district=district).exists()
+    assert not ClassStudent.objects.exists()
