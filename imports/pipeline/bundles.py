@@ -157,6 +157,10 @@ def _build(members: dict, ignored: list[str], workdir: str) -> Bundle:
         bundle = _oneroster(readable, workdir)
     else:
         bundle = _sds(readable, workdir)
+    # A roster upload with classes has its class files read too (the Classes import): they are not ignored.
+    names = set(members) | {PurePosixPath(n).name.casefold() for n in ignored}
+    if ClassFiles(kind, dict.fromkeys(names)).has_classes:
+        ignored = [n for n in ignored if PurePosixPath(n).name.casefold() not in CLASS_FILES[kind]]
     bundle.ignored_files = ignored
     return bundle
 

@@ -19,7 +19,7 @@ from ..models import (
     FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
     ImportStatus, ValidationPhase, WizardStep,
 )
-from ..pipeline.bundles import Bundle, open_bundle
+from ..pipeline.bundles import Bundle, open_bundle, kind_of
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
 from ..pipeline.normalize import SKIP
 from ..pipeline.reading import count_data_rows, inspect_file
@@ -92,12 +92,17 @@ def import_job_create(*, district: District, created_by=None, description: str =
     raise ImportError_("Could not number the import; try again.")
 
 
+ROSTER_MAX_FILES = 20
+
+
 def check_uploads(files) -> None:
     """Refuse before anything is stored: count, size and type."""
     if not files:
         raise ImportError_(ERROR_NO_FILES)
-    if len(files) > settings.IMPORT_MAX_FILES:
-        raise ImportError_(ERROR_TOO_MANY_FILES.format(limit=settings.IMPORT_MAX_FILES))
+    # A OneRoster set holds up to 16 files (users, orgs, roles, classes, enrollments...): uploaded loose, they count as one upload.
+    limit = settings.IMPORT_MAX_FILES if kind_of(f.name for f in files) is None else ROSTER_MAX_FILES
+    if len(files) > limit:
+        raise ImportError_(ERROR_TOO_MANY_FILES.format(limit=limit))
     for f in files:
         if not f.name.lower().endswith(ALLOWED_EXTENSIONS):
             raise ImportError_(ERROR_WRONG_EXTENSION.format(name=f.name))
