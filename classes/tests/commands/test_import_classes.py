@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from classes.models import ClassStudent, ClassTeacher, SchoolClass
 from imports.models import ImportJob, ImportStatus
@@ -130,3 +131,32 @@ def test_undo_puts_the_classes_and_rosters_back(district, roster, tmp_path):
     runs.import_job_run(job_id=undo_first.id, queue_emails=False)
     assert not SchoolClass.objects.filter(district=district).exists()
     assert not ClassStudent.objects.exists()
+
+
+def test_a_replace_that_removes_more_than_the_threshold_is_held_until_approved(district, roster, tmp_path, district_admin_client):
+    from imports.services.safety import import_job_approve
+
+    students = [make_user(district, district_user_id=f"H-{n}", school=roster["101"]) for n in range(20)]
+    full = tmp_path / "full.csv"
+    full.write_text("Class SIS ID,Class Name,School SIS ID,District ID,Role\nBIG,Big class,101,T-1,teacher\n"
+                    + "".join(f"BIG,Big class,101,{s.district_user_id},student\n" for s in students))
+    import_classes(district, full)
+    few = tmp_path / "few.csv"
+    few.write_text("\n".join(full.read_text().splitlines()[:7]) + "\n")  # the teacher and 5 students stay
+
+    out, _ = import_classes(district, few, roster="replace")
+
+    job = ImportJob.objects.filter(district=district).order_by("-number").first()
+    assert job.status == ImportStatus.ON_HOLD
+    assert "removes 15 of 21 enrollments (71.4%), over the district's 20%" in out
+    assert ClassStudent.objects.filter(school_class__sis_id="BIG").count() == 20
+    page = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
+    assert "15 of 21 enrollments in your district's classes (71.4%) would be removed." in page
+
+    job = import_job_approve(job=job)
+    ImportJob.objects.filter(id=job.id).update(run_after=job.submitted_at)
+    runs.import_job_run(job_id=job.id, queue_emails=False)
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.COMPLETED and job.counts["enrollments_removed"] == 15
+    assert ClassStudent.objects.filter(school_class__sis_id="BIG").count() == 5
