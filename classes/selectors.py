@@ -36,15 +36,22 @@ class ClassPage:
 
 
 def school_class_page(*, district, search: str = "", school_id: int | None = None, page: int = 1) -> ClassPage:
-    """One page of the list, with each class's school and counts; no COUNT(*) of the whole district."""
+    """One page of the list, with each class's school and member counts; no COUNT(*) of the whole district.
+
+    The page's rows come first (the district-and-name index), then the counts of those rows only.
+    """
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
-    rows = list(
-        school_class_list(district=district, search=search, school_id=school_id).select_related("school")
-        .annotate(teachers=Count("teacher_links", distinct=True), students=Count("student_links", distinct=True))
-        [start:start + PAGE_SIZE + 1]
-    )
-    return ClassPage(rows[:PAGE_SIZE], len(rows) > PAGE_SIZE, page > 1, page + 1, page - 1)
+    rows = list(school_class_list(district=district, search=search, school_id=school_id).select_related("school")
+                [start:start + PAGE_SIZE + 1])
+    items = rows[:PAGE_SIZE]
+    ids = [c.pk for c in items]
+    counts = {}
+    for model, attr in ((ClassTeacher, "teachers"), (ClassStudent, "students")):
+        counts[attr] = dict(model.objects.filter(school_class_id__in=ids).values_list("school_class_id").annotate(n=Count("id")))
+    for c in items:
+        c.teachers, c.students = counts["teachers"].get(c.pk, 0), counts["students"].get(c.pk, 0)
+    return ClassPage(items, len(rows) > PAGE_SIZE, page > 1, page + 1, page - 1)
 
 
 def school_class_teachers(*, school_class: SchoolClass):

@@ -42,6 +42,7 @@ class ClassRow:
     file: str
     row: int
     values: Mapping[str, str]
+    problem: Issue | None = None  # a row the reader could not split (ragged, a stray quote): its issue
 
 
 # The class's own columns, in the order ClassValues.stored() gives them.
@@ -93,31 +94,48 @@ _TEXT_LIMITS = {"course_name": 255, "course_number": 64, "subject": 128, "term_n
 _TRUE = {"true", "1", "yes", "y"}
 
 
-def _cell(row: ClassRow, key: str, columns: Mapping[str, str], plan: ClassPlan) -> str | None:
-    """The cell's value by the declaration's rule; None (with an error issued) when it cannot be used."""
+def _convert(key: str, text: str):
+    """A cell's text -> its value by the declaration's rule, or Invalid. Pure: the check memoises it per distinct text."""
     spec_field = CLASSES.by_key.get(key)
-    text = (row.values.get(key) or "").strip()
     if spec_field is None:
         limit = _TEXT_LIMITS.get(key)
         if limit and len(text) > limit:
-            _error(plan, row, key, columns, Invalid("too_long", ERROR_TOO_LONG.format(heading=key.replace("_", " ").title(), limit=limit), ""))
-            return None
+            return Invalid("too_long", ERROR_TOO_LONG.format(heading=key.replace("_", " ").title(), limit=limit), "")
         return text
     rule = spec_field.rule
     if not text:
         if rule.blank is not None:
-            _error(plan, row, key, columns, rule.blank)
-            return None
+            return rule.blank
         return rule.parse("") if rule.parse is not None and key == "role" else ""
     value = rule.parse(text) if rule.parse is not None else text
     if isinstance(value, Invalid):
-        _error(plan, row, key, columns, value)
-        return None
+        return value
     if rule.max_length and len(value) > rule.max_length:
-        _error(plan, row, key, columns, Invalid("too_long", ERROR_TOO_LONG.format(heading=spec_field.heading, limit=rule.max_length),
-                                                 "Shorten the value in the file."))
-        return None
+        return Invalid("too_long", ERROR_TOO_LONG.format(heading=spec_field.heading, limit=rule.max_length), "Shorten the value in the file.")
     return value
+
+
+class _Cells:
+    """Each rule runs once per distinct text of its column (a file names the same class and people many times)."""
+
+    def __init__(self, plan: ClassPlan, columns: Mapping[str, str]):
+        self.plan, self.columns = plan, columns
+        self.memo: dict[str, dict[str, object]] = {}
+
+    def __call__(self, row: ClassRow, key: str) -> str | None:
+        """The cell's value; None (with an error issued) when it cannot be used."""
+        text = (row.values.get(key) or "").strip()
+        memo = self.memo.setdefault(key, {})
+        value = memo.get(text, _MISSING)
+        if value is _MISSING:
+            value = memo[text] = _convert(key, text)
+        if isinstance(value, Invalid):
+            _error(self.plan, row, key, self.columns, value)
+            return None
+        return value
+
+
+_MISSING = object()
 
 
 def _error(plan: ClassPlan, row: ClassRow, key: str, columns: Mapping[str, str], invalid: Invalid, severity: str = ERROR) -> None:
@@ -141,14 +159,18 @@ def class_rows_check(
     """
     columns = columns or {}
     plan = ClassPlan()
+    cell = _Cells(plan, columns)
     first_rows: dict[tuple[str, int], int] = {}
     for row in rows:
         plan.rows += 1
+        if row.problem is not None:
+            plan.add_issue(row.problem)
+            continue
         errors_before = plan.counts["errors"]
-        sis_id = _cell(row, "class_sis_id", columns, plan)
-        district_id = _cell(row, "district_id", columns, plan)
-        role = _cell(row, "role", columns, plan)
-        values = _class_values(row, columns, plan, school_ids) if sis_id and sis_id not in plan.classes else None
+        sis_id = cell(row, "class_sis_id")
+        district_id = cell(row, "district_id")
+        role = cell(row, "role")
+        values = _class_values(row, cell, school_ids) if sis_id and sis_id not in plan.classes else None
         if plan.counts["errors"] > errors_before:
             continue
         if values is not None:
@@ -190,16 +212,16 @@ def class_rows_check(
     return plan
 
 
-def _class_values(row: ClassRow, columns: Mapping[str, str], plan: ClassPlan, school_ids: Mapping[str, int]) -> ClassValues | None:
+def _class_values(row: ClassRow, cell: _Cells, school_ids: Mapping[str, int]) -> ClassValues | None:
     """The class's own values, from its first row."""
-    name = _cell(row, "class_name", columns, plan)
-    school = _cell(row, "school_sis_id", columns, plan)
-    extra = {key: _cell(row, key, columns, plan) for key in ("course_name", "course_number", "subject", "term_name")}
+    name = cell(row, "class_name")
+    school = cell(row, "school_sis_id")
+    extra = {key: cell(row, key) for key in ("course_name", "course_number", "subject", "term_name")}
     if name is None or school is None or None in extra.values():
         return None
     school_id = school_ids.get(school)
     if school_id is None:
-        _error(plan, row, "school_sis_id", columns, CLASSES.by_key["school_sis_id"].rule.unmatched(school))
+        _error(cell.plan, row, "school_sis_id", cell.columns, CLASSES.by_key["school_sis_id"].rule.unmatched(school))
         return None
     return ClassValues(
         name=name, school_id=school_id, **extra,

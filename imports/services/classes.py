@@ -4,7 +4,7 @@ The user engine (validation.py, apply.py) reads users; a Classes row is an enrol
 module runs the Classes type from the file (or a roster upload's class files) to the write.
 """
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -54,21 +54,22 @@ def file_class_rows(sources: list[Source], options: ImportOptions) -> Iterator[C
         labels = source.info.column_labels
         index = {key: labels.index(label) for key, label in options.field_mapping.items() if label in labels}
         fixed = options.fixed_for(source)
+        items = tuple(index.items())
         for raw in iter_rows(source.path, source.info):
-            if raw.problem is not None or not any(c.strip() for c in raw.cells):
+            if raw.problem is not None:
+                yield ClassRow(source.info.name, raw.row, {}, raw.problem)
                 continue
             cells = raw.cells
-            values = {key: (cells[i] if i < len(cells) else "") for key, i in index.items()}
-            values.update(fixed)
+            values = {key: cells[i] for key, i in items}
+            if fixed:
+                values.update(fixed)
             yield ClassRow(source.info.name, raw.row, values)
 
 
-def classes_check(*, district, rows: Callable[[], Iterator[ClassRow]], school_mapping: dict, replace: bool,
+def classes_check(*, district, rows: Callable[[], Iterator[ClassRow]], school_ids: Mapping[str, int], replace: bool,
                   columns: dict | None = None) -> ClassesCheck:
-    """Check the rows (read twice: their people are looked up between) and compare them with what is stored."""
-    district_ids = {(r.values.get("district_id") or "").strip() for r in rows()}
-    people = ClassesTarget.people(district=district, district_ids=district_ids)
-    school_ids = {k: int(v) for k, v in school_mapping.items() if str(v).isdigit()}
+    """Check the rows (read once) and compare them with what is stored. school_ids: file value -> school id."""
+    people = ClassesTarget.people(district=district)
     plan = class_rows_check(rows(), people=people, school_ids=school_ids, columns=columns)
     stored = ClassesTarget.lookup(district=district, keys=plan.classes)
     changes = ClassesTarget.compare(plan=plan, stored=stored, replace=replace)
@@ -102,7 +103,8 @@ def job_class_rows(job: ImportJob):
 
 def job_classes_check(*, job: ImportJob) -> ClassesCheck:
     with job_class_rows(job) as (rows, columns):
-        return classes_check(district=job.district, rows=rows, school_mapping=job.school_mapping,
+        school_ids = {k: int(v) for k, v in job.school_mapping.items() if str(v).isdigit()}
+        return classes_check(district=job.district, rows=rows, school_ids=school_ids,
                              replace=job.roster_policy == ROSTER_REPLACE, columns=columns)
 
 

@@ -70,9 +70,11 @@ class ClassesTarget:
     # --- Look-up ---
 
     @staticmethod
-    def people(*, district, district_ids: Iterable[str]) -> dict[str, Person]:
-        """The district's users by District ID, or by OneRoster sourcedId (enrollments.csv names users by it)."""
-        wanted = set(district_ids)
+    def people(*, district) -> dict[str, Person]:
+        """The district's users by District ID, or by OneRoster sourcedId (enrollments.csv names users by it).
+
+        The whole district in one query: the file is then read once, not once for its ids and again to check it.
+        """
         found: dict[str, Person] = {}
         rows = _rows(
             "SELECT id, district_user_id, oneroster_sourced_id, user_type, school_id FROM users_user WHERE district_id = %s",
@@ -80,10 +82,11 @@ class ClassesTarget:
         )
         for user_id, district_user_id, sourced_id, user_type, school_id in rows:
             person = Person(user_id, user_type, school_id)
-            if sourced_id in wanted:
+            if sourced_id:
                 found.setdefault(sourced_id, person)
-            if district_user_id in wanted:
-                found[district_user_id] = person  # the District ID wins over another user's sourcedId
+        for user_id, district_user_id, _, user_type, school_id in rows:
+            if district_user_id:
+                found[district_user_id] = Person(user_id, user_type, school_id)  # the District ID wins over another's sourcedId
         return found
 
     @staticmethod

@@ -35,6 +35,22 @@ from users.services import audit_event_record
 from ._common import get_district, send_owed_emails
 
 
+class _ProposedSchools(dict):
+    """File value -> school id, proposed on first look-up, so the file is read once to both map and check it."""
+
+    def __init__(self, given: dict, schools, remembered):
+        super().__init__(given)
+        self._schools, self._remembered = schools, remembered
+
+    def get(self, value, default=None):
+        if value not in self:
+            school_id = propose_school_mapping([value], self._schools, remembered=self._remembered).get(value)
+            if school_id is None:
+                return default
+            self[value] = school_id
+        return self[value]
+
+
 class _PathUpload(File):
     """A file on disk handed to the upload service without copying it first."""
 
@@ -331,9 +347,10 @@ class Command(BaseCommand):
             mapping = self._classes_mapping(sources, opts)
             options = ImportOptions(field_mapping=mapping, spec=CLASSES)
             rows = lambda: file_class_rows(sources, options)  # noqa: E731
-        school_map = self._classes_school_map(district, rows, opts)
-        check = classes_check(district=district, rows=rows, school_mapping=school_map,
+        school_map = self._classes_school_map(district, opts)
+        check = classes_check(district=district, rows=rows, school_ids=school_map,
                               replace=opts["roster"] == ROSTER_REPLACE, columns=mapping)
+        school_map = dict(school_map)  # the values the file holds, each matched or not
         counts = check.counts()
         issues = check.plan.issues
         report = {
@@ -394,17 +411,17 @@ class Command(BaseCommand):
                                + ". Use --map COLUMN=field_key.")
         return mapping
 
-    def _classes_school_map(self, district, rows, opts) -> dict:
-        values = [v for v in dict.fromkeys((r.values.get("school_sis_id") or "").strip() for r in rows()) if v]
+    def _classes_school_map(self, district, opts) -> "_ProposedSchools":
+        """--school-map, then each value the file holds proposed as it is met (SIS ID/code, name, the district's last choice)."""
         schools = school_choices(district=district)
         memory = DistrictImportMemory.objects.filter(district=district).first()
-        school_map = propose_school_mapping(values, schools, remembered=memory.school_mapping if memory else None)
         by_code = {s.sis_id: s.id for s in schools}
+        given = {}
         for value, sis_id in _pairs(opts["school_map"], "--school-map"):
             if sis_id not in by_code:
                 raise CommandError(f'--school-map: no school with SIS ID "{sis_id}" in {district.slug}.')
-            school_map[value] = by_code[sis_id]
-        return school_map
+            given[value] = by_code[sis_id]
+        return _ProposedSchools(given, schools, memory.school_mapping if memory else None)
 
     @staticmethod
     def _entry(issue) -> dict:
