@@ -11,7 +11,7 @@ its own child process (so its peak RSS is its own):
 
 - fresh: the whole `import_users --type classes FILE --district SLUG --now`, from the file to committed rows;
 - unchanged: the same command again, which must write no row (PostgreSQL's counters for the classes tables);
-- limit: COPY of the final classes, then of their teachers and students, in a transaction rolled back;
+- limit: COPY of the final classes, then of their teachers and students, their foreign keys checked, rolled back;
 - list: the Classes tab's first page and a search, for a district with --list-classes classes (median of 5).
 """
 import argparse
@@ -194,6 +194,8 @@ def _limit(path: Path, connection, transaction) -> float:
                   ((ids[r[0]], people[r[3]], "t") for r in rows if r[4] == "teacher"))
             _copy(cursor.cursor, "classes_classstudent", ("school_class_id", "user_id"),
                   ((ids[r[0]], people[r[3]]) for r in rows if r[4] == "student"))
+            # Django's foreign keys are checked at commit (DEFERRABLE INITIALLY DEFERRED): check them now, as a commit would.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         seconds = time.perf_counter() - start
         transaction.set_rollback(True)
     return seconds

@@ -47,7 +47,14 @@ class ActionsForm(forms.Form):
     custom_group = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Add users to a custom group")
     group_members = forms.ChoiceField(choices=GroupMembers.choices, widget=forms.RadioSelect, label="Who is added")
     email_staff = forms.BooleanField(required=False, label="Email staff their login information")
+    also_classes = forms.BooleanField(required=False)
 
-    def __init__(self, *args, groups, **kwargs):
+    def __init__(self, *args, groups, classes: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # Offered only for an upload that holds classes (its counts from the upload).
+        if classes:
+            self.fields["also_classes"].label = (
+                f"Also import classes ({classes['classes']} classes, {classes['enrollments']} enrollments)")
+        else:
+            del self.fields["also_classes"]
         self.fields["custom_group"].choices = [("", "— No group —")] + [(g.id, g.name) for g in groups]

@@ -553,6 +553,17 @@ def bundle_class_rows(files: ClassFiles):
     return (_oneroster_class_rows if files.kind == ONEROSTER else _sds_class_rows)(files.members)
 
 
+def class_counts(files: ClassFiles | None) -> dict | None:
+    """{"classes": N, "enrollments": M} of an upload's class files; None without classes."""
+    if files is None or not files.has_classes:
+        return None
+    classes, enrollments = set(), 0
+    for _, _, values in bundle_class_rows(files):
+        classes.add(values["class_sis_id"])
+        enrollments += 1
+    return {"classes": len(classes), "enrollments": enrollments}
+
+
 def _oneroster_class_rows(members: dict):
     label = "OneRoster"
     orgs = _read_orgs(_Table(*members["orgs.csv"], label)) if "orgs.csv" in members else {}

@@ -421,14 +421,17 @@ def actions(request, number: int):
     initial = {
         "conflict_policy": job.conflict_policy, "password_policy": job.password_policy,
         "custom_group": job.custom_group_id, "group_members": job.group_members, "email_staff": job.email_staff,
+        # Offered ticked, as the upload holds them; coming back from Review shows what was chosen.
+        "also_classes": job.also_classes if job.step == WizardStep.REVIEW else True,
     }
-    form = ActionsForm(request.POST or None, initial=initial, groups=groups)
+    form = ActionsForm(request.POST or None, initial=initial, groups=groups, classes=(job.bundle_summary or {}).get("classes"))
     if request.method == "POST" and form.is_valid():
         try:
             jobs.import_job_set_actions(
                 job=job, conflict_policy=form.cleaned_data["conflict_policy"],
                 password_policy=form.cleaned_data["password_policy"], custom_group_id=form.cleaned_data["custom_group"],
                 group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
+                also_classes=form.cleaned_data.get("also_classes", False),
             )
         except jobs.ImportError_ as exc:
             form.add_error(None, str(exc))
