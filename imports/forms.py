@@ -2,7 +2,8 @@
 from django import forms
 
 from .models import ConflictPolicy, GroupMembers, PasswordPolicy
-from .types import DEFAULT_TYPE, SPECS
+from .types import ALL_SPECS, DEFAULT_TYPE
+from .types.classes import ROSTER_POLICIES
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -22,7 +23,7 @@ class MultipleFileField(forms.FileField):
 
 
 class StartForm(forms.Form):
-    import_type = forms.ChoiceField(choices=[(s.import_type, s.label) for s in SPECS], initial=DEFAULT_TYPE, label="Import type")
+    import_type = forms.ChoiceField(choices=[(s.import_type, s.label) for s in ALL_SPECS], initial=DEFAULT_TYPE, label="Import type")
     description = forms.CharField(max_length=255, required=False, label="Description",
                                   widget=forms.TextInput(attrs={"placeholder": "e.g. First Street ES Student File"}))
     files = MultipleFileField(label="Upload File")
@@ -58,3 +59,9 @@ class ActionsForm(forms.Form):
         else:
             del self.fields["also_classes"]
         self.fields["custom_group"].choices = [("", "— No group —")] + [(g.id, g.name) for g in groups]
+
+
+class RosterActionsForm(forms.Form):
+    """Additional Actions of the Classes type."""
+
+    roster_policy = forms.ChoiceField(choices=ROSTER_POLICIES, widget=forms.RadioSelect, label="Each class's roster")

@@ -172,3 +172,10 @@ def classes_undo_apply(*, job: ImportJob, complete: bool) -> None:
             counts=counts, status=ImportStatus.COMPLETED, completed_at=timezone.now(), status_note="")
     else:
         ImportJob.objects.filter(id=job.id).update(counts={**(job.counts or {}), **counts})
+
+
+def wizard_summary(check: ClassesCheck) -> dict:
+    """The validation summary the wizard's pages read: counts under their keys, and the classes' own."""
+    counts = check.counts()
+    return {"counts": {**counts, "created": counts["classes_created"], "updated": counts["classes_updated"],
+                       "unchanged": counts["classes_unchanged"], "conflict": 0, "conflicts": 0}}

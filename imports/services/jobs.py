@@ -503,6 +503,17 @@ def import_job_set_actions(
     return job
 
 
+def import_job_set_roster_policy(*, job: ImportJob, roster_policy: str) -> ImportJob:
+    """Record the Classes type's Additional Actions; what is removed depends on it, so re-validate."""
+    with transaction.atomic(), _saving_changes(job):
+        changed = job.roster_policy != roster_policy
+        job.roster_policy = roster_policy
+        job.step = _step_after(job, WizardStep.ACTIONS)
+        if changed:
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
+    return job
+
+
 def remember_mappings(job: ImportJob) -> None:
     """Keep the job's choices for the district's next import; the fields only another import type has stay remembered."""
     spec = get_spec(job.import_type)
