@@ -9,7 +9,7 @@ PAGE_SIZE = 50
 
 
 def school_class_get(*, district, pk: int) -> SchoolClass | None:
-    return SchoolClass.objects.filter(district=district, pk=pk).select_related("school").first()
+    return SchoolClass.objects.filter(district=district, pk=pk).select_related("school", "created_by_import").first()
 
 
 def school_class_list(*, district, search: str = "", school_id: int | None = None) -> QuerySet[SchoolClass]:

@@ -3,10 +3,11 @@
 The user engine (validation.py, apply.py) reads users; a Classes row is an enrollment, so this
 module runs the Classes type from the file (or a roster upload's class files) to the write.
 """
+import json
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import F
 from django.utils import timezone
@@ -35,6 +36,7 @@ class ClassesCheck:
     plan: ClassPlan
     stored: StoredClasses
     changes: ClassChanges
+    people: dict = field(default_factory=dict, repr=False)  # what the plan was checked against
 
     def counts(self) -> dict:
         return {
@@ -67,13 +69,37 @@ def file_class_rows(sources: list[Source], options: ImportOptions) -> Iterator[C
 
 
 def classes_check(*, district, rows: Callable[[], Iterator[ClassRow]], school_ids: Mapping[str, int], replace: bool,
-                  columns: dict | None = None) -> ClassesCheck:
-    """Check the rows (read once) and compare them with what is stored. school_ids: file value -> school id."""
+                  columns: dict | None = None, checked: "ClassesCheck | None" = None) -> ClassesCheck:
+    """Check the rows (read once) and compare them with what is stored. school_ids: file value -> school id.
+
+    checked: an earlier check of the same rows and choices; its plan is taken again when the people it was
+    checked against are still the district's (the plan depends on nothing else), so the file is not read again.
+    """
     people = ClassesTarget.people(district=district)
-    plan = class_rows_check(rows(), people=people, school_ids=school_ids, columns=columns)
+    if checked is not None and checked.people == people:
+        plan = checked.plan
+    else:
+        plan = class_rows_check(rows(), people=people, school_ids=school_ids, columns=columns)
     stored = ClassesTarget.lookup(district=district, keys=plan.classes)
     changes = ClassesTarget.compare(plan=plan, stored=stored, replace=replace)
-    return ClassesCheck(plan, stored, changes)
+    return ClassesCheck(plan, stored, changes, people)
+
+
+# The command's check of a job it runs at once (--now), by job id: the run takes its plan again if the files
+# and choices are the ones it was made from (this process only; a worker always reads the files).
+_CHECKED: dict[int, tuple[str, ClassesCheck]] = {}
+
+
+def _rows_key(job: ImportJob) -> str:
+    """What a job's rows and their checks depend on: its files' bytes and its mapping choices."""
+    files = sorted(job.files.values_list("sha256", flat=True))
+    return json.dumps([files, job.field_mapping, job.fixed_values, job.file_fixed_values, job.school_mapping], sort_keys=True)
+
+
+def classes_check_keep(*, job: ImportJob, check: ClassesCheck) -> None:
+    """Keep the check made before the job was created, for its run in this process."""
+    _CHECKED.clear()  # one at a time: a command runs one import
+    _CHECKED[job.id] = (_rows_key(job), check)
 
 
 def classes_hold_assess(*, district, check: ClassesCheck) -> dict:
@@ -102,10 +128,13 @@ def job_class_rows(job: ImportJob):
 
 
 def job_classes_check(*, job: ImportJob) -> ClassesCheck:
+    key, checked = _CHECKED.pop(job.id, (None, None))
+    if checked is not None and key != _rows_key(job):
+        checked = None
     with job_class_rows(job) as (rows, columns):
         school_ids = {k: int(v) for k, v in job.school_mapping.items() if str(v).isdigit()}
         return classes_check(district=job.district, rows=rows, school_ids=school_ids,
-                             replace=job.roster_policy == ROSTER_REPLACE, columns=columns)
+                             replace=job.roster_policy == ROSTER_REPLACE, columns=columns, checked=checked)
 
 
 def classes_job_write(*, job: ImportJob) -> dict | None:

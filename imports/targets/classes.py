@@ -204,8 +204,11 @@ class ClassesTarget:
 
     @staticmethod
     def _insert_members(job, changes: ClassChanges, ids: dict[str, int]) -> None:
-        teachers = [(ids[s], u, p, job.id) for s, u, p in changes.add_teachers]
-        students = [(ids[s], u, job.id) for s, u in changes.add_students]
+        # The members of a class this import creates need no mark of their own: its created_by_import says it
+        # (an undo deletes the class with them), and a COPY without that foreign key is a third cheaper to check.
+        created = {sis_id for sis_id, _ in changes.new_classes}
+        teachers = [(ids[s], u, p, None if s in created else job.id) for s, u, p in changes.add_teachers]
+        students = [(ids[s], u, None if s in created else job.id) for s, u in changes.add_students]
         if connection.vendor == "postgresql":
             if teachers:
                 _copy("classes_classteacher", ("school_class_id", "user_id", "is_primary", "added_by_import_id"), teachers)

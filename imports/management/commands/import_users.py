@@ -28,7 +28,7 @@ from imports.types import ALL_SPECS, CLASSES, get_spec_by_command_name
 from imports.types.classes import ROSTER_ADD, ROSTER_REPLACE
 from imports.pipeline.bundles import bundle_class_rows, open_class_files
 from imports.pipeline.class_rows import ClassRow
-from imports.services.classes import classes_check, file_class_rows
+from imports.services.classes import classes_check, classes_check_keep, file_class_rows
 from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
 
@@ -376,6 +376,8 @@ class Command(BaseCommand):
         job.save()
         stored = {f.original_name: f.id for f in job.files.all()}
         store_issues(job, [Source(path="", info=s.info, file_id=stored.get(s.info.name)) for s in sources], issues)
+        if opts["now"]:
+            classes_check_keep(job=job, check=check)
         job = jobs.import_job_submit(job=job, dispatch=not opts["now"])
         audit_event_record(action=AuditAction.SUBMIT, actor=admin, job=job, detail={"source": "import_users"})
         if opts["now"]:
