@@ -21,7 +21,7 @@ ERROR_STUDENT_AS_TEACHER = "District ID {district_id} is a student, listed here 
 ROLE_SUGGESTION = "Check the Role column: teachers are staff members, students are students."
 ERROR_TOO_LONG = "{heading} is longer than {limit} characters."
 WARNING_OTHER_SCHOOL = "District ID {district_id} is a student of another school than the class's."
-WARNING_DUPLICATE = "District ID {district_id} is listed in class {class_sis_id} again (first on row {first_row})."
+WARNING_DUPLICATE = "District ID {district_id} is listed in class {class_sis_id} more than once."
 WARNING_NO_TEACHER = "Class {class_sis_id} has no teacher in the file."
 NO_TEACHER_SUGGESTION = "Add a row with Role teacher for the class, or add its teacher on the class's page later."
 
@@ -160,21 +160,30 @@ def class_rows_check(
     columns = columns or {}
     plan = ClassPlan()
     cell = _Cells(plan, columns)
-    first_rows: dict[tuple[str, int], int] = {}
+    # The three cells every row has, looked up in the rules' memo first (a text seen before, valid, is its value).
+    seen_sis, seen_id, seen_role = (cell.memo.setdefault(key, {}) for key in ("class_sis_id", "district_id", "role"))
     for row in rows:
         plan.rows += 1
         if row.problem is not None:
             plan.add_issue(row.problem)
             continue
         errors_before = plan.counts["errors"]
-        sis_id = cell(row, "class_sis_id")
-        district_id = cell(row, "district_id")
-        role = cell(row, "role")
-        values = _class_values(row, cell, school_ids) if sis_id and sis_id not in plan.classes else None
+        v = row.values
+        sis_id = seen_sis.get(v.get("class_sis_id"))
+        if sis_id.__class__ is not str:
+            sis_id = cell(row, "class_sis_id")
+        district_id = seen_id.get(v.get("district_id"))
+        if district_id.__class__ is not str:
+            district_id = cell(row, "district_id")
+        role = seen_role.get(v.get("role", ""))
+        if role.__class__ is not str:
+            role = cell(row, "role")
+        if sis_id and sis_id not in plan.classes:
+            values = _class_values(row, cell, school_ids)
+            if values is not None and plan.counts["errors"] == errors_before:
+                plan.classes[sis_id] = values
         if plan.counts["errors"] > errors_before:
             continue
-        if values is not None:
-            plan.classes[sis_id] = values
         person = people.get(district_id)
         if person is None:
             _error(plan, row, "district_id", columns, Invalid(
@@ -189,10 +198,10 @@ def class_rows_check(
         the_class = plan.classes.get(sis_id)
         if the_class is None:  # its first row had an error: that row's error says so
             continue
-        first = first_rows.setdefault((sis_id, person.user_id), row.row)
-        if first != row.row:
+        teachers = plan.teachers.get(sis_id) or {}
+        if person.user_id in teachers or person.user_id in plan.students.get(sis_id, ()):
             _error(plan, row, "district_id", columns, Invalid("duplicate_enrollment", WARNING_DUPLICATE.format(
-                district_id=district_id, class_sis_id=sis_id, first_row=first), "The row is imported once."), WARNING)
+                district_id=district_id, class_sis_id=sis_id), "The row is imported once."), WARNING)
             continue
         if role == ROLE_TEACHER:
             teachers = plan.teachers.setdefault(sis_id, {})

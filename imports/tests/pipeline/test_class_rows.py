@@ -62,7 +62,7 @@ def test_a_duplicate_enrollment_is_a_warning_imported_once():
     plan = _check(_row(2, "T-1", "teacher"), _row(3, "S-1"), _row(4, "S-1", "student"))
 
     assert _found(plan) == [("warning", "duplicate_enrollment", "classes.csv", 4, "District ID")]
-    assert "row 3" in plan.issues[0].message
+    assert "listed in class C1 more than once" in plan.issues[0].message
     assert plan.enrollments == 2
 
 
