@@ -76,3 +76,16 @@ def test_an_sds_v1_upload_imports_its_sections_with_teachers_and_students(distri
     assert "Also importing classes (2 classes, 6 enrollments) after the users." in out
     assert exported(district) == EXPECTED_SDS_CLASSES
     assert str(SchoolClass.objects.get(sis_id="SEC-2").term_end) == "2025-06-30"
+
+
+def test_a_oneroster_11_zip_with_classes_names_members_by_sourced_id_and_exports_their_district_ids(district, schools, tmp_path):
+    from imports.tests.fixtures import make_bundles
+
+    # OneRoster 1.1's class files have the same published columns as 1.2's; its users' District ID is their identifier.
+    roster = tmp_path / "roster.zip"
+    roster.write_bytes(make_bundles.zip_bytes({**make_bundles.oneroster_11(), **make_bundles.oneroster_12_classes()}))
+
+    out, _ = _run(district, roster)
+
+    assert "Also importing classes (2 classes, 6 enrollments) after the users." in out
+    assert exported(district) == [["c-1", "Reading K", "101", "T2001;T2002", "S1001;S1003"], ["c-2", "Math 7", "102", "T2002", "S1002"]]
