@@ -22,7 +22,6 @@ from ..pipeline.mapping import fixed_for_file
 from ..pipeline.reading import iter_rows
 from ..targets.classes import ClassChanges, ClassesTarget, StoredClasses
 from ..types.classes import ROSTER_REPLACE
-from .apply import ImportAborted
 from .sources import ImportOptions, Source, sources_for_job
 
 # Past a handful of enrollments a share means something: dropping 3 of 5 is no mass change.
@@ -138,13 +137,14 @@ def job_classes_check(*, job: ImportJob) -> ClassesCheck:
 
 
 def classes_job_write(*, job: ImportJob) -> dict | None:
-    """Check the job's classes again and write them; None when the safety hold stopped the job (it is On hold).
-
-    Raises ImportAborted when the file no longer validates: nothing is written.
-    """
+    """Check the job's classes again and write them; None when nothing was written (the job is On hold, or Failed
+    because the file no longer validates)."""
     check = job_classes_check(job=job)
-    if check.plan.has_errors:
-        raise ImportAborted(ERROR_REVALIDATION.format(errors=check.plan.counts["errors"]))
+    if check.plan.has_errors:  # nothing is written; the job fails with the reason, as a user import's would
+        ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.FAILED, failure_reason=ERROR_REVALIDATION.format(errors=check.plan.counts["errors"]),
+            completed_at=timezone.now())
+        return None
     assessment = classes_hold_assess(district=job.district, check=check)
     if assessment["hold"] and job.approved_at is None:
         ImportJob.objects.filter(id=job.id).update(status=ImportStatus.ON_HOLD, hold_summary=assessment, status_note="")

@@ -30,6 +30,7 @@ from ..types import get_spec
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value
 from . import writers
+from .classes import job_classes_check, wizard_summary
 from .duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
 from .passwords import password_issues
 from ..pipeline.reading import FileReadError, count_data_rows, iter_rows
@@ -925,8 +926,6 @@ def school_values_store(*, job: ImportJob, counts: dict[str, int], coded: dict[s
 
 def _validate_target_draft(job: ImportJob, run: _Pass, store_issues) -> None:
     """Validate File for Classes: its checks, issues and counts, stored as the wizard shows them."""
-    from .classes import job_classes_check, wizard_summary
-
     check = job_classes_check(job=job)
     sources = sources_for_job(job)
     run.commit(check.plan.rows, lambda: store_issues(job, sources, check.plan.issues))

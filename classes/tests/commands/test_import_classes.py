@@ -160,3 +160,18 @@ def test_a_replace_that_removes_more_than_the_threshold_is_held_until_approved(d
     job.refresh_from_db()
     assert job.status == ImportStatus.COMPLETED and job.counts["enrollments_removed"] == 15
     assert ClassStudent.objects.filter(school_class__sis_id="BIG").count() == 5
+
+
+def test_a_file_that_no_longer_validates_when_it_runs_fails_with_the_reason_and_writes_nothing(district, roster):
+    call_command("import_users", "--type", "classes", str(PLAIN), "--district", district.slug, stdout=io.StringIO())
+    job = ImportJob.objects.get(district=district)
+    assert job.status == ImportStatus.SCHEDULED
+    district.users.filter(district_user_id="S-4").delete()  # removed from Classworks before the run
+    ImportJob.objects.filter(id=job.id).update(run_after=job.submitted_at)
+
+    runs.import_job_run(job_id=job.id, queue_emails=False)
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert job.failure_reason.startswith("The classes no longer validate (1 errors): nothing was written.")
+    assert not SchoolClass.objects.filter(district=district).exists()
