@@ -192,6 +192,18 @@ def classes_touched(*, job: ImportJob) -> int:
     )
 
 
+def classes_undo_counts(*, job: ImportJob) -> dict:
+    """What an undo of this import would do to classes: shown before the admin confirms it."""
+    changes = ClassChange.objects.filter(job=job)
+    return {
+        "classes_deleted": SchoolClass.objects.filter(created_by_import=job).count(),
+        "class_members_removed": sum(model.objects.filter(added_by_import=job).exclude(school_class__created_by_import=job).count()
+                                     for model in (ClassTeacher, ClassStudent)),
+        "class_members_restored": changes.filter(kind="member_removed").count(),
+        "classes_restored": changes.filter(kind="updated").count(),
+    }
+
+
 def classes_undo_apply(*, job: ImportJob, complete: bool) -> None:
     """Undo the classes an import wrote; `complete` finishes the undo job (a Classes import's whole undo)."""
     original = ImportJob.objects.get(id=job.undo_of_id)

@@ -110,7 +110,7 @@ def test_add_keeps_the_members_missing_from_the_file(district, roster, tmp_path)
     assert exported(district) == EXPECTED_PLAIN
 
 
-def test_undo_puts_the_classes_and_rosters_back(district, roster, tmp_path):
+def test_undo_puts_the_classes_and_rosters_back(district, roster, tmp_path, district_admin_client):
     import_classes(district, PLAIN)
     renamed = tmp_path / "renamed.csv"
     renamed.write_text(_without(tmp_path, "S-2", "READ5-B").read_text().replace("Science 7,", "Science Seven,")
@@ -118,6 +118,11 @@ def test_undo_puts_the_classes_and_rosters_back(district, roster, tmp_path):
     import_classes(district, renamed, roster="replace")
     second = ImportJob.objects.filter(district=district, import_type="classes").order_by("-number").first()
     assert SchoolClass.objects.filter(sis_id="ART1").exists()
+
+    # The undo page says what will happen to classes before the admin confirms.
+    page = district_admin_client.get(reverse("imports:undo", args=[second.number])).content.decode()
+    assert '<dd id="count-classes-deleted">1</dd>' in page and '<dd id="count-class-members-restored">1</dd>' in page
+    assert '<dd id="count-classes-restored">1</dd>' in page
 
     undo = import_undo_request(job=second, dispatch=False)
     runs.import_job_run(job_id=undo.id, queue_emails=False)
