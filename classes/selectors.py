@@ -55,11 +55,13 @@ def school_class_page(*, district, search: str = "", school_id: int | None = Non
 
 
 def school_class_teachers(*, school_class: SchoolClass):
-    return ClassTeacher.objects.filter(school_class=school_class).select_related("user").order_by("-is_primary", "user__last_name", "user__first_name")
+    return ClassTeacher.objects.filter(school_class=school_class).select_related("user", "added_by_import").order_by(
+        "-is_primary", "user__last_name", "user__first_name")
 
 
 def school_class_students(*, school_class: SchoolClass):
-    return ClassStudent.objects.filter(school_class=school_class).select_related("user").order_by("user__last_name", "user__first_name")
+    return ClassStudent.objects.filter(school_class=school_class).select_related("user", "added_by_import").order_by(
+        "user__last_name", "user__first_name")
 
 
 def school_class_history(*, school_class: SchoolClass, limit: int = 100):

@@ -180,3 +180,16 @@ def test_a_file_that_no_longer_validates_when_it_runs_fails_with_the_reason_and_
     assert job.status == ImportStatus.FAILED
     assert job.failure_reason.startswith("The classes no longer validate (1 errors): nothing was written.")
     assert not SchoolClass.objects.filter(district=district).exists()
+
+
+def test_a_class_page_says_which_import_added_each_member_and_what_a_replace_removed(district, roster, tmp_path, district_admin_client):
+    import_classes(district, PLAIN)
+    import_classes(district, _without(tmp_path, "S-2", "READ5-B"), roster="replace")
+    first, second = ImportJob.objects.filter(district=district).order_by("number")
+    reading = SchoolClass.objects.get(sis_id="READ5-B")
+
+    page = district_admin_client.get(reverse("classes:detail", args=[reading.id])).content.decode()
+
+    assert f">Import {first.number}</a>" in page  # the members it added with the class
+    history = page[page.index('id="class-history"'):]
+    assert "Member removed (Student S-2)" in history and f"Import {second.number}" in history
