@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from django.db.models import F
 from django.utils import timezone
 
-from classes.models import ClassChange, ClassStudent, ClassTeacher, SchoolClass
+from classes.models import ClassChange, ClassChangeKind, ClassStudent, ClassTeacher, SchoolClass
 
 from ..models import BundleRole, ImportJob, ImportStatus
 from ..pipeline.bundles import bundle_class_rows, open_class_files
 from ..pipeline.class_rows import ClassPlan, ClassRow, class_rows_check
-from ..pipeline.issues import Issue
-from ..pipeline.mapping import fixed_for_file
 from ..pipeline.reading import iter_rows
 from ..targets.classes import ClassChanges, ClassesTarget, StoredClasses
 from ..types.classes import ROSTER_REPLACE
@@ -27,7 +25,6 @@ from .sources import ImportOptions, Source, sources_for_job
 # Past a handful of enrollments a share means something: dropping 3 of 5 is no mass change.
 MIN_REMOVED_ENROLLMENTS = 10
 ERROR_REVALIDATION = "The classes no longer validate ({errors} errors): nothing was written. Check the file and import it again."
-ERROR_NO_CLASS_FILES = "The upload holds no classes."
 
 
 @dataclass
@@ -42,11 +39,6 @@ class ClassesCheck:
             "rows": self.plan.rows, "classes": len(self.plan.classes), "enrollments": self.plan.enrollments,
             "errors": self.plan.counts["errors"], "warnings": self.plan.counts["warnings"], **self.changes.counts(),
         }
-
-    @property
-    def written(self) -> int:
-        c = self.changes
-        return len(c.new_classes) + len(c.updated_classes) + c.added + c.removed
 
 
 def file_class_rows(sources: list[Source], options: ImportOptions) -> Iterator[ClassRow]:
@@ -150,7 +142,7 @@ def classes_job_write(*, job: ImportJob) -> dict | None:
         ImportJob.objects.filter(id=job.id).update(status=ImportStatus.ON_HOLD, hold_summary=assessment, status_note="")
         return None
     ClassesTarget.write(job=job, changes=check.changes)
-    return {f"{k}": v for k, v in check.counts().items()}
+    return check.counts()
 
 
 def classes_job_apply(*, job: ImportJob) -> None:
@@ -199,8 +191,8 @@ def classes_undo_counts(*, job: ImportJob) -> dict:
         "classes_deleted": SchoolClass.objects.filter(created_by_import=job).count(),
         "class_members_removed": sum(model.objects.filter(added_by_import=job).exclude(school_class__created_by_import=job).count()
                                      for model in (ClassTeacher, ClassStudent)),
-        "class_members_restored": changes.filter(kind="member_removed").count(),
-        "classes_restored": changes.filter(kind="updated").count(),
+        "class_members_restored": changes.filter(kind=ClassChangeKind.MEMBER_REMOVED).count(),
+        "classes_restored": changes.filter(kind=ClassChangeKind.UPDATED).count(),
     }
 
 

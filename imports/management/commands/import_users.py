@@ -26,7 +26,7 @@ from imports.pipeline.normalize import SKIP, Invalid
 from imports.services.validation import file_value_counts, validate_import
 from imports.types import ALL_SPECS, CLASSES, get_spec_by_command_name
 from imports.types.classes import ROSTER_ADD, ROSTER_REPLACE
-from imports.pipeline.bundles import bundle_class_rows, open_class_files
+from imports.pipeline.bundles import bundle_class_rows, class_counts, open_class_files
 from imports.pipeline.class_rows import ClassRow
 from imports.services.classes import classes_check, classes_check_keep, file_class_rows
 from users.models import AuditAction, CustomGroup, User
@@ -327,16 +327,12 @@ class Command(BaseCommand):
 
     # --- Classes ---
 
-    def _bundle_classes(self, district, class_files, opts) -> tuple[int, int] | None:
+    def _bundle_classes(self, district, class_files, opts) -> dict | None:
         """A roster upload's classes, imported after its users unless --no-classes: (classes, enrollments)."""
-        if class_files is None or not class_files.has_classes or opts["no_classes"]:
-            return None
-        classes, enrollments = set(), 0
-        for _, _, values in bundle_class_rows(class_files):
-            classes.add(values["class_sis_id"])
-            enrollments += 1
-        self.stdout.write(f"Also importing classes ({len(classes)} classes, {enrollments} enrollments) after the users.")
-        return len(classes), enrollments
+        counts = None if opts["no_classes"] else class_counts(class_files)
+        if counts:
+            self.stdout.write(f"Also importing classes ({counts['classes']} classes, {counts['enrollments']} enrollments) after the users.")
+        return counts
 
     def _run_classes(self, district, admin, sources, class_files, opts):
         if class_files is not None:
