@@ -315,7 +315,7 @@ class Command(BaseCommand):
         job.custom_group = group
         job.group_members = opts["group_members"]
         job.email_staff = opts["email_staff"]
-        job.also_classes = bool(getattr(self, "_also_classes", None))
+        job.also_classes = bool(self._also_classes)
         job.validation_summary = result.summary()
         job.validated_at = timezone.now()
         job.save()
