@@ -224,5 +224,6 @@ def password_batch_run(*, batch_id: int) -> None:
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
         return
     if import_job_complete(job=job):
+        classes_after_users(job=job)  # the upload's classes, after its users, before the email says it is done
         job.refresh_from_db()
         _queue_completion_email(job, True)
