@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from classes.models import ClassChange, ClassChangeKind, ClassStudent, ClassTeacher, SchoolClass
 
-from ..models import BundleRole, ImportJob, ImportStatus
+from ..models import BundleRole, ImportIssue, ImportJob, ImportStatus
 from ..pipeline.bundles import bundle_class_rows, open_class_files
 from ..pipeline.class_rows import ClassPlan, ClassRow, class_rows_check
 from ..pipeline.reading import iter_rows
@@ -24,6 +24,7 @@ from .sources import ImportOptions, Source, sources_for_job
 
 # Past a handful of enrollments a share means something: dropping 3 of 5 is no mass change.
 MIN_REMOVED_ENROLLMENTS = 10
+ERROR_CLASSES_NOT_WRITTEN = "The users were imported; the upload's classes were not."
 ERROR_REVALIDATION = "The classes no longer validate ({errors} errors): nothing was written. Check the file and import it again."
 
 
@@ -166,7 +167,12 @@ def classes_after_users(*, job: ImportJob) -> None:
     if not job.also_classes or job.status not in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS):
         return
     check = job_classes_check(job=job)
-    if check.plan.has_errors:  # the users are written; the classes' errors are the job's warnings
+    if check.plan.has_errors:  # the users are written; no class is, and the job lists why
+        ImportIssue.objects.bulk_create([
+            ImportIssue(job=job, row=i.row, column=i.column[:255], field=i.field, code=i.code, severity=i.severity,
+                        message=f"{i.file}: {i.message} {ERROR_CLASSES_NOT_WRITTEN}", suggestion=i.suggestion)
+            for i in check.plan.issues if i.is_error
+        ], batch_size=2000)
         ImportJob.objects.filter(id=job.id).update(
             counts={**job.counts, "class_errors": check.plan.counts["errors"]}, status=ImportStatus.COMPLETED_WITH_WARNINGS)
         return

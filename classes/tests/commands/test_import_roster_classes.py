@@ -89,3 +89,25 @@ def test_a_oneroster_11_zip_with_classes_names_members_by_sourced_id_and_exports
 
     assert "Also importing classes (2 classes, 6 enrollments) after the users." in out
     assert exported(district) == [["c-1", "Reading K", "101", "T2001;T2002", "S1001;S1003"], ["c-2", "Math 7", "102", "T2002", "S1002"]]
+
+
+def test_an_upload_whose_enrollments_name_someone_not_imported_writes_its_users_and_says_why_no_class_was(district, schools, tmp_path):
+    from imports.models import ImportIssue
+    from imports.tests.fixtures import make_bundles
+
+    classes = make_bundles.oneroster_12_classes()
+    # u-10 is not imported (enabledUser false), yet enrolled here.
+    classes["enrollments.csv"] += b"e-8,active,2024-08-01T00:00:00.000Z,c-1,org-101,u-10,student,false,,\r\n"
+    folder = tmp_path / "roster"
+    folder.mkdir()
+    for name, data in {**make_bundles.oneroster_12(), **classes}.items():
+        (folder / name).write_bytes(data)
+
+    _run(district, *sorted(folder.iterdir()))
+
+    job = ImportJob.objects.get(district=district)
+    assert job.status == ImportStatus.COMPLETED_WITH_WARNINGS
+    assert User.objects.filter(district=district, district_user_id="u-5").exists()
+    assert not SchoolClass.objects.exists()
+    issue = ImportIssue.objects.get(job=job, code="unknown_person")
+    assert issue.row == 9 and "u-10" in issue.message and "the upload's classes were not" in issue.message
