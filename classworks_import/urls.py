@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("manage/", include("schools.urls")),
     path("manage/", include("users.urls")),
+    path("manage/", include("classes.urls")),
     path("imports/", include("imports.urls")),
     path("ops-admin/", admin.site.urls),
 ]

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 
-from .types import DEFAULT_TYPE, SPECS, WizardStep, change_heading  # noqa: F401 (WizardStep is imported from here too)
+from .types import ALL_SPECS, DEFAULT_TYPE, SPECS, WizardStep, change_heading  # noqa: F401 (WizardStep is imported from here too)
+from .types.classes import ROSTER_ADD, ROSTER_POLICIES
 
 
 def private_storage():
@@ -17,7 +18,7 @@ def original_file_path(instance, filename: str) -> str:
 
 
 # The import types and the wizard's steps are declared in imports/types/; these are their stored names.
-ImportType = models.TextChoices("ImportType", [(s.import_type.upper(), (s.import_type, s.label)) for s in SPECS])
+ImportType = models.TextChoices("ImportType", [(s.import_type.upper(), (s.import_type, s.label)) for s in ALL_SPECS])
 
 
 class ImportStatus(models.TextChoices):
@@ -141,6 +142,10 @@ class ImportJob(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="undos",
         help_text="The import this job undoes.",
     )
+    # Classes: add the file's members to each class, or replace each class's roster with the file's.
+    roster_policy = models.CharField(max_length=8, choices=ROSTER_POLICIES, default=ROSTER_ADD)
+    # A user import whose upload also holds classes: they are written after the users, in the same run.
+    also_classes = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-number"]

@@ -136,6 +136,10 @@ class AuditAction(models.TextChoices):
     ADD_GROUP_MEMBER = "add_group_member", "Added a group member"
     REMOVE_GROUP_MEMBER = "remove_group_member", "Removed a group member"
     VIEW_ADMIN_USERS = "view_admin_users", "Viewed the ops admin's user list"
+    VIEW_CLASS = "view_class", "Viewed a class"
+    EDIT_CLASS = "edit_class", "Changed a class"
+    DELETE_CLASS = "delete_class", "Deleted a class"
+    EXPORT_CLASSES = "export_classes", "Exported classes"
 
 
 class AuditEvent(models.Model):

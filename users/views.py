@@ -80,6 +80,9 @@ def user_detail(request, user_id: int):
     return render(request, "users/user_detail.html", {
         "tab": "users", "subject": user, "created_by": created, "changes": changes,
         "groups": user.custom_groups.filter(district=request.district).order_by("name"),
+        # Reverse relations of the classes app: the classes they teach and the classes they are enrolled in.
+        "classes_taught": user.teaching.filter(school_class__district=request.district).select_related("school_class").order_by("school_class__name"),
+        "classes_enrolled": user.enrollments.filter(school_class__district=request.district).select_related("school_class").order_by("school_class__name"),
         "history": selectors.user_history(district=request.district, user=user, limit=HISTORY_SHOWN),
         "headings": {key: field.heading for key, field in FIELDS_BY_KEY.items()},
         "is_admin_account": is_protected(user),

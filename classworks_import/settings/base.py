@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "schools",
     "users",
     "imports",
+    "classes",
 ]
 
 MIDDLEWARE = [

@@ -79,3 +79,31 @@ def _read_by(bundle: Bundle, key: str) -> bool:
 def plain_upload(names: list[str]) -> bool:
     """Whether these uploads are ordinary files (no roster export among them)."""
     return plain.recognises(names) and not might_be_bundle({os.path.basename(n).casefold() for n in names})
+
+
+# The Classes import reads a roster upload's class files through these three.
+_ENROLLED_ROLES = frozenset({"teacher", "student", "aide", ""})
+
+
+def open_class_files(uploads: list[tuple[str, str]], workdir: str) -> Bundle | None:
+    """The roster export in these uploads when it holds classes (class and enrollment files); None otherwise."""
+    bundle = open_bundle(uploads, workdir)
+    return bundle if bundle is not None and bundle.class_reader is not None else None
+
+
+def bundle_class_rows(bundle: Bundle):
+    """(file name, row, values) per enrollment of a teacher or a student; other enrolled roles are not class members."""
+    for values in bundle.class_rows():
+        if values["role"].strip().casefold() in _ENROLLED_ROLES:
+            yield values["file"], values["row"], {k: v for k, v in values.items() if k not in ("file", "row")}
+
+
+def class_counts(bundle: Bundle | None) -> dict | None:
+    """{"classes": N, "enrollments": M} of an upload's class files; None without classes."""
+    if bundle is None or bundle.class_reader is None:
+        return None
+    classes, enrollments = set(), 0
+    for _, _, values in bundle_class_rows(bundle):
+        classes.add(values["class_sis_id"])
+        enrollments += 1
+    return {"classes": len(classes), "enrollments": enrollments} if enrollments else None

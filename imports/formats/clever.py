@@ -106,7 +106,7 @@ def _frl(value: str) -> str:
 def _class_rows(tables: dict[str, Table]):
     sections = tables["sections.csv"]
     classes, teachers = {}, []
-    for _, get in sections.rows():
+    for row, get in sections.rows():
         section_id = get("Section_id")
         classes[section_id] = ClassInfo(
             name=get("Name"), school_sis_id=get("School_id"), course_name=get("Course_name"),
@@ -115,11 +115,12 @@ def _class_rows(tables: dict[str, Table]):
         )
         for column in ("Teacher_id", *(f"Teacher_{n}_id" for n in range(2, 11))):
             if get(column):
-                teachers.append((section_id, get(column), "teacher"))
+                teachers.append((section_id, get(column), "teacher", sections.name, row, "true" if column == "Teacher_id" else "false"))
 
     def enrollments():
         yield from teachers
-        for _, get in tables["enrollments.csv"].rows():
-            yield get("Section_id"), get("Student_id"), "student"
+        table = tables["enrollments.csv"]
+        for row, get in table.rows():
+            yield get("Section_id"), get("Student_id"), "student", table.name, row, ""
 
     yield from common.class_rows(classes, {}, {}, enrollments(), {})

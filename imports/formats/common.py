@@ -89,7 +89,7 @@ FLAG_OUTPUT = ("Disabled", "Economically Disadvantaged", "Limited English", "Mig
 
 CLASS_ROW_KEYS = (
     "class_sis_id", "class_name", "school_sis_id", "district_id", "role", "course_name", "course_number", "subject",
-    "term_name", "term_start", "term_end",
+    "term_name", "term_start", "term_end", "primary", "file", "row",
 )
 
 
@@ -126,6 +126,10 @@ class Bundle:
         self.skipped[why] = self.skipped.get(why, 0) + 1
         if len(self.skipped_people) < MAX_LISTED:
             self.skipped_people.append({"file": file, "row": row, "name": name, "reason": SKIP_REASONS[why]})
+
+    @property
+    def has_classes(self) -> bool:
+        return self.class_reader is not None
 
     def class_rows(self) -> Iterator[dict]:
         """One dict per enrollment (CLASS_ROW_KEYS) from the bundle's class files; nothing when it has none.
@@ -547,9 +551,11 @@ class ClassInfo:
 
 
 def class_rows(classes: dict[str, ClassInfo], courses: dict[str, tuple[str, str, str]], terms: dict[str, tuple[str, str, str]],
-               enrollments: Iterator[tuple[str, str, str]], district_ids: dict[str, str]) -> Iterator[dict]:
-    """One dict (CLASS_ROW_KEYS) per (class, person, role): the class with its course and first term filled in."""
-    for class_id, user_id, role in enrollments:
+               enrollments: Iterator[tuple], district_ids: dict[str, str]) -> Iterator[dict]:
+    """One dict (CLASS_ROW_KEYS) per (class, person, role): the class with its course and first term filled in.
+
+    An enrollment is (class id, user id, role, file name, row, primary) and says where messages point."""
+    for class_id, user_id, role, file, row, primary in enrollments:
         info = classes.get(class_id)
         if info is None:
             continue
@@ -560,4 +566,5 @@ def class_rows(classes: dict[str, ClassInfo], courses: dict[str, tuple[str, str,
             "district_id": district_ids.get(user_id, user_id), "role": role,
             "course_name": course_name or info.course_name, "course_number": course_number or info.course_number,
             "subject": subject or info.subject, "term_name": term[0], "term_start": term[1], "term_end": term[2],
+            "primary": primary, "file": file, "row": row,
         }

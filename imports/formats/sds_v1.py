@@ -86,7 +86,7 @@ def _class_rows(tables: dict[str, Table]):
     def enrollments():
         for key, role in (("teacherroster.csv", "teacher"), ("studentenrollment.csv", "student")):
             if key in tables:
-                for _, get in tables[key].rows():
-                    yield get("Section SIS ID"), get("SIS ID"), role
+                for row, get in tables[key].rows():
+                    yield get("Section SIS ID"), get("SIS ID"), role, tables[key].name, row, ""
 
     yield from common.class_rows(classes, {}, {}, enrollments(), {})

@@ -122,5 +122,6 @@ def _class_rows(tables: dict[str, Table], schools: Schools):
     terms = {}
     if "academicsessions.csv" in tables:
         terms = {get("sourcedId"): (get("title"), get("startDate"), get("endDate")) for _, get in tables["academicsessions.csv"].rows()}
-    enrollments = ((get("classSourcedId"), get("userSourcedId"), get("role")) for _, get in tables["enrollments.csv"].rows())
+    table = tables["enrollments.csv"]
+    enrollments = ((get("classSourcedId"), get("userSourcedId"), get("role"), table.name, row, get("primary")) for row, get in table.rows())
     yield from common.class_rows(classes, courses, terms, enrollments, {})

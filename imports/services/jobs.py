@@ -20,7 +20,7 @@ from ..models import (
     FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
     ImportStatus, ValidationPhase, WizardStep,
 )
-from ..formats import Bundle, open_bundle
+from ..formats import Bundle, class_counts, open_bundle
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
 from ..pipeline.normalize import SKIP
 from ..pipeline.reading import count_data_rows, inspect_file
@@ -136,9 +136,11 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
     with ExitStack() as stack:
         paths = [stack.enter_context(_local_path(upload)) for upload in uploads]
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bundle-"))
-        bundle = open_bundle([(upload.name, path) for upload, path in zip(uploads, paths)], workdir)
+        named = [(upload.name, path) for upload, path in zip(uploads, paths)]
+        bundle = open_bundle(named, workdir)
         if bundle is not None:
-            return _bundle_files_add(job=job, uploads=uploads, bundle=bundle)
+            classes = class_counts(bundle)
+            return _bundle_files_add(job=job, uploads=uploads, bundle=bundle, classes=classes)
         inspected = []
         for upload, path in zip(uploads, paths):
             info = inspect_file(path, upload.name, has_header=has_header)
@@ -150,7 +152,7 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
     return stored
 
 
-def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle) -> list[ImportFile]:
+def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle, classes: dict | None = None) -> list[ImportFile]:
     generated = []
     for user_file in bundle.files:
         info = inspect_file(user_file.path, user_file.name, has_header=True)
@@ -166,7 +168,7 @@ def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle) -> list[Import
                 stored.append(_store(job, position, File(fh), user_file.name, info, rows, role=BundleRole.GENERATED))
             position += 1
         with _saving_changes(job):
-            job.bundle_summary = {**bundle.summary(), "uploaded": [os.path.basename(u.name) for u in uploads]}
+            job.bundle_summary = {**bundle.summary(), "uploaded": [os.path.basename(u.name) for u in uploads], "classes": classes}
         _files_added(job)
     return stored
 
@@ -482,7 +484,7 @@ def proposed_value_mapping(job: ImportJob, listed: list[tuple[str, str]]) -> dic
 
 def import_job_set_actions(
     *, job: ImportJob, conflict_policy: str, password_policy: str, custom_group_id: int | None,
-    group_members: str, email_staff: bool, replace_claimed_passwords: bool = False,
+    group_members: str, email_staff: bool, replace_claimed_passwords: bool = False, also_classes: bool = False,
 ) -> ImportJob:
     """Record the Additional Actions; the preview counts depend on them, so re-validate."""
     group = None
@@ -498,6 +500,19 @@ def import_job_set_actions(
         job.group_members = group_members
         job.email_staff = email_staff
         job.replace_claimed_passwords = replace_claimed_passwords
+        # Only an upload that holds classes offers them.
+        job.also_classes = also_classes and bool((job.bundle_summary or {}).get("classes"))
+        job.step = _step_after(job, WizardStep.ACTIONS)
+        if changed:
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
+    return job
+
+
+def import_job_set_roster_policy(*, job: ImportJob, roster_policy: str) -> ImportJob:
+    """Record the Classes type's Additional Actions; what is removed depends on it, so re-validate."""
+    with transaction.atomic(), _saving_changes(job):
+        changed = job.roster_policy != roster_policy
+        job.roster_policy = roster_policy
         job.step = _step_after(job, WizardStep.ACTIONS)
         if changed:
             validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)

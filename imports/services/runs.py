@@ -9,10 +9,12 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ..targets import TARGETS
 from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
 from .apply import ImportAborted, ImportHeld, PasswordsPending, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
 from .sources import ImportOptions, StreamStart, iter_user_rows, sources_for_job
+from .classes import classes_after_users, classes_job_apply, classes_undo_apply
 from .undo import import_undo_apply
 
 logger = logging.getLogger(__name__)
@@ -108,9 +110,12 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
         try:
             # A worker fans password hashing out to other workers; a run in one process hashes inline.
             if job.undo_of_id:  # an undo is a job too: same claim, lock, retries and completion email
-                import_undo_apply(job=job)
+                _undo(job)
+            elif job.import_type in TARGETS:  # a type that writes through a target of its own
+                classes_job_apply(job=job)
             else:
                 import_job_apply(job=job, hash_inline=not queue_emails)
+                classes_after_users(job=job)
         except ImportHeld:
             return job
         except PasswordsPending:
@@ -131,6 +136,16 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
     if job.is_finished:
         _queue_completion_email(job, queue_emails)
     return job
+
+
+def _undo(job: ImportJob) -> None:
+    original = job.undo_of
+    if original.import_type in TARGETS:
+        classes_undo_apply(job=job, complete=True)
+        return
+    if original.also_classes:  # the classes first: they name the users the undo disables
+        classes_undo_apply(job=job, complete=False)
+    import_undo_apply(job=job)
 
 
 def _queue_completion_email(job: ImportJob, queue: bool) -> None:
@@ -212,5 +227,6 @@ def password_batch_run(*, batch_id: int) -> None:
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
         return
     if import_job_complete(job=job):
+        classes_after_users(job=job)  # the upload's classes, after its users, before the email says it is done
         job.refresh_from_db()
         _queue_completion_email(job, True)

@@ -26,6 +26,7 @@ from ..models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus,
 from ..types import CHANGE_HEADINGS, SPECS
 from . import writers
 from .apply import ImportAborted, import_job_complete
+from .classes import classes_touched, classes_undo_counts
 from .jobs import ImportError_, import_job_create
 
 UNDO_BATCH = 2000  # users looked at and written at a time
@@ -230,6 +231,7 @@ def import_undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPr
         {"district_user_id": d, "group": g}
         for d, g in additions.order_by("id").values_list("user__district_user_id", "group__name")[:limit]
     ]
+    counts.update(classes_undo_counts(job=job))
     return UndoPreview(
         counts=counts, disable=disable, reverts=reverts, skipped=skipped, passwords=passwords,
         group_removals=group_removals,
@@ -265,7 +267,7 @@ def import_undo_request(*, job: ImportJob, requested_by=None, request=None, now=
     refusal = undo_refusal(job=job)
     if refusal is not None:
         raise refusal
-    users = _touched_users(job).count()
+    users = _touched_users(job).count() + classes_touched(job=job)
     if not users:
         raise UndoRefused(ERROR_NOTHING_TO_UNDO.format(number=job.number), code="nothing_to_undo")
     try:

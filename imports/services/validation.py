@@ -26,10 +26,12 @@ from ..pipeline.classify import (
     unmatched_key_issues,
 )
 from ..pipeline.normalize import Invalid
+from ..targets import TARGETS
 from ..types import get_spec
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_issues, mask_text, mask_value, password_indexes, row_passwords
 from . import writers
+from .classes import job_classes_check, wizard_summary
 from .duplicates import IN_MEMORY_MAX_ROWS, duplicate_check
 from .passwords import password_issues
 from ..pipeline.reading import FileReadError, count_data_rows, iter_rows
@@ -999,6 +1001,15 @@ def school_values_store(*, job: ImportJob, counts: dict[str, int], coded: dict[s
     )
 
 
+def _validate_target_draft(job: ImportJob, run: _Pass, store_issues) -> None:
+    """Validate File for Classes: its checks, issues and counts, stored as the wizard shows them."""
+    check = job_classes_check(job=job)
+    sources = sources_for_job(job)
+    run.commit(check.plan.rows, lambda: store_issues(job, sources, check.plan.issues))
+    summary = {**wizard_summary(check), "groups": selectors.import_issue_groups(job=job)}
+    run.finish(validation_summary=summary, validated_at=timezone.now(), rows_total=check.plan.rows)
+
+
 def _read_school_values(job: ImportJob, run: _Pass) -> None:
     key = school_values_key(job)
     counts, coded = file_value_counts_bounded(job, on_rows=run.commit)
@@ -1017,6 +1028,9 @@ def _validate_draft(job: ImportJob, run: _Pass) -> None:
         if not ids:
             break
         run.commit(0, lambda ids=ids: ImportIssue.objects.filter(id__in=ids).delete())
+    if job.import_type in TARGETS:  # a type with a target of its own checks its rows its own way
+        _validate_target_draft(job, run, store_issues)
+        return
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
     pending: list[Issue] = []

@@ -1,13 +1,17 @@
 """The import types, one declaration each. Adding a type is one file here and a line below."""
+from .classes import CLASSES
 from .demographics import STUDENT_DEMOGRAPHICS
 from .spec import ImportSpec
 from .steps import WizardStep
 from .user_data import USER_DATA
 
+# The types that write users: the user engine, its undo and the browser wizard read these.
 SPECS: tuple[ImportSpec, ...] = (USER_DATA, STUDENT_DEMOGRAPHICS)
+# Every type, with those that write through a target of their own (imports/targets/): stored job types, import_users --type.
+ALL_SPECS: tuple[ImportSpec, ...] = (*SPECS, CLASSES)
 DEFAULT_TYPE = USER_DATA.import_type
-_BY_TYPE = {s.import_type: s for s in SPECS}
-_BY_COMMAND_NAME = {s.command_name: s for s in SPECS}
+_BY_TYPE = {s.import_type: s for s in ALL_SPECS}
+_BY_COMMAND_NAME = {s.command_name: s for s in ALL_SPECS}
 
 ERROR_UNKNOWN_TYPE = 'Unknown import type "{name}".'
 
@@ -46,5 +50,5 @@ def types_with_step(step: str) -> tuple[ImportSpec, ...]:
     return tuple(s for s in SPECS if s.has_step(step))
 
 
-__all__ = ["SPECS", "DEFAULT_TYPE", "ImportSpec", "WizardStep", "USER_DATA", "STUDENT_DEMOGRAPHICS", "get_spec", "get_spec_by_command_name", "types_with_step",
-           "CHANGE_HEADINGS", "change_heading"]
+__all__ = ["SPECS", "ALL_SPECS", "CLASSES", "DEFAULT_TYPE", "ImportSpec", "WizardStep", "USER_DATA", "STUDENT_DEMOGRAPHICS", "get_spec",
+           "get_spec_by_command_name", "types_with_step", "CHANGE_HEADINGS", "change_heading"]

@@ -19,7 +19,7 @@ from users.permissions import district_admin_required
 from users.services import audit_event_record
 
 from .. import selectors
-from ..forms import ActionsForm, MatchForm, StartForm
+from ..forms import ActionsForm, MatchForm, RosterActionsForm, StartForm
 from ..models import BundleRole, DistrictImportMemory, ImportFile, ImportStatus, Severity, ValidationPhase, WizardStep
 from ..pipeline.mapping import missing_required, propose_school_mapping
 from ..pipeline.masking import is_password_heading
@@ -28,7 +28,7 @@ from ..pipeline.reading import FileReadError
 from ..scheduling import next_offpeak_start
 from ..services import jobs, safety, validation
 from ..services.sources import column_labels, column_samples, current_files, sources_for_job
-from ..types import DEFAULT_TYPE, SPECS, get_spec
+from ..types import ALL_SPECS, DEFAULT_TYPE, SPECS, get_spec
 from .common import get_job_or_404
 
 ISSUES_PER_PAGE = 50
@@ -136,7 +136,7 @@ def _system_file(name: str) -> bool:
 
 def _render_start(request, form, error: str = ""):
     return render(request, "imports/wizard/start.html", {
-        "form": form, "upload_error": error, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import", "specs": SPECS,
+        "form": form, "upload_error": error, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import", "specs": ALL_SPECS,
         "max_mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024), "max_files": settings.IMPORT_MAX_FILES,
     })
 
@@ -482,14 +482,19 @@ def actions(request, number: int):
     job, elsewhere = _load_step(request, number, WizardStep.ACTIONS)
     if elsewhere:
         return elsewhere
+    if "roster_policy" in get_spec(job.import_type).options:
+        return _roster_actions(request, job)
     groups = selectors.custom_group_list(district=request.district)
     initial = {
         "conflict_policy": job.conflict_policy, "password_policy": job.password_policy,
         "custom_group": job.custom_group_id, "group_members": job.group_members, "email_staff": job.email_staff,
         "replace_claimed_passwords": job.replace_claimed_passwords,
+        # Offered ticked, as the upload holds them; coming back from Review shows what was chosen.
+        "also_classes": job.also_classes if job.step == WizardStep.REVIEW else True,
     }
     claimed = job.validation_summary.get("claimed_passwords", 0)
-    form = ActionsForm(request.POST or None, initial=initial, groups=groups, claimed=claimed)
+    form = ActionsForm(request.POST or None, initial=initial, groups=groups, claimed=claimed,
+                       classes=(job.bundle_summary or {}).get("classes"))
     if request.method == "POST" and form.is_valid():
         try:
             jobs.import_job_set_actions(
@@ -497,6 +502,7 @@ def actions(request, number: int):
                 password_policy=form.cleaned_data["password_policy"], custom_group_id=form.cleaned_data["custom_group"],
                 group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
                 replace_claimed_passwords=form.cleaned_data["replace_claimed_passwords"],
+                also_classes=form.cleaned_data.get("also_classes", False),
             )
         except jobs.ImportError_ as exc:
             form.add_error(None, str(exc))
@@ -506,6 +512,15 @@ def actions(request, number: int):
         "form": form, "example": job.validation_summary.get("conflict_example"),
         "has_password_column": get_spec(job.import_type).password_field in job.field_mapping, "claimed": claimed,
     })
+
+
+def _roster_actions(request, job):
+    """Additional Actions of the Classes type: add to each class, or replace each class's roster."""
+    form = RosterActionsForm(request.POST or None, initial={"roster_policy": job.roster_policy})
+    if request.method == "POST" and form.is_valid():
+        jobs.import_job_set_roster_policy(job=job, roster_policy=form.cleaned_data["roster_policy"])
+        return redirect(_next_url(job, WizardStep.ACTIONS))
+    return _render(request, "imports/wizard/roster_actions.html", job, WizardStep.ACTIONS, {"form": form})
 
 
 @district_admin_required

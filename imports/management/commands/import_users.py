@@ -25,11 +25,31 @@ from imports.services.sources import (
 )
 from imports.pipeline.normalize import SKIP, Invalid
 from imports.services.validation import file_value_counts, validate_import
-from imports.types import SPECS, get_spec_by_command_name
+from imports.types import ALL_SPECS, CLASSES, get_spec_by_command_name
+from imports.types.classes import ROSTER_ADD, ROSTER_REPLACE
+from imports.formats import bundle_class_rows, class_counts
+from imports.pipeline.class_rows import ClassRow
+from imports.services.classes import classes_check, classes_check_keep, file_class_rows
 from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
 
 from ._common import get_district, send_owed_emails
+
+
+class _ProposedSchools(dict):
+    """File value -> school id, proposed on first look-up, so the file is read once to both map and check it."""
+
+    def __init__(self, given: dict, schools, remembered):
+        super().__init__(given)
+        self._schools, self._remembered = schools, remembered
+
+    def get(self, value, default=None):
+        if value not in self:
+            school_id = propose_school_mapping([value], self._schools, remembered=self._remembered).get(value)
+            if school_id is None:
+                return default
+            self[value] = school_id
+        return self[value]
 
 
 class _PathUpload(File):
@@ -87,8 +107,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
-        parser.add_argument("--type", dest="import_type", choices=[s.command_name for s in SPECS], default=SPECS[0].command_name,
-                            help="The import type: " + ", ".join(f"{s.command_name} ({s.label})" for s in SPECS) + ".")
+        parser.add_argument("--type", dest="import_type", choices=[s.command_name for s in ALL_SPECS], default=ALL_SPECS[0].command_name,
+                            help="The import type: " + ", ".join(f"{s.command_name} ({s.label})" for s in ALL_SPECS) + ".")
         parser.add_argument("--district", required=True, metavar="SLUG")
         parser.add_argument("--description", default="")
         parser.add_argument("--as", dest="as_user", metavar="USERNAME", help="Submitting admin; gets the completion email.")
@@ -118,6 +138,9 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Validate and preview only; write nothing.")
         parser.add_argument("--now", action="store_true", help="Run at once in this process instead of off-peak.")
         parser.add_argument("--report", metavar="PATH", help="Write a JSON report here.")
+        parser.add_argument("--roster", choices=[ROSTER_ADD, ROSTER_REPLACE], default=ROSTER_ADD,
+                            help="Classes: add the file's members to each class, or replace each class's roster with the file's.")
+        parser.add_argument("--no-classes", action="store_true", help="A roster upload's classes are not imported with its users.")
 
     def handle(self, *args, **opts):
         district = get_district(opts["district"])
@@ -142,11 +165,16 @@ class Command(BaseCommand):
             if not os.path.isfile(path):
                 raise CommandError(f"{path}: no such file.")
         with tempfile.TemporaryDirectory(prefix="bundle-") as workdir:
+            uploads = [(os.path.basename(p), p) for p in opts["files"]]
             try:
-                bundle = open_bundle([(os.path.basename(p), p) for p in opts["files"]], workdir)
+                bundle = open_bundle(uploads, workdir)
                 sources = self._sources(opts, bundle)
+                class_files = bundle if bundle is not None and bundle.has_classes else None
             except FileReadError as exc:
                 raise CommandError(str(exc))
+            if spec == CLASSES:
+                return self._run_classes(district, admin, sources, class_files, opts)
+            self._also_classes = self._bundle_classes(district, class_files, opts)
             return self._run(district, spec, admin, group, sources, bundle, opts)
 
     def _sources(self, opts, bundle) -> list[Source]:
@@ -391,6 +419,7 @@ class Command(BaseCommand):
         job.group_members = opts["group_members"]
         job.email_staff = opts["email_staff"]
         job.replace_claimed_passwords = opts["replace_claimed_passwords"]
+        job.also_classes = bool(self._also_classes)
         job.validation_summary = result.summary()
         job.validated_at = timezone.now()
         job.save()
@@ -399,6 +428,102 @@ class Command(BaseCommand):
         job = jobs.import_job_submit(job=job, dispatch=dispatch)
         audit_event_record(action=AuditAction.SUBMIT, actor=admin, job=job, detail={"source": "import_users"})
         return job
+
+    # --- Classes ---
+
+    def _bundle_classes(self, district, class_files, opts) -> dict | None:
+        """A roster upload's classes, imported after its users unless --no-classes: (classes, enrollments)."""
+        counts = None if opts["no_classes"] else class_counts(class_files)
+        if counts:
+            self.stdout.write(f"Also importing classes ({counts['classes']} classes, {counts['enrollments']} enrollments) after the users.")
+        return counts
+
+    def _run_classes(self, district, admin, sources, class_files, opts):
+        if class_files is not None:
+            if not class_files.has_classes:
+                raise CommandError("The upload holds no classes (classes.csv and enrollments.csv, or Section.csv).")
+            rows, mapping = (lambda: (ClassRow(*r) for r in bundle_class_rows(class_files))), {}
+        else:
+            mapping = self._classes_mapping(sources, opts)
+            options = ImportOptions(field_mapping=mapping, spec=CLASSES)
+            rows = lambda: file_class_rows(sources, options)  # noqa: E731
+        school_map = self._classes_school_map(district, opts)
+        check = classes_check(district=district, rows=rows, school_ids=school_map,
+                              replace=opts["roster"] == ROSTER_REPLACE, columns=mapping)
+        school_map = dict(school_map)  # the values the file holds, each matched or not
+        counts = check.counts()
+        issues = check.plan.issues
+        report = {
+            "import_number": None, "status": "dry_run" if opts["dry_run"] else "refused",
+            "counts": {**counts, "created": counts["classes_created"], "updated": counts["classes_updated"],
+                       "unchanged": counts["classes_unchanged"], "conflicts": 0},
+            "errors": [self._entry(i) for i in issues if i.is_error],
+            "warnings": [self._entry(i) for i in issues if not i.is_error],
+        }
+        self.stdout.write(f"{counts['classes']} classes, {counts['enrollments']} enrollments.")
+        if opts["dry_run"] or check.plan.has_errors:
+            return self._finish(report, opts, failed=check.plan.has_errors)
+        job = jobs.import_job_create(district=district, created_by=admin, description=opts["description"], import_type=CLASSES.import_type)
+        uploads = [_PathUpload(open(path, "rb"), name=os.path.basename(path)) for path in opts["files"]]
+        try:
+            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)
+        finally:
+            for u in uploads:
+                u.close()
+        job.field_mapping, job.school_mapping, job.roster_policy = mapping, school_map, opts["roster"]
+        job.validation_summary = {"counts": {"errors": 0, "warnings": counts["warnings"], **counts}}
+        job.validated_at = timezone.now()
+        job.save()
+        stored = {f.original_name: f.id for f in job.files.all()}
+        store_issues(job, [Source(path="", info=s.info, file_id=stored.get(s.info.name)) for s in sources], issues)
+        if opts["now"]:
+            classes_check_keep(job=job, check=check)
+        job = jobs.import_job_submit(job=job, dispatch=not opts["now"])
+        audit_event_record(action=AuditAction.SUBMIT, actor=admin, job=job, detail={"source": "import_users"})
+        if opts["now"]:
+            job.run_after = timezone.now()
+            job.save(update_fields=["run_after"])
+            job = runs.import_job_run(job_id=job.id, queue_emails=False) or job
+        report.update(import_number=job.number, status=job.status)
+        if job.counts:
+            report["counts"] = {**report["counts"], **job.counts}
+        if job.status == ImportStatus.FAILED:
+            self.stderr.write(job.failure_reason)
+        if job.status == ImportStatus.ON_HOLD:
+            h = job.hold_summary
+            self.stdout.write(f"Import {job.number} is on hold: it removes {h['removed_enrollments']} of {h['existing_enrollments']} "
+                              f"enrollments ({h['percent']}%), over the district's {h['threshold']}%. Approve it to run it.")
+        return self._finish(report, opts, failed=job.status == ImportStatus.FAILED, job=job)
+
+    def _classes_mapping(self, sources, opts) -> dict:
+        labels = column_labels(sources)
+        proposal = propose_field_mapping(labels, has_header=all(s.info.has_header for s in sources), spec=CLASSES)
+        mapping = {**proposal.suggestions, **proposal.matched}
+        for column, key in _pairs(opts["map"], "--map"):
+            if key not in CLASSES.by_key:
+                raise CommandError(f'--map: unknown field "{key}". Fields: {", ".join(CLASSES.by_key)}.')
+            label = labels[int(column) - 1] if column.isdigit() and 0 < int(column) <= len(labels) else column
+            if label not in labels:
+                raise CommandError(f'--map: no column "{column}" in the file(s).')
+            mapping = {k: v for k, v in mapping.items() if v != label}
+            mapping[key] = label
+        missing = [k for k in CLASSES.required_keys if k not in mapping]
+        if missing:
+            raise CommandError("Required fields have no column: " + ", ".join(CLASSES.heading(k) for k in missing)
+                               + ". Use --map COLUMN=field_key.")
+        return mapping
+
+    def _classes_school_map(self, district, opts) -> "_ProposedSchools":
+        """--school-map, then each value the file holds proposed as it is met (SIS ID/code, name, the district's last choice)."""
+        schools = school_choices(district=district)
+        memory = DistrictImportMemory.objects.filter(district=district).first()
+        by_code = {s.sis_id: s.id for s in schools}
+        given = {}
+        for value, sis_id in _pairs(opts["school_map"], "--school-map"):
+            if sis_id not in by_code:
+                raise CommandError(f'--school-map: no school with SIS ID "{sis_id}" in {district.slug}.')
+            given[value] = by_code[sis_id]
+        return _ProposedSchools(given, schools, memory.school_mapping if memory else None)
 
     @staticmethod
     def _entry(issue) -> dict:

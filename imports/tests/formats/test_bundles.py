@@ -169,7 +169,7 @@ def test_an_sds_trio_gives_students_from_student_csv_and_staff_from_teacher_csv(
     assert rows["S1002"]["School Name"] == "Washington Middle"
     assert bundle.mapping == {"district_id": "District ID"}
     assert bundle.ignored_files == []
-    assert bundle.class_files == ["Section.csv"]
+    assert bundle.class_files == ["Section.csv", "StudentEnrollment.csv", "TeacherRoster.csv"]
 
 
 def test_an_sds_user_listed_for_two_schools_goes_to_the_first_with_a_warning(tmp_path):

@@ -44,7 +44,7 @@ def test_each_step_knows_its_neighbours_and_the_types_that_have_it():
 
 
 def test_history_and_the_wizard_name_the_type_by_its_label():
-    assert ImportType.choices == [(s.import_type, s.label) for s in types.SPECS]
+    assert ImportType.choices == [(s.import_type, s.label) for s in types.ALL_SPECS]
     with pytest.raises(LookupError, match='Unknown import type "nope"'):
         types.get_spec("nope")
 
