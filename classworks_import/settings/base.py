@@ -4,7 +4,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 
 from ops.logs import formatter_config
 
@@ -206,9 +205,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-imports": {"task": "imports.tasks.dispatch_due_imports", "schedule": 60.0},
     "purge-stale-drafts": {"task": "imports.tasks.purge_stale_drafts", "schedule": 3600.0},
-    # Housekeeping (ops/tasks.py): 08:00 UTC is night across US time zones.
-    "clear-expired-sessions": {"task": "ops.tasks.clear_expired_sessions", "schedule": crontab(hour=8, minute=0)},
-    "trim-axes-logs": {"task": "ops.tasks.trim_axes_logs", "schedule": crontab(hour=8, minute=15)},
+    # Housekeeping (ops/tasks.py), daily; both are cheap deletes on indexed dates.
+    "clear-expired-sessions": {"task": "ops.tasks.clear_expired_sessions", "schedule": 24 * 3600.0},
+    "trim-axes-logs": {"task": "ops.tasks.trim_axes_logs", "schedule": 24 * 3600.0},
 }
 # Beat records a heartbeat that `manage.py check_workers` reads (ops/beat.py).
 CELERY_BEAT_SCHEDULER = "ops.beat:HeartbeatScheduler"

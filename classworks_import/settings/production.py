@@ -44,6 +44,13 @@ UNDELIVERED_EMAIL_BACKENDS = {
     "django.core.mail.backends.locmem.EmailBackend",
     "django.core.mail.backends.dummy.EmailBackend",
 }
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL", "0") == "1"
+EMAIL_TIMEOUT = 30  # a stalled mail server fails the send task (which retries) instead of hanging it
 if EMAIL_BACKEND in UNDELIVERED_EMAIL_BACKENDS:
     raise ImproperlyConfigured(
         f"EMAIL_BACKEND={EMAIL_BACKEND} does not deliver email; production needs a delivering backend "
