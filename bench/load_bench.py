@@ -111,12 +111,13 @@ def percentile(values: list[float], share: float) -> float:
 def browse(clients: list[Client], seconds: float) -> dict:
     """Every client loops over PAGES for `seconds`; returns req/s, latency percentiles and errors."""
     latencies: list[float] = []
+    by_page: dict[str, list[float]] = {page: [] for page in PAGES}
     errors: Counter = Counter()
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
     def run(index: int, client: Client) -> None:
-        mine, failed, n = [], Counter(), index
+        mine, pages, failed, n = [], [], Counter(), index
         while time.monotonic() < deadline:
             page = PAGES[n % len(PAGES)]
             n += 1
@@ -126,10 +127,13 @@ def browse(clients: list[Client], seconds: float) -> dict:
             except (OSError, http.client.HTTPException):
                 status = None
             mine.append((time.perf_counter() - started) * 1000)
+            pages.append(page)
             if status != 200:
                 failed[f"{page} {status or 'no answer'}"] += 1
         with lock:
             latencies.extend(mine)
+            for page, ms in zip(pages, mine):
+                by_page[page].append(ms)
             errors.update(failed)
 
     started = time.monotonic()
@@ -143,6 +147,9 @@ def browse(clients: list[Client], seconds: float) -> dict:
         "requests": len(latencies), "req_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(percentile(latencies, 0.50), 1), "p95_ms": round(percentile(latencies, 0.95), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1), "errors": sum(errors.values()), "error_kinds": dict(errors),
+        "p50_ms_by_page": {page: round(percentile(values, 0.50), 1) for page, values in by_page.items()},
+        # Other work on a shared machine shows here: the 1-minute load average as the window ended.
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
@@ -254,6 +261,9 @@ def main() -> int:
     create_database(args.database_url)
     server = None
     results = {"machine": f"{os.cpu_count()} cores", "users": args.users, "admins": args.admins,
+               "web_concurrency": os.environ.get("WEB_CONCURRENCY", "default"),
+               "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "default"),
+               "conn_max_age": args.conn_max_age or "production default",
                "seconds": args.seconds, "import_rows": args.import_rows, "runs": []}
     try:
         setup_data(env, args)
@@ -275,7 +285,7 @@ def main() -> int:
                     break
             except OSError:
                 time.sleep(0.2)
-        print(f"{'clients':>7} {'import':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'import s':>8}")
+        print(f"{'clients':>7} {'import':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'import s':>8} {'load':>5}")
         for count in [int(c) for c in args.clients.split(",")]:
             clients = [Client(port) for _ in range(count)]
             for n, client in enumerate(clients):
@@ -292,7 +302,7 @@ def main() -> int:
                 results["runs"].append(row)
                 print(f"{count:7d} {'yes' if with_import else 'no':>6} {row['req_per_s']:7.1f} {row['p50_ms']:7.1f} "
                       f"{row['p95_ms']:7.1f} {row['p99_ms']:7.1f} {row['errors']:6d} "
-                      f"{row.get('import_s', '—')!s:>8}  {row['error_kinds'] or ''}")
+                      f"{row.get('import_s', '—')!s:>8} {row['load_average']:5.1f}  {row['error_kinds'] or ''}")
             for client in clients:
                 if client.conn:
                     client.conn.close()

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 
@@ -56,6 +57,7 @@ class ProductionServer:
     process: subprocess.Popen
     port: int
     log_path: Path
+    last_set_cookie: str = ""
 
     @classmethod
     def start(cls, env: dict[str, str], log_path: Path) -> "ProductionServer":
@@ -85,6 +87,7 @@ class ProductionServer:
         try:
             conn.request("GET", path, headers=headers or {})
             response = conn.getresponse()
+            self.last_set_cookie = "; ".join(response.headers.get_all("Set-Cookie") or [])
             return response.status, response.headers, response.read()
         finally:
             conn.close()
@@ -115,3 +118,24 @@ class ProductionServer:
             pass
         if self.process.poll() is None:
             self.process.wait(timeout=10)
+
+
+def post_slowly(port: int, path: str, fields: dict[str, str], headers: dict[str, str], *, seconds: float,
+                chunks: int = 10) -> tuple[int, bytes]:
+    """POST a form whose body arrives in `chunks` pieces spread over `seconds`, as from a slow client."""
+    body = urlencode(fields).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.putrequest("POST", path, skip_host=True)
+        for name, value in {**headers, "Content-Type": "application/x-www-form-urlencoded",
+                            "Content-Length": str(len(body))}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        step = -(-len(body) // chunks)
+        for start in range(0, len(body), step):
+            conn.send(body[start:start + step])
+            time.sleep(seconds / chunks)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()

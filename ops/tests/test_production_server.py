@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from .server import HOST, ProductionServer, manage, production_env
+from .server import HOST, ProductionServer, manage, post_slowly, production_env
 
 # What the proxy in front sends: the public host name, and that the client used HTTPS.
 BEHIND_PROXY = {"Host": HOST, "X-Forwarded-Proto": "https"}
@@ -111,3 +111,24 @@ def test_the_set_password_links_token_never_reaches_the_log(server):
 
     assert "/accounts/reset/<uidb64>/<token>/" in line
     assert "0123456789abcdef" not in server.log() and "MTIzNA" not in server.log()
+
+
+def test_a_slow_upload_outlasting_the_worker_timeout_is_not_cut_off(var_dir):
+    # A 2 s timeout and a body that takes 5 s to arrive: with sync workers gunicorn would kill the
+    # process mid-upload; with the configured threads the timeout never applies to a request.
+    server = ProductionServer.start(production_env(var_dir, GUNICORN_TIMEOUT="2"), var_dir / "gunicorn-slow.log")
+    try:
+        status, _, html = server.get("/accounts/login/", BEHIND_PROXY)
+        csrf = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1).decode()
+        cookie = re.search(r"csrftoken=([^;]+)", server.last_set_cookie).group(1)
+        fields = {"csrfmiddlewaretoken": csrf, "username": "nobody", "password": "wrong", "padding": "x" * 200_000}
+        headers = {**BEHIND_PROXY, "Cookie": f"csrftoken={cookie}", "Origin": f"https://{HOST}",
+                   "Referer": f"https://{HOST}/accounts/login/"}
+
+        status, body = post_slowly(server.port, "/accounts/login/", fields, headers, seconds=5)
+
+        assert status == 200  # the sign-in form again, having read the whole body
+        assert b"correct username and password" in body
+        assert "WORKER TIMEOUT" not in server.log()
+    finally:
+        server.stop()
