@@ -1,6 +1,7 @@
 """`manage.py check_workers` fails when no Celery worker answers or beat's heartbeat is stale."""
 import datetime
 import os
+import re
 import subprocess
 import sys
 from io import StringIO
@@ -64,7 +65,7 @@ def test_beat_that_never_recorded_a_heartbeat_is_reported(db):
 @needs_redis
 def test_a_worker_answering_and_a_fresh_heartbeat_exit_zero_and_a_stale_heartbeat_does_not(fresh_beat, worker):
     out = check_workers()
-    assert "Workers answering: 1" in out and out.strip().endswith("OK")
+    assert re.search(r"Workers answering: [1-9]", out) and out.strip().endswith("OK")
 
     Heartbeat.objects.update(beat_at=timezone.now() - datetime.timedelta(minutes=6))
 
