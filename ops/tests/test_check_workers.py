@@ -78,7 +78,7 @@ def test_a_worker_answering_and_a_fresh_heartbeat_exit_zero_and_a_stale_heartbea
 @pytest.mark.services
 @needs_redis
 def test_a_task_started_by_a_request_logs_that_requests_id_in_the_worker(worker, monkeypatch):
-    monkeypatch.setattr(app.conf, "task_always_eager", False)
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
 
     def view(request):
         app.send_task("celery.accumulate", args=["done"])  # a built-in task: nothing but a log line
