@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from ops.logs import formatter_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime data (SQLite file, embedded broker, private uploads) stays out of the web roots.
 VAR_DIR = Path(os.environ.get("CLASSWORKS_VAR_DIR", BASE_DIR / "var"))
@@ -27,11 +29,17 @@ INSTALLED_APPS = [
     "users",
     "imports",
     "classes",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: probes answer before host checks and the HTTPS redirect, and are not logged per request.
+    "ops.middleware.HealthCheckMiddleware",
+    # Next: the request line times and sees every response below it, redirects and errors included.
+    "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "ops.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -122,7 +130,10 @@ AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # (the expiry moves on with every request) and when the browser closes (no persistent cookie).
 SESSION_IDLE_SECONDS = 8 * 3600
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+# Not a session write on every request: ops.middleware.SessionRefreshMiddleware moves the expiry
+# on at most once a minute, so a session ends 8 hours idle, at most a minute early.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en-us"
@@ -198,11 +209,30 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-imports": {"task": "imports.tasks.dispatch_due_imports", "schedule": 60.0},
     "purge-stale-drafts": {"task": "imports.tasks.purge_stale_drafts", "schedule": 3600.0},
+    # Housekeeping (ops/tasks.py), daily; both are cheap deletes on indexed dates.
+    "clear-expired-sessions": {"task": "ops.tasks.clear_expired_sessions", "schedule": 24 * 3600.0},
+    "trim-axes-logs": {"task": "ops.tasks.trim_axes_logs", "schedule": 24 * 3600.0},
 }
+# Beat records a heartbeat that `manage.py check_workers` reads (ops/beat.py).
+CELERY_BEAT_SCHEDULER = "ops.beat:HeartbeatScheduler"
+OPS_BEAT_MAX_AGE_MINUTES = float(os.environ.get("OPS_BEAT_MAX_AGE_MINUTES", 5))
+# django-axes keeps a row per sign-in (AccessLog) and per failure; kept this long, then trimmed daily.
+AXES_LOG_RETENTION_DAYS = int(os.environ.get("AXES_LOG_RETENTION_DAYS", 90))
+# Each /readyz check (database, broker) gives up after this long.
+READYZ_TIMEOUT_SECONDS = 2
 
+# LOG_FORMAT=json: one JSON object per line (for a log shipper); text otherwise. Every line names
+# the request id (rid), in web and in the tasks a request started (ops/logs.py, ops/celery_signals.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {"default": formatter_config(LOG_FORMAT)},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "default"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] rid=%(request_id)s %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] rid=%(request_id)s %(task_name)s[%(task_id)s]: %(message)s"
+)
