@@ -13,6 +13,7 @@ urlpatterns = [
     path("manage/", include("schools.urls")),
     path("manage/", include("users.urls")),
     path("imports/", include("imports.urls")),
+    path("sync/", include("sync.urls")),
     path("ops-admin/", admin.site.urls),
 ]
 

@@ -15,3 +15,4 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Django's test client signs in without a request, which django-axes refuses; this backend
 # gives it an empty one, so client.login() works and still obeys a lock-out.
 AUTHENTICATION_BACKENDS = ["users.tests.auth_backends.TestClientAxesBackend", "django.contrib.auth.backends.ModelBackend"]
+SYNC_ROOT = tempfile.mkdtemp(prefix="classworks-sync-")

@@ -23,7 +23,7 @@ from users.models import CustomGroup, User
 
 from .. import selectors
 from ..models import (
-    EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus,
+    EmailKind, ImportChange, ImportEmail, ImportIssue, ImportJob, ImportSource, ImportStatus, PasswordBatch, PasswordBatchStatus,
 )
 from ..models import ImportGroupAddition
 from ..pipeline.classify import NEW, classify
@@ -33,6 +33,7 @@ from ..pipeline.rows import UserRow
 from . import writers
 from . import passwords
 from .passwords import password_batches_plan
+from .roster import import_job_roster_apply
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
 from .validation import (
@@ -436,7 +437,8 @@ def _validate_and_apply(
         result = reused.result
     else:
         result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True)
-    if result.has_errors:
+    # A sync imports its valid rows and reports the rest; only the spool knows which rows are valid.
+    if result.has_errors and not (job.source == ImportSource.SYNC and spool is not None):
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
     if job.created_users.count() == 0 and not job.changes.exists() and import_job_hold_if_needed(job=job):
         raise ImportHeld()
@@ -482,7 +484,10 @@ def _validate_and_apply(
                 raise ImportAborted("The import was stopped while it ran.")
         logger.info("import %s: committed rows up to %s", job.id, last_index + 1)
 
-    ImportJob.objects.filter(id=job.id).update(counts=_result_counts(counts, result), rows_done=F("rows_total"))
+    final_counts = _result_counts(counts, result)
+    if job.roster_changes:
+        final_counts.update(import_job_roster_apply(job=job))
+    ImportJob.objects.filter(id=job.id).update(counts=final_counts, rows_done=F("rows_total"))
     # No ANALYZE after every run (it took a fifth of a fresh 100k run): look-ups refresh the statistics
     # first when they are stale (writers.refresh_statistics_if_stale), which also covers the next import.
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
@@ -502,7 +507,9 @@ def _result_counts(counts: Counter, result) -> dict:
 
 def import_job_complete(*, job: ImportJob) -> bool:
     """Running -> Completed (with warnings); False if something else finished or stopped it first."""
-    warnings = (ImportJob.objects.values_list("counts", flat=True).get(id=job.id) or {}).get("warnings")
+    counts = ImportJob.objects.values_list("counts", flat=True).get(id=job.id) or {}
+    # A sync's error rows were reported, not imported: it completed with warnings.
+    warnings = counts.get("warnings") or counts.get("errors")
     return bool(ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
         status=ImportStatus.COMPLETED_WITH_WARNINGS if warnings else ImportStatus.COMPLETED,
         completed_at=timezone.now(), rows_done=F("rows_total"), status_note="",
