@@ -8,6 +8,7 @@ import datetime
 import logging
 import os
 import tempfile
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -275,7 +276,8 @@ def _receive(cfg: SyncSettings, workdir: str) -> _Received | str | None:
             fetched = client.fetch_bundle(workdir)
         except (OneRosterError, SecretUnreadable) as exc:
             raise _FetchFailed(str(exc)) from None
-        return _Received(label=f"OneRoster {cfg.oneroster_version} API ({client.host})", files=fetched.csv_files,
+        return _Received(label=f"OneRoster {cfg.oneroster_version} API ({client.host})",
+                         files=_as_zip(f"oneroster-{cfg.oneroster_version}.zip", fetched.csv_files, workdir),
                          pages_file=fetched.pages_file)
     scan = dropfolder.incoming_scan(cfg.district.slug)
     for old in scan.superseded:  # a newer complete upload replaces it: kept, never imported
@@ -288,7 +290,21 @@ def _receive(cfg: SyncSettings, workdir: str) -> _Received | str | None:
         failed = _FetchFailed(str(exc))
         failed.upload = scan.upload
         raise failed from None
+    if scan.upload.is_dir:
+        files = _as_zip(f"{scan.upload.name}.zip", files, workdir)
     return _Received(label=scan.upload.name, files=files, upload=scan.upload)
+
+
+def _as_zip(name: str, files: list[tuple[str, str]], workdir: str) -> list[tuple[str, str]]:
+    """A roster of loose files as one zip, as the upload service takes a OneRoster or SDS export of any size;
+    a single plain file stays as it is."""
+    if len(files) == 1:
+        return files
+    path = os.path.join(workdir, name)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, file_path in files:
+            archive.write(file_path, member)
+    return [(name, path)]
 
 
 def _sync_job(district: District, import_type: str, description: str) -> ImportJob:

@@ -120,7 +120,7 @@ class OneRosterServer:
                 request.params = signature.collect_parameters(
                     uri_query=urlsplit(url).query, headers={"Authorization": header}, exclude_oauth_signature=True,
                 )
-                request.signature = params.get("oauth_signature", "")
+                request.signature = utils.unescape(params.get("oauth_signature", ""))
                 return signature.verify_hmac_sha256(request, server.client_secret, None)
 
             def do_GET(self):
