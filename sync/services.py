@@ -254,6 +254,8 @@ def _run(cfg: SyncSettings, run: SyncRun, *, dry_run: bool) -> None:
             received = _receive(cfg, workdir)
         except _FetchFailed as exc:
             _fail_received(cfg, run, str(exc), upload=getattr(exc, "upload", None), dry_run=dry_run)
+            if not dry_run:
+                _notify(cfg, run)
             return
         if received is None or isinstance(received, str):
             _finish(run, SyncRunStatus.NOTHING_NEW, received or NOTHING_NEW)
