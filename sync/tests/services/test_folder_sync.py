@@ -153,3 +153,36 @@ def test_dry_run_prints_the_delta_and_writes_nothing(district, folder_sync):
     assert not User.objects.filter(district=district, user_type="student").exists()
     assert not ImportJob.objects.filter(district=district).exists()
     assert list((dropfolder.district_folder(district.slug) / "incoming").iterdir())  # left for the real run
+
+
+def test_undo_of_a_sync_enables_the_users_it_disabled_and_puts_fields_back(district, folder_sync, district_admin):
+    from imports.services import undo
+
+    drop(district, roster(100))
+    _sync(district)
+    drop(district, roster(100, changed=range(3), gone=range(90, 95)), name="night2.zip")
+    job = _sync(district).jobs.get()
+    started = undo.import_undo_request(job=job, requested_by=district_admin, dispatch=False)
+    import_job_run(job_id=started.id, queue_emails=False)
+    started.refresh_from_db()
+    assert started.status == ImportStatus.COMPLETED
+    assert not User.objects.filter(district=district, is_active=False).exists()
+    assert not User.objects.filter(district=district, first_name="Renamed").exists()
+
+
+def test_export_users_shows_a_disabled_user_with_active_n(district, folder_sync):
+    import csv
+    import io
+
+    from django.core.management import call_command
+
+    drop(district, roster(10))
+    _sync(district)
+    drop(district, roster(10, gone=[4]), name="night2.zip")
+    folder_sync.hold_disabled_percent = 100
+    folder_sync.save()
+    _sync(district)
+    out = io.StringIO()
+    call_command("export_users", "--district", district.slug, stdout=out)
+    rows = {r["District ID"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert rows["S00004"]["Active"] == "N" and rows["S00003"]["Active"] == "Y"
