@@ -230,6 +230,14 @@ def sync_run(*, district: District, trigger: str = "schedule", dry_run: bool = F
         SyncSettings.objects.filter(id=cfg.id).update(**done)
 
 
+def sync_district_run(*, district_id: int, trigger: str = "schedule") -> SyncRun | None:
+    """A worker's run of one district's sync, by id (a district deleted since is nothing to do)."""
+    district = District.objects.filter(id=district_id).first()
+    if district is None or not SyncSettings.objects.filter(district=district).exists():
+        return None
+    return sync_run(district=district, trigger=trigger)
+
+
 def _import_running(district: District) -> bool:
     fresh = timezone.now() - runs.STALE_HEARTBEAT
     return ImportJob.objects.filter(district=district, status=ImportStatus.RUNNING, heartbeat_at__gte=fresh).exists()

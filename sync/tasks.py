@@ -2,8 +2,6 @@
 from celery import shared_task
 from django.conf import settings
 
-from schools.models import District
-
 from . import services
 
 
@@ -12,9 +10,7 @@ from . import services
     soft_time_limit=settings.IMPORT_TASK_SOFT_TIME_LIMIT, time_limit=settings.IMPORT_TASK_SOFT_TIME_LIMIT + 300,
 )
 def run_sync(district_id: int, trigger: str = "schedule") -> None:
-    district = District.objects.filter(id=district_id).first()
-    if district is not None:
-        services.sync_run(district=district, trigger=trigger)
+    services.sync_district_run(district_id=district_id, trigger=trigger)
 
 
 @shared_task

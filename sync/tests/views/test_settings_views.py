@@ -91,3 +91,16 @@ def test_signed_out_and_non_admins_are_kept_out(client, district):
     client.force_login(make_user(district))
     assert client.get(reverse("sync:settings")).status_code == 403
     assert client.post(reverse("sync:now")).status_code == 403
+
+
+def test_a_held_sync_shows_why_with_approve_and_discard(district_admin_client, district, school):
+    from sync import services
+
+    district_admin_client.post(reverse("sync:settings"), _form())
+    drop(district, roster(20))
+    services.sync_run(district=district)
+    drop(district, roster(20, gone=range(10)), name="night2.zip")
+    job = services.sync_run(district=district).jobs.get()
+    page = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
+    assert "It would disable 10 of 20 users (50.0%)" in page
+    assert reverse("imports:approve", args=[job.number]) in page and reverse("imports:discard", args=[job.number]) in page
