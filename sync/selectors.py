@@ -25,7 +25,7 @@ def sync_mapping_choices(*, district: District):
     """The district's finished manual imports whose mappings a sync may take."""
     return ImportJob.objects.filter(
         district=district, status__in=[ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS], undo_of__isnull=True,
-    ).order_by("-number")[:50]
+    ).order_by("-number")
 
 
 def sync_due_district_ids(*, now=None, redispatch_after=None) -> list[int]:

@@ -27,7 +27,7 @@ from imports.selectors import school_choices
 from imports.services import jobs, runs
 from imports.services.apply import import_job_validate
 from imports.services.roster import ACTIVE_KEY, DISABLED
-from imports.services.safety import hold_assess
+from imports.services.safety import MIN_CHANGED_USERS, hold_assess
 from imports.services.sources import ImportOptions, column_labels, iter_user_rows, sources_for_job
 from imports.services.validation import file_value_counts
 from imports.types import SPECS, get_spec
@@ -116,11 +116,14 @@ def sync_settings_update(
         raise SyncRefused(ERROR_OUTSIDE_WINDOW.format(
             start=district.offpeak_start.strftime("%H:%M"), end=district.offpeak_end.strftime("%H:%M")), code="schedule")
     choices = [s.import_type for s in SPECS]
+    # A type by its stored name or its command name (users, demographics), as import_users --type takes it.
+    names = {**{s.command_name: s.import_type for s in SPECS}, **{t: t for t in choices}}
     if not import_types:
         raise SyncRefused(ERROR_NO_TYPES, code="types")
     for name in import_types:
-        if name not in choices:
-            raise SyncRefused(ERROR_UNKNOWN_TYPE.format(name=name, choices=", ".join(choices)), code="types")
+        if name not in names:
+            raise SyncRefused(ERROR_UNKNOWN_TYPE.format(name=name, choices=", ".join(names)), code="types")
+    import_types = [names[name] for name in import_types]
     for pct in (hold_changed_percent, hold_disabled_percent, hold_errors_percent):
         if not 0 <= int(pct) <= 100:
             raise SyncRefused(ERROR_PERCENT, code="percent")
@@ -504,14 +507,16 @@ def _hold_reasons(cfg: SyncSettings, job: ImportJob, plan: _Plan) -> list[str]:
     def share(n: int, of: int) -> float:
         return round(100 * n / of, 1) if of else 0.0
 
+    # As the import's own safety hold: a share only means something past a handful of people.
+    least = MIN_CHANGED_USERS
     if total:
         changed = counts.get("updated", 0)
-        if share(changed, total) > cfg.hold_changed_percent:
+        if changed >= least and share(changed, total) > cfg.hold_changed_percent:
             reasons.append(HOLD_CHANGED.format(n=changed, total=total, pct=share(changed, total), limit=cfg.hold_changed_percent))
-        if share(len(plan.disable), total) > cfg.hold_disabled_percent:
+        if len(plan.disable) >= least and share(len(plan.disable), total) > cfg.hold_disabled_percent:
             reasons.append(HOLD_DISABLED.format(n=len(plan.disable), total=total, pct=share(len(plan.disable), total), limit=cfg.hold_disabled_percent))
     rows, errors = counts.get("rows", 0), counts.get("error_rows", 0)
-    if rows and share(errors, rows) > cfg.hold_errors_percent:
+    if errors >= least and share(errors, rows) > cfg.hold_errors_percent:
         reasons.append(HOLD_ERRORS.format(n=errors, rows=rows, pct=share(errors, rows), limit=cfg.hold_errors_percent))
     elif not rows and counts.get("errors"):
         reasons.append(HOLD_ERRORS.format(n=counts["errors"], rows=rows, pct=100, limit=cfg.hold_errors_percent))

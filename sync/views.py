@@ -9,6 +9,7 @@ from . import dropfolder, selectors, services
 from .forms import SyncSettingsForm
 
 SAVED = "Sync settings saved."
+PAST_IMPORTS_LISTED = 50
 SYNC_QUEUED = "Sync started: it appears in Import History in a moment."
 
 
@@ -29,7 +30,7 @@ def _initial(cfg) -> dict:
 def settings_page(request):
     district = request.district
     cfg = selectors.sync_settings_get(district=district)
-    past = selectors.sync_mapping_choices(district=district)
+    past = selectors.sync_mapping_choices(district=district)[:PAST_IMPORTS_LISTED]
     form = SyncSettingsForm(request.POST or None, initial=_initial(cfg), past_imports=past)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

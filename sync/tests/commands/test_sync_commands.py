@@ -24,7 +24,7 @@ def _call(*args):
 
 
 def test_setup_a_folder_sync_then_sync_district_prints_the_delta(district, school):
-    code, out, _ = _call("sync_setup", "--district", district.slug, "--source", "folder", "--types", "user_data",
+    code, out, _ = _call("sync_setup", "--district", district.slug, "--source", "folder", "--types", "user_data,demographics",
                          "--full-roster", "--schedule", "22:30", "--hold-changed", "30", "--hold-disabled", "15")
     assert code == 0 and "schedule 22:30" in out and "full roster on" in out and "30% changed" in out
     drop(district, roster(20))

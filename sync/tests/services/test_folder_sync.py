@@ -137,12 +137,12 @@ def test_error_rows_are_reported_and_valid_rows_imported(district, folder_sync, 
 
 
 def test_too_many_error_rows_hold_the_sync(district, folder_sync):
-    records = roster(20)
-    for user in records["users"][:5]:
+    records = roster(40)
+    for user in records["users"][:10]:
         user["givenName"] = ""
     drop(district, records)
     run = _sync(district)
-    assert run.status == SyncRunStatus.HELD and "5 of 20 rows (25.0%) have errors" in run.message
+    assert run.status == SyncRunStatus.HELD and "10 of 40 rows (25.0%) have errors" in run.message
     assert not User.objects.filter(district=district, user_type="student").exists()
 
 
