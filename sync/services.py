@@ -224,7 +224,11 @@ def sync_run(*, district: District, trigger: str = "schedule", dry_run: bool = F
                 _run(cfg, run, dry_run=dry_run)
             except Exception as exc:  # a fault of ours: the run ends failed, the next one tries again
                 logger.error("sync of district %s failed: %s", district.id, type(exc).__name__)
-                _finish(run, SyncRunStatus.FAILED, ERROR_UNEXPECTED.format(error=type(exc).__name__))
+                message = ERROR_UNEXPECTED.format(error=type(exc).__name__)
+                # Its imports not yet run end failed in history, not as drafts nobody owns.
+                run.jobs.filter(status=ImportStatus.DRAFT).update(
+                    status=ImportStatus.FAILED, failure_reason=message, completed_at=timezone.now())
+                _finish(run, SyncRunStatus.FAILED, message)
             return run
     finally:
         done = {"running_since": None}

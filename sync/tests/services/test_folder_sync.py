@@ -186,3 +186,27 @@ def test_export_users_shows_a_disabled_user_with_active_n(district, folder_sync)
     call_command("export_users", "--district", district.slug, stdout=out)
     rows = {r["District ID"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
     assert rows["S00004"]["Active"] == "N" and rows["S00003"]["Active"] == "Y"
+
+
+def test_an_internal_error_ends_the_sync_failed_with_nothing_written(district, folder_sync, monkeypatch, mailoutbox):
+    drop(district, roster(10))
+
+    def broken(**kwargs):
+        raise RuntimeError("Ada Family3 row")  # a message that could hold student data
+
+    monkeypatch.setattr(services, "import_job_validate", broken)
+    run = _sync(district)
+    assert run.status == SyncRunStatus.FAILED and run.message == "The sync stopped because of an internal error (RuntimeError). Nothing was imported."
+    assert run.jobs.get().status == ImportStatus.FAILED
+    assert not User.objects.filter(district=district, user_type="student").exists()
+
+
+def test_the_daily_summary_is_off_by_default_and_sent_when_on(district, folder_sync, district_admin, mailoutbox):
+    drop(district, roster(10))
+    services.sync_run(district=district, trigger="schedule")
+    assert mailoutbox == []
+    folder_sync.daily_summary = True
+    folder_sync.save()
+    drop(district, roster(10, changed=[1]), name="night2.zip")
+    services.sync_run(district=district, trigger="schedule")
+    assert len(mailoutbox) == 1 and "added 0, updated 1" in mailoutbox[0].body
