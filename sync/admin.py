@@ -16,4 +16,4 @@ class SyncSettingsAdmin(admin.ModelAdmin):
 class SyncRunAdmin(admin.ModelAdmin):
     list_display = ("district", "started_at", "trigger", "status", "received")
     list_filter = ("status", "trigger")
-    readonly_fields = ("district", "trigger", "status", "received", "message", "delta", "jobs", "queued_at", "started_at", "finished_at")
+    readonly_fields = ("district", "trigger", "status", "received", "message", "delta", "jobs", "started_at", "finished_at")

@@ -6,7 +6,6 @@ for the next run. What a sync took is moved to processed/ or failed/, never dele
 """
 import csv
 import datetime
-import os
 import shutil
 import time
 from dataclasses import dataclass

@@ -85,7 +85,6 @@ class SyncRun(models.Model):
     message = models.TextField(blank=True, default="")
     delta = models.JSONField(default=dict, blank=True)
     jobs = models.ManyToManyField("imports.ImportJob", blank=True, related_name="sync_runs")
-    queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -28,13 +28,17 @@ def sync_mapping_choices(*, district: District):
     ).order_by("-number")
 
 
-def sync_due_district_ids(*, now=None, redispatch_after=None) -> list[int]:
+def sync_due_district_ids(*, now=None, redispatch_after=None, stale_after=None) -> list[int]:
     """Districts whose sync is due, in fair order: the one that ran longest ago (or never) first.
 
     One dispatched within redispatch_after is left out (its task is queued); past it, it is sent again.
+    One running is left out, unless its run started over stale_after ago (its worker died).
     """
     now = now or timezone.now()
-    due = SyncSettings.objects.filter(next_run_at__lte=now, running_since__isnull=True)
+    idle = Q(running_since__isnull=True)
+    if stale_after is not None:
+        idle |= Q(running_since__lt=now - stale_after)
+    due = SyncSettings.objects.filter(idle, next_run_at__lte=now)
     if redispatch_after is not None:
         due = due.filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - redispatch_after))
     return list(due.order_by(F("last_run_at").asc(nulls_first=True), "id").values_list("district_id", flat=True))

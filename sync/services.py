@@ -614,7 +614,7 @@ def sync_due_dispatch(*, now=None) -> list[int]:
     from .tasks import run_sync
 
     now = now or timezone.now()
-    ids = selectors.sync_due_district_ids(now=now, redispatch_after=REDISPATCH_AFTER)
+    ids = selectors.sync_due_district_ids(now=now, redispatch_after=REDISPATCH_AFTER, stale_after=RUN_STALE)
     for district_id in ids:
         SyncSettings.objects.filter(district_id=district_id).update(dispatched_at=now)
         run_sync.delay(district_id)

@@ -23,7 +23,6 @@ class Migration(migrations.Migration):
                 ('received', models.CharField(blank=True, default='', max_length=255)),
                 ('message', models.TextField(blank=True, default='')),
                 ('delta', models.JSONField(blank=True, default=dict)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
                 ('started_at', models.DateTimeField(auto_now_add=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
                 ('district', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='schools.district')),

@@ -1,5 +1,4 @@
 """A district's roster as OneRoster JSON records, for the test server and (as CSV) the drop folder."""
-import io
 import os
 import tempfile
 import zipfile

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from imports.models import ImportJob, ImportStatus
+from imports.models import ImportStatus
 from imports.tests.factories import stored_text
 from sync import dropfolder, services
 from sync.models import SyncRunStatus, SyncSettings

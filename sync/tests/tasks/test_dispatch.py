@@ -49,6 +49,16 @@ def test_due_districts_are_dispatched_oldest_run_first_one_task_each(monkeypatch
     assert services.sync_due_dispatch(now=now + services.REDISPATCH_AFTER + datetime.timedelta(seconds=1))  # a lost message is sent again
 
 
+def test_a_district_whose_worker_died_mid_run_is_dispatched_again(monkeypatch):
+    monkeypatch.setattr(tasks.run_sync, "delay", lambda district_id, *a: None)
+    now = timezone.now()
+    cfg = _settings(make_district())
+    SyncSettings.objects.filter(id=cfg.id).update(next_run_at=now, running_since=now - datetime.timedelta(minutes=5))
+    assert services.sync_due_dispatch(now=now) == []  # running: not twice at once
+    later = now + services.RUN_STALE
+    assert services.sync_due_dispatch(now=later) == [cfg.district_id]
+
+
 def test_a_run_of_a_district_already_running_is_refused(district, school):
     cfg = _settings(district)
     SyncSettings.objects.filter(id=cfg.id).update(running_since=timezone.now())
