@@ -20,7 +20,7 @@ class SyncSettingsForm(forms.Form):
     hold_errors_percent = forms.IntegerField(min_value=0, max_value=100, label="Hold when more than this % of rows have errors")
     daily_summary = forms.BooleanField(required=False, label="Email a summary after every scheduled sync")
     oneroster_url = forms.URLField(required=False, label="OneRoster base URL", assume_scheme="https")
-    oneroster_version = forms.ChoiceField(choices=OneRosterVersion.choices, required=False)
+    oneroster_version = forms.ChoiceField(choices=OneRosterVersion.choices, required=False, label="OneRoster version")
     token_url = forms.URLField(required=False, label="Token URL (1.2; default base URL/token)", assume_scheme="https")
     client_id = forms.CharField(required=False, max_length=255, label="Client ID")
     # Never rendered with a value: the stored secret is not shown again; blank keeps it.
