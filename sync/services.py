@@ -62,6 +62,7 @@ STILL_UPLOADING = "Still being uploaded, left for the next run: {names}."
 HOLD_CHANGED = "It would change {n} of {total} users ({pct}%); the sync's limit is {limit}%."
 HOLD_DISABLED = "It would disable {n} of {total} users ({pct}%); the sync's limit is {limit}%."
 HOLD_ERRORS = "{n} of {rows} rows ({pct}%) have errors; the sync's limit is {limit}%."
+HELD_BY_DISTRICT = "The import is on hold: it changes more of the district than its change threshold."
 RUN_STALE = datetime.timedelta(hours=6)  # a claim older than this belongs to a worker that died
 REDISPATCH_AFTER = datetime.timedelta(minutes=10)
 PAGES_FILE_NAME = "oneroster-pages.jsonl"
@@ -362,18 +363,18 @@ def _import_types(cfg: SyncSettings, run: SyncRun, received: _Received, *, dry_r
         deltas[import_type] = delta
         if outcome in (SyncRunStatus.FAILED, SyncRunStatus.HELD):
             if dry_run:
-                jobs_delete(job)
+                _dry_run_job_delete(job)
             _finish(run, outcome, message, delta=deltas)
             return outcome
         if outcome == SyncRunStatus.COMPLETED_WITH_ERRORS:
             status = outcome
         if dry_run:
-            jobs_delete(job)
+            _dry_run_job_delete(job)
     _finish(run, SyncRunStatus.DRY_RUN if dry_run else status, "", delta=deltas)
     return status
 
 
-def jobs_delete(job: ImportJob) -> None:
+def _dry_run_job_delete(job: ImportJob) -> None:
     """A dry run's draft goes: nothing of it stays in history."""
     files = list(job.files.all())
     job.delete()
@@ -421,10 +422,10 @@ def _import_one(cfg: SyncSettings, job: ImportJob, received: _Received, *, dry_r
     job = runs.import_job_run(job_id=job.id, queue_emails=False) or job
     job.refresh_from_db()
     if job.status == ImportStatus.ON_HOLD:  # the district's own change threshold held it
-        return SyncRunStatus.HELD, _preview_delta(job, plan), "The import is on hold: it changes more of the district than its threshold."
+        return SyncRunStatus.HELD, _preview_delta(job, plan), HELD_BY_DISTRICT
     if job.status != ImportStatus.COMPLETED and job.status != ImportStatus.COMPLETED_WITH_WARNINGS:
         return SyncRunStatus.FAILED, {}, job.failure_reason or job.status_note
-    delta = job_delta(job)
+    delta = sync_job_delta(job=job)
     return (SyncRunStatus.COMPLETED_WITH_ERRORS if delta["errors"] else SyncRunStatus.COMPLETED), delta, ""
 
 
@@ -542,7 +543,7 @@ def _preview_delta(job: ImportJob, plan: _Plan) -> dict:
     }
 
 
-def job_delta(job: ImportJob) -> dict:
+def sync_job_delta(*, job: ImportJob) -> dict:
     """The delta report of a finished sync import: added, updated (with fields), disabled, enabled again,
     unchanged, skipped, errors."""
     counts, summary = job.counts or {}, job.validation_summary.get("counts", {})
