@@ -233,7 +233,8 @@ def sync_run(*, district: District, trigger: str = "schedule", dry_run: bool = F
             return run
     finally:
         done = {"running_since": None}
-        if not busy:  # a busy district stays due and is tried again at the next dispatch
+        # A busy district stays due and is tried again at the next dispatch; a dry run is no run of the schedule.
+        if not busy and not dry_run:
             done.update(last_run_at=timezone.now(), next_run_at=sync_next_run_at(cfg=cfg, now=max(now, timezone.now())))
         SyncSettings.objects.filter(id=cfg.id).update(**done)
 

@@ -153,6 +153,8 @@ def test_dry_run_prints_the_delta_and_writes_nothing(district, folder_sync):
     assert not User.objects.filter(district=district, user_type="student").exists()
     assert not ImportJob.objects.filter(district=district).exists()
     assert list((dropfolder.district_folder(district.slug) / "incoming").iterdir())  # left for the real run
+    folder_sync.refresh_from_db()
+    assert folder_sync.last_run_at is None  # not counted as tonight's run
 
 
 def test_undo_of_a_sync_enables_the_users_it_disabled_and_puts_fields_back(district, folder_sync, district_admin):
