@@ -14,6 +14,7 @@ urlpatterns = [
     path("manage/", include("users.urls")),
     path("manage/", include("classes.urls")),
     path("imports/", include("imports.urls")),
+    path("sync/", include("sync.urls")),
     path("ops-admin/", admin.site.urls),
 ]
 

@@ -53,6 +53,11 @@ class GroupMembers(models.TextChoices):
     ALL = "all", "Everyone on the file"
 
 
+class ImportSource(models.TextChoices):
+    MANUAL = "", "Manual"
+    SYNC = "sync", "Sync"
+
+
 class ImportJob(models.Model):
     """One import: a draft while the wizard runs, then a scheduled, running and finished job."""
 
@@ -147,6 +152,11 @@ class ImportJob(models.Model):
     # A user import whose upload also holds classes: they are written after the users, in the same run.
     also_classes = models.BooleanField(default=False)
 
+    # A sync (drop folder or OneRoster API) imports its valid rows; a manual import must have no error.
+    source = models.CharField(max_length=16, choices=ImportSource.choices, blank=True, default=ImportSource.MANUAL)
+    # A full-roster sync's plan: {"disable": [user ids], "enable": [user ids]}, applied after the rows are written.
+    roster_changes = models.JSONField(default=dict, blank=True)
+
     class Meta:
         ordering = ["-number"]
         constraints = [
@@ -166,6 +176,8 @@ class ImportJob(models.Model):
         """What history's Type column says: the import type, or which import this job undoes."""
         if self.undo_of_id:
             return f"Undo of import {self.undo_of.number}"
+        if self.source == ImportSource.SYNC:
+            return f"Sync · {self.get_import_type_display()}"
         return self.get_import_type_display()
 
     @property

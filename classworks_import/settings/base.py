@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "imports",
     "classes",
     "ops",
+    "sync",
 ]
 
 MIDDLEWARE = [
@@ -236,3 +237,12 @@ CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] rid=%(r
 CELERY_WORKER_TASK_LOG_FORMAT = (
     "[%(asctime)s: %(levelname)s/%(processName)s] rid=%(request_id)s %(task_name)s[%(task_id)s]: %(message)s"
 )
+
+# Automated roster sync. One drop folder per district: SYNC_ROOT/<district slug>/incoming/.
+SYNC_ROOT = Path(os.environ.get("SYNC_ROOT", VAR_DIR / "sync"))
+# A file changed more recently than this is taken to be still uploading and left for the next run.
+SYNC_SETTLE_SECONDS = int(os.environ.get("SYNC_SETTLE_SECONDS", "60"))
+# Encrypts OneRoster client secrets at rest; derived from SECRET_KEY when not set of its own.
+SYNC_SECRET_KEY = os.environ.get("SYNC_SECRET_KEY", "")
+SYNC_HTTP_TIMEOUT = float(os.environ.get("SYNC_HTTP_TIMEOUT", "30"))
+CELERY_BEAT_SCHEDULE["dispatch-due-syncs"] = {"task": "sync.tasks.dispatch_due_syncs", "schedule": 60.0}

@@ -41,6 +41,8 @@ ACTIVE, DISABLED, REMOVED = "active", "disabled", "(removed)"
 PROTECTED_NOTE = " (an account that imports cannot change)"
 # Every import type's stored columns: an undo puts back what any type's import changed.
 RECORD_FIELDS = tuple(dict.fromkeys(column for spec in SPECS for column in spec.record_columns))
+# A full-roster sync disables and enables users (imports/services/roster.py): its undo puts Active back too.
+REVERTED_FIELDS = (*RECORD_FIELDS, ACTIVE_KEY)
 FIELD_HEADINGS = CHANGE_HEADINGS
 
 ERROR_NOT_FINISHED = "Only a completed import can be undone; import {number} is {status}."
@@ -123,7 +125,7 @@ def _field_undos(original: ImportJob, *, lock: bool = False, undo_job: ImportJob
         users = User.objects.filter(district_id=original.district_id, id__in=user_ids)
         if lock:
             users = users.select_for_update()
-        current = {row["id"]: row for row in users.values("id", *RECORD_FIELDS, *PROTECTED_COLUMNS)}
+        current = {row["id"]: row for row in users.values("id", *dict.fromkeys((*REVERTED_FIELDS, *PROTECTED_COLUMNS)))}
         decided: dict[int, FieldUndo] = {}
         firsts: dict[tuple[int, str], object] = {}
         for user_id, district_user_id, changes in batch:
@@ -134,8 +136,10 @@ def _field_undos(original: ImportJob, *, lock: bool = False, undo_job: ImportJob
                 if key == PASSWORD_KEY:
                     undo.password_kept = True
                     continue
-                if key not in RECORD_FIELDS:
+                if key not in REVERTED_FIELDS:
                     continue
+                if key == ACTIVE_KEY:  # logged in words, stored as a flag
+                    before, after = before == ACTIVE, after == ACTIVE
                 # A re-run may log a user twice: the earliest before and the latest after hold.
                 before = firsts.setdefault((user_id, key), before)
                 undo.reverts.pop(key, None)
@@ -368,7 +372,7 @@ def _undo_changed_users(job: ImportJob, original: ImportJob):
         updates, records = [], []
         for undo in undos:
             if undo.reverts:
-                final = {key: current[undo.user_id][key] for key in RECORD_FIELDS}
+                final = {key: current[undo.user_id][key] for key in REVERTED_FIELDS}
                 final.update({key: before for key, (_, before) in undo.reverts.items()})
                 updates.append((undo.user_id, final))
             change = {key: [_logged_value(now), before] for key, (now, before) in undo.reverts.items()}
