@@ -6,6 +6,7 @@ from classworks_import.csv_safety import safe_cell
 from users.models import User
 
 from ..models import ImportChange, ImportIssue, ImportJob
+from ..selectors import school_labels
 from ..pipeline.masking import shown_cells
 from ..pipeline.reading import iter_rows
 from ..types import get_spec
@@ -52,10 +53,14 @@ def results_report_rows(job: ImportJob):
     created = User.objects.filter(created_by_import=job).values_list("district_user_id", "username").order_by("id")
     for district_user_id, username in created.iterator(chunk_size=5000):
         yield ["created", district_user_id, username, "", "", ""]
+    spec, schools = get_spec(job.import_type), school_labels(district=job.district)
     changes = ImportChange.objects.filter(job=job).select_related("user").order_by("id")
     for change in changes.iterator(chunk_size=5000):
-        for field, (before, after) in change.changes.items():
-            yield ["updated", change.district_user_id, change.user.username if change.user else "", field, before, after]
+        for key, (before, after) in change.changes.items():
+            yield [
+                "updated", change.district_user_id, change.user.username if change.user else "", spec.field_label(key),
+                spec.display(key, before, schools=schools), spec.display(key, after, schools=schools),
+            ]
 
 
 def csv_stream(rows):

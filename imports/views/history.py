@@ -46,7 +46,7 @@ def detail(request, number: int):
         return redirect(f"imports:{job.step}" if job.step != "upload" else "imports:fields", number=job.number)
     page = Paginator(selectors.import_issues(job=job), 50).get_page(request.GET.get("page"))
     created = job.created_users.order_by("id").values("district_user_id", "username", "first_name", "last_name")[:CHANGES_SHOWN]
-    changes = ImportChange.objects.filter(job=job).order_by("id")[:CHANGES_SHOWN]
+    changes = selectors.import_change_lines(job=job, limit=CHANGES_SHOWN)
     emails = {
         "login_sent": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.SENT).count(),
         "login_failed": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.FAILED).count(),
