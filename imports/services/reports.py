@@ -6,6 +6,7 @@ from classworks_import.csv_safety import safe_cell
 from users.models import User
 
 from ..models import ImportChange, ImportIssue, ImportJob
+from ..outcomes import SEVERITY_WORDS
 from ..selectors import school_labels
 from ..pipeline.masking import shown_cells
 from ..pipeline.reading import iter_rows
@@ -32,7 +33,7 @@ def error_report_rows(job: ImportJob):
     for (file_id, row), found in issues.items():
         if row is None:
             for i in found:
-                yield [i.file.original_name if i.file else "", *[""] * len(labels), "", i.get_severity_display(), i.field, i.message, i.suggestion]
+                yield [i.file.original_name if i.file else "", *[""] * len(labels), "", SEVERITY_WORDS.get(i.severity, i.severity), i.field, i.message, i.suggestion]
     password_column = job.field_mapping.get(get_spec(job.import_type).password_field)
     for source in sources:
         # A report is mailed and shared: passwords never go in it (see pipeline/masking.py).
@@ -44,7 +45,7 @@ def error_report_rows(job: ImportJob):
             by_label = dict(zip(source.info.column_labels, shown_cells(raw.cells, password_indexes)))
             cells = [by_label.get(label, "") for label in labels]
             for i in found:
-                yield [source.info.name, *cells, raw.row, i.get_severity_display(), i.field, i.message, i.suggestion]
+                yield [source.info.name, *cells, raw.row, SEVERITY_WORDS.get(i.severity, i.severity), i.field, i.message, i.suggestion]
 
 
 def results_report_rows(job: ImportJob):
@@ -52,13 +53,13 @@ def results_report_rows(job: ImportJob):
     yield ["Action", "District ID", "Username", "Field", "Before", "After"]
     created = User.objects.filter(created_by_import=job).values_list("district_user_id", "username").order_by("id")
     for district_user_id, username in created.iterator(chunk_size=5000):
-        yield ["created", district_user_id, username, "", "", ""]
+        yield ["New", district_user_id, username, "", "", ""]
     spec, schools = get_spec(job.import_type), school_labels(district=job.district)
     changes = ImportChange.objects.filter(job=job).select_related("user").order_by("id")
     for change in changes.iterator(chunk_size=5000):
         for key, (before, after) in change.changes.items():
             yield [
-                "updated", change.district_user_id, change.user.username if change.user else "", spec.field_label(key),
+                "Updated", change.district_user_id, change.user.username if change.user else "", spec.field_label(key),
                 spec.display(key, before, schools=schools), spec.display(key, after, schools=schools),
             ]
 

@@ -55,6 +55,7 @@ def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
         "existing_users": existing, "changed": changed, "held_fields": spec.hold_headings, "percent": percent, "threshold": threshold,
         "schools": schools[:10], "largest_changes": [readable(c) for c in summary.get("largest_changes", [])],
         "hold": changed >= MIN_CHANGED_USERS and (percent > threshold or over_school),
+        "min_changed": MIN_CHANGED_USERS, "min_school_students": MIN_SCHOOL_STUDENTS,
     }
 
 

@@ -55,6 +55,7 @@ def detail(request, number: int):
     }
     return render(request, "imports/detail.html", {
         "job": job, "tab": "import", "counts": job.counts or job.validation_summary.get("counts", {}),
+        "spec": get_spec(job.import_type),
         "groups": selectors.import_issue_groups(job=job), "page": page, "created": created, "changes": changes,
         "files": job.files.all(), "emails": emails,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),

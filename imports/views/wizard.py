@@ -69,6 +69,10 @@ def _steps(job, current: str) -> list[dict]:
     ]
 
 
+def _steps_of(spec, current: str) -> list[dict]:
+    return [{"key": s.value, "label": s.label, "current": s.value == current} for s in spec.steps]
+
+
 def _render(request, template: str, job, step: str, context: dict):
     spec = get_spec(job.import_type)
     previous = spec.previous_step(step)
@@ -128,6 +132,11 @@ def start(request):
 def _render_start(request, form, error: str = ""):
     return render(request, "imports/wizard/start.html", {
         "form": form, "upload_error": error, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import", "specs": SPECS,
+        # One step bar per type, the chosen one shown (wizard.js switches them as the type changes).
+        "type_steps": sorted(
+            ((s.import_type, _steps_of(s, WizardStep.UPLOAD)) for s in SPECS),
+            key=lambda pair: pair[0] != (form["import_type"].value() or DEFAULT_TYPE),
+        ),
         "max_mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024), "max_files": settings.IMPORT_MAX_FILES,
     })
 
@@ -497,9 +506,14 @@ def value_mapping_lines(job) -> list[tuple[str, str, str]]:
 
 
 @district_admin_required
-@require_POST
 def close(request, number: int):
+    """GET asks first (a page, so it works without JavaScript); POST closes the draft."""
     job = get_job_or_404(request, number)
+    if request.method != "POST":
+        if not job.is_draft:
+            return redirect("imports:detail", number=job.number)
+        step = job.step if job.step != WizardStep.UPLOAD else WizardStep.MAP_FIELDS
+        return _render(request, "imports/wizard/close.html", job, step, {"keep_url": _step_url(job, step)})
     if job.is_draft:
         jobs.import_job_close(job=job)
         messages.info(request, f"Import {number} was closed and its file deleted.")

@@ -20,6 +20,16 @@
     });
   });
 
+  // Create New Import: the step bar follows the chosen type at once.
+  var typeChoice = document.getElementById("id_import_type");
+  if (typeChoice) {
+    typeChoice.addEventListener("change", function () {
+      document.querySelectorAll("ol.steps[data-type]").forEach(function (bar) {
+        bar.hidden = bar.getAttribute("data-type") !== typeChoice.value;
+      });
+    });
+  }
+
   // Map Fields: clicking anywhere on a line picks its radio button.
   document.querySelectorAll(".choice-list .choice").forEach(function (line) {
     line.addEventListener("click", function (event) {

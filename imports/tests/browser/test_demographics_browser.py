@@ -92,8 +92,8 @@ def test_a_demographics_file_for_a_hundred_students(page, sign_in, screenshot, b
     page.get_by_role("button", name="Next").click()
 
     page.wait_for_url(f"**/imports/{job.number}/review/")
-    expect(page.locator("#review-created")).to_have_text("0")
-    expect(page.locator("#review-updated")).to_have_text(str(STUDENTS + 1))
+    expect(page.locator("#count-new")).to_have_text("0")
+    expect(page.locator("#count-updated")).to_have_text(str(STUDENTS + 1))
     expect(page.locator(".review-list")).to_contain_text("Student Demographics")
     screenshot(page, "demographics-03-review")
     page.get_by_role("button", name="Submit").click()

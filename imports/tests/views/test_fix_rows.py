@@ -94,7 +94,7 @@ def test_saving_re_validates_and_the_counts_update(admin_client, job, django_cap
     assert job.validation_summary["counts"]["errors"] == 0
     page = admin_client.get(response["Location"]).content.decode()
     assert views.SAVED.format(count=2, s="s") in html.unescape(page)
-    assert re.search(r"<dt>Errors</dt><dd>0</dd>", page)
+    assert re.search(r"<dt>Errors</dt><dd id=\"count-errors\">0</dd>", page)
     assert "Correct rows here" not in page
     assert 'value="next"' in page  # Next is offered now
 

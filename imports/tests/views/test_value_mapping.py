@@ -109,9 +109,9 @@ def test_manual_choice_skipped_guardians_on_review_and_memory_in_the_next_import
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(_url(job, "actions"), {"conflict_policy": "imported", "password_policy": "keep", "group_members": "students"})
     review = admin_client.get(_url(job, "review")).content.decode()
-    assert 'id="review-skipped">2<' in review
+    assert 'id="count-skipped">2<' in review
     assert "Grade “13” → 12" in review and "User Type “guardian” → skip these rows" in review
-    assert 'id="review-created">5<' in review
+    assert 'id="count-new">5<' in review
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(_url(job, "review"))

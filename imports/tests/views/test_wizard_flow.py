@@ -92,7 +92,7 @@ def test_every_screen_then_history_and_details(admin_client, district):
 
     page = client.get(resp["Location"]).content.decode()
     assert "Robotics Club" in page and "Imported Record Wins" in page and "Submit" in page
-    assert 'id="review-created">2<' in page and 'id="review-updated">1<' in page
+    assert 'id="count-new">2<' in page and 'id="count-updated">1<' in page
 
     resp = client.post(reverse("imports:review", args=[job.number]))
     assert resp["Location"] == reverse("imports:detail", args=[job.number])
