@@ -186,3 +186,17 @@ def test_the_editor_posts_with_the_pages_csrf_token_and_nothing_without_it(admin
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', editor).group(1)
     assert client.post(url, {**data, "csrfmiddlewaretoken": token}).status_code == 302
     assert ImportFile.objects.filter(job=job, corrected_from__isnull=False).exists()
+
+
+def test_review_shows_the_corrected_copy_replacing_its_original(admin_client, job, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("imports:fix_rows", args=[job.number]), _fix_form(job, {(2, "grade"): "6", (3, "user_type"): "Student"})
+        )
+    job.refresh_from_db()
+    job.step = "review"
+    job.save()
+    page = admin_client.get(reverse("imports:review", args=[job.number])).content.decode()
+    files = re.sub(r"<[^>]+>", "", re.search(r"<dt>Files</dt><dd>(.*?)</dd>", page, re.S).group(1))
+    assert "roster.csv (3 rows), replaced by the corrected copy made on Validate File" in files
+    assert "(corrected).csv" not in files  # listed once: the rows are not counted twice
