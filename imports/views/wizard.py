@@ -36,6 +36,7 @@ SCHOOL_VALUES_PER_PAGE = 200
 SCHOOL_LINES_ON_REVIEW = 50
 CODED_VALUES_PER_PAGE = 200
 NEW_SCHOOL_CHOICE = "new"  # the School Mapping drop-down's "Create school"
+ERROR_CHOOSE_COLUMN = "Choose a column for {field}, then Match {field}."
 
 
 def _step_url(job, step: str) -> str:
@@ -188,12 +189,20 @@ def _post_fields(request, job, labels, sources):
     file_fixed = {name: dict(values) for name, values in job.file_fixed_values.items()}
     spec = get_spec(job.import_type)
     confirm = False
-    if action == "match":
-        form = MatchForm(request.POST, column_labels=labels, spec=spec)
-        if not form.is_valid():
-            messages.error(request, "Click a field and a column, then Match.")
-            return redirect("imports:fields", number=job.number)
-        column, key = form.cleaned_data["column"], form.cleaned_data["field"]
+    focus = target.partition(":")[0]  # the field whose line the page returns to
+    if action in ("match", "pair"):
+        if action == "pair":  # the column chosen in the field's own list
+            key, column = target, request.POST.get(f"column_for_{target}", "")
+            if key not in spec.by_key or column not in labels:
+                messages.error(request, ERROR_CHOOSE_COLUMN.format(field=spec.by_key[key].heading if key in spec.by_key else "the field"))
+                return redirect(_fields_url(job, key))
+        else:
+            form = MatchForm(request.POST, column_labels=labels, spec=spec)
+            if not form.is_valid():
+                messages.error(request, "Click a field and a column, then Match.")
+                return redirect("imports:fields", number=job.number)
+            column, key = form.cleaned_data["column"], form.cleaned_data["field"]
+        focus = key
         mapping = {k: v for k, v in mapping.items() if v != column}
         mapping[key] = column
         fixed.pop(key, None)
@@ -240,7 +249,12 @@ def _post_fields(request, job, labels, sources):
     except jobs.ImportError_ as exc:
         messages.error(request, str(exc))
         return redirect("imports:fields", number=job.number)
-    return redirect(_next_url(job, WizardStep.MAP_FIELDS) if confirm else reverse("imports:fields", args=[job.number]))
+    return redirect(_next_url(job, WizardStep.MAP_FIELDS) if confirm else _fields_url(job, focus))
+
+
+def _fields_url(job, key: str = "") -> str:
+    """Map Fields, scrolled to (and, with wizard.js, focused on) the field just matched or unmatched."""
+    return reverse("imports:fields", args=[job.number]) + (f"#field-{key}" if key else "")
 
 
 @district_admin_required

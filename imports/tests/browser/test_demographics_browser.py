@@ -87,8 +87,8 @@ def test_a_demographics_file_for_a_hundred_students(page, sign_in, screenshot, b
     page.wait_for_url(f"**/imports/{job.number}/validate/?fix_page=1")
     expect(page.locator(".counts")).to_contain_text("Errors0")
     expect(page.locator(".counts")).to_contain_text("New0")
-    expect(page.locator(".counts")).to_contain_text(f"Update{STUDENTS + 1}")
-    expect(page.locator(".counts")).to_contain_text("Conflict0")
+    expect(page.locator(".counts")).to_contain_text(f"Updated{STUDENTS + 1}")
+    expect(page.locator(".counts")).to_contain_text("Conflicts0")
     page.get_by_role("button", name="Next").click()
 
     page.wait_for_url(f"**/imports/{job.number}/review/")

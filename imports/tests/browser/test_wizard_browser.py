@@ -150,9 +150,9 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors,
     held_worker()
     # The shared email is a warning, shown with the yellow caution sign; Next is offered.
     warning = page.locator(".alert-warning")
-    expect(warning).to_contain_text(re.compile("\u26a0 \\d+ warnings?"))
+    expect(warning).to_contain_text(re.compile("\u26a0 \\d+ cautions?"))
     expect(warning).to_have_css("background-color", WARNING_YELLOW)
-    expect(page.locator(".issue-groups .badge-warning")).to_have_text("\u26a0 Warning")
+    expect(page.locator(".issue-groups .badge-warning")).to_have_text("\u26a0 Caution")
     expect(page.locator(".issue-groups")).to_contain_text("same email address is on more than one row")
     screenshot(page, "walk-08-validate")
     page.get_by_role("button", name="Next").click()

@@ -200,3 +200,14 @@ def test_review_shows_the_corrected_copy_replacing_its_original(admin_client, jo
     files = re.sub(r"<[^>]+>", "", re.search(r"<dt>Files</dt><dd>(.*?)</dd>", page, re.S).group(1))
     assert "roster.csv (3 rows), replaced by the corrected copy made on Validate File" in files
     assert "(corrected).csv" not in files  # listed once: the rows are not counted twice
+
+
+def test_the_cells_with_a_problem_come_first_and_inputs_fit_their_value(admin_client, job):
+    page = _validate_page(admin_client, job)
+    file_id = job.files.get().id
+    row = page[page.index(f'id="fix-{file_id}-2"'):page.index(f'id="fix-{file_id}-3"')]
+    names = re.findall(rf'<input type="text" id="fix-{file_id}-2-(\w+)"', row)
+    assert names[0] == "grade" and names.index("first_name") > 0
+    first_name = re.search(rf'<input type="text" id="fix-{file_id}-2-first_name"[^>]*>', row).group(0)
+    assert f'size="{len(FORMULA) + 2}"' in first_name
+    assert "<table" not in row  # a grid of labelled inputs, not a table that scrolls sideways
