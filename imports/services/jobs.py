@@ -408,8 +408,9 @@ def _checked_new_schools(job: ImportJob, new_schools: dict) -> dict:
 
 
 def new_school_defaults(job: ImportJob, value: str) -> dict:
-    """What Create school proposes for a file value: the bundle's name for it (orgs.csv, School.csv) or the value."""
-    return {"name": (job.bundle_summary.get("school_names") or {}).get(value) or value, "sis_id": value}
+    """What Create school proposes for a file value: the bundle's name for it (orgs.csv, School.csv), else no
+    name (the admin types one: a school named after its code, "999", is no name), and the value as its SIS ID."""
+    return {"name": (job.bundle_summary.get("school_names") or {}).get(value) or "", "sis_id": value}
 
 
 def import_job_set_value_mapping(
