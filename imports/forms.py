@@ -47,7 +47,16 @@ class ActionsForm(forms.Form):
     custom_group = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Add users to a custom group")
     group_members = forms.ChoiceField(choices=GroupMembers.choices, widget=forms.RadioSelect, label="Who is added")
     email_staff = forms.BooleanField(required=False, label="Email staff their login information")
+    new_group_name = forms.CharField(max_length=150, required=False, label="Or make a new group named")
+
+    error_messages = {"group_and_new": "Choose an existing group or name a new one, not both."}
 
     def __init__(self, *args, groups, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["custom_group"].choices = [("", "— No group —")] + [(g.id, g.name) for g in groups]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("custom_group") and cleaned.get("new_group_name", "").strip():
+            raise forms.ValidationError(self.error_messages["group_and_new"], code="group_and_new")
+        return cleaned

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from schools.models import District
 from users.models import CustomGroup
+from users.services import UserError, custom_group_create
 
 from .. import scheduling, selectors
 from ..models import (
@@ -473,15 +474,20 @@ def proposed_value_mapping(job: ImportJob, listed: list[tuple[str, str]]) -> dic
 
 def import_job_set_actions(
     *, job: ImportJob, conflict_policy: str, password_policy: str, custom_group_id: int | None,
-    group_members: str, email_staff: bool,
+    group_members: str, email_staff: bool, new_group_name: str = "",
 ) -> ImportJob:
-    """Record the Additional Actions; the preview counts depend on them, so re-validate."""
+    """Record the Additional Actions (a new group named here is made now); the preview depends on them, so re-validate."""
     group = None
     if custom_group_id:
         group = CustomGroup.objects.filter(district=job.district, id=custom_group_id).first()
         if group is None:
             raise ImportError_(ERROR_NOT_YOUR_GROUP)
     with transaction.atomic(), _saving_changes(job):
+        if new_group_name.strip() and group is None:
+            try:
+                group = custom_group_create(district=job.district, name=new_group_name)
+            except UserError as exc:
+                raise ImportError_(str(exc)) from None
         changed = (job.conflict_policy, job.password_policy) != (conflict_policy, password_policy)
         job.conflict_policy = conflict_policy
         job.password_policy = password_policy

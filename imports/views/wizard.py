@@ -452,6 +452,7 @@ def actions(request, number: int):
                 job=job, conflict_policy=form.cleaned_data["conflict_policy"],
                 password_policy=form.cleaned_data["password_policy"], custom_group_id=form.cleaned_data["custom_group"],
                 group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
+                new_group_name=form.cleaned_data["new_group_name"],
             )
         except jobs.ImportError_ as exc:
             form.add_error(None, str(exc))

@@ -129,3 +129,22 @@ def test_every_change_link_on_review_opens_the_step_it_names(district_admin_clie
     assert {name for name, _ in links} == set(steps)
     for name, href in links:
         assert href == reverse(f"imports:{steps[name]}", args=[validated.number])
+
+
+def test_a_new_custom_group_can_be_made_on_additional_actions(district_admin_client, validated, district):
+    from users.models import CustomGroup
+    from users.tests.factories import make_custom_group
+
+    validated.step = "actions"
+    validated.save()
+    url = reverse("imports:actions", args=[validated.number])
+    page = district_admin_client.get(url).content.decode()
+    assert "Or make a new group named" in page
+    form = {"conflict_policy": "imported", "password_policy": "keep", "group_members": "students"}
+    district_admin_client.post(url, {**form, "new_group_name": "Robotics Club"})
+    validated.refresh_from_db()
+    assert validated.custom_group.name == "Robotics Club" and validated.custom_group.district == district
+    make_custom_group(district, name="Chess")
+    taken = district_admin_client.post(url, {**form, "new_group_name": "chess"}).content.decode()
+    assert "chess" in taken.lower() and "alert-error" in taken
+    assert CustomGroup.objects.filter(district=district, name__iexact="chess").count() == 1
