@@ -34,8 +34,9 @@
   // (Unmatch after a Match, the column list after an Unmatch), not the top of the page.
   var target = window.location.hash.indexOf("#field-") === 0 && document.getElementById(window.location.hash.slice(1));
   if (target) {
-    var next = target.querySelector("button.unmatch, .pair-select select, button");
-    (next || target).focus();
+    var next = target.querySelector("button.unmatch") || target.querySelector(".pair-select select") || target.querySelector("button");
+    // After load: the browser's own scroll to the fragment would otherwise take the focus back.
+    if (next) { window.addEventListener("load", function () { window.setTimeout(function () { next.focus(); }, 0); }); }
   }
 
   // The pair a Match would make, shown before it is made.

@@ -11,7 +11,7 @@ import pytest
 
 from imports.models import ImportJob, ImportStatus
 from imports.tests.browser.conftest import DESKTOP, PHONE
-from users.tests.factories import make_admin, make_custom_group, make_district, make_school, make_user
+from users.tests.factories import PASSWORD, make_admin, make_custom_group, make_district, make_school, make_user
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -182,3 +182,95 @@ def test_every_admin_page_of_a_demographics_walk_passes_axe(page, sign_in, audit
     audit("import details")
     assert audit.found == [], "\n".join(audit.found)
     assert browser_errors == []
+
+
+KEYBOARD_FILE = (
+    "First Name,Last Name,Student Number,User Type,Grade,Email Address,School SIS ID\r\n"
+    "José,Núñez,000123,0,5,jn@example.org,101\r\n"
+    "Zoë,Smith,000128,0,K,zs@example.org,LMS\r\n"
+).encode("utf-8")
+
+_FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "";
+  const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
+  return (el.getAttribute("aria-label") || label || el.innerText || el.value || "").replace(/\s+/g, " ").trim();
+}"""
+
+
+def _tab_to(page, name: str, *, limit: int = 250) -> None:
+    """Press Tab until the focused control's name is `name` (never a click)."""
+    for _ in range(limit):
+        if page.evaluate(_FOCUSED) == name:
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+def _focused(page) -> str:
+    return page.evaluate(_FOCUSED)
+
+
+def test_the_whole_wizard_by_keyboard_alone(page, tmp_path, district):
+    page.goto("/accounts/login/")
+    _tab_to(page, "Username")
+    page.keyboard.type("dadmin")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/imports/")
+
+    _tab_to(page, "+ Create New")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/imports/new/")
+    _tab_to(page, "Upload File")
+    path = tmp_path / "students.csv"
+    path.write_bytes(KEYBOARD_FILE)
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(path))
+    _tab_to(page, "Next")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/fields/")
+    job = ImportJob.objects.get(district=district)
+
+    # Map Fields: the column list beside District ID, then its own Match button; focus stays on the pair.
+    _tab_to(page, "Column for District ID")
+    page.keyboard.type("Student Number")
+    expect(page.get_by_label("Column for District ID")).to_have_value("Student Number")
+    page.keyboard.press("Tab")
+    assert _focused(page) == "Match District ID"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/fields/#field-district_id")
+    expect(page.locator("#field-district_id .badge-success")).to_have_text("matched: Student Number")
+    expect(page.get_by_role("button", name="Unmatch District ID", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")  # Unmatch
+    expect(page.locator("#field-district_id .badge-success")).to_have_count(0)
+    expect(page.get_by_label("Column for District ID")).to_be_focused()
+    page.keyboard.type("Student Number")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#field-district_id .badge-success")).to_have_text("matched: Student Number")
+    _tab_to(page, "Next")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(f"**/imports/{job.number}/schools/")
+    _tab_to(page, "School for LMS")
+    page.keyboard.type("Lincoln")
+    expect(page.get_by_label("School for LMS")).to_have_value(str(district.schools.get(sis_id="201").id))
+    _tab_to(page, "Next")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(f"**/imports/{job.number}/validate/")
+    _tab_to(page, "Next")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/imports/{job.number}/actions/")
+    _tab_to(page, "Next")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/imports/{job.number}/review/")
+    _tab_to(page, "Submit")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/imports/{job.number}/")
+    job.refresh_from_db()
+    assert job.status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS), job.failure_reason
+    assert job.field_mapping["district_id"] == "Student Number"
