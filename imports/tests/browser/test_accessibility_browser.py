@@ -190,7 +190,7 @@ KEYBOARD_FILE = (
     "Zoë,Smith,000128,0,K,zs@example.org,LMS\r\n"
 ).encode("utf-8")
 
-_FOCUSED = """() => {
+_FOCUSED = r"""() => {
   const el = document.activeElement;
   if (!el || el === document.body) return "";
   const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
