@@ -186,7 +186,7 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors,
     page.get_by_role("link", name="Import", exact=True).click()
     row = page.locator("#history tbody tr", has_text="First Street ES Student File")
     expect(row).to_contain_text("User Data")
-    expect(row).to_contain_text("Completed with warnings")
+    expect(row).to_contain_text("Completed with cautions")
     screenshot(page, "walk-12-history", phone=True)
     row.get_by_role("link", name=str(job.number), exact=True).click()
     page.wait_for_url(f"**/imports/{job.number}/")
