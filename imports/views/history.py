@@ -53,11 +53,14 @@ def detail(request, number: int):
         "notices": job.emails.filter(kind=EmailKind.EMAIL_CHANGED).count(),
         "notices_sent": job.emails.filter(kind=EmailKind.EMAIL_CHANGED, status=EmailStatus.SENT).count(),
     }
+    files = list(job.files.all())
+    # A corrected copy is shown beside the original it replaced, not as one more file.
+    file_pairs = [(f, next((c for c in files if c.corrected_from_id == f.id), None)) for f in files if not f.corrected_from_id]
     return render(request, "imports/detail.html", {
         "job": job, "tab": "import", "counts": job.counts or job.validation_summary.get("counts", {}),
         "spec": get_spec(job.import_type),
         "groups": selectors.import_issue_groups(job=job), "page": page, "created": created, "changes": changes,
-        "files": job.files.all(), "emails": emails,
+        "files": files, "file_pairs": file_pairs, "emails": emails,
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),

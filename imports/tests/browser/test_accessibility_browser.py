@@ -100,7 +100,7 @@ def _start(page, tmp_path, type_label: str, name: str, content: bytes, audit):
     page.wait_for_url("**/fields/")
 
 
-def test_every_admin_page_of_a_user_data_walk_passes_axe(page, sign_in, audit, tmp_path, district, browser_errors):
+def test_every_admin_page_of_a_user_data_walk_passes_axe(page, sign_in, audit, tmp_path, district, browser_errors, screenshot):
     sign_in("dadmin")
     audit("import history (empty)")
     _start(page, tmp_path, "User Data", "students.csv", USER_FILE, audit)
@@ -109,6 +109,7 @@ def test_every_admin_page_of_a_user_data_walk_passes_axe(page, sign_in, audit, t
     page.get_by_label("Column for District ID").select_option("Student Number")
     page.get_by_role("button", name="Match District ID").click()
     audit("map fields (matched)")
+    screenshot(page, "round2-map-fields", phone=True)
     page.get_by_role("button", name="Next").click()
     page.wait_for_url(f"**/imports/{job.number}/schools/")
     page.get_by_label("School for LMS").wait_for()
@@ -118,6 +119,7 @@ def test_every_admin_page_of_a_user_data_walk_passes_axe(page, sign_in, audit, t
     page.wait_for_url(f"**/imports/{job.number}/validate/")
     expect(page.locator("#fix-rows")).to_be_visible()
     audit("validate file (errors)")
+    screenshot(page, "round2-validate-errors", phone=True)
     page.locator("#fix-rows").get_by_label("Grade").fill("6")
     page.get_by_role("button", name="Save corrections").click()
     expect(page.get_by_role("button", name="Next")).to_be_visible()
@@ -129,6 +131,7 @@ def test_every_admin_page_of_a_user_data_walk_passes_axe(page, sign_in, audit, t
     page.wait_for_url(f"**/imports/{job.number}/review/")
     expect(page.get_by_role("button", name="Submit")).to_be_visible()
     audit("review")
+    screenshot(page, "round2-review", phone=True)
     page.get_by_role("link", name="Close X").click()
     audit("close confirmation")
     page.get_by_role("link", name="Keep working").click()
@@ -137,6 +140,7 @@ def test_every_admin_page_of_a_user_data_walk_passes_axe(page, sign_in, audit, t
     job.refresh_from_db()
     assert job.status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS), job.failure_reason
     audit("import details")
+    screenshot(page, "round2-details", phone=True)
     page.goto(f"/imports/{job.number}/undo/")
     audit("undo preview")
     page.goto("/imports/")

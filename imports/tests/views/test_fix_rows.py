@@ -211,3 +211,14 @@ def test_the_cells_with_a_problem_come_first_and_inputs_fit_their_value(admin_cl
     first_name = re.search(rf'<input type="text" id="fix-{file_id}-2-first_name"[^>]*>', row).group(0)
     assert f'size="{len(FORMULA) + 2}"' in first_name
     assert "<table" not in row  # a grid of labelled inputs, not a table that scrolls sideways
+
+
+def test_the_details_page_shows_the_corrected_copy_replacing_its_original(admin_client, job, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("imports:fix_rows", args=[job.number]), _fix_form(job, {(2, "grade"): "6", (3, "user_type"): "Student"})
+        )
+    job = run_job(job)
+    page = admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
+    files = re.sub(r"<[^>]+>", "", re.search(r"<dt>Files</dt><dd>(.*?)</dd>", page, re.S).group(1))
+    assert files == "roster.csv, replaced by its corrected copy roster (corrected).csv (the import read the copy)"
