@@ -496,6 +496,8 @@ def review(request, number: int):
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),
         "school_lines": _school_lines(job), "school_count": len(job.school_mapping) + len(job.new_schools),
         "value_lines": value_mapping_lines(job),
+        # Value mapping is on its own step, or on School Mapping for a type that has that step.
+        "values_url": _step_url(job, WizardStep.MAP_VALUES if get_spec(job.import_type).has_step(WizardStep.MAP_VALUES) else WizardStep.MAP_SCHOOLS),
         "hold": safety.hold_assess(district=district, summary=job.validation_summary, spec=get_spec(job.import_type)),
     })
 

@@ -112,6 +112,7 @@ def test_manual_choice_skipped_guardians_on_review_and_memory_in_the_next_import
     assert 'id="count-skipped">2<' in review
     assert "Grade “13” → 12" in review and "User Type “guardian” → skip these rows" in review
     assert 'id="count-new">5<' in review
+    assert f'<a class="small" href="{_url(job, "schools")}">change<span class="visually-hidden"> values</span>' in review
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(_url(job, "review"))
