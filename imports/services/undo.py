@@ -21,7 +21,8 @@ from users.models import AuditAction, CustomGroup, User
 from users.services import audit_event_record
 
 from ..models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus, WizardStep
-from ..types import SPECS
+from ..selectors import school_labels
+from ..types import SPECS, get_spec
 from . import writers
 from .apply import ImportAborted, import_job_complete
 from .jobs import ImportError_, import_job_create
@@ -37,10 +38,6 @@ PASSWORD_KEY = "password"
 ACTIVE, DISABLED, REMOVED = "active", "disabled", "(removed)"
 # Every import type's stored columns: an undo puts back what any type's import changed.
 RECORD_FIELDS = tuple(dict.fromkeys(column for spec in SPECS for column in spec.record_columns))
-FIELD_HEADINGS = {
-    **{f.stored_column: f.heading for spec in reversed(SPECS) for f in spec.fields},
-    "school_id": "School", ACTIVE_KEY: "Active", GROUP_KEY: "Custom group", PASSWORD_KEY: "Password",
-}
 
 ERROR_NOT_FINISHED = "Only a completed import can be undone; import {number} is {status}."
 ERROR_UNDO_OF_UNDO = "Import {number} is itself an undo and cannot be undone."
@@ -175,17 +172,12 @@ def _touched_users(original: ImportJob):
     )
 
 
-def _display(key: str, value, school_names: dict) -> str:
-    if key == "school_id":
-        return school_names.get(value, "") if value is not None else ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    return "" if value is None else str(value)
-
-
 def import_undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPreview:
     """What undoing the import would do now: whole counts, and the first `limit` lines of each list."""
-    school_names = dict(job.district.schools.values_list("id", "name"))
+    spec, schools = get_spec(job.import_type), school_labels(district=job.district)
+
+    def shown(key, value) -> str:
+        return spec.display(key, value, schools=schools)
     counts = Counter()
     reverts, skipped, passwords = [], [], []
     for undos, _ in _field_undos(job):
@@ -197,14 +189,14 @@ def import_undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPr
             for key, (now, before) in undo.reverts.items():
                 if len(reverts) < limit:
                     reverts.append({
-                        "district_user_id": undo.district_user_id, "field": FIELD_HEADINGS[key],
-                        "current": _display(key, now, school_names), "before": _display(key, before, school_names),
+                        "district_user_id": undo.district_user_id, "field": spec.field_label(key),
+                        "current": shown(key, now), "before": shown(key, before),
                     })
             for key, (after, now) in undo.skipped.items():
                 if len(skipped) < limit:
                     skipped.append({
-                        "district_user_id": undo.district_user_id, "field": FIELD_HEADINGS[key],
-                        "after": _display(key, after, school_names), "current": _display(key, now, school_names),
+                        "district_user_id": undo.district_user_id, "field": spec.field_label(key),
+                        "after": shown(key, after), "current": shown(key, now),
                     })
             if undo.password_kept and len(passwords) < limit:
                 passwords.append(undo.district_user_id)
