@@ -171,8 +171,10 @@ class ImportSpec:
         field = self.by_key.get(key) or self.by_column.get(key)
         if field is not None and field.rule.lookup == "schools":
             return (schools or {}).get(value) or (schools or {}).get(str(value)) or str(value)
-        if field is not None and field.rule.coding is not None and not field.rule.coding.separator:
-            return dict(field.rule.coding.choices).get(str(value), str(value))
+        if field is not None and field.rule.coding is not None:
+            labels, separator = dict(field.rule.coding.choices), field.rule.coding.separator
+            parts = str(value).split(separator) if separator else [str(value)]
+            return ", ".join(labels.get(p, p) for p in parts)
         return str(value)
 
     def headings_of(self, mapping: Mapping[str, str]) -> list[tuple[str, str]]:
