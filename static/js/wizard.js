@@ -2,14 +2,10 @@
 (function () {
   "use strict";
 
-  // Submit and Close X must not run twice on a double click.
+  // Submit must not run twice on a double click (Close X asks on its own page).
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       var button = event.submitter;
-      if (button && button.getAttribute("data-confirm") && !window.confirm(button.getAttribute("data-confirm"))) {
-        event.preventDefault();
-        return;
-      }
       if (form.getAttribute("data-submitted")) {
         event.preventDefault();
         return;
