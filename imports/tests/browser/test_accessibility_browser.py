@@ -5,6 +5,7 @@ axe-core is vendored from its npm package (vendor/axe.min.js, licence kept); it 
 browser's DevTools protocol, so the pages' Content Security Policy stays as strict as in production.
 """
 import datetime
+import re
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,20 @@ def _focused(page) -> str:
     return page.evaluate(_FOCUSED)
 
 
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _ring_contrast(page) -> float:
+    """The focused control's ring against white (the cards' background): WCAG asks at least 3:1."""
+    style = page.evaluate("() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth, s.outlineColor]; }")
+    assert style[0] != "none" and float(style[1].rstrip("px")) >= 2, style
+    ring, white = _luminance(style[2]), 1.0
+    return (white + 0.05) / (ring + 0.05)
+
+
 def test_the_whole_wizard_by_keyboard_alone(page, tmp_path, district):
     page.goto("/accounts/login/")
     _tab_to(page, "Username")
@@ -240,10 +255,12 @@ def test_the_whole_wizard_by_keyboard_alone(page, tmp_path, district):
 
     # Map Fields: the column list beside District ID, then its own Match button; focus stays on the pair.
     _tab_to(page, "Column for District ID")
+    assert _ring_contrast(page) >= 3
     page.keyboard.type("Student Number")
     expect(page.get_by_label("Column for District ID")).to_have_value("Student Number")
     page.keyboard.press("Tab")
     assert _focused(page) == "Match District ID"
+    assert _ring_contrast(page) >= 3
     page.keyboard.press("Enter")
     page.wait_for_url("**/fields/#field-district_id")
     expect(page.locator("#field-district_id .badge-success")).to_have_text("matched: Student Number")
@@ -269,6 +286,8 @@ def test_the_whole_wizard_by_keyboard_alone(page, tmp_path, district):
     _tab_to(page, "Next")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/imports/{job.number}/actions/")
+    _tab_to(page, "Imported Record Wins")  # a radio button
+    assert _ring_contrast(page) >= 3
     _tab_to(page, "Next")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/imports/{job.number}/review/")
