@@ -94,6 +94,9 @@ def _start(page, tmp_path, type_label: str, name: str, content: bytes, audit):
     page.get_by_role("link", name="+ Create New").click()
     audit("create new")
     page.get_by_label("Import type").select_option(label=type_label)
+    # The step bar follows the chosen type at once, before the form is sent.
+    third = "Value Mapping" if type_label == "Student Demographics" else "School Mapping"
+    expect(page.locator("ol.steps:visible li").nth(2)).to_have_text(third)
     path = tmp_path / name
     path.write_bytes(content)
     page.get_by_label("Upload File").set_input_files(str(path))
