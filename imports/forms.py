@@ -50,6 +50,9 @@ class ActionsForm(forms.Form):
     email_staff = forms.BooleanField(required=False, label="Email staff their login information")
     replace_claimed_passwords = forms.BooleanField(required=False)
     also_classes = forms.BooleanField(required=False)
+    new_group_name = forms.CharField(max_length=150, required=False, label="Or make a new group named")
+
+    error_messages = {"group_and_new": "Choose an existing group or name a new one, not both."}
 
     def __init__(self, *args, groups, claimed: int = 0, classes: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,6 +65,11 @@ class ActionsForm(forms.Form):
             del self.fields["also_classes"]
         self.fields["custom_group"].choices = [("", "— No group —")] + [(g.id, g.name) for g in groups]
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("custom_group") and cleaned.get("new_group_name", "").strip():
+            raise forms.ValidationError(self.error_messages["group_and_new"], code="group_and_new")
+        return cleaned
 
 class RosterActionsForm(forms.Form):
     """Additional Actions of the Classes type."""

@@ -27,7 +27,7 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     ON_HOLD = "on_hold", "On hold"
     COMPLETED = "completed", "Completed"
-    COMPLETED_WITH_WARNINGS = "completed_with_warnings", "Completed with warnings"
+    COMPLETED_WITH_WARNINGS = "completed_with_warnings", "Completed with cautions"  # "caution", as the help article words it
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
     DISCARDED = "discarded", "Discarded"

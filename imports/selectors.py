@@ -7,9 +7,10 @@ from schools.models import District, School
 from users.models import CustomGroup, User
 from users.protection import PROTECTED_COLUMNS, is_protected
 
-from .models import ImportIssue, ImportJob, ImportStatus
+from .models import ImportChange, ImportIssue, ImportJob, ImportStatus
 from .pipeline.classify import ExistingUser
 from .pipeline.mapping import SchoolChoice
+from .types import get_spec
 
 LOOKUP_BATCH = 5000
 ROWS_SHOWN_PER_GROUP = 12  # keeps IN lists under SQLite's variable limit
@@ -59,6 +60,26 @@ def import_issues(*, job: ImportJob, code: str | None = None, severity: str | No
 
 def school_choices(*, district: District) -> list[SchoolChoice]:
     return [SchoolChoice(id=s.id, sis_id=s.sis_id, name=s.name) for s in School.objects.filter(district=district)]
+
+
+def school_labels(*, district: District) -> dict[int, str]:
+    """School id -> "Name (SIS ID)", how change lists and reports name a school."""
+    return {s.id: str(s) for s in School.objects.filter(district=district).only("id", "name", "sis_id")}
+
+
+def import_change_lines(*, job: ImportJob, limit: int) -> list[dict]:
+    """The first updated users of an import, each change as (label, before, after) in words."""
+    spec, schools = get_spec(job.import_type), school_labels(district=job.district)
+    return [
+        {
+            "district_user_id": c.district_user_id, "old_email_notified": c.old_email_notified,
+            "lines": [
+                (spec.field_label(k), spec.display(k, before, schools=schools), spec.display(k, after, schools=schools))
+                for k, (before, after) in c.changes.items()
+            ],
+        }
+        for c in ImportChange.objects.filter(job=job).order_by("id")[:limit]
+    ]
 
 
 def custom_group_list(*, district: District) -> QuerySet[CustomGroup]:

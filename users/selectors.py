@@ -262,6 +262,7 @@ HISTORY_HIDDEN_ACTIONS = ("view_user", "view_user_edit")
 def user_history(*, district: District, user: User, limit: int = 100) -> list[HistoryEntry]:
     """What happened to the user, newest first: audit events (views, edits, disables, links) and imports."""
     from imports.pipeline.fields import FIELDS_BY_KEY
+    from imports.types import get_spec
 
     created, changes = user_imports(district=district, user=user)
     entries = []
@@ -273,15 +274,13 @@ def user_history(*, district: District, user: User, limit: int = 100) -> list[Hi
         if fields:
             what += ": " + ", ".join(FIELDS_BY_KEY[f].heading if f in FIELDS_BY_KEY else f for f in fields)
         entries.append(HistoryEntry(at=event.created_at, what=what, who=event.actor_label, job=event.job))
-    school_names = dict(School.objects.filter(district=district).values_list("id", "name"))
+    school_names = {s.id: str(s) for s in School.objects.filter(district=district)}
     for change in changes[:limit]:
         job = change.job
         shown = {}
-        for key, (before, after) in change.changes.items():
-            if key == "school_id":  # the change log keeps school ids
-                shown["School"] = (school_names.get(before, before), school_names.get(after, after))
-            else:
-                shown[FIELDS_BY_KEY[key].heading if key in FIELDS_BY_KEY else key] = (before, after)
+        spec = get_spec(job.import_type)
+        for key, (before, after) in change.changes.items():  # in words: the change log keeps ids and codes
+            shown[spec.field_label(key)] = (spec.display(key, before, schools=school_names), spec.display(key, after, schools=school_names))
         entries.append(HistoryEntry(
             at=job.completed_at or job.started_at, what=f"Changed by import {job.number}",
             who=job.created_by.get_username() if job.created_by_id else "", job=job, changes=shown,

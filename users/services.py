@@ -312,14 +312,20 @@ def user_active_set(*, user: User, active: bool, request=None, actor: User | Non
     return bool(updated)
 
 
-def user_password_link_send(*, user: User, request=None, actor: User | None = None, now=None) -> None:
-    """Email a staff member a single-use set-password link, unless their address is not yet trusted."""
+def user_password_link_send(
+    *, user: User, request=None, actor: User | None = None, now=None, self_service: bool = False,
+) -> None:
+    """Email a staff member a single-use set-password link, unless their address is not yet trusted.
+
+    self_service: the person asked for it ("Forgot your password?"), so a district administrator may get one too.
+    """
     from imports.services.emails import set_password_url
 
     from .selectors import user_email_changed_at
 
-    _refuse_admins(user)
-    if user.user_type != UserType.STAFF:
+    if not (self_service and user.is_district_admin and not (user.is_superuser or user.is_staff)):
+        _refuse_admins(user)
+    if user.user_type != UserType.STAFF and not (self_service and user.is_district_admin):
         raise UserError(ERROR_LINK_STAFF_ONLY, code="link_staff_only")
     if not user.email:
         raise UserError(ERROR_LINK_NO_EMAIL, code="link_no_email")
@@ -336,7 +342,10 @@ def user_password_link_send(*, user: User, request=None, actor: User | None = No
         # Someone who signs in knows their password: an address set since then is not theirs until they do again.
         if user.last_login and changed_at > user.last_login:
             raise UserError(ERROR_LINK_EMAIL_CHANGED_SINCE_SIGN_IN.format(when=when), code="link_email_changed_since_sign_in")
-    context = {"user": user, "district": user.district, "url": set_password_url(user), "site_url": settings.SITE_URL}
+    context = {
+        "user": user, "district": user.district, "url": set_password_url(user), "site_url": settings.SITE_URL,
+        "self_service": self_service, "link_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
+    }
     try:
         send_mail("Set your Classworks password", render_to_string("users/email/password_link.txt", context), None, [user.email])
     except Exception as exc:  # SMTP down, refused, timed out

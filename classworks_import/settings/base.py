@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "classworks_import.middleware.ContentSecurityPolicyMiddleware",
+    "classworks_import.middleware.ProductNotFoundPageMiddleware",
     # Last, as django-axes asks: it turns a lock-out flagged during sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]

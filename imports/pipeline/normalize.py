@@ -351,9 +351,9 @@ def suggest_nothing(text: str) -> None:
 
 
 USER_TYPE_CODES_MAP = Coding(((STUDENT, "Student"), (STAFF, "Staff")), suggest_user_type, not_k12=role_not_k12)
-GRADE_CODES = Coding((("PK", "Pre-K"), ("K", "K"), *((str(n), str(n)) for n in range(1, 13))), suggest_grade, not_k12=grade_not_k12)
+GRADE_CODES = Coding((("PK", "Pre-K"), ("K", "Kindergarten"), *((str(n), str(n)) for n in range(1, 13))), suggest_grade, not_k12=grade_not_k12)
 FLAG_CODES = Coding((("Y", "Yes"), ("N", "No")), suggest_flag)
-GENDER_CODES = Coding((("M", "M"), ("F", "F"), ("X", "X")), suggest_nothing)
+GENDER_CODES = Coding((("M", "Male"), ("F", "Female"), ("X", "Non-binary")), suggest_nothing)
 RACE_CODES = Coding(tuple((r, r) for r in RACES), suggest_nothing, separator=RACE_SEPARATOR)
 
 

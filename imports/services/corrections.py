@@ -59,6 +59,11 @@ class EditorCell:
     def is_password(self) -> bool:
         return self.key == "password" or self.secret
 
+    @property
+    def width(self) -> int:
+        """Characters the input shows: its value whole, within reason."""
+        return min(max(len(self.value) + 2, 10), 40)
+
 
 @dataclass
 class EditorRow:
@@ -72,6 +77,11 @@ class EditorRow:
     @property
     def key(self) -> str:
         return row_key(self.file_id, self.row)
+
+    @property
+    def cells_to_fix_first(self) -> list[EditorCell]:
+        """The cells with a problem first, then the others in the file's order."""
+        return sorted(self.cells, key=lambda c: not c.issues)
 
 
 @dataclass

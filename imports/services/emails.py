@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from ..outcomes import WORDS, outcome_counts
 from ..models import EmailKind, EmailStatus, ImportChange, ImportEmail, ImportJob
 
 MAX_SEND_ATTEMPTS = 5
@@ -67,8 +68,11 @@ def _message(email: ImportEmail) -> tuple[str, str]:
         if email.kind == EmailKind.PASSWORD_CHANGED:
             return PASSWORD_CHANGED_SUBJECT, render_to_string("imports/email/password_changed.txt", context)
         return EMAIL_CHANGED_SUBJECT, render_to_string("imports/email/email_changed.txt", context)
+    skipped = (job.validation_summary or {}).get("counts", {}).get("skipped", 0)
+    words = outcome_counts(job.counts or {}, skipped=skipped)
     context = {
         "job": job, "counts": job.counts, "district": job.district,
+        "outcomes": [(word, words[key]) for key, word in WORDS],
         "url": settings.SITE_URL.rstrip("/") + reverse("imports:detail", args=[job.number]),
     }
     subject = f"Classworks import {job.number}: {job.get_status_display()}"

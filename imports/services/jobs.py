@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from schools.models import District
 from users.models import CustomGroup
+from users.services import UserError, custom_group_create
 
 from .. import scheduling, selectors
 from ..models import (
@@ -420,8 +421,9 @@ def _checked_new_schools(job: ImportJob, new_schools: dict) -> dict:
 
 
 def new_school_defaults(job: ImportJob, value: str) -> dict:
-    """What Create school proposes for a file value: the bundle's name for it (orgs.csv, School.csv) or the value."""
-    return {"name": (job.bundle_summary.get("school_names") or {}).get(value) or value, "sis_id": value}
+    """What Create school proposes for a file value: the bundle's name for it (orgs.csv, School.csv), else no
+    name (the admin types one: a school named after its code, "999", is no name), and the value as its SIS ID."""
+    return {"name": (job.bundle_summary.get("school_names") or {}).get(value) or "", "sis_id": value}
 
 
 def import_job_set_value_mapping(
@@ -485,14 +487,20 @@ def proposed_value_mapping(job: ImportJob, listed: list[tuple[str, str]]) -> dic
 def import_job_set_actions(
     *, job: ImportJob, conflict_policy: str, password_policy: str, custom_group_id: int | None,
     group_members: str, email_staff: bool, replace_claimed_passwords: bool = False, also_classes: bool = False,
+    new_group_name: str = "",
 ) -> ImportJob:
-    """Record the Additional Actions; the preview counts depend on them, so re-validate."""
+    """Record the Additional Actions (a new group named here is made now); the preview depends on them, so re-validate."""
     group = None
     if custom_group_id:
         group = CustomGroup.objects.filter(district=job.district, id=custom_group_id).first()
         if group is None:
             raise ImportError_(ERROR_NOT_YOUR_GROUP)
     with transaction.atomic(), _saving_changes(job):
+        if new_group_name.strip() and group is None:
+            try:
+                group = custom_group_create(district=job.district, name=new_group_name)
+            except UserError as exc:
+                raise ImportError_(str(exc)) from None
         changed = (job.conflict_policy, job.password_policy) != (conflict_policy, password_policy)
         job.conflict_policy = conflict_policy
         job.password_policy = password_policy

@@ -5,8 +5,10 @@ import io
 from classworks_import.csv_safety import safe_cell
 from users.models import User
 
-from ..models import ImportChange, ImportIssue, ImportJob, Severity
+from ..models import ImportChange, ImportIssue, ImportJob
+from ..outcomes import SEVERITY_WORDS
 from ..pipeline.masking import HIDDEN, is_password_heading, password_indexes, shown_cells
+from ..selectors import school_labels
 from ..pipeline.reading import iter_rows
 from ..types import get_spec
 from .sources import sources_for_job
@@ -19,7 +21,6 @@ def _writer(buffer):
 
 
 ISSUE_CHUNK = 5000
-_SEVERITY = dict(Severity.choices)
 _ISSUE_COLUMNS = ("row", "severity", "field", "message", "suggestion")
 
 
@@ -36,7 +37,7 @@ def error_report_rows(job: ImportJob):
     issues = ImportIssue.objects.filter(job=job)
     whole_file = issues.filter(row__isnull=True).order_by("file_id", "id").values_list("file__original_name", *_ISSUE_COLUMNS)
     for name, _, severity, field, message, suggestion in whole_file.iterator(chunk_size=ISSUE_CHUNK):
-        yield [name or "", *[""] * len(labels), "", _SEVERITY.get(severity, severity), field, message, suggestion]
+        yield [name or "", *[""] * len(labels), "", SEVERITY_WORDS.get(severity, severity), field, message, suggestion]
     spec = get_spec(job.import_type)
     for source in sources:
         # A report is mailed and shared: passwords never go in it (see pipeline/masking.py).
@@ -55,7 +56,7 @@ def error_report_rows(job: ImportJob):
             cells = [by_label.get(label, "") for label in labels]
             while issue is not None and issue[0] == raw.row:
                 row, severity, field, message, suggestion = issue
-                yield [source.info.name, *cells, row, _SEVERITY.get(severity, severity), field, message, suggestion]
+                yield [source.info.name, *cells, row, SEVERITY_WORDS.get(severity, severity), field, message, suggestion]
                 issue = next(pending, None)
 
 
@@ -64,17 +65,19 @@ def results_report_rows(job: ImportJob):
     yield ["Action", "District ID", "Username", "Field", "Before", "After"]
     created = User.objects.filter(created_by_import=job).values_list("district_user_id", "username").order_by("id")
     for district_user_id, username in created.iterator(chunk_size=5000):
-        yield ["created", district_user_id, username, "", "", ""]
-    spec = get_spec(job.import_type)
+        yield ["New", district_user_id, username, "", "", ""]
+    spec, schools = get_spec(job.import_type), school_labels(district=job.district)
     # A field fed by a password heading (matched to another field by mistake) keeps its values private.
     secret = {key for key, label in job.field_mapping.items() if is_password_heading(label, spec=spec, field_mapping=job.field_mapping)}
     secret |= {spec.by_key[key].stored_column for key in secret if key in spec.by_key}
     changes = ImportChange.objects.filter(job=job).order_by("id").values_list("district_user_id", "user__username", "changes")
     for district_user_id, username, changed in changes.iterator(chunk_size=ISSUE_CHUNK):
-        for field, (before, after) in changed.items():
-            if field in secret and field != "password":
+        for key, (before, after) in changed.items():
+            if key in secret and key != "password":
                 before, after = HIDDEN if before else before, HIDDEN if after else after
-            yield ["updated", district_user_id, username or "", field, before, after]
+            else:
+                before, after = spec.display(key, before, schools=schools), spec.display(key, after, schools=schools)
+            yield ["Updated", district_user_id, username or "", spec.field_label(key), before, after]
 
 
 def csv_stream(rows):

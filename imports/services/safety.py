@@ -12,6 +12,7 @@ from users.models import User
 
 from .. import scheduling
 from ..models import ImportJob, ImportStatus
+from ..selectors import school_labels
 from ..types import ImportSpec, get_spec
 
 # A share only means something past a handful of people: fixing 3 typos in a 5-user district is no mass change.
@@ -50,18 +51,14 @@ def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
         schools.sort(key=lambda s: -s["percent"])
     schools_over = [s for s in schools if s["percent"] > threshold and s["students"] >= MIN_SCHOOL_STUDENTS]
     over_school = bool(schools_over)
-    school_names = dict(district.schools.values_list("id", "name"))
+    school_names = school_labels(district=district)
 
     def readable(change: dict) -> dict:
-        """Headings instead of field keys, and school names instead of ids."""
-        fields = {}
-        for column, (before, after) in change["fields"].items():
-            field = spec.field_of_column(column)
-            if field.rule.lookup == "schools":
-                heading, before, after = "School", school_names.get(before, before), school_names.get(after, after)
-            else:
-                heading = field.heading
-            fields[heading] = [str(before or ""), str(after or "")]
+        """Labels instead of field keys, values in words, schools by name and SIS ID."""
+        fields = {
+            spec.field_label(column): [spec.display(column, before, schools=school_names), spec.display(column, after, schools=school_names)]
+            for column, (before, after) in change["fields"].items()
+        }
         return {"district_id": change["district_id"], "fields": fields}
 
     hold = changed >= MIN_CHANGED_USERS and (percent > threshold or over_school)
@@ -79,6 +76,7 @@ def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
         "existing_users": existing, "changed": changed, "held_fields": spec.hold_headings, "percent": percent, "threshold": threshold,
         "schools": schools[:10], "largest_changes": [readable(c) for c in summary.get("largest_changes", [])],
         "hold": hold, "reason": " ".join(reasons),
+        "min_changed": MIN_CHANGED_USERS, "min_school_students": MIN_SCHOOL_STUDENTS,
     }
 
 

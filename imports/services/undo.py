@@ -23,7 +23,8 @@ from users.protection import PROTECTED_COLUMNS, is_protected, protected_q
 from users.services import audit_event_record
 
 from ..models import ImportChange, ImportGroupAddition, ImportJob, ImportStatus, WizardStep
-from ..types import CHANGE_HEADINGS, SPECS
+from ..selectors import school_labels
+from ..types import CHANGE_HEADINGS, SPECS, get_spec
 from . import writers
 from .apply import ImportAborted, import_job_complete
 from .classes import classes_touched, classes_undo_counts
@@ -188,17 +189,12 @@ def _touched_users(original: ImportJob):
     )
 
 
-def _display(key: str, value, school_names: dict) -> str:
-    if key == "school_id":
-        return school_names.get(value, "") if value is not None else ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    return "" if value is None else str(value)
-
-
 def import_undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPreview:
     """What undoing the import would do now: whole counts, and the first `limit` lines of each list."""
-    school_names = dict(job.district.schools.values_list("id", "name"))
+    spec, schools = get_spec(job.import_type), school_labels(district=job.district)
+
+    def shown(key, value) -> str:
+        return spec.display(key, value, schools=schools)
     counts = Counter()
     reverts, skipped, passwords = [], [], []
     for undos, _ in _field_undos(job):
@@ -210,14 +206,14 @@ def import_undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPr
             for key, (now, before) in undo.reverts.items():
                 if len(reverts) < limit:
                     reverts.append({
-                        "district_user_id": undo.district_user_id, "field": FIELD_HEADINGS[key],
-                        "current": _display(key, now, school_names), "before": _display(key, before, school_names),
+                        "district_user_id": undo.district_user_id, "field": spec.field_label(key),
+                        "current": shown(key, now), "before": shown(key, before),
                     })
             for key, (after, now) in undo.skipped.items():
                 if len(skipped) < limit:
                     skipped.append({
-                        "district_user_id": undo.district_user_id, "field": FIELD_HEADINGS[key],
-                        "after": _display(key, after, school_names), "current": _display(key, now, school_names),
+                        "district_user_id": undo.district_user_id, "field": spec.field_label(key),
+                        "after": shown(key, after), "current": shown(key, now),
                     })
             if undo.password_kept and len(passwords) < limit:
                 passwords.append(undo.district_user_id)

@@ -40,6 +40,7 @@ NEW_SCHOOL_CHOICE = "new"  # the School Mapping drop-down's "Create school"
 # <select>: 200 lines of 2,000 options each were 25 MB of HTML and 17 s to render.
 SCHOOL_SELECT_MAX = 50
 NEW_SCHOOL_TEXT = "Create school"
+ERROR_CHOOSE_COLUMN = "Choose a column for {field}, then Match {field}."
 
 
 def _step_url(job, step: str) -> str:
@@ -71,6 +72,10 @@ def _steps(job, current: str) -> list[dict]:
          "current": s.value == current, "done": i < spec.step_index(current)}
         for i, s in enumerate(spec.steps)
     ]
+
+
+def _steps_of(spec, current: str) -> list[dict]:
+    return [{"key": s.value, "label": s.label, "current": s.value == current} for s in spec.steps]
 
 
 def _render(request, template: str, job, step: str, context: dict):
@@ -137,6 +142,11 @@ def _system_file(name: str) -> bool:
 def _render_start(request, form, error: str = ""):
     return render(request, "imports/wizard/start.html", {
         "form": form, "upload_error": error, "steps": _steps(None, WizardStep.UPLOAD), "tab": "import", "specs": ALL_SPECS,
+        # One step bar per type, the chosen one shown (wizard.js switches them as the type changes).
+        "type_steps": sorted(
+            ((s.import_type, _steps_of(s, WizardStep.UPLOAD)) for s in ALL_SPECS),
+            key=lambda pair: pair[0] != (form["import_type"].value() or DEFAULT_TYPE),
+        ),
         "max_mb": settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024), "max_files": settings.IMPORT_MAX_FILES,
     })
 
@@ -208,12 +218,20 @@ def _post_fields(request, job, labels, sources):
     file_fixed = {name: dict(values) for name, values in job.file_fixed_values.items()}
     spec = get_spec(job.import_type)
     confirm = False
-    if action == "match":
-        form = MatchForm(request.POST, column_labels=labels, spec=spec)
-        if not form.is_valid():
-            messages.error(request, "Click a field and a column, then Match.")
-            return redirect("imports:fields", number=job.number)
-        column, key = form.cleaned_data["column"], form.cleaned_data["field"]
+    focus = target.partition(":")[0]  # the field whose line the page returns to
+    if action in ("match", "pair"):
+        if action == "pair":  # the column chosen in the field's own list
+            key, column = target, request.POST.get(f"column_for_{target}", "")
+            if key not in spec.by_key or column not in labels:
+                messages.error(request, ERROR_CHOOSE_COLUMN.format(field=spec.by_key[key].heading if key in spec.by_key else "the field"))
+                return redirect(_fields_url(job, key))
+        else:
+            form = MatchForm(request.POST, column_labels=labels, spec=spec)
+            if not form.is_valid():
+                messages.error(request, "Click a field and a column, then Match.")
+                return redirect("imports:fields", number=job.number)
+            column, key = form.cleaned_data["column"], form.cleaned_data["field"]
+        focus = key
         _say_what_a_match_changes(request, spec, mapping, key, column)
         mapping[key] = column  # the column keeps feeding its other fields (a username that is the email address)
         fixed.pop(key, None)
@@ -260,7 +278,12 @@ def _post_fields(request, job, labels, sources):
     except jobs.ImportError_ as exc:
         messages.error(request, str(exc))
         return redirect("imports:fields", number=job.number)
-    return redirect(_next_url(job, WizardStep.MAP_FIELDS) if confirm else reverse("imports:fields", args=[job.number]))
+    return redirect(_next_url(job, WizardStep.MAP_FIELDS) if confirm else _fields_url(job, focus))
+
+
+def _fields_url(job, key: str = "") -> str:
+    """Map Fields, scrolled to (and, with wizard.js, focused on) the field just matched or unmatched."""
+    return reverse("imports:fields", args=[job.number]) + (f"#field-{key}" if key else "")
 
 
 @district_admin_required
@@ -503,6 +526,7 @@ def actions(request, number: int):
                 group_members=form.cleaned_data["group_members"], email_staff=form.cleaned_data["email_staff"],
                 replace_claimed_passwords=form.cleaned_data["replace_claimed_passwords"],
                 also_classes=form.cleaned_data.get("also_classes", False),
+                new_group_name=form.cleaned_data["new_group_name"],
             )
         except jobs.ImportError_ as exc:
             form.add_error(None, str(exc))
@@ -557,6 +581,8 @@ def review(request, number: int):
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),
         "school_lines": _school_lines(job), "school_count": len(job.school_mapping) + len(job.new_schools),
         "value_lines": value_mapping_lines(job),
+        # Value mapping is on its own step, or on School Mapping for a type that has that step.
+        "values_url": _step_url(job, WizardStep.MAP_VALUES if get_spec(job.import_type).has_step(WizardStep.MAP_VALUES) else WizardStep.MAP_SCHOOLS),
         "hold": safety.hold_assess(district=district, summary=job.validation_summary, spec=get_spec(job.import_type)),
     })
 
@@ -597,9 +623,14 @@ def value_mapping_lines(job) -> list[tuple[str, str, str]]:
 
 
 @district_admin_required
-@require_POST
 def close(request, number: int):
+    """GET asks first (a page, so it works without JavaScript); POST closes the draft."""
     job = get_job_or_404(request, number)
+    if request.method != "POST":
+        if not job.is_draft:
+            return redirect("imports:detail", number=job.number)
+        step = job.step if job.step != WizardStep.UPLOAD else WizardStep.MAP_FIELDS
+        return _render(request, "imports/wizard/close.html", job, step, {"keep_url": _step_url(job, step)})
     if job.is_draft:
         jobs.import_job_close(job=job)
         messages.info(request, f"Import {number} was closed and its file deleted.")

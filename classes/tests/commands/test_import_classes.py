@@ -156,7 +156,7 @@ def test_a_replace_that_removes_more_than_the_threshold_is_held_until_approved(d
     assert "removes 15 of 21 enrollments (71.4%), over the district's 20%" in out
     assert ClassStudent.objects.filter(school_class__sis_id="BIG").count() == 20
     page = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
-    assert "15 of 21 enrollments in your district's classes (71.4%) would be removed." in page
+    assert "This import: 15 of 21 enrollments (71.4%) would be removed." in page
 
     job = import_job_approve(job=job)
     ImportJob.objects.filter(id=job.id).update(run_after=job.submitted_at)

@@ -200,7 +200,7 @@ def test_the_preview_the_reports_history_and_the_completion_email(district_admin
     detail = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
     assert "Student Demographics" in detail and "DistrictUserID ← DistrictUserID" in detail.replace("&larr;", "←")
     results = b"".join(district_admin_client.get(reverse("imports:results_report", args=[job.number])).streaming_content).decode("utf-8-sig")
-    assert "updated,1001," in results and ",grade,5,7" in results
+    assert "Updated,1001," in results and ",Grade,5,7" in results
     original = district_admin_client.get(reverse("imports:original_file", args=[job.number, job.files.get().id]))
     assert b"".join(original.streaming_content) == path.read_bytes()
 
