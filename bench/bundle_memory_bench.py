@@ -21,7 +21,7 @@ import django
 
 django.setup()
 
-from imports.pipeline.bundles import open_bundle
+from imports.formats import open_bundle
 from imports.tests.fixtures import make_bundles
 
 

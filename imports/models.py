@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 
-from .types import DEFAULT_TYPE, SPECS, USER_DATA, WizardStep  # noqa: F401 (WizardStep is imported from here too)
+from .types import ALL_SPECS, DEFAULT_TYPE, SPECS, WizardStep, change_heading  # noqa: F401 (WizardStep is imported from here too)
+from .types.classes import ROSTER_ADD, ROSTER_POLICIES
 
 
 def private_storage():
@@ -17,7 +18,7 @@ def original_file_path(instance, filename: str) -> str:
 
 
 # The import types and the wizard's steps are declared in imports/types/; these are their stored names.
-ImportType = models.TextChoices("ImportType", [(s.import_type.upper(), (s.import_type, s.label)) for s in SPECS])
+ImportType = models.TextChoices("ImportType", [(s.import_type.upper(), (s.import_type, s.label)) for s in ALL_SPECS])
 
 
 class ImportStatus(models.TextChoices):
@@ -26,7 +27,7 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     ON_HOLD = "on_hold", "On hold"
     COMPLETED = "completed", "Completed"
-    COMPLETED_WITH_WARNINGS = "completed_with_warnings", "Completed with warnings"
+    COMPLETED_WITH_WARNINGS = "completed_with_warnings", "Completed with cautions"  # "caution", as the help article words it
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
     DISCARDED = "discarded", "Discarded"
@@ -50,6 +51,11 @@ class PasswordPolicy(models.TextChoices):
 class GroupMembers(models.TextChoices):
     STUDENTS = "students", "Students only"
     ALL = "all", "Everyone on the file"
+
+
+class ImportSource(models.TextChoices):
+    MANUAL = "", "Manual"
+    SYNC = "sync", "Sync"
 
 
 class ImportJob(models.Model):
@@ -88,6 +94,8 @@ class ImportJob(models.Model):
     )
     group_members = models.CharField(max_length=16, choices=GroupMembers.choices, default=GroupMembers.STUDENTS)
     email_staff = models.BooleanField(default=False)
+    # Overwrite Password leaves alone the passwords of people who have signed in, unless this is ticked.
+    replace_claimed_passwords = models.BooleanField(default=False)
 
     # Validation and outcome.
     validated_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +147,15 @@ class ImportJob(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="undos",
         help_text="The import this job undoes.",
     )
+    # Classes: add the file's members to each class, or replace each class's roster with the file's.
+    roster_policy = models.CharField(max_length=8, choices=ROSTER_POLICIES, default=ROSTER_ADD)
+    # A user import whose upload also holds classes: they are written after the users, in the same run.
+    also_classes = models.BooleanField(default=False)
+
+    # A sync (drop folder or OneRoster API) imports its valid rows; a manual import must have no error.
+    source = models.CharField(max_length=16, choices=ImportSource.choices, blank=True, default=ImportSource.MANUAL)
+    # A full-roster sync's plan: {"disable": [user ids], "enable": [user ids]}, applied after the rows are written.
+    roster_changes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -159,6 +176,8 @@ class ImportJob(models.Model):
         """What history's Type column says: the import type, or which import this job undoes."""
         if self.undo_of_id:
             return f"Undo of import {self.undo_of.number}"
+        if self.source == ImportSource.SYNC:
+            return f"Sync · {self.get_import_type_display()}"
         return self.get_import_type_display()
 
     @property
@@ -220,6 +239,8 @@ class ImportFile(models.Model):
     headers = models.JSONField(default=list, blank=True, help_text="The header row as read, or [] without one.")
     column_count = models.PositiveIntegerField(default=0)
     row_count = models.PositiveIntegerField(default=0)
+    # An xlsx's first data rows, read at upload: Map Fields shows its samples without opening the workbook.
+    sample_rows = models.JSONField(default=list, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when retention removed the bytes.")
     # A version written when the admin corrects error rows on Validate File. It belongs to the same
     # job, so Close X and retention delete it with the original; the original is never rewritten.
@@ -259,7 +280,11 @@ class ImportIssue(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["job", "severity", "code"])]
+        indexes = [
+            models.Index(fields=["job", "severity", "code"]),
+            # errors.csv streams a file's issues in row order: no sort of a million rows before the first byte.
+            models.Index(fields=["job", "file", "row", "id"], name="import_issue_report_order"),
+        ]
 
 
 class ImportSchoolValue(models.Model):
@@ -306,6 +331,11 @@ class ImportChange(models.Model):
         ordering = ["id"]
 
     @property
+    def change_lines(self) -> list[tuple[str, object, object]]:
+        """(field heading, before, after) for each changed field, as pages show them."""
+        return [(change_heading(key), before, after) for key, (before, after) in self.changes.items()]
+
+    @property
     def skipped_lines(self) -> list[tuple[str, str, str]]:
         """(field heading, the import's value, the current value) for each skipped field, as shown."""
         def shown(value) -> str:
@@ -314,7 +344,7 @@ class ImportChange(models.Model):
             return "(blank)" if value in (None, "") else str(value)
 
         return [
-            (USER_DATA.by_key[key].heading if key in USER_DATA.by_key else "School" if key == "school_id" else key, shown(after), shown(now))
+            (change_heading(key), shown(after), shown(now))
             for key, (after, now) in self.skipped.items()
         ]
 
@@ -368,6 +398,8 @@ class EmailKind(models.TextChoices):
     COMPLETION = "completion", "Import complete"
     # To the address an import replaced, for someone who signs in: a takeover does not go unnoticed.
     EMAIL_CHANGED = "email_changed", "Email address changed"
+    # To the stored address of someone who signs in and whose password an import replaced.
+    PASSWORD_CHANGED = "password_changed", "Password replaced"
 
 
 class EmailStatus(models.TextChoices):

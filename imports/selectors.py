@@ -4,14 +4,15 @@ from django.db.models import Count, Min, QuerySet
 from schools.models import District, School
 from users.models import CustomGroup
 
-from .models import ImportIssue, ImportJob, ImportStatus
+from .models import ImportChange, ImportIssue, ImportJob, ImportStatus
 from .pipeline.mapping import SchoolChoice
 # The users' look-ups moved to their write target; these names stay importable here.
 from .targets.base import LOOKUP_BATCH  # noqa: F401
 from .targets.users import (  # noqa: F401
     existing_district_ids, existing_email_owners, existing_users_by_district_id, taken_usernames, user_ids_by_district_id,
-    username_owners, zero_padded_id_lengths,
+    username_owners, users_outside_match_only, zero_padded_id_lengths,
 )
+from .types import get_spec
 ROWS_SHOWN_PER_GROUP = 12  # keeps IN lists under SQLite's variable limit
 
 
@@ -59,6 +60,26 @@ def import_issues(*, job: ImportJob, code: str | None = None, severity: str | No
 
 def school_choices(*, district: District) -> list[SchoolChoice]:
     return [SchoolChoice(id=s.id, sis_id=s.sis_id, name=s.name) for s in School.objects.filter(district=district)]
+
+
+def school_labels(*, district: District) -> dict[int, str]:
+    """School id -> "Name (SIS ID)", how change lists and reports name a school."""
+    return {s.id: str(s) for s in School.objects.filter(district=district).only("id", "name", "sis_id")}
+
+
+def import_change_lines(*, job: ImportJob, limit: int) -> list[dict]:
+    """The first updated users of an import, each change as (label, before, after) in words."""
+    spec, schools = get_spec(job.import_type), school_labels(district=job.district)
+    return [
+        {
+            "district_user_id": c.district_user_id, "old_email_notified": c.old_email_notified,
+            "lines": [
+                (spec.field_label(k), spec.display(k, before, schools=schools), spec.display(k, after, schools=schools))
+                for k, (before, after) in c.changes.items()
+            ],
+        }
+        for c in ImportChange.objects.filter(job=job).order_by("id")[:limit]
+    ]
 
 
 def custom_group_list(*, district: District) -> QuerySet[CustomGroup]:

@@ -21,6 +21,8 @@ class District(models.Model):
     change_threshold_percent = models.PositiveSmallIntegerField(default=20)
     # Uploaded student files and reports are deleted after this many days; the history row stays.
     file_retention_days = models.PositiveIntegerField(default=90)
+    # The last import number given: numbers are never given twice, even once a closed draft is deleted.
+    last_import_number = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -63,4 +63,26 @@ def school_dataset_from_file(path) -> Dataset:
             continue
     dataset = Dataset().load(text, format="csv")
     dataset.headers = [(h or "").strip() for h in (dataset.headers or [])]
-    return dataset
+    return _as_school_file(dataset)
+
+
+def _as_school_file(dataset: Dataset) -> Dataset:
+    """A roster export's school list as Name,SIS ID rows; any other file as it is.
+
+    OneRoster and School Data Sync v2/v2.1 orgs.csv: the orgs of type school, SIS ID the identifier, else
+    the sourcedId (what their users' school values say); Clever schools.csv: School_id and School_name.
+    SDS v1 School.csv has Name and SIS ID already. The user import's formats (imports/formats/) read them alike.
+    """
+    column = {h.casefold(): i for i, h in enumerate(dataset.headers or [])}
+
+    def cell(row, name):
+        i = column.get(name.casefold())
+        return (row[i] or "").strip() if i is not None and i < len(row) else ""
+
+    if {"sourcedid", "name", "type"} <= column.keys():
+        rows = [(cell(r, "name"), cell(r, "identifier") or cell(r, "sourcedId")) for r in dataset if cell(r, "type").casefold() == "school"]
+    elif {"school_id", "school_name"} <= column.keys():
+        rows = [(cell(r, "School_name"), cell(r, "School_id")) for r in dataset]
+    else:
+        return dataset
+    return Dataset(*rows, headers=list(HEADINGS))

@@ -56,6 +56,14 @@ class UserAdmin(DjangoUserAdmin):
                 )
         return response
 
+    def changelist_view(self, request, extra_context=None):
+        """The ops admin's user list (every district's names) goes on the audit trail too."""
+        response = super().changelist_view(request, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            audit_event_record(action=AuditAction.VIEW_ADMIN_USERS, request=request,
+                               detail={"searched": bool(request.GET.get("q"))})
+        return response
+
 
 @admin.register(CustomGroup)
 class CustomGroupAdmin(admin.ModelAdmin):

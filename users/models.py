@@ -122,6 +122,24 @@ class AuditAction(models.TextChoices):
     DISCARD = "discard", "Discarded an import"
     CANCEL = "cancel", "Cancelled an import"
     UNDO = "undo", "Undid an import"
+    # Pages that show student data: each view is recorded (ids and counts only in detail).
+    VIEW_USERS = "view_users", "Viewed the user list"
+    VIEW_USER_EDIT = "view_user_edit", "Opened a user's edit form"
+    VIEW_IMPORT = "view_import", "Viewed an import's details"
+    VIEW_UNDO_PREVIEW = "view_undo_preview", "Viewed an undo preview"
+    VIEW_VALIDATION = "view_validation", "Viewed Validate File"
+    VIEW_FIELD_SAMPLES = "view_field_samples", "Viewed Map Fields samples"
+    VIEW_GROUP = "view_group", "Viewed a group's members"
+    CREATE_GROUP = "create_group", "Created a group"
+    RENAME_GROUP = "rename_group", "Renamed a group"
+    DELETE_GROUP = "delete_group", "Deleted a group"
+    ADD_GROUP_MEMBER = "add_group_member", "Added a group member"
+    REMOVE_GROUP_MEMBER = "remove_group_member", "Removed a group member"
+    VIEW_ADMIN_USERS = "view_admin_users", "Viewed the ops admin's user list"
+    VIEW_CLASS = "view_class", "Viewed a class"
+    EDIT_CLASS = "edit_class", "Changed a class"
+    DELETE_CLASS = "delete_class", "Deleted a class"
+    EXPORT_CLASSES = "export_classes", "Exported classes"
 
 
 class AuditEvent(models.Model):

@@ -256,27 +256,30 @@ def user_imports(*, district: District, user: User):
     return created, changes
 
 
+HISTORY_HIDDEN_ACTIONS = ("view_user", "view_user_edit")
+
+
 def user_history(*, district: District, user: User, limit: int = 100) -> list[HistoryEntry]:
     """What happened to the user, newest first: audit events (views, edits, disables, links) and imports."""
-    from imports.types import USER_DATA
+    from imports.types import USER_DATA, get_spec
 
     created, changes = user_imports(district=district, user=user)
     entries = []
-    for event in audit_event_list(district=district, subject_user=user)[:limit]:
+    # Views of the user are for the audit trail only: the History page tells what happened to them.
+    events = audit_event_list(district=district, subject_user=user).exclude(action__in=HISTORY_HIDDEN_ACTIONS)
+    for event in events[:limit]:
         fields = event.detail.get("fields") or []
         what = event.get_action_display()
         if fields:
             what += ": " + ", ".join(USER_DATA.by_key[f].heading if f in USER_DATA.by_key else f for f in fields)
         entries.append(HistoryEntry(at=event.created_at, what=what, who=event.actor_label, job=event.job))
-    school_names = dict(School.objects.filter(district=district).values_list("id", "name"))
+    school_names = {s.id: str(s) for s in School.objects.filter(district=district)}
     for change in changes[:limit]:
         job = change.job
         shown = {}
-        for key, (before, after) in change.changes.items():
-            if key == "school_id":  # the change log keeps school ids
-                shown["School"] = (school_names.get(before, before), school_names.get(after, after))
-            else:
-                shown[USER_DATA.by_key[key].heading if key in USER_DATA.by_key else key] = (before, after)
+        spec = get_spec(job.import_type)
+        for key, (before, after) in change.changes.items():  # in words: the change log keeps ids and codes
+            shown[spec.field_label(key)] = (spec.display(key, before, schools=school_names), spec.display(key, after, schools=school_names))
         entries.append(HistoryEntry(
             at=job.completed_at or job.started_at, what=f"Changed by import {job.number}",
             who=job.created_by.get_username() if job.created_by_id else "", job=job, changes=shown,

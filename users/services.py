@@ -20,6 +20,9 @@ from schools.selectors import district_get
 from schools.services import district_create, school_upsert
 
 from .models import AuditAction, CustomGroup, User, UserType
+from .auth import client_ip_address
+from .locks import district_ids_lock
+from .protection import is_protected
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +191,7 @@ def audit_event_record(
     ip_address = None
     if request is not None:
         actor = actor or (request.user if request.user.is_authenticated else None)
-        ip_address = request.META.get("REMOTE_ADDR") or None
+        ip_address = client_ip_address(request) or None  # as throttling sees it: the client, not the proxy
     if district is None:
         district = getattr(job, "district", None) or getattr(actor, "district", None)
     return AuditEvent.objects.create(
@@ -230,7 +233,7 @@ class UserError(Exception):
 
 
 def _refuse_admins(user: User) -> None:
-    if user.is_district_admin or user.is_superuser or user.is_staff:
+    if is_protected(user):
         raise UserError(ERROR_ADMIN_ACCOUNT, code="admin_account")
 
 
@@ -250,6 +253,8 @@ def user_update(*, user: User, values: dict, request=None, actor: User | None = 
     """
     _refuse_admins(user)
     with transaction.atomic():
+        # Two edits (or an import) giving one District ID at once: the second sees the first, never a 500.
+        district_ids_lock(district_id=user.district_id)
         locked = User.objects.select_for_update().get(pk=user.pk)
         _refuse_admins(locked)
         district_user_id = values.get("district_user_id")
@@ -311,14 +316,20 @@ def user_active_set(*, user: User, active: bool, request=None, actor: User | Non
     return bool(updated)
 
 
-def user_password_link_send(*, user: User, request=None, actor: User | None = None, now=None) -> None:
-    """Email a staff member a single-use set-password link, unless their address is not yet trusted."""
+def user_password_link_send(
+    *, user: User, request=None, actor: User | None = None, now=None, self_service: bool = False,
+) -> None:
+    """Email a staff member a single-use set-password link, unless their address is not yet trusted.
+
+    self_service: the person asked for it ("Forgot your password?"), so a district administrator may get one too.
+    """
     from imports.services.emails import set_password_url
 
     from .selectors import user_email_changed_at
 
-    _refuse_admins(user)
-    if user.user_type != UserType.STAFF:
+    if not (self_service and user.is_district_admin and not (user.is_superuser or user.is_staff)):
+        _refuse_admins(user)
+    if user.user_type != UserType.STAFF and not (self_service and user.is_district_admin):
         raise UserError(ERROR_LINK_STAFF_ONLY, code="link_staff_only")
     if not user.email:
         raise UserError(ERROR_LINK_NO_EMAIL, code="link_no_email")
@@ -335,7 +346,10 @@ def user_password_link_send(*, user: User, request=None, actor: User | None = No
         # Someone who signs in knows their password: an address set since then is not theirs until they do again.
         if user.last_login and changed_at > user.last_login:
             raise UserError(ERROR_LINK_EMAIL_CHANGED_SINCE_SIGN_IN.format(when=when), code="link_email_changed_since_sign_in")
-    context = {"user": user, "district": user.district, "url": set_password_url(user), "site_url": settings.SITE_URL}
+    context = {
+        "user": user, "district": user.district, "url": set_password_url(user), "site_url": settings.SITE_URL,
+        "self_service": self_service, "link_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
+    }
     try:
         send_mail("Set your Classworks password", render_to_string("users/email/password_link.txt", context), None, [user.email])
     except Exception as exc:  # SMTP down, refused, timed out

@@ -13,6 +13,7 @@ from . import selectors, services
 from .forms import GroupNameForm, MemberAddForm, UserEditForm, UserFilterForm, user_field_rows
 from .models import AuditAction
 from .permissions import district_admin_required
+from .protection import is_protected
 
 MEMBERS_PER_PAGE = 100
 HISTORY_SHOWN = 100
@@ -59,6 +60,8 @@ def user_list(request):
         district=request.district, filters=form.filters(),
         after=_int(request.GET.get("after")), before=_int(request.GET.get("before")),
     )
+    services.audit_event_record(action=AuditAction.VIEW_USERS, request=request, detail={
+        "searched": bool(form.is_bound and form.is_valid() and any(form.cleaned_data.values())), "shown": len(page.users)})
     query = request.GET.copy()
     for key in ("after", "before"):
         query.pop(key, None)
@@ -77,9 +80,12 @@ def user_detail(request, user_id: int):
     return render(request, "users/user_detail.html", {
         "tab": "users", "subject": user, "created_by": created, "changes": changes,
         "groups": user.custom_groups.filter(district=request.district).order_by("name"),
+        # Reverse relations of the classes app: the classes they teach and the classes they are enrolled in.
+        "classes_taught": user.teaching.filter(school_class__district=request.district).select_related("school_class").order_by("school_class__name"),
+        "classes_enrolled": user.enrollments.filter(school_class__district=request.district).select_related("school_class").order_by("school_class__name"),
         "history": selectors.user_history(district=request.district, user=user, limit=HISTORY_SHOWN),
         "field_rows": user_field_rows(user),
-        "is_admin_account": user.is_district_admin or user.is_superuser or user.is_staff,
+        "is_admin_account": is_protected(user),
     })
 
 
@@ -87,11 +93,12 @@ def user_detail(request, user_id: int):
 def user_edit(request, user_id: int):
     """Edit one user's fields under the import's rules; administrators' accounts are refused."""
     user = _user_or_404(request, user_id)
-    if user.is_district_admin or user.is_superuser or user.is_staff:
+    if is_protected(user):
         messages.error(request, services.ERROR_ADMIN_ACCOUNT)
         return redirect("users:detail", user_id=user.pk)
     schools = school_list(district=request.district)
     if request.method != "POST":
+        services.audit_event_record(action=AuditAction.VIEW_USER_EDIT, request=request, subject_user=user)
         form = UserEditForm(initial=UserEditForm.initial_for(user), schools=schools)
         return render(request, "users/user_edit.html", {"tab": "users", "subject": user, "form": form})
     form = UserEditForm(request.POST, schools=schools)
@@ -153,6 +160,7 @@ def group_list(request):
         except services.UserError as error:
             form.add_error("name", error.message)
         else:
+            services.audit_event_record(action=AuditAction.CREATE_GROUP, request=request, detail={"group": group.pk})
             messages.success(request, GROUP_CREATED.format(name=group.name))
             return redirect("users:group_detail", group_id=group.pk)
     groups = selectors.custom_group_list_with_counts(district=request.district)
@@ -168,6 +176,8 @@ def group_detail(request, group_id: int):
 
 def _group_page(request, group, *, rename_form=None, add_form=None, status=200):
     page = Paginator(selectors.custom_group_members(group=group), MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    services.audit_event_record(action=AuditAction.VIEW_GROUP, request=request,
+                                detail={"group": group.pk, "page": page.number, "shown": len(page.object_list)})
     return render(request, "users/group_detail.html", {
         "tab": "groups", "group": group, "page": page,
         "rename_form": rename_form or GroupNameForm(initial={"name": group.name}),
@@ -187,6 +197,7 @@ def group_rename(request, group_id: int):
         group.refresh_from_db()
         form.add_error("name", error.message)
         return _group_page(request, group, rename_form=form)
+    services.audit_event_record(action=AuditAction.RENAME_GROUP, request=request, detail={"group": group.pk})
     messages.success(request, GROUP_RENAMED.format(name=group.name))
     return redirect("users:group_detail", group_id=group.pk)
 
@@ -197,11 +208,13 @@ def group_delete(request, group_id: int):
     group = _group_or_404(request, group_id)
     if request.method != "POST":
         return render(request, "users/group_delete.html", {"tab": "groups", "group": group, "member_count": group.members.count()})
+    group_id = group.pk
     try:
         services.custom_group_delete(group=group)
     except services.UserError as error:
         messages.error(request, error.message)
         return redirect("users:group_detail", group_id=group.pk)
+    services.audit_event_record(action=AuditAction.DELETE_GROUP, request=request, detail={"group": group_id})
     messages.success(request, GROUP_DELETED.format(name=group.name))
     return redirect("users:groups")
 
@@ -217,6 +230,8 @@ def group_member_add(request, group_id: int):
     except services.UserError as error:
         form.add_error("identifier", error.message)
         return _group_page(request, group, add_form=form)
+    services.audit_event_record(action=AuditAction.ADD_GROUP_MEMBER, request=request, subject_user=user,
+                                detail={"group": group.pk})
     messages.success(request, MEMBER_ADDED.format(name=_name(user)))
     return redirect("users:group_detail", group_id=group.pk)
 
@@ -227,5 +242,7 @@ def group_member_remove(request, group_id: int):
     group = _group_or_404(request, group_id)
     user = services.custom_group_member_remove(group=group, user_id=_int(request.POST.get("user_id")) or 0)
     if user is not None:
+        services.audit_event_record(action=AuditAction.REMOVE_GROUP_MEMBER, request=request, subject_user=user,
+                                    detail={"group": group.pk})
         messages.success(request, MEMBER_REMOVED.format(name=_name(user)))
     return redirect("users:group_detail", group_id=group.pk)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from ops.logs import formatter_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime data (SQLite file, embedded broker, private uploads) stays out of the web roots.
 VAR_DIR = Path(os.environ.get("CLASSWORKS_VAR_DIR", BASE_DIR / "var"))
@@ -25,17 +27,26 @@ INSTALLED_APPS = [
     "schools",
     "users",
     "imports",
+    "classes",
+    "ops",
+    "sync",
 ]
 
 MIDDLEWARE = [
+    # First: probes answer before host checks and the HTTPS redirect, and are not logged per request.
+    "ops.middleware.HealthCheckMiddleware",
+    # Next: the request line times and sees every response below it, redirects and errors included.
+    "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "ops.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "classworks_import.middleware.ContentSecurityPolicyMiddleware",
+    "classworks_import.middleware.ProductNotFoundPageMiddleware",
     # Last, as django-axes asks: it turns a lock-out flagged during sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -100,7 +111,10 @@ LOGOUT_REDIRECT_URL = "login"
 # axes_reset` (or axes_reset_username / axes_reset_ip) lifts a lock before the cool-off ends.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Locked per username *and* address together: a stranger's wrong passwords lock only the stranger's
+# address out of that account, never the admin at their own. Spread over many addresses they are
+# slowed instead (users.auth.delay_failed_sign_in).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Attempts while locked out do not restart the cool-off: an admin who retries still gets in
 # 15 minutes after the lock, and an attacker cannot keep an account locked for ever by hammering.
@@ -116,7 +130,10 @@ AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # (the expiry moves on with every request) and when the browser closes (no persistent cookie).
 SESSION_IDLE_SECONDS = 8 * 3600
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+# Not a session write on every request: ops.middleware.SessionRefreshMiddleware moves the expiry
+# on at most once a minute, so a session ends 8 hours idle, at most a minute early.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en-us"
@@ -144,7 +161,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Upload caps, stated on the upload page and enforced before anything is stored.
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024))
-IMPORT_MAX_FILES = int(os.environ.get("IMPORT_MAX_FILES", 5))
+IMPORT_MAX_FILES = int(os.environ.get("IMPORT_MAX_FILES", 50))  # a whole roster export folder, uploaded loose
 IMPORT_MAX_CELL_CHARS = 1000
 # Chunk size bounds how much a crash can lose and how long one transaction holds locks.
 IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", 50_000))
@@ -192,11 +209,39 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-imports": {"task": "imports.tasks.dispatch_due_imports", "schedule": 60.0},
     "purge-stale-drafts": {"task": "imports.tasks.purge_stale_drafts", "schedule": 3600.0},
+    # Housekeeping (ops/tasks.py), daily; both are cheap deletes on indexed dates.
+    "clear-expired-sessions": {"task": "ops.tasks.clear_expired_sessions", "schedule": 24 * 3600.0},
+    "trim-axes-logs": {"task": "ops.tasks.trim_axes_logs", "schedule": 24 * 3600.0},
 }
+# Beat records a heartbeat that `manage.py check_workers` reads (ops/beat.py).
+CELERY_BEAT_SCHEDULER = "ops.beat:HeartbeatScheduler"
+OPS_BEAT_MAX_AGE_MINUTES = float(os.environ.get("OPS_BEAT_MAX_AGE_MINUTES", 5))
+# django-axes keeps a row per sign-in (AccessLog) and per failure; kept this long, then trimmed daily.
+AXES_LOG_RETENTION_DAYS = int(os.environ.get("AXES_LOG_RETENTION_DAYS", 90))
+# Each /readyz check (database, broker) gives up after this long.
+READYZ_TIMEOUT_SECONDS = 2
 
+# LOG_FORMAT=json: one JSON object per line (for a log shipper); text otherwise. Every line names
+# the request id (rid), in web and in the tasks a request started (ops/logs.py, ops/celery_signals.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {"default": formatter_config(LOG_FORMAT)},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "default"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] rid=%(request_id)s %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] rid=%(request_id)s %(task_name)s[%(task_id)s]: %(message)s"
+)
+
+# Automated roster sync. One drop folder per district: SYNC_ROOT/<district slug>/incoming/.
+SYNC_ROOT = Path(os.environ.get("SYNC_ROOT", VAR_DIR / "sync"))
+# A file changed more recently than this is taken to be still uploading and left for the next run.
+SYNC_SETTLE_SECONDS = int(os.environ.get("SYNC_SETTLE_SECONDS", "60"))
+# Encrypts OneRoster client secrets at rest; derived from SECRET_KEY when not set of its own.
+SYNC_SECRET_KEY = os.environ.get("SYNC_SECRET_KEY", "")
+SYNC_HTTP_TIMEOUT = float(os.environ.get("SYNC_HTTP_TIMEOUT", "30"))
+CELERY_BEAT_SCHEDULE["dispatch-due-syncs"] = {"task": "sync.tasks.dispatch_due_syncs", "schedule": 60.0}

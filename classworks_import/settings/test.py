@@ -15,3 +15,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Django's test client signs in without a request, which django-axes refuses; this backend
 # gives it an empty one, so client.login() works and still obeys a lock-out.
 AUTHENTICATION_BACKENDS = ["users.tests.auth_backends.TestClientAxesBackend", "django.contrib.auth.backends.ModelBackend"]
+# No real wait after a failed sign-in in tests (users.auth); the delay's own tests set it.
+SIGN_IN_DELAY_MAX_SECONDS = 0.0
+SYNC_ROOT = tempfile.mkdtemp(prefix="classworks-sync-")

@@ -1,6 +1,8 @@
 """Decide what an import does to one user: where a conflict is decided."""
 from dataclasses import dataclass, field
 
+from users.protection import ERROR_PROTECTED_ACCOUNT  # a constant of a plain module: the pipeline stays pure
+
 from .issues import ERROR, WARNING, Issue
 from .rows import UserRow
 
@@ -15,11 +17,8 @@ FILE_WINS = "file"  # a type that offers no conflict choice: the file's value is
 PASSWORD_OVERWRITE = "overwrite"
 
 # An import that could change an administrator's email could mail itself a set-password link for the account.
-ADMIN_ACCOUNT = (
-    "District ID {district_id} is an administrator's account: administrators are managed under the ops admin "
-    "by Classworks support, never by an import."
-)
-ADMIN_ACCOUNT_SUGGESTION = "Remove this row from the file. To change an administrator's details, ask Classworks support."
+ADMIN_ACCOUNT = "District ID {district_id}: " + ERROR_PROTECTED_ACCOUNT + "."
+ADMIN_ACCOUNT_SUGGESTION = "Remove this row from the file. To change this account's details, ask Classworks support."
 
 
 class ExistingUser:
@@ -35,7 +34,7 @@ class ExistingUser:
                  stored: tuple = (), positions: dict[str, int] | None = None):
         self.id = id
         self.district_user_id = district_user_id
-        self.protected = protected  # a district administrator or a superuser: no import may touch it
+        self.protected = protected  # users.protection.is_protected: no import may touch it
         self._values = values
         self._stored = stored
         self._positions = positions
@@ -65,6 +64,12 @@ class Outcome:
     @property
     def writes(self) -> bool:
         return self.kind == NEW or bool(self.changes) or self.set_password
+
+
+def without_password(outcome: Outcome) -> Outcome:
+    """The outcome with the file's password left unset (an account whose holder already signs in)."""
+    kind = UNCHANGED if outcome.kind == UPDATE and not outcome.changes else outcome.kind
+    return Outcome(kind, changes=outcome.changes, conflicts=outcome.conflicts, set_password=False)
 
 
 def _blank(value) -> bool:

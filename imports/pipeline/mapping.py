@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from rapidfuzz import fuzz, process
 
 from .fields import normalize_heading
+from .normalize import SKIP
 
 if TYPE_CHECKING:  # the declarations build on this package; it never needs them to run
     from ..types.spec import ImportSpec
@@ -162,11 +163,13 @@ class SchoolChoice:
 
 
 def propose_school_mapping(
-    values: list[str], schools: list[SchoolChoice], *, remembered: dict | None = None, names: dict | None = None
-) -> dict[str, int]:
+    values: list[str], schools: list[SchoolChoice], *, remembered: dict | None = None, names: dict | None = None,
+    not_k12: list[str] | tuple[str, ...] = (),
+) -> dict[str, int | str]:
     """A file value maps by SIS ID/code, then by exact name (ignoring case), then by memory.
 
     `names` gives a value's school name from the upload itself (OneRoster orgs.csv, SDS School.csv).
+    `not_k12` values (a college or university of the upload) that match no school are proposed as skipped.
     """
     by_code = {s.sis_id.strip().casefold(): s.id for s in schools}
     by_name = {s.name.strip().casefold(): s.id for s in schools}
@@ -180,4 +183,6 @@ def propose_school_mapping(
             school_id = remembered_id if remembered_id in valid_ids else None
         if school_id is not None:
             proposal[value] = school_id
+        elif value in not_k12:
+            proposal[value] = SKIP
     return proposal

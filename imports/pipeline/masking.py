@@ -8,9 +8,28 @@ cell, or any text about the row, that holds one of the row's passwords.
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 
+from .fields import normalize_heading
 from .issues import Issue
 
 HIDDEN = "••••••"
+# A heading that holds one of these (normalised) names a secret whatever else it says: "Initial PWD", "Passcode 2".
+SECRET_WORDS = ("password", "passwd", "passcode", "pwd")
+
+
+def is_password_heading(label: str | None, *, spec, field_mapping: dict) -> bool:
+    """Whether a column's values are secret: the one matched to Password, a Password heading or alias,
+    or any heading that says password. The one rule for every report, page and sample."""
+    if not label:
+        return False
+    if spec.password_field and label == field_mapping.get(spec.password_field):
+        return True
+    heading = normalize_heading(label)
+    return heading in spec.secret_headings or any(word in heading for word in SECRET_WORDS)
+
+
+def password_indexes(labels: list[str], *, spec, field_mapping: dict) -> set[int]:
+    """The positions of the password columns among a file's column labels."""
+    return {i for i, label in enumerate(labels) if is_password_heading(label, spec=spec, field_mapping=field_mapping)}
 
 
 def row_passwords(cells: list[str], password_indexes: Iterable[int]) -> frozenset[str]:

@@ -277,6 +277,8 @@ def date_text(value) -> str:
 # --- Value mapping: what a coded field's unrecognised file values may stand for ---
 
 SKIP = "skip"  # a value mapped to this: its rows are left out of the import, and counted, not errors
+SKIP_LABEL = "Skip these rows"
+SKIP_NOT_K12_LABEL = "Skip these rows (not K-12)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,14 +288,27 @@ class Coding:
     choices: tuple[tuple[str, str], ...]  # (text the field's parse recognises, label)
     suggest: Callable[[str], str | None]  # a file value -> one of the choices' texts, SKIP, or None (the admin chooses)
     separator: str = ""  # a cell holds several values (Race): each part is mapped on its own
-    can_skip: bool = False  # "skip these rows" is offered
+    can_skip: bool = True  # "skip these rows" is offered
+    not_k12: Callable[[str], bool] = lambda text: False  # a post-secondary value: its suggestion says so
+
+    def skip_label(self, text: str) -> str:
+        """How "skip these rows" reads for this file value: post-secondary values say why."""
+        return SKIP_NOT_K12_LABEL if self.not_k12(text) else SKIP_LABEL
 
 
 _ROLES = {
     "student": STUDENT, "teacher": STAFF, "administrator": STAFF, "aide": STAFF, "proctor": STAFF,
     "districtadministrator": STAFF, "siteadministrator": STAFF, "principal": STAFF, "faculty": STAFF,
     "guardian": SKIP, "parent": SKIP, "relative": SKIP,
+    **dict.fromkeys((
+        "systemadministrator", "counselor", "staff", "teacherassistant", "assistant", "paraprofessional",
+        "specialservices", "advisor", "nurse", "officestaff", "itadmin", "substitute", "coach", "instructor",
+        "occupationaltherapist", "physicaltherapist", "speechtherapist", "visiontherapist", "chair",
+    ), STAFF),
 }
+# Post-secondary values (CEDS grades, SDS v2.1 roles): rows that are not K-12, suggested for skipping.
+NOT_K12_ROLES = {"professor", "lecturer", "researcher", "adjunct"}
+NOT_K12_GRADES = {"ps", "ps1", "ps2", "ps3", "ps4", "ug", "undergraduate", "graduate", "postgraduate", "postgraduatealumni"}
 _CEDS_GRADES = {"it": "PK", "pr": "PK", "pk": "PK", "tk": "PK", "kg": "K"}
 _FLAG_WORDS = {"y": "Y", "yes": "Y", "true": "Y", "1": "Y", "t": "Y", "n": "N", "no": "N", "false": "N", "0": "N", "f": "N"}
 
@@ -303,15 +318,26 @@ def key_of(text: str) -> str:
 
 
 def suggest_user_type(text: str) -> str | None:
-    """OneRoster roles: student; the staff roles; guardian, parent, relative are skipped."""
-    return _ROLES.get(key_of(text))
+    """OneRoster and SDS roles: student; the staff roles; guardian, parent, relative and post-secondary roles are skipped."""
+    key = key_of(text)
+    return SKIP if key in NOT_K12_ROLES else _ROLES.get(key)
+
+
+def role_not_k12(text: str) -> bool:
+    return key_of(text) in NOT_K12_ROLES
+
+
+def grade_not_k12(text: str) -> bool:
+    return key_of(text) in NOT_K12_GRADES
 
 
 def suggest_grade(text: str) -> str | None:
-    """CEDS grade codes: IT, PR, PK, TK -> Pre-K; KG -> K; 01-12 -> 1-12; 13, PS, UG, Other -> the admin chooses."""
+    """CEDS grade codes: IT, PR, PK, TK -> Pre-K; KG -> K; 01-12 -> 1-12; PS, UG -> skipped (not K-12); 13, Other -> the admin chooses."""
     key = key_of(text)
     if key in _CEDS_GRADES:
         return _CEDS_GRADES[key]
+    if key in NOT_K12_GRADES:
+        return SKIP
     return str(int(key)) if key.isdecimal() and 1 <= int(key) <= 12 else None
 
 
@@ -324,10 +350,10 @@ def suggest_nothing(text: str) -> None:
     return None
 
 
-USER_TYPE_CODES_MAP = Coding(((STUDENT, "Student"), (STAFF, "Staff")), suggest_user_type, can_skip=True)
-GRADE_CODES = Coding((("PK", "Pre-K"), ("K", "K"), *((str(n), str(n)) for n in range(1, 13))), suggest_grade)
+USER_TYPE_CODES_MAP = Coding(((STUDENT, "Student"), (STAFF, "Staff")), suggest_user_type, not_k12=role_not_k12)
+GRADE_CODES = Coding((("PK", "Pre-K"), ("K", "Kindergarten"), *((str(n), str(n)) for n in range(1, 13))), suggest_grade, not_k12=grade_not_k12)
 FLAG_CODES = Coding((("Y", "Yes"), ("N", "No")), suggest_flag)
-GENDER_CODES = Coding((("M", "M"), ("F", "F"), ("X", "X")), suggest_nothing)
+GENDER_CODES = Coding((("M", "Male"), ("F", "Female"), ("X", "Non-binary")), suggest_nothing)
 RACE_CODES = Coding(tuple((r, r) for r in RACES), suggest_nothing, separator=RACE_SEPARATOR)
 
 

@@ -6,10 +6,11 @@ import io
 import os
 import re
 import zipfile
+from array import array
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import chain, islice
 from typing import Iterator
 
 from ..errors import Refusal
@@ -32,6 +33,15 @@ XLSX_MAX_ROWS = 2_000_000
 # and page size on Map Fields.
 MAX_COLUMNS = 500
 XLSX_MAX_COLUMNS = MAX_COLUMNS
+# openpyxl holds a workbook's whole shared-strings table in memory, parsed again at every open: 180 MB of
+# it inside the size caps took 5 minutes and 2 GB. A user list this size has a few hundred thousand
+# distinct texts; a larger one reads as CSV.
+XLSX_MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024
+XLSX_MAX_SHARED_STRINGS = 400_000
+XLSX_STORED_SAMPLE_ROWS = 20  # kept with an xlsx upload: Map Fields shows them without opening the workbook
+_SHARED_STRINGS_TYPE = b"spreadsheetml.sharedStrings+xml"
+_MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
 
 if csv.field_size_limit() < FIELD_LIMIT:
     csv.field_size_limit(FIELD_LIMIT)
@@ -77,7 +87,8 @@ class FileInfo:
     has_header: bool
     headers: list[str]  # the header row as read (stripped), [] when there is none
     column_labels: list[str]  # headers (a blank one becomes "Column N"), or "Column 1", ... without a header
-    sample_rows: list[list[str]]  # up to 5 first data rows
+    sample_rows: list[list[str]]  # up to 5 first data rows (an xlsx: up to XLSX_STORED_SAMPLE_ROWS)
+    row_count: int | None = None  # data rows, when inspecting counted them (an xlsx: read once, whole)
 
 
 @dataclass(frozen=True)
@@ -274,6 +285,17 @@ def _parse(text: str, delimiter: str) -> list[list[str]]:
 
 
 def _finish(path, name, file_format, encoding, delimiter, records, has_header) -> FileInfo:
+    info = _describe(name, file_format, encoding, delimiter, records, has_header)
+    with closing(iter_rows(path, info)) as data:
+        sample = [r.cells for r in islice(data, SAMPLE_ROW_COUNT)]
+    if not sample:
+        reason = "has a header row but no data rows" if info.has_header and any(any(r) for r in records) else "is empty: it has no data rows"
+        raise FileReadError(name, reason, "no_data_rows")
+    return replace(info, sample_rows=sample)
+
+
+def _describe(name, file_format, encoding, delimiter, records, has_header) -> FileInfo:
+    """The header (guessed when has_header is None) and the column labels, from the first records."""
     rows = [[c.strip() for c in r] for r in records]
     rows = [r for r in rows if any(r)]
     if has_header is None:
@@ -289,13 +311,7 @@ def _finish(path, name, file_format, encoding, delimiter, records, has_header) -
         widths = Counter(len(r) for r in rows).most_common()
         width = max((w for w, n in widths if n == widths[0][1]), default=1)
         labels = [f"Column {i}" for i in range(1, width + 1)]
-    info = FileInfo(name, file_format, encoding, delimiter, has_header, headers, labels, [])
-    with closing(iter_rows(path, info)) as data:
-        sample = [r.cells for r in islice(data, SAMPLE_ROW_COUNT)]
-    if not sample:
-        reason = "has a header row but no data rows" if has_header and rows else "is empty: it has no data rows"
-        raise FileReadError(name, reason, "no_data_rows")
-    return replace(info, sample_rows=sample)
+    return FileInfo(name, file_format, encoding, delimiter, has_header, headers, labels, [])
 
 
 def _looks_like_header(first: list[str], later: list[list[str]]) -> bool:
@@ -370,6 +386,7 @@ def _describe_zip(path) -> str:
 
 
 def _inspect_xlsx(path, name: str, has_header: bool | None) -> FileInfo:
+    """Everything an upload needs from a workbook (header, samples, row count, width) in one read of it."""
     _check_zip_size(path, name)
     workbook = _open_workbook(path, name)
     try:
@@ -379,14 +396,47 @@ def _inspect_xlsx(path, name: str, has_header: bool | None) -> FileInfo:
             raise FileReadError(
                 name, f"is too large to read: its first sheet declares {max_row:,} rows and {max_column:,} columns", "xlsx_too_large"
             )
-        records = [[_cell_text(v) for v in values] for values in sheet.iter_rows(max_row=DETECT_RECORDS, values_only=True)]
+        rows = enumerate(sheet.iter_rows(values_only=True), 1)
+        # A sheet without a <dimension> declares nothing: the width is counted from the rows read.
+        records = [_xlsx_record(name, values) for _, values in islice(rows, DETECT_RECORDS)]
+        info = _describe(name, "xlsx", "", "", records, has_header)
+        data = _xlsx_data_rows(info, chain(enumerate(records, 1), ((n, _xlsx_record(name, v)) for n, v in rows)))
+        sample, count = [], 0
+        for raw in data:
+            count += 1
+            if count > XLSX_MAX_ROWS:
+                raise FileReadError(name, f"is too large to read: its first sheet has more than {XLSX_MAX_ROWS:,} rows", "xlsx_too_large")
+            if raw.problem is None and len(sample) < XLSX_STORED_SAMPLE_ROWS:
+                sample.append(raw.cells)
     except FileReadError:
         raise
     except Exception:  # openpyxl raises many kinds of errors on damaged workbooks
         raise FileReadError(name, "is not a readable Excel workbook", "binary_file") from None
     finally:
         workbook.close()
-    return _finish(path, name, "xlsx", "", "", records, has_header)
+    if not count:
+        reason = "has a header row but no data rows" if info.has_header and records else "is empty: it has no data rows"
+        raise FileReadError(name, reason, "no_data_rows")
+    return replace(info, sample_rows=sample, row_count=count)
+
+
+def _xlsx_record(name: str, values) -> list[str]:
+    record = [_cell_text(v) for v in values]
+    if len(record) > MAX_COLUMNS:
+        _check_column_count(name, [record])
+    return record
+
+
+def _xlsx_data_rows(info: FileInfo, records):
+    """The data rows of (row number, cells) records, as iter_rows gives them: blanks and the header left out."""
+    header_pending = info.has_header
+    for row, cells in records:
+        if not any(cells):
+            continue
+        if header_pending:
+            header_pending = False
+            continue
+        yield _check_shape(info, row, cells, 1000)
 
 
 def _check_zip_size(path, name: str) -> None:
@@ -396,6 +446,7 @@ def _check_zip_size(path, name: str) -> None:
     except (zipfile.BadZipFile, OSError):
         raise FileReadError(name, "is not a readable Excel workbook (the file is damaged)", "binary_file") from None
     total = sum(m.file_size for m in members)
+    _check_shared_strings(path, name, members)
     ratio = total / max(1, sum(m.compress_size for m in members))
     # Tiny members compress extremely well in any workbook, so the ratio only counts for big ones.
     too_compressed = any(m.file_size > 1 << 20 and m.file_size > XLSX_MAX_RATIO * max(m.compress_size, 1) for m in members)
@@ -404,12 +455,102 @@ def _check_zip_size(path, name: str) -> None:
         raise FileReadError(name, reason, "xlsx_too_large")
 
 
+def _shared_strings_parts(z: zipfile.ZipFile, members) -> list[zipfile.ZipInfo]:
+    """The members holding shared strings: by the usual name, and any part [Content_Types].xml declares so."""
+    parts = {m.filename for m in members if m.filename.lower().endswith("sharedstrings.xml")}
+    types = next((m for m in members if m.filename == "[Content_Types].xml"), None)
+    if types is not None and types.file_size <= 1 << 20:
+        text = z.read(types)
+        for match in re.finditer(rb"<Override\b[^>]*>", text):
+            tag = match.group(0)
+            part = re.search(rb'PartName="/?([^"]+)"', tag)
+            if part and _SHARED_STRINGS_TYPE in tag:
+                parts.add(part.group(1).decode("utf-8", "replace"))
+    return [m for m in members if m.filename in parts]
+
+
+def _check_shared_strings(path, name: str, members) -> None:
+    """Refuse a workbook whose shared-strings table is too big to hold, by size and then by count (streamed)."""
+    refusal = (
+        "has too much text for an Excel workbook to be read safely ({what}, the limit is {limit}). "
+        "Save it as CSV (in Excel: File > Save As > CSV UTF-8) and upload that"
+    )
+    with zipfile.ZipFile(path) as z:
+        for part in _shared_strings_parts(z, members):
+            if part.file_size > XLSX_MAX_SHARED_STRINGS_BYTES:
+                what = f"its shared strings unpack to {part.file_size / (1 << 20):,.0f} MiB"
+                raise FileReadError(name, refusal.format(what=what, limit=f"{XLSX_MAX_SHARED_STRINGS_BYTES >> 20} MiB"), "xlsx_too_large")
+            count, tail = 0, b""
+            with z.open(part) as stream:
+                while chunk := stream.read(1 << 20):
+                    text = tail + chunk
+                    count += len(_SHARED_STRING.findall(text, 0, max(0, len(text) - 64)))
+                    tail = text[max(0, len(text) - 64):]
+                count += len(_SHARED_STRING.findall(tail))
+            if count > XLSX_MAX_SHARED_STRINGS:
+                what = f"it has {count:,} distinct texts"
+                raise FileReadError(name, refusal.format(what=what, limit=f"{XLSX_MAX_SHARED_STRINGS:,}"), "xlsx_too_large")
+
+
+class _SharedStrings:
+    """A workbook's shared-strings table, each text parsed when a cell first asks for it.
+
+    openpyxl parses the whole table at every open (45 µs a text here: 18 s for 400,000), so even a
+    two-row workbook paid for every text in it. This finds where each text starts (a regex over
+    the capped part) and parses only the ones the rows read use.
+    """
+
+    _END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?si\s*>")
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._starts = array("q", (m.start() for m in _SHARED_STRING.finditer(data)))
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, index: int) -> str:
+        text = self._texts.get(index)
+        if text is None:
+            if not 0 <= index < len(self._starts):
+                raise IndexError(index)
+            text = self._texts[index] = self._parse(self._starts[index])
+        return text
+
+    def _parse(self, start: int) -> str:
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.functions import fromstring
+
+        opening = self._data[start:self._data.index(b">", start) + 1]
+        if opening.endswith(b"/>"):
+            return ""
+        end = self._END.search(self._data, start)
+        fragment = self._data[start:end.end() if end else len(self._data)]
+        prefix = opening[1:opening.index(b"si")].rstrip(b":")
+        # The fragment without the <sst> around it: declare its namespace again (as default and prefix).
+        namespace = b'xmlns="%s"' % _MAIN_NS + (b' xmlns:%s="%s"' % (prefix, _MAIN_NS) if prefix else b"")
+        head = len(opening) - (1 if opening.endswith(b">") else 0)
+        element = fromstring(fragment[:head].rstrip(b">") + b" " + namespace + b">" + fragment[len(opening):])
+        return Text.from_tree(element).content.replace("x005F_", "")
+
+
 def _open_workbook(path, name: str):
-    import openpyxl  # only xlsx uploads pay for the import
+    """The workbook, read-only, with its shared strings parsed on demand (_SharedStrings)."""
+    from openpyxl.reader.excel import ExcelReader  # only xlsx uploads pay for the import
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:  # capped in size and count by _check_shared_strings
+                self.shared_strings = _SharedStrings(self.archive.read(part.PartName[1:]))
 
     try:
         # A file object, not the path: openpyxl judges a path by its extension, and stored uploads have none.
-        return openpyxl.load_workbook(open(path, "rb"), read_only=True, data_only=True)  # noqa: SIM115
+        reader = Reader(open(path, "rb"), read_only=True, data_only=True)  # noqa: SIM115
+        reader.read()
+        return reader.wb
     except Exception:  # openpyxl raises many kinds of errors on damaged workbooks
         raise FileReadError(name, "is not a readable Excel workbook", "binary_file") from None
 

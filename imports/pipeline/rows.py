@@ -301,6 +301,7 @@ class _Flagged:
 
 
 _SKIPPED = _Flagged(None)  # the value mapping leaves the row out
+_SKIP_CHOSEN = object()  # a value or school mapped to "skip these rows"; never a text of the file
 
 
 def _split(outcomes: list) -> tuple[list, list]:
@@ -315,14 +316,16 @@ def _judge(convert, remap, limit: int | None, heading: str):
     """One field's whole treatment of its text: its value, or a _Flagged with the value and the Invalid or
     Doubtful to report, or _SKIPPED when the value mapping leaves the row out. Pure: build_block calls it
     once per distinct text."""
-    invalid, doubtful, skip = normalize.Invalid, normalize.Doubtful, normalize.SKIP
+    invalid, doubtful = normalize.Invalid, normalize.Doubtful
 
     def judge(text, values):
         if remap is not None and text:  # the admin's value mapping, before the field's rule
             text = remap(text)
-            if text is skip:
+            if text is _SKIP_CHOSEN:
                 return _SKIPPED
         value = convert(text, values)
+        if value is _SKIP_CHOSEN:
+            return _SKIPPED
         if value.__class__ is invalid:
             return _Flagged(None, ERROR, value)
         if value.__class__ is doubtful:
@@ -335,28 +338,33 @@ def _judge(convert, remap, limit: int | None, heading: str):
 
 
 def value_mapper(rule: normalize.Rule, chosen: dict[str, str]):
-    """A coded field's file value -> the Classworks text the admin chose for it (or SKIP); None when nothing applies."""
+    """A coded field's file value -> the Classworks text the admin chose for it, or _SKIP_CHOSEN; None when nothing applies.
+
+    Only a value mapped to SKIP skips its row: a cell that says "skip" is a value like any other.
+    """
     coding = rule.coding
     if coding is None or not chosen:
         return None
     skip = normalize.SKIP
-    seen: dict[str, str] = {}
+    seen: dict[str, object] = {}
 
-    def one(part: str) -> str:
+    skipped = _SKIP_CHOSEN  # a sentinel, never equal to text: a cell that says "skip" is just text
+
+    def one(part: str):
         target = chosen.get(part)
-        return skip if target == skip else (part if target is None else target)
+        return skipped if target == skip else (part if target is None else target)
 
-    def remap(text: str) -> str:
+    def remap(text: str):
         found = seen.get(text)
         if found is None:
             if coding.separator:
                 parts = [one(" ".join(p.split())) for p in text.split(coding.separator) if p.strip()]
-                found = skip if skip in parts else coding.separator.join(parts)
+                found = skipped if skipped in parts else coding.separator.join(parts)
             else:
                 found = one(text)
             if len(seen) < 10_000:
                 seen[text] = found
-        return skip if found == skip else found
+        return found  # the sentinel for a skipped row
 
     return remap
 
@@ -376,7 +384,9 @@ def _converter(rule: normalize.Rule, lookups: dict):
             return blank if blank is not None and (required_if is None or required_if(values)) else None
         if table is not None:
             found = table.get(text)
-            return unmatched(text) if found is None else found
+            if found is None:
+                return unmatched(text)
+            return _SKIP_CHOSEN if found == normalize.SKIP else found  # School Mapping's "skip these rows"
         return parse(text) if parse is not None else text
 
     if only_if is None and required_if is None and table is None and blank_value is None:  # the common case

@@ -18,12 +18,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..errors import Refusal
-from ..models import ImportIssue, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
+from ..models import ImportIssue, ImportJob, ImportSource, ImportStatus, PasswordBatch, PasswordBatchStatus, Severity
 from ..pipeline.rows import UserRow
 from ..targets import get_target
 from ..targets.base import values_getter
 from . import passwords
 from .passwords import password_batches_plan
+from .roster import import_job_roster_apply
 from .safety import import_job_hold_if_needed
 from .sources import ImportOptions, iter_user_rows, sources_for_job
 from .validation import (
@@ -216,7 +217,8 @@ def _validate_and_apply(
         result = reused.result
     else:
         result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True)
-    if result.has_errors:
+    # A sync imports its valid rows and reports the rest (the error rows stored by the pass above).
+    if result.has_errors and job.source != ImportSource.SYNC:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))
     if job.created_users.count() == 0 and not job.changes.exists() and import_job_hold_if_needed(job=job):
         return ApplyOutcome.HELD
@@ -233,8 +235,11 @@ def _validate_and_apply(
         items, planned = iter(spool), spool.kept
     else:
         # Where each password batch's first row begins, so its task reads only its own rows.
-        rows = iter_user_rows(sources, options, starts=batch_starts, every=passwords.HASH_BATCH_ROWS)
-        items, planned = _indexed(row for _, row in rows), total
+        rows = (row for _, row in iter_user_rows(sources, options, starts=batch_starts, every=passwords.HASH_BATCH_ROWS))
+        if result.has_errors:
+            errors = _error_rows(job)
+            rows = (row for row in rows if (row.file, row.row) not in errors)
+        items, planned = _indexed(rows), total
     done = 0
     while True:
         with transaction.atomic():
@@ -262,7 +267,10 @@ def _validate_and_apply(
                 raise ImportAborted("The import was stopped while it ran.")
         logger.info("import %s: committed rows up to %s", job.id, last_index + 1)
 
-    ImportJob.objects.filter(id=job.id).update(counts=_result_counts(counts, result), rows_done=F("rows_total"))
+    final_counts = _result_counts(counts, result)
+    if job.roster_changes:
+        final_counts.update(import_job_roster_apply(job=job))
+    ImportJob.objects.filter(id=job.id).update(counts=final_counts, rows_done=F("rows_total"))
     # No ANALYZE after every run (it took a fifth of a fresh 100k run): look-ups refresh the statistics
     # first when they are stale (writers.refresh_statistics_if_stale), which also covers the next import.
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
@@ -271,19 +279,29 @@ def _validate_and_apply(
     return ApplyOutcome.COMPLETED
 
 
+def _error_rows(job: ImportJob) -> set[tuple[str, int]]:
+    """(file name, row) of each row the pass found in error: a sync writes the others."""
+    return set(job.issues.filter(severity=Severity.ERROR, row__isnull=False).values_list("file__original_name", "row"))
+
+
 def _result_counts(counts: Counter, result) -> dict:
-    rows, created, updated = result.counts["rows"], counts["created"], counts["updated"]
+    rows, created, updated, skipped = result.counts["rows"], counts["created"], counts["updated"], result.counts["skipped"]
     return {
-        "rows": rows, "created": created, "updated": updated, "unchanged": max(0, rows - created - updated),
+        "rows": rows, "created": created, "updated": updated, "unchanged": max(0, rows - created - updated - skipped),
+        "skipped": skipped,
         # Conflicts are rows, whatever the policy wrote: this run's preview, or more if an earlier attempt wrote them.
         "conflicts": max(counts["conflicts"], result.counts["conflict"]),
-        "errors": result.counts["errors"], "warnings": result.counts["warnings"],
+        # A username another district took while this ran: that row's error, and the job completes with warnings.
+        "errors": result.counts["errors"] + counts["username_taken"],
+        "warnings": result.counts["warnings"] + counts["username_taken"],
     }
 
 
 def import_job_complete(*, job: ImportJob) -> bool:
     """Running -> Completed (with warnings); False if something else finished or stopped it first."""
-    warnings = (ImportJob.objects.values_list("counts", flat=True).get(id=job.id) or {}).get("warnings")
+    counts = ImportJob.objects.values_list("counts", flat=True).get(id=job.id) or {}
+    # A sync's error rows were reported, not imported: it completed with warnings.
+    warnings = counts.get("warnings") or counts.get("errors")
     return bool(ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
         status=ImportStatus.COMPLETED_WITH_WARNINGS if warnings else ImportStatus.COMPLETED,
         completed_at=timezone.now(), rows_done=F("rows_total"), status_note="",

@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from django.core.files import File
 from django.core.paginator import Page, Paginator
 from django.db import transaction
+from django.db.models import Max
 
-from ..models import ImportFile, ImportIssue, ImportJob, Severity, WizardStep
-from ..pipeline.masking import row_passwords
+from ..models import ImportCodedValue, ImportFile, ImportIssue, ImportJob, Severity, WizardStep
+from ..pipeline.masking import is_password_heading, password_indexes, row_passwords
 from ..pipeline.reading import FileInfo, RawRow, iter_rows
 from ..pipeline.reading import _xlsx_records  # the workbook's rows as read, blank ones included
 from ..types import get_spec
-from .jobs import ERROR_NOT_DRAFT, ImportError_
+from .jobs import ERROR_NOT_DRAFT, ImportError_, proposed_value_mapping
 from .sources import current_files, file_info
+from .validation.values import _unrecognised_parts
 
 # Past this many rows with errors the page asks for a fixed file instead: retyping hundreds of
 # rows in a browser is slower and riskier than fixing them in a spreadsheet.
@@ -51,10 +53,16 @@ class EditorCell:
     column: str
     value: str  # always "" for a password: it is never sent back to the browser
     issues: list = field(default_factory=list)  # this cell's problems, shown beside it
+    secret: bool = False  # its column's heading is a password heading (pipeline/masking.py)
 
     @property
     def is_password(self) -> bool:
-        return self.key == "password"
+        return self.key == "password" or self.secret
+
+    @property
+    def width(self) -> int:
+        """Characters the input shows: its value whole, within reason."""
+        return min(max(len(self.value) + 2, 10), 40)
 
 
 @dataclass
@@ -69,6 +77,11 @@ class EditorRow:
     @property
     def key(self) -> str:
         return row_key(self.file_id, self.row)
+
+    @property
+    def cells_to_fix_first(self) -> list[EditorCell]:
+        """The cells with a problem first, then the others in the file's order."""
+        return sorted(self.cells, key=lambda c: not c.issues)
 
 
 @dataclass
@@ -172,15 +185,15 @@ def fix_rows_editor(*, job: ImportJob, page_number=None) -> FixRowsEditor:
         for raw in _rows_at(files[file_id], info, rows).values():
             retype = _retype(raw)
             found = issues.get((file_id, raw.row), [])
-            hidden = _password_values(columns, index, raw)
+            hidden = _password_values(job, info, raw)
             read[(file_id, raw.row)] = EditorRow(
                 file_id=file_id, file_name=files[file_id].original_name, row=raw.row, retype=retype,
                 issues=[i for i in found if i.field not in columns],
                 cells=[
                     EditorCell(
                         name=cell_name(file_id, raw.row, key), key=key, heading=fields[key].heading,
-                        column=label, value="" if retype or key == "password" or raw.cells[index[label]] in hidden else raw.cells[index[label]],
-                        issues=[i for i in found if i.field == key],
+                        column=label, value="" if retype or _secret(job, key, label) or raw.cells[index[label]] in hidden else raw.cells[index[label]],
+                        issues=[i for i in found if i.field == key], secret=_secret(job, key, label),
                     )
                     for key, label in columns.items()
                 ],
@@ -217,18 +230,52 @@ def _correct(job: ImportJob, corrections: dict, written: list[str]) -> int:
             by_file.setdefault(file_id, {})[row] = values
     changed = sum(_correct_file(job, files[file_id], rows, written) for file_id, rows in by_file.items())
     if changed:
+        _map_typed_values(job, [values for rows in by_file.values() for values in rows.values()])
         job.validated_at = None
         job.validation_summary = {}
         spec = get_spec(job.import_type)
         if spec.step_index(job.step) > spec.step_index(WizardStep.VALIDATE):
             job.step = WizardStep.VALIDATE  # the preview changed: Next is pressed again on the new counts
-        job.save(update_fields=["validated_at", "validation_summary", "step", "updated_at"])
+        job.save(update_fields=["validated_at", "validation_summary", "value_mapping", "step", "updated_at"])
     return changed
 
 
-def _password_values(columns: dict[str, str], index: dict[str, int], raw: RawRow) -> frozenset[str]:
+def _map_typed_values(job: ImportJob, typed: list[dict[str, str]]) -> None:
+    """A coded value typed here is treated as one in the file: listed for value mapping, and mapped as proposed
+    (the district's last choice, else the suggestion: "guardian" skips the row). A value with neither stays an error."""
+    spec = get_spec(job.import_type)
+    listed = set(job.coded_values.values_list("field_key", "value"))
+    new: list[tuple[str, str]] = []
+    for values in typed:
+        for key, text in values.items():
+            f = spec.by_key.get(key)
+            if f is None or f.rule.coding is None or not text:
+                continue
+            for part in _unrecognised_parts(f.rule, text.strip()):
+                if (key, part) not in listed:
+                    listed.add((key, part))
+                    new.append((key, part))
+    if not new:
+        return
+    position = (job.coded_values.aggregate(n=Max("position"))["n"] or 0) + 1
+    ImportCodedValue.objects.bulk_create([
+        ImportCodedValue(job=job, position=position + i, field_key=key, value=value, rows=1) for i, (key, value) in enumerate(new)
+    ])
+    mapping = {key: dict(values) for key, values in job.value_mapping.items()}
+    for key, values in proposed_value_mapping(job, new).items():
+        for value, target in values.items():
+            mapping.setdefault(key, {}).setdefault(value, target)
+    job.value_mapping = mapping
+
+
+def _secret(job: ImportJob, key: str, label: str) -> bool:
+    return key == "password" or is_password_heading(label, spec=get_spec(job.import_type), field_mapping=job.field_mapping)
+
+
+def _password_values(job: ImportJob, info: FileInfo, raw: RawRow) -> frozenset[str]:
     """The row's passwords: cells equal to one are never sent to the browser (pipeline/masking.py)."""
-    return row_passwords(raw.cells, [index[label] for key, label in columns.items() if key == "password"])
+    spec = get_spec(job.import_type)
+    return row_passwords(raw.cells, password_indexes(info.column_labels, spec=spec, field_mapping=job.field_mapping))
 
 
 def _corrected_cells(job: ImportJob, info: FileInfo, raw: RawRow, values: dict[str, str]) -> list[str] | None:
@@ -237,10 +284,10 @@ def _corrected_cells(job: ImportJob, info: FileInfo, raw: RawRow, values: dict[s
     cells = [""] * len(info.column_labels) if retype else list(raw.cells)
     index = {label: i for i, label in enumerate(info.column_labels)}
     columns = editable_columns(job, info)
-    hidden = set() if retype else _password_values(columns, index, raw)
+    hidden = set() if retype else _password_values(job, info, raw)
     for key, label in columns.items():
         value = values.get(key)
-        if value is None or (not value and not retype and (key == "password" or raw.cells[index[label]] in hidden)):
+        if value is None or (not value and not retype and (_secret(job, key, label) or raw.cells[index[label]] in hidden)):
             continue  # not sent: kept; a cell that was never shown (a password) keeps the file's value
         cells[index[label]] = value
     if retype:

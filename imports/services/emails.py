@@ -12,11 +12,13 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from ..outcomes import WORDS, outcome_counts
 from ..models import EmailKind, EmailStatus, ImportChange, ImportEmail, ImportJob
 
 MAX_SEND_ATTEMPTS = 5
 NO_ADDRESS = "No email address."
 EMAIL_CHANGED_SUBJECT = "Your Classworks email address was changed"
+PASSWORD_CHANGED_SUBJECT = "Your Classworks password was replaced"
 
 
 class EmailsPending(Exception):
@@ -38,7 +40,17 @@ def _replaced_address(email: ImportEmail) -> str:
     return (change.changes.get("email") or [""])[0] or ""
 
 
+def _address_before_job(email: ImportEmail) -> str:
+    """The user's address before the job: a notice must reach the holder, not an address the same file gave."""
+    change = ImportChange.objects.filter(job_id=email.job_id, user_id=email.user_id, changes__has_key="email").first()
+    if change is not None and (change.changes["email"] or [""])[0]:
+        return change.changes["email"][0]
+    return email.user.email
+
+
 def _recipient(email: ImportEmail) -> str:
+    if email.kind == EmailKind.PASSWORD_CHANGED:
+        return _address_before_job(email)
     return _replaced_address(email) if email.kind == EmailKind.EMAIL_CHANGED else email.user.email
 
 
@@ -47,15 +59,20 @@ def _message(email: ImportEmail) -> tuple[str, str]:
     if email.kind == EmailKind.LOGIN:
         context = {"user": user, "district": job.district, "url": set_password_url(user), "site_url": settings.SITE_URL}
         return "Your Classworks login", render_to_string("imports/email/login.txt", context)
-    if email.kind == EmailKind.EMAIL_CHANGED:
+    if email.kind in (EmailKind.EMAIL_CHANGED, EmailKind.PASSWORD_CHANGED):
         admin = job.created_by
         context = {
             "user": user, "job": job, "district": job.district,
             "admin_name": (admin.get_full_name() or admin.get_username()) if admin else "",
         }
+        if email.kind == EmailKind.PASSWORD_CHANGED:
+            return PASSWORD_CHANGED_SUBJECT, render_to_string("imports/email/password_changed.txt", context)
         return EMAIL_CHANGED_SUBJECT, render_to_string("imports/email/email_changed.txt", context)
+    skipped = (job.validation_summary or {}).get("counts", {}).get("skipped", 0)
+    words = outcome_counts(job.counts or {}, skipped=skipped)
     context = {
         "job": job, "counts": job.counts, "district": job.district,
+        "outcomes": [(word, words[key]) for key, word in WORDS],
         "url": settings.SITE_URL.rstrip("/") + reverse("imports:detail", args=[job.number]),
     }
     subject = f"Classworks import {job.number}: {job.get_status_display()}"

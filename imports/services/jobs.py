@@ -8,11 +8,13 @@ from contextlib import ExitStack, contextmanager
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from schools.models import District, School
 from users.selectors import custom_group_get
+from users.services import UserError, custom_group_create
 
 from .. import scheduling, selectors
 from ..dispatch import PURGE_CLOSED_DRAFT, RUN_IMPORT, enqueue_on_commit
@@ -21,7 +23,7 @@ from ..models import (
     FINISHED_STATUSES, BundleRole, DistrictImportMemory, ImportCodedValue, ImportFile, ImportIssue, ImportJob, ImportSchoolValue,
     ImportStatus, ValidationPhase, WizardStep,
 )
-from ..pipeline.bundles import Bundle, open_bundle
+from ..formats import Bundle, class_counts, open_bundle
 from ..pipeline.mapping import missing_required, propose_field_mapping, propose_file_fixed_values, propose_school_mapping
 from ..pipeline.normalize import SKIP
 from ..pipeline.reading import count_data_rows, inspect_file
@@ -51,7 +53,7 @@ ERROR_FIXED_PASSWORD = (
     "One password for every user is not allowed. Give each user a password in the file, "
     "or leave Password unmatched so each user sets their own from the login email."
 )
-ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv", ".zip")  # .zip: a OneRoster or SDS bundle
+ALLOWED_EXTENSIONS = (".csv", ".xlsx", ".txt", ".tsv", ".zip")  # .zip: a roster export (imports/formats/)
 
 
 class ImportError_(Refusal):
@@ -78,7 +80,11 @@ def _saving_changes(job: ImportJob):
 
 
 def _next_number(district: District) -> int:
-    return (ImportJob.objects.filter(district=district).aggregate(n=Max("number"))["n"] or 0) + 1
+    """The district's next import number, from its counter (in the caller's transaction): a number is never
+    given twice, even once a closed draft is deleted. The jobs' own highest number covers a counter behind them."""
+    highest = ImportJob.objects.filter(district=district).aggregate(n=Max("number"))["n"] or 0
+    District.objects.filter(id=district.id).update(last_import_number=Greatest(F("last_import_number"), highest) + 1)
+    return District.objects.values_list("last_import_number", flat=True).get(id=district.id)
 
 
 def import_job_create(*, district: District, created_by=None, description: str = "", import_type: str = DEFAULT_TYPE) -> ImportJob:
@@ -136,13 +142,15 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
     with ExitStack() as stack:
         paths = [stack.enter_context(_local_path(upload)) for upload in uploads]
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bundle-"))
-        bundle = open_bundle([(upload.name, path) for upload, path in zip(uploads, paths)], workdir)
+        named = [(upload.name, path) for upload, path in zip(uploads, paths)]
+        bundle = open_bundle(named, workdir)
         if bundle is not None:
-            return _bundle_files_add(job=job, uploads=uploads, bundle=bundle)
+            classes = class_counts(bundle)
+            return _bundle_files_add(job=job, uploads=uploads, bundle=bundle, classes=classes)
         inspected = []
         for upload, path in zip(uploads, paths):
             info = inspect_file(path, upload.name, has_header=has_header)
-            inspected.append((upload, info, count_data_rows(path, info)))
+            inspected.append((upload, info, info.row_count if info.row_count is not None else count_data_rows(path, info)))
     with transaction.atomic():
         start = job.files.count()
         stored = [_store(job, position, upload, upload.name, info, rows) for position, (upload, info, rows) in enumerate(inspected, start)]
@@ -150,7 +158,7 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
     return stored
 
 
-def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle) -> list[ImportFile]:
+def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle, classes: dict | None = None) -> list[ImportFile]:
     generated = []
     for user_file in bundle.files:
         info = inspect_file(user_file.path, user_file.name, has_header=True)
@@ -166,7 +174,7 @@ def _bundle_files_add(*, job: ImportJob, uploads, bundle: Bundle) -> list[Import
                 stored.append(_store(job, position, File(fh), user_file.name, info, rows, role=BundleRole.GENERATED))
             position += 1
         with _saving_changes(job):
-            job.bundle_summary = {**bundle.summary(), "uploaded": [os.path.basename(u.name) for u in uploads]}
+            job.bundle_summary = {**bundle.summary(), "uploaded": [os.path.basename(u.name) for u in uploads], "classes": classes}
         _files_added(job)
     return stored
 
@@ -187,6 +195,8 @@ def _store(job: ImportJob, position: int, upload, name: str, info, rows: int, ro
     if info is not None:
         f.encoding, f.delimiter, f.file_format = info.encoding, info.delimiter, info.file_format
         f.has_header, f.headers, f.column_count = info.has_header, info.headers, len(info.column_labels)
+        if info.file_format == "xlsx":  # pages show these instead of opening the workbook again
+            f.sample_rows = info.sample_rows
     else:
         f.file_format, f.has_header = os.path.splitext(name)[1].lstrip(".").lower()[:8] or "csv", False
     f.stored.save("upload", File(upload), save=False)
@@ -356,6 +366,9 @@ def import_job_set_school_mapping(
         if school_id in (None, ""):
             chosen[value] = None
             continue
+        if school_id == SKIP:  # "skip these rows": the value's rows are left out, and counted
+            chosen[value] = SKIP
+            continue
         try:
             school_id = int(school_id)
         except (TypeError, ValueError):
@@ -372,7 +385,7 @@ def import_job_set_school_mapping(
             memory = DistrictImportMemory.objects.filter(district=job.district).first()
             merged.update(propose_school_mapping(
                 untouched, selectors.school_choices(district=job.district), remembered=memory.school_mapping if memory else None,
-                names=job.bundle_summary.get("school_names"),
+                names=job.bundle_summary.get("school_names"), not_k12=job.bundle_summary.get("not_k12_schools", ()),
             ))
     # A value chosen on this page without Create school is no longer planned as a new school.
     planned = {v: p for v, p in planned.items() if v in (new_schools or {}) or v not in school_mapping}
@@ -410,8 +423,9 @@ def _checked_new_schools(job: ImportJob, new_schools: dict) -> dict:
 
 
 def new_school_defaults(job: ImportJob, value: str) -> dict:
-    """What Create school proposes for a file value: the bundle's name for it (orgs.csv, School.csv) or the value."""
-    return {"name": (job.bundle_summary.get("school_names") or {}).get(value) or value, "sis_id": value}
+    """What Create school proposes for a file value: the bundle's name for it (orgs.csv, School.csv), else no
+    name (the admin types one: a school named after its code, "999", is no name), and the value as its SIS ID."""
+    return {"name": (job.bundle_summary.get("school_names") or {}).get(value) or "", "sis_id": value}
 
 
 def import_job_set_value_mapping(
@@ -474,21 +488,41 @@ def proposed_value_mapping(job: ImportJob, listed: list[tuple[str, str]]) -> dic
 
 def import_job_set_actions(
     *, job: ImportJob, conflict_policy: str, password_policy: str, custom_group_id: int | None,
-    group_members: str, email_staff: bool,
+    group_members: str, email_staff: bool, replace_claimed_passwords: bool = False, also_classes: bool = False,
+    new_group_name: str = "",
 ) -> ImportJob:
-    """Record the Additional Actions; the preview counts depend on them, so re-validate."""
+    """Record the Additional Actions (a new group named here is made now); the preview depends on them, so re-validate."""
     group = None
     if custom_group_id:
         group = custom_group_get(district=job.district, pk=custom_group_id)
         if group is None:
             raise ImportError_(ERROR_NOT_YOUR_GROUP)
     with transaction.atomic(), _saving_changes(job):
+        if new_group_name.strip() and group is None:
+            try:
+                group = custom_group_create(district=job.district, name=new_group_name)
+            except UserError as exc:
+                raise ImportError_(str(exc)) from None
         changed = (job.conflict_policy, job.password_policy) != (conflict_policy, password_policy)
         job.conflict_policy = conflict_policy
         job.password_policy = password_policy
         job.custom_group = group
         job.group_members = group_members
         job.email_staff = email_staff
+        job.replace_claimed_passwords = replace_claimed_passwords
+        # Only an upload that holds classes offers them.
+        job.also_classes = also_classes and bool((job.bundle_summary or {}).get("classes"))
+        job.step = _step_after(job, WizardStep.ACTIONS)
+        if changed:
+            validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)
+    return job
+
+
+def import_job_set_roster_policy(*, job: ImportJob, roster_policy: str) -> ImportJob:
+    """Record the Classes type's Additional Actions; what is removed depends on it, so re-validate."""
+    with transaction.atomic(), _saving_changes(job):
+        changed = job.roster_policy != roster_policy
+        job.roster_policy = roster_policy
         job.step = _step_after(job, WizardStep.ACTIONS)
         if changed:
             validation.import_job_validation_start(job=job, phase=ValidationPhase.VALIDATE)

@@ -75,8 +75,8 @@ def password_batch_hash(*, batch: "PasswordBatch", rows) -> int:
     overwrite = job.password_policy == "overwrite"
     hashes = [
         (user_id, make_password(wanted[district_user_id]))
-        for user_id, district_user_id, created_by in users
-        if created_by == job.id or overwrite
+        for user_id, district_user_id, created_by, last_login in users
+        if created_by == job.id or (overwrite and (last_login is None or job.replace_claimed_passwords))
     ]
     target.set_passwords(hashes)
     return len(hashes)

@@ -5,7 +5,9 @@ import io
 from classworks_import.csv_safety import safe_cell
 
 from ..models import ImportChange, ImportIssue, ImportJob
-from ..pipeline.masking import shown_cells
+from ..outcomes import SEVERITY_WORDS
+from ..pipeline.masking import HIDDEN, is_password_heading, password_indexes, shown_cells
+from ..selectors import school_labels
 from ..pipeline.reading import iter_rows
 from ..targets import get_target
 from ..types import get_spec
@@ -18,32 +20,44 @@ def _writer(buffer):
     return csv.writer(buffer, lineterminator="\r\n")
 
 
+ISSUE_CHUNK = 5000
+_ISSUE_COLUMNS = ("row", "severity", "field", "message", "suggestion")
+
+
 def error_report_rows(job: ImportJob):
-    """The original columns of each row with a problem, plus Row, Severity, Field, Problem, Suggestion."""
-    issues: dict[tuple[int | None, int | None], list[ImportIssue]] = {}
-    for issue in ImportIssue.objects.filter(job=job).order_by("file_id", "row", "id").iterator(chunk_size=5000):
-        issues.setdefault((issue.file_id, issue.row), []).append(issue)
+    """The original columns of each row with a problem, plus Row, Severity, Field, Problem, Suggestion.
+
+    Streams: issues are read in row order alongside the file, a chunk at a time, never all at once.
+    """
     sources = sources_for_job(job) if all(f.deleted_at is None for f in job.files.all()) else []
     labels = []
     for s in sources:
         labels += [c for c in s.info.column_labels if c not in labels]
     yield ["File", *labels, *ERROR_REPORT_EXTRA]
-    for (file_id, row), found in issues.items():
-        if row is None:
-            for i in found:
-                yield [i.file.original_name if i.file else "", *[""] * len(labels), "", i.get_severity_display(), i.field, i.message, i.suggestion]
-    password_column = job.field_mapping.get(get_spec(job.import_type).password_field)
+    issues = ImportIssue.objects.filter(job=job)
+    whole_file = issues.filter(row__isnull=True).order_by("file_id", "id").values_list("file__original_name", *_ISSUE_COLUMNS)
+    for name, _, severity, field, message, suggestion in whole_file.iterator(chunk_size=ISSUE_CHUNK):
+        yield [name or "", *[""] * len(labels), "", SEVERITY_WORDS.get(severity, severity), field, message, suggestion]
+    spec = get_spec(job.import_type)
     for source in sources:
         # A report is mailed and shared: passwords never go in it (see pipeline/masking.py).
-        password_indexes = {i for i, label in enumerate(source.info.column_labels) if label == password_column}
+        secret = password_indexes(source.info.column_labels, spec=spec, field_mapping=job.field_mapping)
+        found = issues.filter(file_id=source.file_id, row__isnull=False).order_by("row", "id").values_list(*_ISSUE_COLUMNS)
+        pending = found.iterator(chunk_size=ISSUE_CHUNK)
+        issue = next(pending, None)
         for raw in iter_rows(source.path, source.info):
-            found = issues.get((source.file_id, raw.row))
-            if not found:
+            if issue is None:
+                break  # the rest of the file has no problem: not read
+            while issue is not None and issue[0] < raw.row:
+                issue = next(pending, None)  # a row the file no longer has
+            if issue is None or issue[0] != raw.row:
                 continue
-            by_label = dict(zip(source.info.column_labels, shown_cells(raw.cells, password_indexes)))
+            by_label = dict(zip(source.info.column_labels, shown_cells(raw.cells, secret)))
             cells = [by_label.get(label, "") for label in labels]
-            for i in found:
-                yield [source.info.name, *cells, raw.row, i.get_severity_display(), i.field, i.message, i.suggestion]
+            while issue is not None and issue[0] == raw.row:
+                row, severity, field, message, suggestion = issue
+                yield [source.info.name, *cells, row, SEVERITY_WORDS.get(severity, severity), field, message, suggestion]
+                issue = next(pending, None)
 
 
 def results_report_rows(job: ImportJob):
@@ -51,11 +65,19 @@ def results_report_rows(job: ImportJob):
     yield ["Action", "District ID", "Username", "Field", "Before", "After"]
     created = get_target(get_spec(job.import_type)).created(job=job)
     for district_user_id, username in created.iterator(chunk_size=5000):
-        yield ["created", district_user_id, username, "", "", ""]
-    changes = ImportChange.objects.filter(job=job).select_related("user").order_by("id")
-    for change in changes.iterator(chunk_size=5000):
-        for field, (before, after) in change.changes.items():
-            yield ["updated", change.district_user_id, change.user.username if change.user else "", field, before, after]
+        yield ["New", district_user_id, username, "", "", ""]
+    spec, schools = get_spec(job.import_type), school_labels(district=job.district)
+    # A field fed by a password heading (matched to another field by mistake) keeps its values private.
+    secret = {key for key, label in job.field_mapping.items() if is_password_heading(label, spec=spec, field_mapping=job.field_mapping)}
+    secret |= {spec.by_key[key].stored_column for key in secret if key in spec.by_key}
+    changes = ImportChange.objects.filter(job=job).order_by("id").values_list("district_user_id", "user__username", "changes")
+    for district_user_id, username, changed in changes.iterator(chunk_size=ISSUE_CHUNK):
+        for key, (before, after) in changed.items():
+            if key in secret and key != "password":
+                before, after = HIDDEN if before else before, HIDDEN if after else after
+            else:
+                before, after = spec.display(key, before, schools=schools), spec.display(key, after, schools=schools)
+            yield ["Updated", district_user_id, username or "", spec.field_label(key), before, after]
 
 
 def csv_stream(rows):

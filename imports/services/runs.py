@@ -10,11 +10,13 @@ from django.utils import timezone
 
 from ..dispatch import HASH_PASSWORD_BATCH, RUN_IMPORT, SEND_IMPORT_EMAILS, enqueue_after_commit, enqueue_now
 from ..errors import Refusal
+from ..targets import own_run_target
 from ..models import EmailKind, ImportEmail, ImportJob, ImportStatus, PasswordBatch, PasswordBatchStatus
 from ..targets.base import district_lock
 from .apply import ApplyOutcome, import_job_apply, import_job_complete
 from .passwords import password_batch_hash
 from .sources import ImportOptions, StreamStart, iter_user_rows, sources_for_job
+from .classes import classes_after_users, classes_job_apply, classes_undo_apply
 from .undo import import_undo_apply
 
 logger = logging.getLogger(__name__)
@@ -97,7 +99,9 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
         try:
             # A worker fans password hashing out to other workers; a run in one process hashes inline.
             if job.undo_of_id:  # an undo is a job too: same claim, lock, retries and completion email
-                import_undo_apply(job=job)
+                _undo(job)
+            elif own_run_target(job.import_type):  # a type that writes through a target of its own
+                classes_job_apply(job=job)
             else:
                 outcome = import_job_apply(job=job, hash_inline=not queue_emails).outcome
                 if outcome == ApplyOutcome.HELD:
@@ -105,6 +109,7 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
                 if outcome == ApplyOutcome.PASSWORDS_PENDING:
                     password_batches_dispatch(job=job)
                     return job
+                classes_after_users(job=job)
         except Refusal as exc:
             job.refresh_from_db()
             if job.status == ImportStatus.RUNNING:
@@ -120,6 +125,16 @@ def import_job_run(*, job_id: int, queue_emails: bool = True, retry_failed: bool
     if job.is_finished:
         _queue_completion_email(job, queue_emails)
     return job
+
+
+def _undo(job: ImportJob) -> None:
+    original = job.undo_of
+    if own_run_target(original.import_type):
+        classes_undo_apply(job=job, complete=True)
+        return
+    if original.also_classes:  # the classes first: they name the users the undo disables
+        classes_undo_apply(job=job, complete=False)
+    import_undo_apply(job=job)
 
 
 def _queue_completion_email(job: ImportJob, queue: bool) -> None:
@@ -161,8 +176,11 @@ def password_batches_dispatch(*, job: ImportJob) -> int:
     return len(ids)
 
 
-def _batch_rows(job: ImportJob) -> int:
-    return sum(b.end_index - b.start_index for b in PasswordBatch.objects.filter(job=job).only("start_index", "end_index"))
+def _batch_rows(job: ImportJob, **status) -> int:
+    """The rows the password batches read: a batch's slice ends at the file's last row, not HASH_BATCH_ROWS past its start."""
+    rows = ImportJob.objects.values_list("rows_total", flat=True).get(id=job.id)
+    batches = PasswordBatch.objects.filter(job=job, **status).only("start_index", "end_index")
+    return sum(max(0, min(b.end_index, rows or b.end_index) - b.start_index) for b in batches)
 
 
 def password_batch_run(*, batch_id: int) -> None:
@@ -187,10 +205,11 @@ def password_batch_run(*, batch_id: int) -> None:
     rate = (totals["hashed"] or 0) / totals["seconds"] if totals["seconds"] else 0.0
     ImportJob.objects.filter(id=job.id).update(
         heartbeat_at=timezone.now(),
-        status_note=HASHING_NOTE.format(done=totals["hashed"] or 0, total=_batch_rows(job), rate=rate),
+        status_note=HASHING_NOTE.format(done=_batch_rows(job, status=PasswordBatchStatus.DONE), total=_batch_rows(job), rate=rate),
     )
     if PasswordBatch.objects.filter(job=job).exclude(status=PasswordBatchStatus.DONE).exists():
         return
     if import_job_complete(job=job):
+        classes_after_users(job=job)  # the upload's classes, after its users, before the email says it is done
         job.refresh_from_db()
         _queue_completion_email(job, True)

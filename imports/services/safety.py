@@ -12,6 +12,7 @@ from .. import scheduling
 from ..dispatch import RUN_IMPORT, enqueue_on_commit
 from ..errors import Refusal
 from ..models import ImportJob, ImportStatus
+from ..selectors import school_labels
 from ..targets import get_target
 from ..types import ImportSpec, get_spec
 
@@ -19,6 +20,15 @@ from ..types import ImportSpec, get_spec
 MIN_SCHOOL_STUDENTS = 10
 MIN_CHANGED_USERS = 10
 ERROR_NOT_ON_HOLD = "Only an import on hold can be approved or discarded."
+# What triggered a hold: the district's share, or one school's (the limit applies to each).
+HELD_FOR_DISTRICT = (
+    "Held because {changed} of {existing} existing users ({percent}%) would get a new {fields}, "
+    "over your district's limit of {threshold}%."
+)
+HELD_FOR_SCHOOL = (
+    "Held because at {school}, {affected} of {students} students ({percent}%) would get a new {fields}, "
+    "over your district's limit of {threshold}% for a school{more}."
+)
 
 
 def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
@@ -36,26 +46,39 @@ def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
             share = round(100 * n / students, 1) if students else 0.0
             schools.append({"school": names.get(school_id, "?"), "affected": n, "students": students, "percent": share})
         schools.sort(key=lambda s: -s["percent"])
-    over_school = any(s["percent"] > threshold and s["students"] >= MIN_SCHOOL_STUDENTS for s in schools)
-    school_names = dict(district.schools.values_list("id", "name"))
+    schools_over = [s for s in schools if s["percent"] > threshold and s["students"] >= MIN_SCHOOL_STUDENTS]
+    over_school = bool(schools_over)
+    school_names = school_labels(district=district)
 
     def readable(change: dict) -> dict:
-        """Headings instead of field keys, and school names instead of ids."""
-        fields = {}
-        for column, (before, after) in change["fields"].items():
-            field = spec.field_of_column(column)
-            if field.rule.lookup == "schools":
-                heading, before, after = "School", school_names.get(before, before), school_names.get(after, after)
-            else:
-                heading = field.heading
-            fields[heading] = [str(before or ""), str(after or "")]
+        """Labels instead of field keys, values in words, schools by name and SIS ID."""
+        fields = {
+            spec.field_label(column): [spec.display(column, before, schools=school_names), spec.display(column, after, schools=school_names)]
+            for column, (before, after) in change["fields"].items()
+        }
         return {"district_id": change["district_id"], "fields": fields}
 
+    hold = changed >= MIN_CHANGED_USERS and (percent > threshold or over_school)
+    fields = spec.hold_headings or "name, school or user type"
+    reasons = []
+    if hold and percent > threshold:
+        reasons.append(HELD_FOR_DISTRICT.format(
+            changed=changed, existing=existing, percent=percent, fields=fields, threshold=threshold))
+    if hold and over_school:
+        worst = schools_over[0]  # sorted by share, highest first
+        reasons.append(HELD_FOR_SCHOOL.format(
+            school=worst["school"], affected=worst["affected"], students=worst["students"], percent=worst["percent"],
+            fields=fields, threshold=threshold, more=_more_schools(len(schools_over) - 1)))
     return {
         "existing_users": existing, "changed": changed, "held_fields": spec.hold_headings, "percent": percent, "threshold": threshold,
         "schools": schools[:10], "largest_changes": [readable(c) for c in summary.get("largest_changes", [])],
-        "hold": changed >= MIN_CHANGED_USERS and (percent > threshold or over_school),
+        "hold": hold, "reason": " ".join(reasons),
+        "min_changed": MIN_CHANGED_USERS, "min_school_students": MIN_SCHOOL_STUDENTS,
     }
+
+
+def _more_schools(n: int) -> str:
+    return "" if n <= 0 else f" ({n} more school{'s' if n > 1 else ''} over the limit too)"
 
 
 def import_job_hold_if_needed(*, job: ImportJob) -> bool:

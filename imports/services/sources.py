@@ -7,7 +7,8 @@ from ..pipeline.classify import FILE_WINS
 from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import fixed_for_file, plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
-from ..pipeline.reading import FileInfo, RowStart, iter_rows
+from ..pipeline.normalize import SKIP
+from ..pipeline.reading import FileInfo, RawRow, RowStart, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
 from ..types import USER_DATA, ImportSpec, get_spec
 
@@ -71,6 +72,7 @@ class ImportOptions:
             file_fixed_values={name: dict(values) for name, values in job.file_fixed_values.items()},
             school_mapping={
                 **{k: int(v) for k, v in job.school_mapping.items() if str(v).isdigit() and int(v) in schools},
+                **{k: SKIP for k, v in job.school_mapping.items() if v == SKIP},
                 # A school to be created on submit counts as matched until then (a placeholder id).
                 **{k: NEW_SCHOOL for k in job.new_schools},
             },
@@ -100,7 +102,7 @@ def file_info(import_file: ImportFile) -> FileInfo:
         has_header=import_file.has_header,
         headers=list(import_file.headers) if import_file.has_header else [],
         column_labels=list(labels),
-        sample_rows=[],
+        sample_rows=list(import_file.sample_rows or []),
     )
 
 
@@ -231,7 +233,10 @@ def column_samples(sources: list[Source], limit: int = 3, hidden: set[str] = fro
         labels = source.info.column_labels
         password_indexes = {i for i, label in enumerate(labels) if label in hidden}
         labels = labels[:SAMPLE_COLUMNS]
-        for n, raw in enumerate(iter_rows(source.path, source.info)):
+        # An xlsx's rows were kept at upload: opening the workbook is for the worker, not for a page view.
+        kept = source.info.file_format == "xlsx" and source.info.sample_rows
+        rows = (RawRow(0, cells) for cells in source.info.sample_rows) if kept else iter_rows(source.path, source.info)
+        for n, raw in enumerate(rows):
             if n >= SAMPLE_ROWS:
                 break
             if raw.problem is not None:

@@ -8,7 +8,8 @@ after a crash skips the users already logged, so nothing is done twice.
 
 Never reverted: a field changed again since the import (a later import or a hand edit), which
 is reported as skipped with its current value, and passwords, whose old hash is not kept.
-Created users are disabled, never deleted, so nothing a student did is lost.
+Created users are disabled, never deleted, so nothing a student did is lost. A protected account
+(users.protection: made an administrator since, say) is never disabled or edited: it is listed as skipped.
 """
 from collections import Counter
 
@@ -22,11 +23,12 @@ from ..dispatch import RUN_IMPORT, enqueue_on_commit
 from ..models import ImportChange, ImportJob, ImportStatus, WizardStep
 from ..targets import get_target
 from ..targets.users_undo import (  # noqa: F401  (importable here as before)
-    ACTIVE, ACTIVE_KEY, DISABLED, FIELD_HEADINGS, GROUP_KEY, PASSWORD_KEY, PREVIEW_ITEMS, RECORD_FIELDS, REMOVED, UNDO_BATCH,
-    FieldUndo, UndoPreview,
+    ACTIVE, ACTIVE_KEY, DISABLED, FIELD_HEADINGS, GROUP_KEY, PASSWORD_KEY, PREVIEW_ITEMS, PROTECTED_NOTE, RECORD_FIELDS, REMOVED,
+    REVERTED_FIELDS, UNDO_BATCH, FieldUndo, UndoPreview,
 )
 from ..types import get_spec
 from .apply import ImportAborted, import_job_complete
+from .classes import classes_touched, classes_undo_counts
 from .jobs import ImportError_, import_job_create
 
 UNDOABLE_STATUSES = (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_WARNINGS)
@@ -54,7 +56,9 @@ def _target(job: ImportJob):
 
 def import_undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPreview:
     """What undoing the import would do now: whole counts, and the first `limit` lines of each list."""
-    return _target(job).undo_preview(job=job, limit=limit)
+    preview = _target(job).undo_preview(job=job, limit=limit)
+    preview.counts.update(classes_undo_counts(job=job))
+    return preview
 
 
 def undo_refusal(*, job: ImportJob) -> UndoRefused | None:
@@ -86,7 +90,7 @@ def import_undo_request(*, job: ImportJob, requested_by=None, request=None, now=
     refusal = undo_refusal(job=job)
     if refusal is not None:
         raise refusal
-    users = _target(job).touched(job=job)
+    users = _target(job).touched(job=job) + classes_touched(job=job)
     if not users:
         raise UndoRefused(ERROR_NOTHING_TO_UNDO.format(number=job.number), code="nothing_to_undo")
     try:

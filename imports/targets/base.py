@@ -77,7 +77,16 @@ class WriteTarget:
         return tuple(
             f.stored_column for f in spec.record_fields
             if f.key in given_keys or any(p in given_keys for p in spec.parts_of(f.key))
+            or f.required  # a required field blank in the file is no error when it is stored
         )
+
+    def outside_match_only(self, *, district, keys: list[str]) -> dict[str, dict]:
+        """Keys that find a record the type's match_only leaves out -> its match_only values (none by default)."""
+        return {}
+
+    def signed_in_count(self, ids: set[int]) -> int:
+        """How many of these records' holders have signed in (the preview's claimed passwords; none by default)."""
+        return 0
 
     def fingerprint(self, *, district, columns: tuple[str, ...]) -> str | None:
         """A digest of these stored columns of the district's records (None: not available here)."""

@@ -16,8 +16,13 @@ from django.db.models import Count, Q
 from django.db.models.functions import Length, Lower
 from django.utils import timezone
 
-from ..models import EmailKind, ImportChange, ImportEmail, ImportGroupAddition
-from ..pipeline.classify import NEW, ExistingUser, classify, existing_user_warnings, protected_account_issues
+from users.locks import district_ids_lock, usernames_lock
+from users.protection import PROTECTED_COLUMNS, is_protected, protected_q
+
+from ..models import EmailKind, ImportChange, ImportEmail, ImportGroupAddition, ImportIssue, Severity
+from ..pipeline.classify import (
+    NEW, PASSWORD_OVERWRITE, ExistingUser, classify, existing_user_warnings, protected_account_issues, without_password,
+)
 from ..pipeline.issues import ERROR, WARNING, Issue
 from ..pipeline.masking import mask_value
 from ..pipeline.normalize import STAFF, STUDENT
@@ -30,8 +35,9 @@ USERNAME_TAKEN_BY_ACCOUNT = (
     'Username "{username}" already belongs to an account of this district without a District ID (such as an '
     "administrator's); this row is District ID {district_id}."
 )
-USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is already in use in Classworks.'
-USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Usernames are unique across every district: choose another, or leave the cell blank to have one made."
+# Says nothing of where: a file must not be able to probe which usernames other districts hold.
+USERNAME_TAKEN_ELSEWHERE = 'Username "{username}" is not available.'
+USERNAME_TAKEN_ELSEWHERE_SUGGESTION = "Choose another, or leave the cell blank to have one made."
 
 # Stored values the checks and the preview read whatever the file gives (warnings, the safety hold's counts, examples).
 COLUMNS_READ_BY_CHECKS = frozenset({"user_type", "school_id", "first_name", "last_name", "email"})
@@ -58,15 +64,33 @@ def existing_users_by_district_id(
     found: dict[str, ExistingUser] = {}
     remaining = district_ids
     for key_column in spec.key_columns:
-        columns = (key_column, "id", "district_user_id", "is_district_admin", "is_superuser", *(c for c, _ in only), *record)
-        first_record = 5 + len(only)
+        columns = (key_column, "id", "district_user_id", *PROTECTED_COLUMNS, *(c for c, _ in only), *record)
+        first_record = 6 + len(only)
         positions = {column: first_record + i for i, column in enumerate(record)}  # shared: no dict per user
         for row in base.rows_where_in(_user(), district_id=district.id, column=key_column, values=remaining, columns=columns):
-            if row[0] in found or (only and any(row[5 + i] != value for i, (_, value) in enumerate(only))):
+            if row[0] in found or (only and any(row[6 + i] != value for i, (_, value) in enumerate(only))):
                 continue
-            found[row[0]] = ExistingUser(row[1], row[2], None, bool(row[3] or row[4]), stored=row, positions=positions)
+            protected = is_protected(**dict(zip(PROTECTED_COLUMNS, row[3:6])))
+            found[row[0]] = ExistingUser(row[1], row[2], None, protected, stored=row, positions=positions)
         if len(spec.key_columns) > 1:
             remaining = [k for k in remaining if k not in found]
+    return found
+
+
+def users_outside_match_only(*, district, district_ids: list[str], spec) -> dict[str, dict]:
+    """Keys that find a user of the district whom the type's match_only leaves out (a staff member in
+    Student Demographics) -> that user's values of the match_only columns."""
+    only = tuple(spec.match_only)
+    found: dict[str, dict] = {}
+    remaining = list(dict.fromkeys(district_ids)) if only else []
+    for key_column in spec.key_columns:
+        if not remaining:
+            break
+        for row in base.rows_where_in(_user(), district_id=district.id, column=key_column, values=remaining,
+                                      columns=(key_column, *only)):
+            if row[0] not in found and any(row[1 + i] != spec.match_only[c] for i, c in enumerate(only)):
+                found[row[0]] = dict(zip(only, row[1:]))
+        remaining = [k for k in remaining if k not in found]
     return found
 
 
@@ -231,13 +255,24 @@ class UsersTarget(WriteTarget):
             f.stored_column for f in spec.record_fields
             if f.key in given_keys or f.stored_column in COLUMNS_READ_BY_CHECKS
             or any(p in given_keys for p in spec.parts_of(f.key))
+            or f.required  # a required field blank in the file is no error when it is stored
+        )
+
+    def outside_match_only(self, *, district, keys: list[str]) -> dict[str, dict]:
+        return users_outside_match_only(district=district, district_ids=keys, spec=self.spec)
+
+    def signed_in_count(self, ids: set[int]) -> int:
+        User, ordered = _user(), sorted(ids)
+        return sum(
+            User.objects.filter(id__in=ordered[i:i + base.LOOKUP_BATCH], last_login__isnull=False).count()
+            for i in range(0, len(ordered), base.LOOKUP_BATCH)
         )
 
     def fingerprint_columns(self, given_keys: set[str]) -> tuple[str, ...]:
         """Every stored column a pass's verdicts depend on: the keys, who is protected, the users a type may
         match, and the record columns it compares (a sign-in's last_login or a new password changes none)."""
         spec = self.spec
-        columns = ("id", *spec.key_columns, "is_district_admin", "is_superuser", *spec.match_only,
+        columns = ("id", *spec.key_columns, *PROTECTED_COLUMNS, *spec.match_only,
                    *self.compared_columns(given_keys))
         return tuple(dict.fromkeys(columns))
 
@@ -278,12 +313,16 @@ class UsersTarget(WriteTarget):
         checked, right before they are written, even when the wizard's pass found them new: inserting first
         and catching the unique violation would put the keys in the database server's log.
         """
+        # The Users tab checks a District ID under the same lock: neither writes one the other just gave.
+        district_ids_lock(district_id=job.district_id)
         written = counts["created"] + counts["updated"]
         if self.refresh_statistics(written_since=written - counts["written_at_analyze"]):
             counts["written_at_analyze"] = written
         existing = self.lookup(district=job.district, keys=[r.district_id for r in rows])
         # Decided before this chunk writes: a password it sets must not make an account look claimed.
         login_allowed = self._login_email_allowed(job, rows, existing) if job.email_staff else set()
+        claimed = _claimed_password_ids(job, rows, existing) if options.password_policy == PASSWORD_OVERWRITE else set()
+        password_notices = []
         now = timezone.now()
         new_rows, updates, changes, password_hashes, to_hash, replaced_emails = [], [], [], [], [], []
         for row in rows:
@@ -292,6 +331,11 @@ class UsersTarget(WriteTarget):
                 row.password_deferred = True
             current = existing.get(row.district_id)
             outcome = classify(row, current, conflict_policy=options.conflicts, password_policy=options.password_policy)
+            if outcome.set_password and current is not None and current.id in claimed:
+                if not job.replace_claimed_passwords:
+                    outcome = without_password(outcome)
+                else:
+                    password_notices.append(ImportEmail(job=job, kind=EmailKind.PASSWORD_CHANGED, user_id=current.id))
             if outcome.kind == "conflict":
                 counts["conflicts"] += 1
             if outcome.kind == NEW:
@@ -317,6 +361,11 @@ class UsersTarget(WriteTarget):
             if _staff_email_replaced(current, outcome):
                 replaced_emails.append(changes[-1])
 
+        if new_rows:
+            # Another district's import may have taken a username since validation: checked again under a lock
+            # every import takes before inserting, so the COPY never meets a unique violation.
+            usernames_lock()
+            new_rows = _without_taken_usernames(job, new_rows, counts)
         usernames = self.usernames(job, new_rows)
         self.insert(self.new_users(new_rows, job=job, usernames=usernames, now=now))
         counts["created"] += len(new_rows)
@@ -324,7 +373,7 @@ class UsersTarget(WriteTarget):
         self.set_passwords(password_hashes)
         notices = _email_change_notices(job, replaced_emails)
         self.log_changes(job=job, changes=changes)
-        ImportEmail.objects.bulk_create(notices, ignore_conflicts=True)
+        ImportEmail.objects.bulk_create(notices + password_notices, ignore_conflicts=True)
         if plan_passwords is not None:
             plan_passwords(job=job, indexes=to_hash, starts=batch_starts)
 
@@ -363,9 +412,10 @@ class UsersTarget(WriteTarget):
         base.set_column(_user(), "password", hashes)
 
     def password_owners(self, *, job, district_ids: list[str]):
-        """(id, District ID, the import that created them) of the district's users with these District IDs."""
-        return _user().objects.filter(district=job.district, district_user_id__in=district_ids).values_list(
-            "id", "district_user_id", "created_by_import_id"
+        """(id, District ID, the import that created them, last sign-in) of the district's users with these
+        District IDs that imports may change (protected accounts left out)."""
+        return _user().objects.filter(district=job.district, district_user_id__in=district_ids).exclude(protected_q()).values_list(
+            "id", "district_user_id", "created_by_import_id", "last_login"
         )
 
     def created(self, *, job):
@@ -425,7 +475,7 @@ class UsersTarget(WriteTarget):
             return set()
         unclaimed = Q(created_by_import_id=job.id) | Q(last_login__isnull=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
         return set(
-            _user().objects.filter(unclaimed, id__in=ids, is_district_admin=False, is_superuser=False).values_list("id", flat=True)
+            _user().objects.filter(unclaimed, id__in=ids).exclude(protected_q()).values_list("id", flat=True)
         )
 
 
@@ -438,6 +488,36 @@ def unusable_passwords(count: int) -> list[str]:
     text = base64.urlsafe_b64encode(os.urandom(_UNUSABLE_RANDOM_BYTES * count)).decode("ascii")
     size = _UNUSABLE_RANDOM_BYTES * 4 // 3
     return [UNUSABLE_PASSWORD_PREFIX + text[i:i + size] for i in range(0, size * count, size)]
+
+
+def _claimed_password_ids(job, rows, existing: dict) -> set[int]:
+    """Matched users with a file password who have signed in (not made by this job): their holder owns the password."""
+    ids = [existing[r.district_id].id for r in rows if r.password and r.district_id in existing]
+    if not ids:
+        return set()
+    return set(
+        _user().objects.filter(id__in=ids, last_login__isnull=False).exclude(created_by_import_id=job.id)
+        .values_list("id", flat=True)
+    )
+
+
+def _without_taken_usernames(job, rows, counts: Counter) -> list:
+    """The rows whose given username is still free; each of the others is an error of the run, not written."""
+    given = [r.values["username"] for r in rows if r.values.get("username")]
+    owners = username_owners(usernames=given) if given else {}
+    taken = [r for r in rows if r.values.get("username") and r.values["username"].lower() in owners]
+    if not taken:
+        return rows
+    files = dict(job.files.values_list("original_name", "id"))
+    ImportIssue.objects.bulk_create([
+        ImportIssue(job=job, file_id=files.get(r.file), row=r.row, field="username", code="username_taken",
+                    severity=Severity.ERROR, message=USERNAME_TAKEN_ELSEWHERE.format(username=r.values["username"]),
+                    suggestion=USERNAME_TAKEN_ELSEWHERE_SUGGESTION)
+        for r in taken
+    ])
+    counts["username_taken"] += len(taken)
+    skipped = {id(r) for r in taken}
+    return [r for r in rows if id(r) not in skipped]
 
 
 def _login_rows(rows):

@@ -3,7 +3,8 @@ changed, take back its custom-group additions (imports/services/undo.py runs it 
 
 Never reverted: a field changed again since the import (a later import or a hand edit), which
 is reported as skipped with its current value, and passwords, whose old hash is not kept.
-Created users are disabled, never deleted, so nothing a student did is lost.
+Created users are disabled, never deleted, so nothing a student did is lost. A protected account
+(users.protection: made an administrator since, say) is never disabled or edited: it is listed as skipped.
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,8 +12,10 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
+from users.protection import PROTECTED_COLUMNS, is_protected, protected_q
+
 from ..models import ImportChange, ImportGroupAddition, ImportJob
-from ..types import SPECS
+from ..types import CHANGE_HEADINGS, SPECS, get_spec
 from . import base
 
 UNDO_BATCH = 2000  # users looked at and written at a time
@@ -23,12 +26,12 @@ GROUP_KEY = "custom_group"
 PASSWORD_KEY = "password"
 # Words, not True/False, so the details page and the results report read without a legend.
 ACTIVE, DISABLED, REMOVED = "active", "disabled", "(removed)"
+PROTECTED_NOTE = " (an account that imports cannot change)"
 # Every import type's stored columns: an undo puts back what any type's import changed.
 RECORD_FIELDS = tuple(dict.fromkeys(column for spec in SPECS for column in spec.record_columns))
-FIELD_HEADINGS = {
-    **{f.stored_column: f.heading for spec in reversed(SPECS) for f in spec.fields},
-    "school_id": "School", ACTIVE_KEY: "Active", GROUP_KEY: "Custom group", PASSWORD_KEY: "Password",
-}
+# A full-roster sync disables and enables users (imports/services/roster.py): its undo puts Active back too.
+REVERTED_FIELDS = (*RECORD_FIELDS, ACTIVE_KEY)
+FIELD_HEADINGS = CHANGE_HEADINGS
 
 
 @dataclass
@@ -97,7 +100,7 @@ def _field_undos(original: ImportJob, *, lock: bool = False, undo_job: ImportJob
         users = _user().objects.filter(district_id=original.district_id, id__in=user_ids)
         if lock:
             users = users.select_for_update()
-        current = {row["id"]: row for row in users.values("id", *RECORD_FIELDS)}
+        current = {row["id"]: row for row in users.values("id", *dict.fromkeys((*REVERTED_FIELDS, *PROTECTED_COLUMNS)))}
         decided: dict[int, FieldUndo] = {}
         firsts: dict[tuple[int, str], object] = {}
         for user_id, district_user_id, changes in batch:
@@ -108,27 +111,37 @@ def _field_undos(original: ImportJob, *, lock: bool = False, undo_job: ImportJob
                 if key == PASSWORD_KEY:
                     undo.password_kept = True
                     continue
-                if key not in RECORD_FIELDS:
+                if key not in REVERTED_FIELDS:
                     continue
+                if key == ACTIVE_KEY:  # logged in words, stored as a flag
+                    before, after = before == ACTIVE, after == ACTIVE
                 # A re-run may log a user twice: the earliest before and the latest after hold.
                 before = firsts.setdefault((user_id, key), before)
                 undo.reverts.pop(key, None)
                 undo.skipped.pop(key, None)
                 now = current[user_id][key]
                 # A school deleted since cannot be gone back to: the field stays, listed as skipped.
-                if not _same(now, after) or (key == "school_id" and before is not None and before not in school_ids):
+                if _is_protected(current[user_id]) or not _same(now, after) or (key == "school_id" and before is not None and before not in school_ids):
                     undo.skipped[key] = (after, now)
                 else:
                     undo.reverts[key] = (now, before)
         yield list(decided.values()), current
 
 
+def _is_protected(stored: dict) -> bool:
+    return is_protected(**{c: stored[c] for c in PROTECTED_COLUMNS})
+
+
 def _logged(undo_job: ImportJob):
     return ImportChange.objects.filter(job=undo_job).values("user_id")
 
 
-def _created_to_disable(original: ImportJob):
+def _created_active(original: ImportJob):
     return _user().objects.filter(district_id=original.district_id, created_by_import=original, is_active=True)
+
+
+def _created_to_disable(original: ImportJob):
+    return _created_active(original).exclude(protected_q())
 
 
 def _group_additions_present(original: ImportJob, user_ids=None):
@@ -150,17 +163,17 @@ def _touched_users(original: ImportJob):
     )
 
 
-def _display(key: str, value, school_names: dict) -> str:
-    if key == "school_id":
-        return school_names.get(value, "") if value is not None else ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    return "" if value is None else str(value)
+def _school_labels(job: ImportJob) -> dict[int, str]:
+    """School id -> "Name (SIS ID)", as imports.selectors.school_labels names them (not imported: it imports this package)."""
+    return {s.id: str(s) for s in job.district.schools.only("id", "name", "sis_id")}
 
 
 def undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPreview:
     """What undoing the import would do now: whole counts, and the first `limit` lines of each list."""
-    school_names = dict(job.district.schools.values_list("id", "name"))
+    spec, schools = get_spec(job.import_type), _school_labels(job)
+
+    def shown(key, value) -> str:
+        return spec.display(key, value, schools=schools)
     counts = Counter()
     reverts, skipped, passwords = [], [], []
     for undos, _ in _field_undos(job):
@@ -172,17 +185,22 @@ def undo_preview(*, job: ImportJob, limit: int = PREVIEW_ITEMS) -> UndoPreview:
             for key, (now, before) in undo.reverts.items():
                 if len(reverts) < limit:
                     reverts.append({
-                        "district_user_id": undo.district_user_id, "field": FIELD_HEADINGS[key],
-                        "current": _display(key, now, school_names), "before": _display(key, before, school_names),
+                        "district_user_id": undo.district_user_id, "field": spec.field_label(key),
+                        "current": shown(key, now), "before": shown(key, before),
                     })
             for key, (after, now) in undo.skipped.items():
                 if len(skipped) < limit:
                     skipped.append({
-                        "district_user_id": undo.district_user_id, "field": FIELD_HEADINGS[key],
-                        "after": _display(key, after, school_names), "current": _display(key, now, school_names),
+                        "district_user_id": undo.district_user_id, "field": spec.field_label(key),
+                        "after": shown(key, after), "current": shown(key, now),
                     })
             if undo.password_kept and len(passwords) < limit:
                 passwords.append(undo.district_user_id)
+    for district_user_id in _created_active(job).filter(protected_q()).order_by("id").values_list("district_user_id", flat=True):
+        counts["skipped"] += 1
+        if len(skipped) < limit:
+            skipped.append({"district_user_id": district_user_id or "", "field": FIELD_HEADINGS[ACTIVE_KEY],
+                            "after": ACTIVE, "current": ACTIVE + PROTECTED_NOTE})
     to_disable = _created_to_disable(job)
     counts["disabled"] = to_disable.count()
     disable = list(to_disable.order_by("id").values("district_user_id", "first_name", "last_name", "username")[:limit])
@@ -229,7 +247,7 @@ def _undo_changed_users(job: ImportJob, original: ImportJob):
         updates, records = [], []
         for undo in undos:
             if undo.reverts:
-                final = {key: current[undo.user_id][key] for key in RECORD_FIELDS}
+                final = {key: current[undo.user_id][key] for key in REVERTED_FIELDS}
                 final.update({key: before for key, (_, before) in undo.reverts.items()})
                 updates.append((undo.user_id, final))
             change = {key: [_logged_value(now), before] for key, (now, before) in undo.reverts.items()}
@@ -256,22 +274,26 @@ def _undo_created_users(job: ImportJob, original: ImportJob):
     while True:
         batch = list(
             created.select_for_update().filter(id__gt=after_id)
-            .order_by("id").values_list("id", "district_user_id", "is_active")[:UNDO_BATCH]
+            .order_by("id").values_list("id", "district_user_id", "is_active", *PROTECTED_COLUMNS)[:UNDO_BATCH]
         )
         if not batch:
             return
         counts = Counter()
         after_id = batch[-1][0]
         removals = _group_removals_for(original, [b[0] for b in batch])
-        to_disable = [user_id for user_id, _, active in batch if active]
-        counts["disabled"] += _user().objects.filter(id__in=to_disable, is_active=True).update(is_active=False)
+        protected = {b[0] for b in batch if is_protected(**dict(zip(PROTECTED_COLUMNS, b[3:])))}
+        to_disable = [b[0] for b in batch if b[2] and b[0] not in protected]
+        counts["disabled"] += _user().objects.filter(id__in=to_disable, is_active=True).exclude(protected_q()).update(is_active=False)
         records = []
-        for user_id, district_user_id, active in batch:
-            change = {ACTIVE_KEY: [ACTIVE, DISABLED]} if active else {}
+        for user_id, district_user_id, active, *_ in batch:
+            change = {ACTIVE_KEY: [ACTIVE, DISABLED]} if active and user_id not in protected else {}
+            skipped = {ACTIVE_KEY: [DISABLED, ACTIVE + PROTECTED_NOTE]} if active and user_id in protected else {}
+            counts["skipped"] += bool(skipped)
             if user_id in removals:
                 change.update(_group_change(removals[user_id]))
-            if change:
-                records.append(ImportChange(job=job, user_id=user_id, district_user_id=district_user_id or "", changes=change))
+            if change or skipped:
+                records.append(ImportChange(job=job, user_id=user_id, district_user_id=district_user_id or "",
+                                            changes=change, skipped=skipped))
         counts["users"] += len(records)
         counts["group_removals"] += _remove_from_groups(removals)
         ImportChange.objects.bulk_create(records, batch_size=UNDO_BATCH)

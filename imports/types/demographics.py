@@ -17,6 +17,11 @@ from .spec import ImportSpec
 from .steps import WizardStep
 
 ERROR_NO_STUDENT = "There is no student with this District ID ({district_id})."
+WARNING_NOT_A_STUDENT = (
+    "District ID {district_id} is a staff member in Classworks, not a student: Student Demographics updates "
+    "students only, so this row is skipped."
+)
+NOT_A_STUDENT_SUGGESTION = "Nothing to do unless the District ID is wrong; the row is counted as skipped."
 NO_STUDENT_SUGGESTION = (
     "This import only updates students already in Classworks: check the ID, or add the student with a User Data import first."
 )
@@ -143,6 +148,10 @@ STUDENT_DEMOGRAPHICS = ImportSpec(
     match_only={"user_type": STUDENT},
     unmatched=lambda district_id: Invalid(
         "no_student", ERROR_NO_STUDENT.format(district_id=district_id), NO_STUDENT_SUGGESTION,
+    ),
+    # A demographics file often lists staff too (OneRoster's demographics.csv covers every user).
+    outside_match_only=lambda district_id, stored: Invalid(
+        "not_a_student", WARNING_NOT_A_STUDENT.format(district_id=district_id), NOT_A_STUDENT_SUGGESTION,
     ),
     # No School Mapping and no Additional Actions: passwords, groups and emails do not apply.
     # Value mapping of coded fields is its own step, right after Map Fields; validation starts on leaving it.

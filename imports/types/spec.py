@@ -10,6 +10,9 @@ from ..pipeline.fields import Field, heading_index, normalize_heading, register_
 from ..pipeline.normalize import Invalid
 from .steps import WizardStep
 
+# Columns a change log may hold besides the fields (an undo's own entries).
+OTHER_LABELS = {"is_active": "Active", "custom_group": "Custom group", "password": "Password"}
+
 
 @dataclass(frozen=True)
 class ImportSpec:
@@ -33,6 +36,9 @@ class ImportSpec:
     # When set, a row whose key finds no user is this error (called with the key), and the type
     # never creates a user; when None, an unknown key is a new user.
     unmatched: Callable[[str], Invalid] | None = None
+    # When set, a row whose key finds a user that match_only leaves out (staff, for a type of students) is
+    # skipped with this warning, called with the key and that user's match_only values.
+    outside_match_only: Callable[[str, dict], Invalid] | None = None
 
     # Derived once from the fields, so no list is written out twice.
     by_key: dict[str, Field] = field(init=False, repr=False, compare=False)
@@ -147,6 +153,34 @@ class ImportSpec:
 
     def heading(self, key: str) -> str:
         return self.by_key[key].heading
+
+    # --- Words for people: change lists, reports, history and emails ---
+
+    @cached_property
+    def by_column(self) -> dict[str, Field]:
+        return {f.stored_column: f for f in self.fields if not f.part_of}
+
+    def field_label(self, key: str) -> str:
+        """A field's name for people, from its key or its stored column ("school_id" is "School")."""
+        field = self.by_key.get(key) or self.by_column.get(key)
+        if field is None:
+            return OTHER_LABELS.get(key, key.replace("_", " ").capitalize())
+        return "School" if field.rule.lookup == "schools" else field.heading
+
+    def display(self, key: str, value, *, schools: Mapping | None = None) -> str:
+        """A stored value as people read it: Yes/No, "Kindergarten", the school's name with its SIS ID; "" for none."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        field = self.by_key.get(key) or self.by_column.get(key)
+        if field is not None and field.rule.lookup == "schools":
+            return (schools or {}).get(value) or (schools or {}).get(str(value)) or str(value)
+        if field is not None and field.rule.coding is not None:
+            labels, separator = dict(field.rule.coding.choices), field.rule.coding.separator
+            parts = str(value).split(separator) if separator else [str(value)]
+            return ", ".join(labels.get(p, p) for p in parts)
+        return str(value)
 
     def headings_of(self, mapping: Mapping[str, str]) -> list[tuple[str, str]]:
         """(heading, value) for each known field of a stored mapping, in the mapping's order."""

@@ -19,7 +19,7 @@ def _is_staff(values: dict) -> bool:
 def _school_unmatched(value: str) -> Invalid:
     return Invalid(
         "school_unmapped", f'School "{value}" is not matched to a school of the district.',
-        "Match it on the School Mapping step, or add the school under Manage Classworks → Schools.",
+        "Match it to a school on the School Mapping step, or add it there with Create school.",
     )
 
 

@@ -12,7 +12,7 @@ from users.services import audit_event_record
 
 from .. import selectors
 from ..errors import Refusal
-from ..models import EmailKind, EmailStatus, ImportChange, ImportStatus
+from ..models import BundleRole, EmailKind, EmailStatus, ImportChange, ImportStatus
 from ..services import jobs, safety
 from ..types import get_spec
 from .wizard import value_mapping_lines
@@ -47,17 +47,22 @@ def detail(request, number: int):
         return redirect(f"imports:{job.step}" if job.step != "upload" else "imports:fields", number=job.number)
     page = Paginator(selectors.import_issues(job=job), 50).get_page(request.GET.get("page"))
     created = job.created_users.order_by("id").values("district_user_id", "username", "first_name", "last_name")[:CHANGES_SHOWN]
-    changes = ImportChange.objects.filter(job=job).order_by("id")[:CHANGES_SHOWN]
+    changes = selectors.import_change_lines(job=job, limit=CHANGES_SHOWN)
+    audit_event_record(action=AuditAction.VIEW_IMPORT, request=request, job=job)
     emails = {
         "login_sent": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.SENT).count(),
         "login_failed": job.emails.filter(kind=EmailKind.LOGIN, status=EmailStatus.FAILED).count(),
         "notices": job.emails.filter(kind=EmailKind.EMAIL_CHANGED).count(),
         "notices_sent": job.emails.filter(kind=EmailKind.EMAIL_CHANGED, status=EmailStatus.SENT).count(),
     }
+    files = list(job.files.all())
+    # A corrected copy is shown beside the original it replaced, not as one more file.
+    file_pairs = [(f, next((c for c in files if c.corrected_from_id == f.id), None)) for f in files if not f.corrected_from_id]
     return render(request, "imports/detail.html", {
         "job": job, "tab": "import", "counts": job.counts or job.validation_summary.get("counts", {}),
+        "spec": get_spec(job.import_type),
         "groups": selectors.import_issue_groups(job=job), "page": page, "created": created, "changes": changes,
-        "files": job.files.all(), "emails": emails,
+        "files": files, "file_pairs": file_pairs, "emails": emails, "bundle_files": job.files.exclude(bundle_role=BundleRole.MEMBER),
         "mapping": get_spec(job.import_type).headings_of(job.field_mapping),
         "fixed": get_spec(job.import_type).headings_of(job.fixed_values),
         "file_fixed": get_spec(job.import_type).headings_of_files(job.file_fixed_values),

@@ -2,7 +2,9 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from users.models import AuditAction
 from users.permissions import district_admin_required
+from users.services import audit_event_record
 
 from ..errors import Refusal
 from ..services import undo as undo_service
@@ -23,6 +25,8 @@ def undo(request, number: int):
         return redirect("imports:detail", number=started.number)
     refusal = undo_service.undo_refusal(job=job)
     preview = None if refusal and refusal.code in ("undo_of_undo", "not_finished") else undo_service.import_undo_preview(job=job)
+    if preview is not None:
+        audit_event_record(action=AuditAction.VIEW_UNDO_PREVIEW, request=request, job=job)
     return render(request, "imports/undo.html", {
         "job": job, "tab": "import", "refusal": refusal, "preview": preview,
         "existing": job.live_undo, "limit": undo_service.PREVIEW_ITEMS,

@@ -25,3 +25,23 @@
     });
   });
 })();
+
+// A box that scrolls sideways (a wide table on a phone) must be reachable by keyboard to scroll it.
+(function () {
+  "use strict";
+  function mark() {
+    document.querySelectorAll(".table-wrap, .steps, .tabs").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        if (!box.hasAttribute("tabindex")) {
+          box.setAttribute("tabindex", "0");
+          box.setAttribute("data-scroll-marked", "1");
+        }
+      } else if (box.getAttribute("data-scroll-marked")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-marked");
+      }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+})();

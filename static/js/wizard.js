@@ -2,14 +2,10 @@
 (function () {
   "use strict";
 
-  // Submit and Close X must not run twice on a double click.
+  // Submit must not run twice on a double click (Close X asks on its own page).
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       var button = event.submitter;
-      if (button && button.getAttribute("data-confirm") && !window.confirm(button.getAttribute("data-confirm"))) {
-        event.preventDefault();
-        return;
-      }
       if (form.getAttribute("data-submitted")) {
         event.preventDefault();
         return;
@@ -20,6 +16,48 @@
     });
   });
 
+  // Create New Import: the step bar follows the chosen type at once.
+  var typeChoice = document.getElementById("id_import_type");
+  if (typeChoice) {
+    typeChoice.addEventListener("change", function () {
+      document.querySelectorAll("ol.steps[data-type]").forEach(function (bar) {
+        bar.hidden = bar.getAttribute("data-type") !== typeChoice.value;
+      });
+    });
+  }
+
+  // Map Fields: back on the line of the field just matched or unmatched, focus its next control
+  // (Unmatch after a Match, the column list after an Unmatch), not the top of the page.
+  var target = window.location.hash.indexOf("#field-") === 0 && document.getElementById(window.location.hash.slice(1));
+  if (target) {
+    var next = target.querySelector("button.unmatch") || target.querySelector(".pair-select select") || target.querySelector("button");
+    // After load: the browser's own scroll to the fragment would otherwise take the focus back.
+    if (next) { window.addEventListener("load", function () { window.setTimeout(function () { next.focus(); }, 0); }); }
+  }
+
+  // The pair a Match would make, shown before it is made.
+  function showPair(text) {
+    var out = document.getElementById("picked-pair");
+    if (out) { out.textContent = text; }
+  }
+  document.querySelectorAll(".pair-select select").forEach(function (select) {
+    select.addEventListener("change", function () {
+      var chosen = select.parentNode.querySelector(".pair-chosen");
+      if (chosen) { chosen.textContent = select.value ? select.getAttribute("data-field") + " \u2190 " + select.value : ""; }
+    });
+  });
+  var matchForm = document.getElementById("match-form");
+  if (matchForm) {
+    matchForm.addEventListener("change", function () {
+      var field = matchForm.querySelector("input[name=field]:checked");
+      var column = matchForm.querySelector("input[name=column]:checked");
+      if (field || column) {
+        var name = field ? field.parentNode.querySelector(".field-label").textContent : "(pick a field)";
+        showPair("To match: " + name + " \u2190 " + (column ? column.value : "(pick a column)"));
+      }
+    });
+  }
+
   // Map Fields: clicking anywhere on a line picks its radio button.
   document.querySelectorAll(".choice-list .choice").forEach(function (line) {
     line.addEventListener("click", function (event) {
@@ -27,6 +65,7 @@
       var radio = line.querySelector("input[type=radio]");
       if (radio) {
         radio.checked = true;
+        radio.dispatchEvent(new Event("change", { bubbles: true }));
         line.parentNode.querySelectorAll(".choice").forEach(function (l) { l.classList.remove("picked"); });
         line.classList.add("picked");
       }

@@ -1,13 +1,14 @@
 """The one pass that validates every row and previews what the import will do under the chosen options."""
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 
 from schools.models import District
 
 from ...pipeline.classify import NEW, ExistingUser, Outcome, unmatched_key_issues
 from ...targets import get_target
-from ...pipeline.issues import ERROR, Issue
+from ...pipeline.issues import ERROR, WARNING, Issue
 from ...pipeline.masking import mask_issues, mask_text, mask_value
 from ..duplicates import duplicate_check
 from ..passwords import password_issues
@@ -70,9 +71,15 @@ def validate_import(
     labels_cache: dict[str, dict] = {}
     # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
+    blank_codes = _blank_codes(options.spec)
+    password_users: set[int] = set()
     for batch in _batched(iter_user_rows(sources, options, keep_skipped=True) if rows is None else rows, BATCH_ROWS):
         rows = [row for _, row in batch if not row.skipped]
+        for row in rows:
+            if row.issues and row.district_id:
+                _park_blanks(row, blank_codes)
         lookup.load([r for r in rows if not r.has_error])
+        outside = _outside_match_only(target, lookup, rows)
         batch_issues: list[Issue] = []
         for source, row in batch:
             counts["rows"] += 1
@@ -82,7 +89,13 @@ def validate_import(
             labels = labels_cache.get(source.info.name)
             if labels is None:
                 labels = labels_cache[source.info.name] = _labels(source, options)
+            if outside and row.district_id in outside and row.district_id not in lookup.users:
+                counts["skipped"] += 1  # a user this type never touches (staff in Student Demographics): skipped
+                emit([_outside_warning(row, outside[row.district_id], options.spec, labels)])
+                continue
             outcome = existing = None
+            if row.issues:
+                _settle_blanks(row, None if row.has_error else lookup.users.get(row.district_id), blank_codes)
             if not row.has_error:
                 # Every row runs every check once: there is no second, cheaper statement of them.
                 existing = lookup.users.get(row.district_id)
@@ -93,6 +106,8 @@ def validate_import(
                     row.issues += _matched_twice(matched, row, existing, labels)
                 if not row.has_error:
                     outcome = target.compare(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
+                    if row.password and existing is not None and not existing.protected:
+                        password_users.add(existing.id)
             found = duplicates.add(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get(key_field, ""),
                 email=row.values.get(warned) if warned else None, email_column=labels.get(warned, ""),
@@ -121,7 +136,55 @@ def validate_import(
     result.duplicates += len(late)
     _uncount(counts, duplicates.drain_uncounted())
     emit(late)
+    result.claimed_passwords = target.signed_in_count(password_users)
     return result
+
+
+def _outside_match_only(target, lookup, rows) -> dict[str, dict]:
+    """For a type that skips the users its match_only leaves out, the keys of the batch that find one."""
+    spec = target.spec
+    if spec.outside_match_only is None or not spec.match_only:
+        return {}
+    keys = [r.district_id for r in rows if r.district_id and r.district_id not in lookup.users]
+    return target.outside_match_only(district=lookup.district, keys=keys) if keys else {}
+
+
+def _outside_warning(row, stored: dict, spec, labels: dict) -> Issue:
+    """The type's warning for a row whose user it leaves alone (a staff member in Student Demographics)."""
+    found = spec.outside_match_only(row.district_id, stored)
+    return Issue(WARNING, found.code, found.message, found.suggestion,
+                 row=row.row, column=labels.get(spec.match_field, ""), field=spec.match_field, file=row.file)
+
+
+PARKED = "parked"  # a required field's blank, held back until the row's user is looked up
+
+
+def _blank_codes(spec) -> dict[str, tuple[str, str]]:
+    """The code of each required field's blank -> (field key, stored column): a blank a stored value may cover."""
+    return {
+        f.rule.blank.code: (f.key, f.stored_column) for f in spec.record_fields
+        if f.required and f.rule.blank is not None
+    }
+
+
+def _park_blanks(row, blank_codes: dict) -> None:
+    """Hold back the row's required blanks, so a row that has no other error is looked up."""
+    if any(blank_codes.get(i.code, ("",))[0] == i.field for i in row.issues if i.is_error):
+        row.issues = [
+            replace(i, severity=PARKED) if i.is_error and blank_codes.get(i.code, ("",))[0] == i.field else i
+            for i in row.issues
+        ]
+
+
+def _settle_blanks(row, existing: ExistingUser | None, blank_codes: dict) -> None:
+    """A blank never erases: a required field blank in the file but stored for the matched user is no error.
+    For a new user, one with nothing stored, or a row with other errors, the blank is an error again."""
+    if any(i.severity == PARKED for i in row.issues):
+        row.issues = [
+            i if i.severity != PARKED else replace(i, severity=ERROR)
+            for i in row.issues
+            if i.severity != PARKED or existing is None or existing.values.get(blank_codes[i.code][1]) in (None, "")
+        ]
 
 
 class _NoDuplicates:

@@ -26,6 +26,8 @@ class ValidationResult:
     affected_by_school: Counter = field(default_factory=Counter)
     largest_changes: list = field(default_factory=list)
     duplicates: int = 0  # problems the within-file duplicate check found (a pure function of the rows)
+    # Matched users with a file password who already sign in: "Also replace the passwords of N people".
+    claimed_passwords: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -37,7 +39,7 @@ class ValidationResult:
         return {
             "rows": c["rows"], "created": c["created"], "updated": c["updated"],
             "unchanged": c["rows"] - c["error_rows"] - c["skipped"] - c["created"] - c["updated"],
-            "conflicts": c["conflict"], "errors": c["errors"], "warnings": c["warnings"],
+            "skipped": c["skipped"], "conflicts": c["conflict"], "errors": c["errors"], "warnings": c["warnings"],
         }
 
     def summary(self) -> dict:
@@ -47,6 +49,7 @@ class ValidationResult:
             "affected_by_school": {str(k): v for k, v in self.affected_by_school.items()},
             "largest_changes": self.largest_changes,
             "duplicates": self.duplicates,
+            "claimed_passwords": self.claimed_passwords,
         }
 
 

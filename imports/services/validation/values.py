@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 
 from ...models import ImportCodedValue, ImportFile, ImportJob, ImportSchoolValue
+from ...pipeline.masking import password_indexes, row_passwords
 from ...pipeline.normalize import Invalid
 from ...pipeline.reading import iter_rows
 from ..sources import ImportOptions, Source, sources_for_job
@@ -63,20 +64,25 @@ def file_value_counts(
                     coded[f.key][part] = coded[f.key].get(part, 0) + rows_of(source)
         if index is None and not columns:
             continue
-        password_index = plan.indexes.get(spec.password_field) if spec.password_field else None
+        # Every password column (pipeline/masking.py): a value equal to one of the row's is never listed,
+        # and a column with a password heading is never listed at all.
+        secret_indexes = password_indexes(source.info.column_labels, spec=spec, field_mapping=options.field_mapping)
+        if index in secret_indexes:
+            index = None
+        columns = [(f, i) for f, i in columns if i not in secret_indexes]
         for raw in iter_rows(source.path, source.info):
             rows += 1
             cells, n = raw.cells, len(raw.cells)
-            secret = cells[password_index] if password_index is not None and password_index < n else None
+            secret = row_passwords(cells, secret_indexes)
             if index is not None and not isinstance(schools, str):
                 value = cells[index].strip() if index < n else ""
-                if value and value != secret:  # a password is never listed on School Mapping
+                if value and value not in secret:  # a password is never listed on School Mapping
                     schools[value] = schools.get(value, 0) + 1
                     if limit_schools and len(schools) > MAX_SCHOOL_VALUES:
                         schools = ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels[school_key], limit=MAX_SCHOOL_VALUES)
             for f, i in columns:
                 value = cells[i].strip() if i < n else ""
-                if not value or value == secret:  # a password is never listed
+                if not value or value in secret:  # a password is never listed
                     continue
                 parts = verdicts.get((f.key, value))
                 if parts is None:

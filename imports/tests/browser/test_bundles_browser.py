@@ -68,7 +68,7 @@ def test_a_bundle_walks_the_wizard_and_imports_every_student_and_staff_member(pa
     # Review: the rows not imported are counted.
     page.wait_for_url(f"**/imports/{job.number}/review/")
     expect(page.locator("#bundle-not-imported")).to_contain_text(not_imported)
-    expect(page.locator("#review-created")).to_have_text(str(len(expected)))
+    expect(page.locator("#count-new")).to_have_text(str(len(expected)))
     screenshot(page, f"bundle-{bundle}-02-review")
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(f"**/imports/{job.number}/")

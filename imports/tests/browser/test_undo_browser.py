@@ -69,7 +69,7 @@ def test_undo_an_import_that_created_50_and_changed_20(page, sign_in, screenshot
     page.get_by_role("button", name=f"Undo import {wrong.number}").click()
     undo_job = ImportJob.objects.get(undo_of=wrong)
     page.wait_for_url(f"**/imports/{undo_job.number}/")
-    expect(page.locator(".status-text")).to_have_text("Completed with warnings")
+    expect(page.locator(".status-text")).to_have_text("Completed with cautions")
     expect(page.locator("#undo")).to_contain_text(f"Undo of import {wrong.number}")
     done_skipped = page.locator("#undo-skipped tbody tr")
     expect(done_skipped).to_have_count(1)

@@ -64,7 +64,7 @@ def test_value_mapping_and_create_school_through_the_wizard(page, sign_in, scree
     page.wait_for_url(f"**/imports/{job.number}/actions/")
     page.get_by_role("button", name="Next").click()
     page.wait_for_url(f"**/imports/{job.number}/review/")
-    expect(page.locator("#review-skipped")).to_have_text("1")
+    expect(page.locator("#count-skipped")).to_have_text("1")
     expect(page.locator("#review-values")).to_contain_text("Grade “13” → 12")
     expect(page.locator(".review-list")).to_contain_text("new school Ninth Street MS (NEW-9)")
     screenshot(page, "values-02-review")

@@ -150,9 +150,9 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors,
     held_worker()
     # The shared email is a warning, shown with the yellow caution sign; Next is offered.
     warning = page.locator(".alert-warning")
-    expect(warning).to_contain_text(re.compile("\u26a0 \\d+ warnings?"))
+    expect(warning).to_contain_text(re.compile("\u26a0 \\d+ cautions?"))
     expect(warning).to_have_css("background-color", WARNING_YELLOW)
-    expect(page.locator(".issue-groups .badge-warning")).to_have_text("\u26a0 Warning")
+    expect(page.locator(".issue-groups .badge-warning")).to_have_text("\u26a0 Caution")
     expect(page.locator(".issue-groups")).to_contain_text("same email address is on more than one row")
     screenshot(page, "walk-08-validate")
     page.get_by_role("button", name="Next").click()
@@ -186,7 +186,7 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors,
     page.get_by_role("link", name="Import", exact=True).click()
     row = page.locator("#history tbody tr", has_text="First Street ES Student File")
     expect(row).to_contain_text("User Data")
-    expect(row).to_contain_text("Completed with warnings")
+    expect(row).to_contain_text("Completed with cautions")
     screenshot(page, "walk-12-history", phone=True)
     row.get_by_role("link", name=str(job.number), exact=True).click()
     page.wait_for_url(f"**/imports/{job.number}/")
@@ -199,12 +199,7 @@ def test_the_whole_wizard_by_clicking(page, sign_in, screenshot, browser_errors,
 def test_a_file_with_errors_stops_at_validate_and_close_x_ends_it(page, sign_in, screenshot, browser_errors, tmp_path, district, admin):
     make_school(district, sis_id="101", name="First Street ES")
     dialogs = []
-
-    def accept(dialog):
-        dialogs.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", accept)
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     sign_in("dadmin")
     _upload(page, tmp_path, "grade13.csv", GRADE_13_FILE, description="Bad grades")
     job = ImportJob.objects.get(district=district)
@@ -223,9 +218,11 @@ def test_a_file_with_errors_stops_at_validate_and_close_x_ends_it(page, sign_in,
     expect(page.get_by_role("button", name="Next")).to_have_count(0)
     screenshot(page, "errors-01-validate")
 
-    page.get_by_role("button", name="Close X").click()
+    page.get_by_role("link", name="Close X").click()  # a page asks first, with or without JavaScript
+    expect(page.get_by_role("heading", name=f"Close import {job.number}?")).to_be_visible()
+    page.get_by_role("button", name="Close the import").click()
     page.wait_for_url("**/imports/")
-    assert dialogs == ["Close this import? Its file will be deleted."]
+    assert dialogs == []  # the page asked, not a pop-up
     expect(page.locator(".messages")).to_contain_text("was closed and its file deleted.")
     assert not ImportJob.objects.filter(id=job.id).exists()
     screenshot(page, "errors-02-closed")

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from imports.models import BundleRole, ImportJob, ImportStatus
-from imports.pipeline import bundles
+from imports.formats import common as bundles
 from imports.tests.fixtures import make_bundles
 from users.models import User, UserType
 from users.tests.factories import make_school
@@ -49,7 +49,8 @@ def test_a_oneroster_11_zip_imports_every_student_and_staff_member(district, sch
     assert "Not imported: 1 marked tobedeleted, 1 with enabledUser false, 1 guardians, parents or relatives." in out
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["bundle"]["skipped_total"] == 3
-    assert report["bundle"]["ignored_files"] == ["academicSessions.csv", "manifest.csv"]
+    assert report["bundle"]["ignored_files"] == []
+    assert report["bundle"]["class_files"] == ["academicSessions.csv"]
 
 
 def test_the_zip_is_kept_byte_for_byte_and_the_job_keeps_the_bundle_summary(district, schools):

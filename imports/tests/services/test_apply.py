@@ -39,7 +39,7 @@ def test_new_users_are_created_with_every_value(district, school, tmp_path):
     ])
 
     assert job.status == ImportStatus.COMPLETED
-    assert job.counts == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "conflicts": 0, "errors": 0, "warnings": 0}
+    assert job.counts == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "skipped": 0, "conflicts": 0, "errors": 0, "warnings": 0}
     ada = _user(district, "000123")
     assert (ada.username, ada.first_name, ada.middle_name, ada.last_name, ada.email) == (
         "springfield.000123", "Ada", "Byron", "Lovelace", "ada@example.org",
@@ -228,7 +228,7 @@ def test_reimporting_the_same_file_changes_nothing_and_writes_no_user_row(distri
         second = run_job(second)
 
     assert (preview["unchanged"], preview["new"], preview["update"], preview["conflict"]) == (3, 0, 0, 0)
-    assert second.counts == {"rows": 3, "created": 0, "updated": 0, "unchanged": 3, "conflicts": 0, "errors": 0, "warnings": 0}
+    assert second.counts == {"rows": 3, "created": 0, "updated": 0, "unchanged": 3, "skipped": 0, "conflicts": 0, "errors": 0, "warnings": 0}
     assert _user_writes(captured.captured_queries) == []
     assert written == []
     assert list(User.objects.order_by("id").values()) == before

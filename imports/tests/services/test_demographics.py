@@ -11,7 +11,7 @@ from django.urls import reverse
 from imports.models import DistrictImportMemory, ImportChange, ImportIssue, ImportStatus
 from imports.services import emails, jobs
 from imports.tests.factories import csv_text, make_import_job, run_job, student, write_csv
-from imports.types.demographics import ERROR_NO_STUDENT, NO_STUDENT_SUGGESTION
+from imports.types.demographics import ERROR_NO_STUDENT, NO_STUDENT_SUGGESTION, WARNING_NOT_A_STUDENT
 from users.models import User, UserType
 from users.tests.factories import make_user
 
@@ -94,23 +94,42 @@ def test_blank_is_no_only_in_mapped_columns_and_a_field_without_a_column_never_c
     assert all(getattr(untouched, f) for f in FLAGS)
 
 
-def test_a_staff_members_id_and_an_unknown_id_are_error_rows_and_nothing_is_created(district, district_admin, students, school, tmp_path):
-    make_user(district, district_user_id="T-1", user_type=UserType.STAFF, school=school)
-    path = _write(tmp_path, [["1001", "6"], ["T-1", "6"], ["9999", "6"]], header=("DistrictUserID", "Grade"))
+def test_an_unknown_id_is_an_error_row_and_nothing_is_created(district, district_admin, students, school, tmp_path):
+    path = _write(tmp_path, [["1001", "6"], ["9999", "6"]], header=("DistrictUserID", "Grade"))
 
     job = make_import_job(district, [path], created_by=district_admin, import_type=DEMOGRAPHICS)
 
     errors = ImportIssue.objects.filter(job=job, code="no_student").order_by("row")
     assert [(e.row, e.column, e.message) for e in errors] == [
-        (3, "DistrictUserID", ERROR_NO_STUDENT.format(district_id="T-1")),
-        (4, "DistrictUserID", ERROR_NO_STUDENT.format(district_id="9999")),
+        (3, "DistrictUserID", ERROR_NO_STUDENT.format(district_id="9999")),
     ]
     assert errors[0].suggestion == NO_STUDENT_SUGGESTION
-    assert job.validation_summary["counts"]["error_rows"] == 2
+    assert job.validation_summary["counts"]["error_rows"] == 1
     with pytest.raises(jobs.ImportError_, match="The file has errors"):
         jobs.import_job_submit(job=job)
-    assert User.objects.get(district_user_id="T-1").grade == ""
     assert not User.objects.filter(district_user_id="9999").exists()
+
+
+def test_a_staff_members_row_is_skipped_with_a_warning_and_left_alone(district, district_admin, students, school, tmp_path):
+    make_user(district, district_user_id="T-1", user_type=UserType.STAFF, school=school)
+    make_user(district, district_user_id="T-2", user_type=UserType.STAFF, school=school)
+    # T-2's grade would be an error for a student: a staff member's row is skipped whatever its cells say.
+    path = _write(tmp_path, [["1001", "6"], ["T-1", "6"], ["T-2", "Grade Thirteen"]], header=("DistrictUserID", "Grade"))
+
+    job = make_import_job(district, [path], created_by=district_admin, import_type=DEMOGRAPHICS)
+
+    counts = job.validation_summary["counts"]
+    assert (counts["errors"], counts["skipped"], counts["warnings"]) == (0, 2, 2)
+    warnings = ImportIssue.objects.filter(job=job, severity="warning").order_by("row")
+    assert [(w.row, w.column, w.code) for w in warnings] == [
+        (3, "DistrictUserID", "not_a_student"), (4, "DistrictUserID", "not_a_student"),
+    ]
+    assert warnings[0].message == WARNING_NOT_A_STUDENT.format(district_id="T-1")
+    assert "District ID T-1 is a staff member in Classworks, not a student" in warnings[0].message
+    job = run_job(job)
+    assert (job.counts["updated"], job.counts["skipped"], job.counts["unchanged"]) == (1, 2, 0)
+    assert User.objects.get(district_user_id="1001").grade == "6"
+    assert User.objects.get(district_user_id="T-1").grade == ""
 
 
 ONEROSTER_HEADER = (
@@ -181,7 +200,7 @@ def test_the_preview_the_reports_history_and_the_completion_email(district_admin
     detail = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
     assert "Student Demographics" in detail and "DistrictUserID ← DistrictUserID" in detail.replace("&larr;", "←")
     results = b"".join(district_admin_client.get(reverse("imports:results_report", args=[job.number])).streaming_content).decode("utf-8-sig")
-    assert "updated,1001," in results and ",grade,5,7" in results
+    assert "Updated,1001," in results and ",Grade,5,7" in results
     original = district_admin_client.get(reverse("imports:original_file", args=[job.number, job.files.get().id]))
     assert b"".join(original.streaming_content) == path.read_bytes()
 

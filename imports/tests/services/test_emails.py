@@ -144,7 +144,7 @@ def test_the_completion_email_goes_to_the_submitting_admin_once(
     assert len(completion) == 1
     assert completion[0].to == [district_admin.email]
     assert completion[0].subject == f"Classworks import {job.number}: Completed"
-    assert "Created: 2" in completion[0].body
+    assert "New: 2" in completion[0].body
     assert f"/imports/{job.number}/" in completion[0].body
     assert [m.to for m in _login_emails(mailoutbox)] == [["t-1@springfield.example.org"]]
     assert job.completion_email_error == ""

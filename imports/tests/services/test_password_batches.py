@@ -85,3 +85,19 @@ def test_maintain_password_never_hashes_over_an_existing_users_password(
 
     assert User.objects.get(id=existing.id).password == before
     assert check_password(SECRET, User.objects.get(district_user_id="2").password)
+
+
+def test_the_note_counts_the_files_rows_not_the_batch_size(district, school, tmp_path, django_capture_on_commit_callbacks):
+    # One batch of up to 200 rows, for a 3-row file: "0 of 3", never "0 of 200".
+    job = _job(district, tmp_path, [student(str(n), Password=f"{SECRET}{n}") for n in range(1, 4)])
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        runs.import_job_run(job_id=job.id)
+
+    job.refresh_from_db()
+    assert job.status_note == "Setting passwords: 0 of 3 rows (0.0 per second)."
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    job.refresh_from_db()
+    assert job.status == ImportStatus.COMPLETED

@@ -230,7 +230,7 @@ def test_a_moved_student_goes_back_to_their_school(district, school, tmp_path):
     assert _user("M1").school == other
 
     preview = undo.import_undo_preview(job=job)
-    assert [(r["field"], r["current"], r["before"]) for r in preview.reverts] == [("School", "Washington", "Lincoln Elementary")]
+    assert [(r["field"], r["current"], r["before"]) for r in preview.reverts] == [("School", "Washington (202)", "Lincoln Elementary (101)")]
     _run_undo(job)
 
     assert _user("M1").school == school

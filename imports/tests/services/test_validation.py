@@ -158,7 +158,7 @@ def test_changing_the_options_changes_the_preview(district, school, tmp_path):
     result = import_job_validate(job=job)
 
     assert result.result_counts() == {
-        "rows": 4, "created": 1, "updated": 1, "unchanged": 2, "conflicts": 1, "errors": 0, "warnings": 0,
+        "rows": 4, "created": 1, "updated": 1, "unchanged": 2, "skipped": 0, "conflicts": 1, "errors": 0, "warnings": 0,
     }
 
 

@@ -143,7 +143,7 @@ def test_the_largest_changes_name_the_schools(wrong_year_job, district_admin_cli
     held = page[page.index('id="safety-hold"'):]
 
     assert "school_id" not in held
-    assert "Lincoln Elementary → Washington Elementary" in held
+    assert "Lincoln Elementary (101) → Washington Elementary (202)" in held
 
 
 def test_discard_leaves_the_job_discarded_and_every_user_as_it_was(

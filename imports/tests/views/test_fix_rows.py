@@ -94,7 +94,7 @@ def test_saving_re_validates_and_the_counts_update(admin_client, job, django_cap
     assert job.validation_summary["counts"]["errors"] == 0
     page = admin_client.get(response["Location"]).content.decode()
     assert views.SAVED.format(count=2, s="s") in html.unescape(page)
-    assert re.search(r"<dt>Errors</dt><dd>0</dd>", page)
+    assert re.search(r"<dt>Errors</dt><dd id=\"count-errors\">0</dd>", page)
     assert "Correct rows here" not in page
     assert 'value="next"' in page  # Next is offered now
 
@@ -186,3 +186,39 @@ def test_the_editor_posts_with_the_pages_csrf_token_and_nothing_without_it(admin
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', editor).group(1)
     assert client.post(url, {**data, "csrfmiddlewaretoken": token}).status_code == 302
     assert ImportFile.objects.filter(job=job, corrected_from__isnull=False).exists()
+
+
+def test_review_shows_the_corrected_copy_replacing_its_original(admin_client, job, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("imports:fix_rows", args=[job.number]), _fix_form(job, {(2, "grade"): "6", (3, "user_type"): "Student"})
+        )
+    job.refresh_from_db()
+    job.step = "review"
+    job.save()
+    page = admin_client.get(reverse("imports:review", args=[job.number])).content.decode()
+    files = re.sub(r"<[^>]+>", "", re.search(r"<dt>Files</dt><dd>(.*?)</dd>", page, re.S).group(1))
+    assert "roster.csv (3 rows), replaced by the corrected copy made on Validate File" in files
+    assert "(corrected).csv" not in files  # listed once: the rows are not counted twice
+
+
+def test_the_cells_with_a_problem_come_first_and_inputs_fit_their_value(admin_client, job):
+    page = _validate_page(admin_client, job)
+    file_id = job.files.get().id
+    row = page[page.index(f'id="fix-{file_id}-2"'):page.index(f'id="fix-{file_id}-3"')]
+    names = re.findall(rf'<input type="text" id="fix-{file_id}-2-(\w+)"', row)
+    assert names[0] == "grade" and names.index("first_name") > 0
+    first_name = re.search(rf'<input type="text" id="fix-{file_id}-2-first_name"[^>]*>', row).group(0)
+    assert f'size="{len(FORMULA) + 2}"' in first_name
+    assert "<table" not in row  # a grid of labelled inputs, not a table that scrolls sideways
+
+
+def test_the_details_page_shows_the_corrected_copy_replacing_its_original(admin_client, job, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("imports:fix_rows", args=[job.number]), _fix_form(job, {(2, "grade"): "6", (3, "user_type"): "Student"})
+        )
+    job = run_job(job)
+    page = admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
+    files = re.sub(r"<[^>]+>", "", re.search(r"<dt>Files</dt><dd>(.*?)</dd>", page, re.S).group(1))
+    assert files == "roster.csv, replaced by its corrected copy roster (corrected).csv (the import read the copy)"

@@ -16,6 +16,8 @@ from imports import urls as imports_urls
 from imports.models import ImportFile, ImportJob, ImportStatus, WizardStep
 from imports.services import jobs
 from imports.tests.factories import IN_WINDOW, SCHOOL_SIS_ID, make_import_job, run_job, student, write_csv
+from classes import urls as classes_urls
+from classes.models import ClassStudent, ClassTeacher, SchoolClass
 from users import urls as users_urls
 from users.models import CustomGroup, User
 from users.tests.factories import make_admin, make_custom_group, make_district, make_school, make_staff, make_user
@@ -37,6 +39,13 @@ USERS_KNOWN_ARGUMENTS = {"user_id", "group_id"}
 USERS_MISSING = {"user_id": 999999, "group_id": 999999}
 USERS_ALL_PATTERNS = list(users_urls.urlpatterns)
 USERS_ID_PATTERNS = [p for p in USERS_ALL_PATTERNS if p.pattern.regex.groupindex]
+
+
+# The Classes tab: a class's id.
+CLASSES_KNOWN_ARGUMENTS = {"class_id"}
+CLASSES_MISSING = {"class_id": 999999}
+CLASSES_ALL_PATTERNS = list(classes_urls.urlpatterns)
+CLASSES_ID_PATTERNS = [p for p in CLASSES_ALL_PATTERNS if p.pattern.regex.groupindex]
 
 
 def _arguments(pattern) -> set[str]:
@@ -155,7 +164,8 @@ def _manage_urls(job) -> list[str]:
     values = {"number": job.number, "file_id": job.files.first().id}
     # The access check comes before any look-up, so the users app's ids need not exist.
     users_urls_ = [_url(p, USERS_MISSING, users_urls.app_name) for p in USERS_ALL_PATTERNS]
-    return [_url(p, values) for p in ALL_PATTERNS] + [reverse("manage:home"), reverse("manage:schools")] + users_urls_
+    classes_urls_ = [_url(p, CLASSES_MISSING, classes_urls.app_name) for p in CLASSES_ALL_PATTERNS]
+    return [_url(p, values) for p in ALL_PATTERNS] + [reverse("manage:home"), reverse("manage:schools")] + users_urls_ + classes_urls_
 
 
 @pytest.mark.django_db
@@ -166,6 +176,9 @@ def test_a_non_admin_gets_403_on_every_manage_url(make_someone, a_jobs, district
     before = _snapshot([j.id for j in a_jobs])
     for job in a_jobs:
         for url in _manage_urls(job):
+            if url == reverse("manage:home"):  # the landing page after sign-in says what they can do instead
+                assert "What you can do" in client.get(url).content.decode()
+                continue
             assert client.get(url).status_code == 403, url
             assert client.post(url).status_code == 403, url
     assert _snapshot([j.id for j in a_jobs]) == before
@@ -295,3 +308,39 @@ def test_another_districts_user_or_group_answers_like_a_missing_one(pattern, a_p
 
     assert _people_snapshot(district_a) == before
     assert mail.outbox == []
+
+
+def test_every_url_argument_of_the_classes_app_is_known():
+    unknown = {p.name: sorted(_arguments(p) - CLASSES_KNOWN_ARGUMENTS) for p in CLASSES_ALL_PATTERNS if _arguments(p) - CLASSES_KNOWN_ARGUMENTS}
+    assert not unknown, f"Teach test_tenancy.py how to fill these URL arguments: {unknown}"
+    assert all(p.name for p in CLASSES_ALL_PATTERNS), "every classes URL needs a name to be reversed"
+    assert len(CLASSES_ID_PATTERNS) >= 6
+
+
+def _classes_snapshot(district) -> list[tuple]:
+    classes = list(SchoolClass.objects.filter(district=district).order_by("id").values_list("id", "name", "sis_id", "active", "school_id"))
+    teachers = list(ClassTeacher.objects.filter(school_class__district=district).order_by("id").values_list("school_class_id", "user_id"))
+    students = list(ClassStudent.objects.filter(school_class__district=district).order_by("id").values_list("school_class_id", "user_id"))
+    return classes + teachers + students
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pattern", CLASSES_ID_PATTERNS, ids=lambda p: p.name)
+def test_another_districts_class_answers_like_a_missing_one(pattern, a_people, district_a, district_b):
+    school = make_school(district_a, sis_id="A1")
+    a_class = SchoolClass.objects.create(district=district_a, school=school, sis_id="A-CLASS", name="A class")
+    ClassStudent.objects.create(school_class=a_class, user=a_people["users"][0])
+    client = Client()
+    client.force_login(make_admin(district_b))
+    before = _classes_snapshot(district_a)
+    body = {"active": "0", "name": "Renamed", "sis_id": "X", "school": school.id, "district_id": "A-200", "role": "teacher",
+            "user_id": a_people["users"][0].id}
+    for method in ("get", "post"):
+        theirs = getattr(client, method)(_url(pattern, {"class_id": a_class.id}, classes_urls.app_name), body)
+        nothing = getattr(client, method)(_url(pattern, CLASSES_MISSING, classes_urls.app_name), body)
+        where = f"{method.upper()} {_url(pattern, {'class_id': a_class.id}, classes_urls.app_name)}"
+        assert theirs.status_code == nothing.status_code, where
+        assert theirs.status_code in (404, 405), where
+        assert _body(theirs) == _body(nothing), where
+
+    assert _classes_snapshot(district_a) == before

@@ -109,9 +109,10 @@ def test_manual_choice_skipped_guardians_on_review_and_memory_in_the_next_import
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(_url(job, "actions"), {"conflict_policy": "imported", "password_policy": "keep", "group_members": "students"})
     review = admin_client.get(_url(job, "review")).content.decode()
-    assert 'id="review-skipped">2<' in review
+    assert 'id="count-skipped">2<' in review
     assert "Grade “13” → 12" in review and "User Type “guardian” → skip these rows" in review
-    assert 'id="review-created">5<' in review
+    assert 'id="count-new">5<' in review
+    assert f'<a class="small" href="{_url(job, "schools")}">change<span class="visually-hidden"> values</span>' in review
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(_url(job, "review"))
@@ -275,3 +276,19 @@ def test_create_school_proposes_the_bundles_school_name(admin_client, district, 
     ImportJob.objects.filter(id=job.id).update(bundle_summary={"school_names": {"org-12": "Maple Middle School"}})
     page = _to_schools(admin_client, job, django_capture_on_commit_callbacks)
     assert 'name="new_name_0" value="Maple Middle School"' in page and 'name="new_sis_0" value="org-12"' in page
+
+
+@pytest.mark.django_db
+def test_create_school_asks_for_a_name_instead_of_naming_it_after_its_code(
+    admin_client, district, django_capture_on_commit_callbacks
+):
+    content = (HEADER + "Ann,Lee,S1,student,5,,999,\r\n").encode()
+    job = _upload(admin_client, district, content)
+    page = _to_schools(admin_client, job, django_capture_on_commit_callbacks)
+    position = job.school_values.get().position
+    assert f'name="new_name_{position}" value=""' in page  # no name made up from the code
+    response = admin_client.post(_url(job, "schools"), {
+        f"school_{position}": "new", f"new_name_{position}": "", f"new_sis_{position}": "999", "action": "next",
+    }, follow=True)
+    assert 'Give the new school for &quot;999&quot; a name and an SIS ID.' in response.content.decode()
+    assert not School.objects.filter(district=district, name="999").exists()

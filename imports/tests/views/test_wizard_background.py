@@ -222,7 +222,7 @@ def test_review_waits_for_the_preview_after_new_additional_actions(admin_client,
     assert "Validating…" in page and "Submit" not in page
     _run_captured(enqueued)
     page = client.get(_url(job, "review")).content.decode()
-    assert "Submit" in page and 'id="review-created">3<' in page
+    assert "Submit" in page and 'id="count-new">3<' in page
 
 
 def _many_schools_file(n: int) -> bytes:

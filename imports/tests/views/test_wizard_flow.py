@@ -92,7 +92,7 @@ def test_every_screen_then_history_and_details(admin_client, district):
 
     page = client.get(resp["Location"]).content.decode()
     assert "Robotics Club" in page and "Imported Record Wins" in page and "Submit" in page
-    assert 'id="review-created">2<' in page and 'id="review-updated">1<' in page
+    assert 'id="count-new">2<' in page and 'id="count-updated">1<' in page
 
     resp = client.post(reverse("imports:review", args=[job.number]))
     assert resp["Location"] == reverse("imports:detail", args=[job.number])
@@ -106,7 +106,7 @@ def test_every_screen_then_history_and_details(admin_client, district):
     assert [m.to for m in mail.outbox if "import" in m.subject.lower()] == [[client.admin.email]]
 
     history = client.get(reverse("imports:history")).content.decode()
-    assert "First Street ES Student File" in history and "Completed with warnings" in history
+    assert "First Street ES Student File" in history and "Completed with cautions" in history
     detail = client.get(reverse("imports:detail", args=[job.number])).content.decode()
     assert "students.csv" in detail and "Zoe" in detail and "Zoë" in detail  # before -> after
     original = client.get(reverse("imports:original_file", args=[job.number, job.files.get().id]))

@@ -12,7 +12,8 @@ IMPORT_FAILED = "Nothing was imported: {count} row(s) have problems."
 
 class Command(BaseCommand):
     help = (
-        "Create or update a district's schools from a CSV file with the headings 'Name,SIS ID'. "
+        "Create or update a district's schools from a CSV file with the headings 'Name,SIS ID', or a roster export's school list "
+        "(SDS School.csv, OneRoster or SDS orgs.csv: the orgs of type school, Clever schools.csv). "
         "Schools are matched by SIS ID, so running it again updates names instead of adding duplicates. "
         "If any row has a problem, nothing is saved."
     )

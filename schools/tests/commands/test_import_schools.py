@@ -1,4 +1,5 @@
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -107,3 +108,20 @@ def test_dry_run_saves_nothing(write_csv):
 
     assert "Dry run, nothing saved: 1 created" in out.getvalue()
     assert schools_of(district) == []
+
+
+EXPORTS = Path(__file__).resolve().parents[3] / "imports" / "tests" / "fixtures" / "exports"
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("sds_v1/School.csv", [("201", "Maple Elementary"), ("202", "Valley High")]),
+    ("oneroster_12/orgs.csv", [("201", "Maple Elementary"), ("202", "Valley High")]),  # the district, state and department are not schools
+    ("sds_v21/orgs.csv", [("201", "Maple Elementary"), ("202", "Valley High")]),  # nor the ministry or the college
+    ("clever/schools.csv", [("201", "Maple Elementary"), ("202", "Valley High")]),
+])
+def test_roster_exports_school_lists_are_read_as_they_come(path, expected):
+    district = make_district(slug="maple")
+
+    assert "2 created, 0 updated, 0 unchanged" in run(str(EXPORTS / path), "maple")
+    assert schools_of(district) == expected
+    assert "0 created, 0 updated, 2 unchanged" in run(str(EXPORTS / path), "maple")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from imports.pipeline import bundles
-from imports.pipeline.bundles import open_bundle
+from imports.formats import common as bundles
+from imports.formats import open_bundle, oneroster_12
 from imports.pipeline.reading import FileReadError, inspect_file, iter_rows
 from imports.tests.fixtures import make_bundles
 
@@ -27,7 +27,7 @@ def _rows(user_file) -> dict[str, dict[str, str]]:
     for raw in iter_rows(user_file.path, info):
         assert raw.problem is None
         row = dict(zip(info.headers, raw.cells))
-        out[raw.cells[0] or row["sourcedId"]] = {**row, "_row": raw.row}
+        out[row.get("District ID") or row.get("identifier") or row["sourcedId"]] = {**row, "_row": raw.row}
     return out
 
 
@@ -90,7 +90,8 @@ def test_a_user_in_two_schools_goes_to_the_first_and_a_warning_names_the_other(t
 def test_files_other_than_the_bundles_are_listed_as_ignored(tmp_path):
     bundle = open_bundle([("oneroster_11.zip", str(FIXTURES / "oneroster_11.zip"))], str(tmp_path))
 
-    assert bundle.ignored_files == ["academicSessions.csv", "manifest.csv"]
+    assert bundle.ignored_files == []
+    assert bundle.class_files == ["academicSessions.csv"]
 
 
 def test_demographics_fill_birthdate_gender_race_and_ethnicity(tmp_path):
@@ -126,7 +127,7 @@ def test_a_oneroster_12_set_takes_role_and_school_from_roles_csv(tmp_path):
     assert (bundle.kind, bundle.version) == ("oneroster", "1.2")
     assert _imported(_rows(bundle.files[0])) == make_bundles.EXPECTED_12
     assert bundle.skipped == {"tobedeleted": 1, "disabled": 1, "guardian": 1}
-    assert bundle.ignored_files == ["manifest.csv"]
+    assert bundle.ignored_files == []
 
 
 def test_without_identifiers_the_district_id_is_the_sourced_id(tmp_path):
@@ -142,7 +143,7 @@ def test_a_oneroster_12_users_csv_without_roles_csv_is_refused_with_the_reason(t
     with pytest.raises(FileReadError) as exc:
         open_bundle(uploads, str(tmp_path))
 
-    assert str(exc.value) == f"users.csv: {bundles.ERROR_NO_ROLES}"
+    assert str(exc.value) == f"users.csv: {oneroster_12.ERROR_NO_ROLES}"
 
 
 def test_a_users_csv_alone_is_an_ordinary_file(tmp_path):
@@ -166,8 +167,9 @@ def test_an_sds_trio_gives_students_from_student_csv_and_staff_from_teacher_csv(
     rows = {**_rows(bundle.files[0]), **_rows(bundle.files[1])}
     assert _imported(rows) == make_bundles.EXPECTED_SDS
     assert rows["S1002"]["School Name"] == "Washington Middle"
-    assert bundle.mapping == {"district_id": "SIS ID", "email": "Secondary Email"}
-    assert bundle.ignored_files == ["Section.csv"]
+    assert bundle.mapping == {"district_id": "District ID"}
+    assert bundle.ignored_files == []
+    assert bundle.class_files == ["Section.csv", "StudentEnrollment.csv", "TeacherRoster.csv"]
 
 
 def test_an_sds_user_listed_for_two_schools_goes_to_the_first_with_a_warning(tmp_path):

@@ -1,0 +1,317 @@
+"""Where a Classes import writes: classes, their teachers and students, the change log and undo.
+
+The only place that chooses between PostgreSQL (COPY) and the ORM (SQLite) for classes.
+"""
+import datetime
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from classes.models import ClassChange, ClassChangeKind, ClassStudent, ClassTeacher, RosterRole, SchoolClass
+from users.models import User
+
+from ..pipeline.class_rows import CLASS_COLUMNS, ClassPlan, ClassValues, Person
+
+BATCH = 5000
+
+
+@dataclass
+class StoredClasses:
+    """The district's stored classes the file names, with their rosters."""
+
+    classes: dict[str, tuple[int, tuple]] = field(default_factory=dict)  # SIS ID -> (id, CLASS_COLUMNS values)
+    teachers: dict[int, dict[int, tuple[bool, int | None]]] = field(default_factory=dict)  # id -> {user: (primary, added by)}
+    students: dict[int, dict[int, int | None]] = field(default_factory=dict)  # id -> {user: added by}
+    enrollments_in_district: int = 0
+
+
+@dataclass
+class ClassChanges:
+    new_classes: list[tuple[str, ClassValues]] = field(default_factory=list)
+    updated_classes: list[tuple[int, str, dict]] = field(default_factory=list)  # (id, SIS ID, {column: [before, after]})
+    add_teachers: list[tuple[str, int, bool]] = field(default_factory=list)  # (SIS ID, user id, primary)
+    add_students: list[tuple[str, int]] = field(default_factory=list)
+    remove_teachers: list[tuple[int, str, int, bool, int | None]] = field(default_factory=list)  # (class id, SIS ID, user, primary, added by)
+    remove_students: list[tuple[int, str, int, int | None]] = field(default_factory=list)
+    unchanged_classes: int = 0
+
+    @property
+    def removed(self) -> int:
+        return len(self.remove_teachers) + len(self.remove_students)
+
+    @property
+    def added(self) -> int:
+        return len(self.add_teachers) + len(self.add_students)
+
+    def counts(self) -> dict:
+        return {
+            "classes_created": len(self.new_classes), "classes_updated": len(self.updated_classes),
+            "classes_unchanged": self.unchanged_classes, "enrollments_added": self.added, "enrollments_removed": self.removed,
+        }
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _to_date(value):
+    """A date column's value as read back (SQLite gives text)."""
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+class ClassesTarget:
+    """Look-up by Class SIS ID, comparison, write, change log and undo for the Classes import type."""
+
+    name = "classes"  # the Classes import type's key too: see own_run_target
+    # Classes are not user rows: imports/services/classes.py runs the whole import (check, write, undo) through it.
+    runs_whole_import = True
+
+    # --- Look-up ---
+
+    @staticmethod
+    def people(*, district) -> dict[str, Person]:
+        """The district's users by District ID, or by OneRoster sourcedId (enrollments.csv names users by it).
+
+        The whole district in one query: the file is then read once, not once for its ids and again to check it.
+        """
+        found: dict[str, Person] = {}
+        rows = _rows(
+            "SELECT id, district_user_id, oneroster_sourced_id, user_type, school_id FROM users_user WHERE district_id = %s",
+            [district.id],
+        )
+        for user_id, district_user_id, sourced_id, user_type, school_id in rows:
+            person = Person(user_id, user_type, school_id)
+            if sourced_id:
+                found.setdefault(sourced_id, person)
+        for user_id, district_user_id, _, user_type, school_id in rows:
+            if district_user_id:
+                found[district_user_id] = Person(user_id, user_type, school_id)  # the District ID wins over another's sourcedId
+        return found
+
+    @staticmethod
+    def lookup(*, district, keys: Iterable[str]) -> StoredClasses:
+        """The stored classes with these SIS IDs, and their rosters."""
+        wanted = set(keys)
+        stored = StoredClasses()
+        columns = ", ".join(CLASS_COLUMNS)
+        for row in _rows(f"SELECT id, sis_id, {columns} FROM classes_schoolclass WHERE district_id = %s", [district.id]):
+            if row[1] in wanted:
+                stored.classes[row[1]] = (row[0], tuple(_to_date(v) if c.startswith("term_") and c != "term_name" else v
+                                                       for c, v in zip(CLASS_COLUMNS, row[2:])))
+        ids = {class_id for class_id, _ in stored.classes.values()}
+        for class_id, user_id, primary, added_by in _rows(
+            "SELECT t.school_class_id, t.user_id, t.is_primary, t.added_by_import_id FROM classes_classteacher t "
+            "JOIN classes_schoolclass c ON c.id = t.school_class_id WHERE c.district_id = %s", [district.id],
+        ):
+            stored.enrollments_in_district += 1
+            if class_id in ids:
+                stored.teachers.setdefault(class_id, {})[user_id] = (bool(primary), added_by)
+        for class_id, user_id, added_by in _rows(
+            "SELECT s.school_class_id, s.user_id, s.added_by_import_id FROM classes_classstudent s "
+            "JOIN classes_schoolclass c ON c.id = s.school_class_id WHERE c.district_id = %s", [district.id],
+        ):
+            stored.enrollments_in_district += 1
+            if class_id in ids:
+                stored.students.setdefault(class_id, {})[user_id] = added_by
+        return stored
+
+    # --- Comparison ---
+
+    @staticmethod
+    def compare(*, plan: ClassPlan, stored: StoredClasses, replace: bool) -> ClassChanges:
+        """What writing the file would change. Replace removes members missing from the file, only in the file's classes."""
+        changes = ClassChanges()
+        for sis_id, values in plan.classes.items():
+            teachers = plan.teachers.get(sis_id, {})
+            students = plan.students.get(sis_id, set())
+            found = stored.classes.get(sis_id)
+            if found is None:
+                changes.new_classes.append((sis_id, values))
+                changes.add_teachers.extend((sis_id, u, p) for u, p in teachers.items())
+                changes.add_students.extend((sis_id, u) for u in students)
+                continue
+            class_id, before = found
+            after = values.stored()
+            # A column the file leaves blank keeps what is stored (as the user import never erases on a blank).
+            differs = {c: [b, a] for c, b, a in zip(CLASS_COLUMNS, before, after) if a not in ("", None) and a != b}
+            if differs:
+                changes.updated_classes.append((class_id, sis_id, differs))
+            stored_teachers = stored.teachers.get(class_id, {})
+            stored_students = stored.students.get(class_id, {})
+            has_primary = any(p for p, _ in stored_teachers.values())
+            new_teachers = [(sis_id, u, p and not has_primary) for u, p in teachers.items() if u not in stored_teachers]
+            new_students = [(sis_id, u) for u in students if u not in stored_students]
+            changes.add_teachers.extend(new_teachers)
+            changes.add_students.extend(new_students)
+            removed = 0
+            if replace:
+                gone_t = [(class_id, sis_id, u, p, by) for u, (p, by) in stored_teachers.items() if u not in teachers]
+                gone_s = [(class_id, sis_id, u, by) for u, by in stored_students.items() if u not in students]
+                changes.remove_teachers.extend(gone_t)
+                changes.remove_students.extend(gone_s)
+                removed = len(gone_t) + len(gone_s)
+            if not differs and not new_teachers and not new_students and not removed:
+                changes.unchanged_classes += 1
+        return changes
+
+    # --- The write ---
+
+    @classmethod
+    def write(cls, *, job, changes: ClassChanges) -> dict:
+        """Write the changes in one transaction, with their change log; returns the counts."""
+        with transaction.atomic():
+            ids = cls._insert_classes(job, changes.new_classes)
+            cls._update_classes(changes.updated_classes)
+            if changes.updated_classes or changes.add_teachers or changes.add_students:
+                ids.update(dict(SchoolClass.objects.filter(
+                    district_id=job.district_id,
+                    sis_id__in={s for s, *_ in changes.add_teachers} | {s for s, _ in changes.add_students},
+                ).values_list("sis_id", "id")))
+            cls._insert_members(job, changes, ids)
+            cls._remove_members(changes)
+            cls.log_changes(job=job, changes=changes)
+        return changes.counts()
+
+    @staticmethod
+    def _insert_classes(job, new_classes: list[tuple[str, ClassValues]]) -> dict[str, int]:
+        if not new_classes:
+            return {}
+        now = timezone.now()
+        if connection.vendor == "postgresql":
+            columns = ("district_id", "sis_id", *CLASS_COLUMNS, "active", "created_by_import_id", "created_at", "updated_at")
+            _copy("classes_schoolclass", columns, (
+                (job.district_id, sis_id, *v.stored(), True, job.id, now, now) for sis_id, v in new_classes))
+        else:
+            SchoolClass.objects.bulk_create([
+                SchoolClass(district_id=job.district_id, sis_id=sis_id, created_by_import_id=job.id,
+                            **dict(zip(CLASS_COLUMNS, v.stored()))) for sis_id, v in new_classes
+            ], batch_size=BATCH)
+        return dict(SchoolClass.objects.filter(district_id=job.district_id, created_by_import_id=job.id).values_list("sis_id", "id"))
+
+    @staticmethod
+    def _update_classes(updated: list[tuple[int, str, dict]]) -> None:
+        if not updated:
+            return
+        now = timezone.now()
+        # Grouped by the columns changed, so each UPDATE sets only those.
+        by_columns: dict[tuple, list] = {}
+        for class_id, _, differs in updated:
+            obj = SchoolClass(id=class_id, updated_at=now, **{c: after for c, (_, after) in differs.items()})
+            by_columns.setdefault(tuple(differs), []).append(obj)
+        for columns, group in by_columns.items():
+            SchoolClass.objects.bulk_update(group, [*columns, "updated_at"], batch_size=BATCH)
+
+    @staticmethod
+    def _insert_members(job, changes: ClassChanges, ids: dict[str, int]) -> None:
+        # The members of a class this import creates need no mark of their own: its created_by_import says it
+        # (an undo deletes the class with them), and a COPY without that foreign key is a third cheaper to check.
+        created = {sis_id for sis_id, _ in changes.new_classes}
+        teachers = [(ids[s], u, p, None if s in created else job.id) for s, u, p in changes.add_teachers]
+        students = [(ids[s], u, None if s in created else job.id) for s, u in changes.add_students]
+        if connection.vendor == "postgresql":
+            if teachers:
+                _copy("classes_classteacher", ("school_class_id", "user_id", "is_primary", "added_by_import_id"), teachers)
+            if students:
+                _copy("classes_classstudent", ("school_class_id", "user_id", "added_by_import_id"), students)
+            return
+        ClassTeacher.objects.bulk_create([
+            ClassTeacher(school_class_id=c, user_id=u, is_primary=p, added_by_import_id=j) for c, u, p, j in teachers], batch_size=BATCH)
+        ClassStudent.objects.bulk_create([
+            ClassStudent(school_class_id=c, user_id=u, added_by_import_id=j) for c, u, j in students], batch_size=BATCH)
+
+    @staticmethod
+    def _remove_members(changes: ClassChanges) -> None:
+        for model, pairs in (
+            (ClassTeacher, [(c, u) for c, _, u, _, _ in changes.remove_teachers]),
+            (ClassStudent, [(c, u) for c, _, u, _ in changes.remove_students]),
+        ):
+            by_class: dict[int, list[int]] = {}
+            for class_id, user_id in pairs:
+                by_class.setdefault(class_id, []).append(user_id)
+            for class_id, users in by_class.items():
+                model.objects.filter(school_class_id=class_id, user_id__in=users).delete()
+
+    # --- Change log ---
+
+    @staticmethod
+    def log_changes(*, job, changes: ClassChanges) -> None:
+        """What an undo cannot read back from the rows: each class's values before, and each removed member."""
+        ids = [u for *_, u, _p, _b in changes.remove_teachers] + [u for _c, _s, u, _b in changes.remove_students]
+        district_ids = dict(User.objects.filter(id__in=ids).values_list("id", "district_user_id")) if ids else {}
+        log = [ClassChange(district_id=job.district_id, job=job, school_class_id=c, class_sis_id=s, kind=ClassChangeKind.UPDATED,
+                           fields={k: [_json(b), _json(a)] for k, (b, a) in d.items()}) for c, s, d in changes.updated_classes]
+        log += [ClassChange(district_id=job.district_id, job=job, school_class_id=c, class_sis_id=s, kind=ClassChangeKind.MEMBER_REMOVED,
+                            user_id=u, district_user_id=district_ids.get(u) or "", role=RosterRole.TEACHER, is_primary=p,
+                            added_by_import_id=by) for c, s, u, p, by in changes.remove_teachers]
+        log += [ClassChange(district_id=job.district_id, job=job, school_class_id=c, class_sis_id=s, kind=ClassChangeKind.MEMBER_REMOVED,
+                            user_id=u, district_user_id=district_ids.get(u) or "", role=RosterRole.STUDENT,
+                            added_by_import_id=by) for c, s, u, by in changes.remove_students]
+        ClassChange.objects.bulk_create(log, batch_size=BATCH)
+
+    # --- Undo ---
+
+    @staticmethod
+    def undo(*, job, undo_job) -> dict:
+        """Put the classes and rosters back as they were before `job`: its additions go, its removals and edits are reverted."""
+        counts = {"enrollments_removed": 0, "enrollments_restored": 0, "classes_restored": 0, "classes_deleted": 0}
+        with transaction.atomic():
+            counts["enrollments_removed"] += ClassTeacher.objects.filter(added_by_import=job).exclude(school_class__created_by_import=job).delete()[0]
+            counts["enrollments_removed"] += ClassStudent.objects.filter(added_by_import=job).exclude(school_class__created_by_import=job).delete()[0]
+            created = SchoolClass.objects.filter(created_by_import=job)
+            counts["classes_deleted"] = created.count()
+            log = [ClassChange(district_id=job.district_id, job=undo_job, class_sis_id=sis_id, kind=ClassChangeKind.DELETED)
+                   for sis_id in created.values_list("sis_id", flat=True)]
+            created.delete()
+            existing = set(SchoolClass.objects.filter(district_id=job.district_id).values_list("id", flat=True))
+            users = set(User.objects.filter(district_id=job.district_id).values_list("id", flat=True))
+            for change in job.class_changes.exclude(school_class=None).order_by("id"):
+                if change.school_class_id not in existing:
+                    continue
+                if change.kind == ClassChangeKind.UPDATED:
+                    values = {k: (_to_date(b) if k in ("term_start", "term_end") else b) for k, (b, _) in change.fields.items()}
+                    SchoolClass.objects.filter(id=change.school_class_id).update(**values)
+                    counts["classes_restored"] += 1
+                    log.append(ClassChange(district_id=job.district_id, job=undo_job, school_class_id=change.school_class_id,
+                                           class_sis_id=change.class_sis_id, kind=ClassChangeKind.UPDATED,
+                                           fields={k: [a, b] for k, (b, a) in change.fields.items()}))
+                elif change.kind == ClassChangeKind.MEMBER_REMOVED and change.user_id in users:
+                    model = ClassTeacher if change.role == RosterRole.TEACHER else ClassStudent
+                    extra = {"is_primary": change.is_primary} if model is ClassTeacher else {}
+                    _, made = model.objects.get_or_create(school_class_id=change.school_class_id, user_id=change.user_id,
+                                                          defaults={"added_by_import_id": change.added_by_import_id, **extra})
+                    counts["enrollments_restored"] += made
+                    if made:
+                        log.append(ClassChange(district_id=job.district_id, job=undo_job, school_class_id=change.school_class_id,
+                                               class_sis_id=change.class_sis_id, kind=ClassChangeKind.MEMBER_ADDED, user_id=change.user_id,
+                                               district_user_id=change.district_user_id, role=change.role, is_primary=change.is_primary))
+            ClassChange.objects.bulk_create(log, batch_size=BATCH)
+        return counts
+
+
+def _json(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _copy(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """COPY rows into a table (PostgreSQL): text format, with \\N for NULL."""
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_text(v) for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return r"\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
