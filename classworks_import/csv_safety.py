@@ -16,3 +16,13 @@ def safe_cell(value) -> str:
     if text.startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text
+
+
+class CommandLineWriter:
+    """A csv writer's target that hands its complete lines to a management command's stdout (no added line endings)."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")

@@ -3,23 +3,13 @@ import csv
 from django.core.management.base import BaseCommand
 
 from classes.selectors import class_export_rows
-from classworks_import.csv_safety import safe_cell
+from classworks_import.csv_safety import CommandLineWriter, safe_cell
 from schools.management.districts import district_for_command
 from users.models import AuditAction
 from users.services import audit_event_record
 
 HEADINGS = ("Class SIS ID", "Class Name", "School SIS ID", "Teacher District IDs", "Student District IDs")
 ID_SEPARATOR = ";"
-
-
-class _LineWriter:
-    """Hands the csv module's complete lines to the command's stdout without adding line endings."""
-
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -36,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, district, file_format, output, **options):
         district_obj = district_for_command(district)
-        out = open(output, "w", encoding="utf-8", newline="") if output else _LineWriter(self.stdout)  # noqa: SIM115
+        out = open(output, "w", encoding="utf-8", newline="") if output else CommandLineWriter(self.stdout)  # noqa: SIM115
         try:
             writer = csv.writer(out)
             writer.writerow(HEADINGS)

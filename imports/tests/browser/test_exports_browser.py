@@ -58,7 +58,7 @@ def test_an_export_folder_walks_the_wizard(page, sign_in, screenshot, browser_er
     page.get_by_role("button", name="Next").click()
 
     page.wait_for_url(f"**/imports/{job.number}/review/")
-    expect(page.locator("#review-created")).to_have_text(str(len(make_exports.K12)))
+    expect(page.locator("#count-new")).to_have_text(str(len(make_exports.K12)))
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(f"**/imports/{job.number}/")
 

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from classworks_import.csv_safety import CommandLineWriter
 from schools.management.districts import district_for_command
 from users.exports import FORMATS, user_export_headings, user_export_json, user_export_write_csv, user_export_xlsx
 from users.models import AuditAction, User
@@ -8,16 +9,6 @@ from users.services import audit_event_record
 
 XLSX_NEEDS_OUTPUT = "xlsx is a binary format: give a file with -o PATH."
 NO_SUCH_ADMIN = 'No district administrator "{username}" in {slug}.'
-
-
-class _LineWriter:
-    """Hands the csv module's complete lines to the command's stdout without adding line endings."""
-
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -78,5 +69,5 @@ class Command(BaseCommand):
                 with open(output, "w", encoding="utf-8", newline="") as fh:
                     count = user_export_write_csv(district=district_obj, stream=fh)
             else:
-                count = user_export_write_csv(district=district_obj, stream=_LineWriter(self.stdout))
+                count = user_export_write_csv(district=district_obj, stream=CommandLineWriter(self.stdout))
         return count
