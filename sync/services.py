@@ -33,6 +33,7 @@ from imports.services.validation import file_value_counts
 from imports.types import SPECS, get_spec
 from schools.models import District
 from users.models import User
+from users.protection import protected_q
 
 from . import dropfolder, selectors
 from .crypto import SecretUnreadable, secret_decrypt, secret_encrypt
@@ -484,7 +485,7 @@ def _roster_plan(cfg: SyncSettings, job: ImportJob) -> _Plan:
     for _, row in iter_user_rows(sources_for_job(job), ImportOptions.from_job(job), keep_skipped=True):
         if row.district_id:
             present.add(row.district_id)
-    managed = User.objects.filter(district=job.district, district_user_id__isnull=False, is_district_admin=False, is_superuser=False)
+    managed = User.objects.filter(district=job.district, district_user_id__isnull=False).exclude(protected_q())
     if not cfg.full_roster_manual_users:
         managed = managed.filter(created_by_import__source=ImportSource.SYNC)
     plan = _Plan()

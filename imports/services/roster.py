@@ -5,6 +5,7 @@ applied by the run, after the rows are written, each change logged so an undo pu
 from django.db import transaction
 
 from users.models import User
+from users.protection import protected_q
 
 from ..models import ImportChange, ImportJob
 
@@ -20,11 +21,10 @@ def import_job_roster_apply(*, job: ImportJob) -> dict:
         if not ids:
             continue
         with transaction.atomic():
-            # Administrators are never touched by an import, whatever a plan says.
+            # Protected accounts (admins, ops staff) are never touched by an import, whatever a plan says.
             users = list(
-                User.objects.select_for_update().filter(
-                    district_id=job.district_id, id__in=ids, is_active=not active, is_district_admin=False, is_superuser=False,
-                ).values_list("id", "district_user_id")
+                User.objects.select_for_update().filter(district_id=job.district_id, id__in=ids, is_active=not active)
+                .exclude(protected_q()).values_list("id", "district_user_id")
             )
             User.objects.filter(id__in=[u for u, _ in users]).update(is_active=active)
             change = [DISABLED, ACTIVE] if active else [ACTIVE, DISABLED]

@@ -49,6 +49,18 @@ def test_a_night_later_ten_changed_and_five_gone_disables_five(district, folder_
     assert User.objects.filter(district=district, first_name="Renamed").count() == 10
 
 
+def test_a_protected_account_left_out_of_the_roster_is_never_disabled(district, folder_sync):
+    drop(district, roster(100))
+    _sync(district)
+    # A student account since given ops access (is_staff): the one protected-account rule covers it.
+    User.objects.filter(district=district, district_user_id="S00003").update(is_staff=True)
+    drop(district, roster(100, gone=[3, 4]), name="night2.zip")
+    run = _sync(district)
+    assert run.delta["user_data"]["disabled"] == 1
+    assert User.objects.get(district=district, district_user_id="S00003").is_active
+    assert not User.objects.get(district=district, district_user_id="S00004").is_active
+
+
 def test_a_user_who_comes_back_is_enabled_again(district, folder_sync):
     drop(district, roster(100))
     _sync(district)
