@@ -27,11 +27,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.database import recreate_database  # noqa: E402
 
 RESULT = "BENCH-RESULT "
 HEADER = ("Class SIS ID", "Class Name", "School SIS ID", "District ID", "Role")
@@ -49,19 +50,6 @@ def _env(url: str, work: Path) -> dict:
     }
 
 
-def _recreate(url: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(f"The database name must contain 'bench' (it is dropped): {name}")
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 def _setup():
@@ -249,7 +237,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="classes-bench-"))
     env = _env(args.database_url, work)
-    _recreate(args.database_url)
+    recreate_database(args.database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
     _setup()

@@ -28,11 +28,13 @@ import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.database import recreate_database  # noqa: E402
 
 SETTINGS_MODULE = "classworks_import.settings.base"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -259,20 +261,6 @@ def size_label(size: int) -> str:
 # --- Database and Django ------------------------------------------------------------------------
 
 
-def recreate_database(url: str) -> None:
-    """Drop and create the database named in url (its name must contain "bench": a safety net)."""
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(f'Refusing to drop database "{name}": its name must contain "bench".')
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 def child_environment(url: str, work_dir: Path) -> dict:

@@ -48,7 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from users_list_bench import create_database, drop_database, load_users  # noqa: E402
+from bench.database import drop_database, recreate_database  # noqa: E402
+from users_list_bench import load_users  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cw_load_bench"
 HOST = "import.bench.example"
@@ -258,7 +259,7 @@ def main() -> int:
     }
     if args.conn_max_age is not None:
         env["CONN_MAX_AGE"] = args.conn_max_age
-    create_database(args.database_url)
+    recreate_database(args.database_url)
     server = None
     results = {"machine": f"{os.cpu_count()} cores", "users": args.users, "admins": args.admins,
                "web_concurrency": os.environ.get("WEB_CONCURRENCY", "default"),

@@ -18,11 +18,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.database import drop_database, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cw_users_bench"
 SCHOOLS = 60
@@ -48,30 +50,8 @@ def _last_names(rng: random.Random) -> list[str]:
     return list(COMMON_LAST) * 100 + rare
 
 
-def create_database(url: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
-def drop_database(url: str) -> None:
-    import psycopg2
-    from django.db import connections
-
-    connections.close_all()
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-    admin.close()
 
 
 def load_users(*, district, schools, count: int, seed: int) -> float:
@@ -140,7 +120,7 @@ def main() -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "classworks_import.settings.test"
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     if not args.reuse:
-        create_database(args.database_url)
+        recreate_database(args.database_url)
     import django
 
     django.setup()
