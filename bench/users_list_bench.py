@@ -146,7 +146,7 @@ def main() -> int:
             schools = [School.objects.create(district=district, sis_id=f"{n:03d}", name=f"School {n:03d}") for n in range(SCHOOLS)]
             # COPY into the table without the list's indexes, then build them as migration 0003 does:
             # faster, and it measures what that migration costs on a table this size.
-            list_indexes = importlib.import_module("users.migrations.0003_users_groups_list_indexes")
+            list_indexes = importlib.import_module("users.migrations.0004_users_groups_list_indexes")
             with connection.schema_editor(atomic=False) as editor:
                 list_indexes.drop(None, editor)
             seconds = load_users(district=district, schools=schools, count=args.users, seed=args.seed)
