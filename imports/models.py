@@ -194,6 +194,11 @@ class ImportJob(models.Model):
         return self.changes.exclude(skipped={}).order_by("id")[:limit]
 
     @property
+    def writes_every_valid_row(self) -> bool:
+        """Group members and login emails need every valid row, unchanged ones too, not only those that change."""
+        return bool(self.custom_group_id or self.email_staff)
+
+    @property
     def is_draft(self) -> bool:
         return self.status == ImportStatus.DRAFT
 

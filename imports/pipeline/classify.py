@@ -1,5 +1,7 @@
 """Decide what an import does to one user: where a conflict is decided."""
 from dataclasses import dataclass, field
+from itertools import compress, count, repeat
+from operator import itemgetter, ne
 
 from users.protection import ERROR_PROTECTED_ACCOUNT  # a constant of a plain module: the pipeline stays pure
 
@@ -150,6 +152,39 @@ def existing_user_warnings(row: UserRow, existing: ExistingUser | None, *, label
 def _gives_nothing_new(new, old) -> bool:
     """A file value that changes nothing: blank (a blank never erases), or equal to the stored one."""
     return new is None or new == "" or new == old
+
+
+def same_as_stored_block(names: list[str], columns: list, found: list[ExistingUser | None]) -> list[bool]:
+    """same_as_stored for a block of rows a column at a time: names are the stored columns the rows give,
+    columns their value vectors (None: no row gives it), found each row's stored record (None: no one,
+    which is never the same). The per-value test is _gives_nothing_new, compared by C loops (operator.ne)
+    because nearly every value of a re-import equals the stored one; only the differing ones are looked at."""
+    same = [f is not None for f in found]
+    if not any(same):
+        return same
+    if any(f is not None and f._values is not None for f in found):  # records given as dicts: one at a time
+        values = [dict(zip(names, v)) for v in zip(*(c if c is not None else repeat(None) for c in columns))] \
+            if columns else [{} for _ in found]
+        return [f is not None and same_as_stored(v, f) for v, f in zip(values, found)]
+    positions = next(f._positions for f in found if f is not None)
+    width = max(positions.values(), default=0) + 1
+    nobody = (None,) * width
+    stored = [nobody if f is None else f._stored for f in found]
+    for name, vector in zip(names, columns):
+        if vector is None:
+            continue
+        at = positions.get(name)
+        if at is None:  # a value the look-up did not fetch: only a blank changes nothing
+            old = repeat(_NOT_STORED)
+        else:
+            old = map(itemgetter(at), stored)
+        for i in compress(count(), map(ne, vector, old)):
+            if not _gives_nothing_new(vector[i], _NOT_STORED if at is None else stored[i][at]):
+                same[i] = False
+    return same
+
+
+_NOT_STORED = object()  # never equal to a file's value
 
 
 def same_as_stored(values: dict, existing: ExistingUser) -> bool:

@@ -180,6 +180,31 @@ class RowBuilder:
             yield stopped.pop(at)
             at += 1
 
+    @property
+    def judges_columns(self) -> bool:
+        """Whether judge_columns can stand for build: no combined field and no slot but the key."""
+        return not self._combined and all(f[4] in (None, "district_id") for f in self._fields)
+
+    def judge_columns(self, raws: list[tuple[int, list[str]]]) -> tuple[list[str], list, list[str], set[int]]:
+        """The block's values a column at a time, without making a row: (stored columns, their value
+        vectors, the keys, the positions of rows with any problem or skipped). A flagged row's values are
+        not to be trusted: build makes it. Only when judges_columns."""
+        cells = [c for _, c in raws]
+        made: list[list] = []
+        flagged: set[int] = set()
+        for key, source, judge, column, slot, label, reads, plain in self._fields:
+            vector, problems = self._judged(_texts(cells, source), judge, reads, plain, made)
+            made.append(vector)
+            flagged.update(i for i, _ in problems)
+        names, columns, ids = list(self._not_given), [None] * len(self._not_given), []
+        for f, vector in zip(self._fields, made):
+            if f[4] is None:
+                names.append(f[3])
+                columns.append(vector)
+            else:
+                ids = [v or "" for v in vector]
+        return names, columns, ids, flagged
+
     def _judged(self, texts: list, judge, reads: tuple[str, ...] | None, plain: int | None, made: list[list]):
         """One field's value on each row, and (row, _Flagged) for the rows with a problem or skipped.
 

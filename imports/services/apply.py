@@ -58,7 +58,7 @@ class ApplyResult:
     outcome: ApplyOutcome
 
 
-def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = False):
+def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = False, every_valid_row: bool | None = None):
     """Validate and preview the job's files under its options; replaces its stored problems.
 
     With heartbeat, a running job keeps its heartbeat fresh while a large file is validated, and
@@ -67,6 +67,8 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
     """
     sources = sources_for_job(job)
     options = ImportOptions.from_job(job)
+    if every_valid_row is None:  # the wizard's pass keeps its rows for a run with the options chosen so far
+        every_valid_row = job.writes_every_valid_row
 
     def beat(rows_checked: int) -> None:
         ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
@@ -74,7 +76,7 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
             status_note=CHECKING_NOTE.format(done=rows_checked, total=job.rows_total or rows_checked),
         )
 
-    built, rows, check_duplicates = None, None, True
+    built, rows, check_duplicates, record = None, None, True, None
     if heartbeat:
         # This check replaces the stored summary and problems: the wizard's verdicts no longer go with them.
         built_verdicts_delete(job=job)
@@ -83,7 +85,7 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
         check_duplicates = rows is None or (job.validation_summary or {}).get("duplicates") != 0
     else:
         built = BuiltRows(job, sources, options)
-        rows = built.record(iter_user_rows(sources, options, keep_skipped=True))
+        record = built.record
     # A running job commits as it goes, so its heartbeat is seen; the wizard replaces problems atomically.
     try:
         with nullcontext() if heartbeat else transaction.atomic():
@@ -92,7 +94,8 @@ def import_job_validate(*, job: ImportJob, row_sink=None, heartbeat: bool = Fals
                 district=job.district, sources=sources, options=options,
                 issue_sink=lambda issues: store_issues(job, sources, issues), row_sink=row_sink,
                 on_batch=beat if heartbeat else None, rows=rows, check_duplicates=check_duplicates,
-                outcome_sink=built.mark if built is not None else None,
+                outcome_sink=built.mark if built is not None else None, record=record,
+                screen=not every_valid_row,  # a row_sink that keeps every valid row must be handed the unchanged ones
             )
             job.validation_summary = result.summary()
             job.validated_at = timezone.now()
@@ -196,7 +199,7 @@ def import_job_apply(*, job: ImportJob, chunk_rows: int | None = None, hash_inli
     options = ImportOptions.from_job(job)
     spool = None
     if options.spec.password_field not in options.field_mapping:
-        spool = RowSpool(keep_all=bool(job.custom_group_id or job.email_staff), columns=options.spec.record_columns)
+        spool = RowSpool(keep_all=job.writes_every_valid_row, columns=options.spec.record_columns)
     try:
         outcome = _validate_and_apply(job, sources, options, chunk_rows, spool, hash_inline)
         if outcome == ApplyOutcome.COMPLETED:
@@ -212,11 +215,14 @@ def _validate_and_apply(
     job: ImportJob, sources, options: ImportOptions, chunk_rows: int, spool: RowSpool | None, hash_inline: bool
 ) -> ApplyOutcome:
     # The wizard's pass, when nothing it depends on changed since: its rows are written without a second check.
-    reused = built_pass_reusable(job=job, sources=sources, options=options) if spool is not None else None
+    every_valid_row = spool is not None and spool.keep_all
+    reused = built_pass_reusable(job=job, sources=sources, options=options, every_valid_row=every_valid_row) \
+        if spool is not None else None
     if reused is not None:
         result = reused.result
     else:
-        result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True)
+        result = import_job_validate(job=job, row_sink=spool.add if spool is not None else None, heartbeat=True,
+                                     every_valid_row=every_valid_row)
     # A sync imports its valid rows and reports the rest (the error rows stored by the pass above).
     if result.has_errors and job.source != ImportSource.SYNC:
         raise ImportAborted(ERROR_REVALIDATION.format(errors=result.counts["errors"]))

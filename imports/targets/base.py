@@ -65,6 +65,12 @@ class WriteTarget:
         """What writing the row would change: the same decision for the preview and the run."""
         return classify(row, existing, conflict_policy=conflict_policy, password_policy=password_policy)
 
+    @property
+    def settles_unchanged(self) -> bool:
+        """Whether validation may count a row that matches its stored record and changes nothing without making
+        it (validation/screen.py): classify decides, and one key finds the record."""
+        return type(self).compare is WriteTarget.compare and len(self.spec.key_columns) == 1
+
     # --- Validation's hooks (defaults: nothing beyond the type's own rules) ---
 
     def checks(self, *, district, columns: tuple[str, ...] | None = None) -> "RowChecks":
@@ -142,6 +148,11 @@ class RowChecks:
 
     def issues(self, row, existing, labels: dict) -> list[Issue]:
         return []
+
+    def silent_when_same(self, values: dict[str, list], n: int) -> list[bool]:
+        """For n rows that match their stored, unprotected record and change nothing (values: stored column ->
+        the rows' values, or None), whether issues() would say nothing of each."""
+        return [True] * n
 
 
 # --- How rows reach the database: the one place that asks which database this is ---------------

@@ -137,6 +137,15 @@ def existing_email_owners(*, district, emails: list[str]) -> dict[str, str]:
     return owners
 
 
+def shared_emails(*, district) -> set[str]:
+    """Lower-cased addresses more than one user of the district holds (usually none)."""
+    return set(
+        _user().objects.filter(district=district, email__isnull=False).exclude(email="")
+        .annotate(email_ci=Lower("email")).values("email_ci").annotate(n=Count("id")).filter(n__gt=1)
+        .values_list("email_ci", flat=True)
+    )
+
+
 def zero_padded_id_lengths(*, district) -> list[int]:
     """Lengths of stored District IDs that start with 0: the widths Excel may have stripped."""
     return sorted(
@@ -167,6 +176,7 @@ class UserChecks(RowChecks):
         super().__init__(target, district, columns)
         self.spec = target.spec
         self.padded_lengths = zero_padded_id_lengths(district=district)
+        self._shared_emails: set[str] | None = None
 
     def load(self, rows) -> None:
         super().load(rows)
@@ -211,6 +221,17 @@ class UserChecks(RowChecks):
                 row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
             ))
         return issues
+
+    def silent_when_same(self, values: dict[str, list], n: int) -> list[bool]:
+        """An unchanged row's address is its own, so only one another user of the district also holds speaks up;
+        its username is its own (unique ignoring case), its type unchanged, and its key found."""
+        emails = values.get("email")
+        if not emails:
+            return [True] * n
+        if self._shared_emails is None:
+            self._shared_emails = shared_emails(district=self.district)
+        shared = self._shared_emails
+        return [not e or e.lower() not in shared for e in emails]
 
     def _username_issues(self, row, labels: dict) -> list[Issue]:
         """A username another user holds: named when they are of this district, never when they are of another."""

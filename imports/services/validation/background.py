@@ -18,7 +18,7 @@ from ...dispatch import VALIDATE_DRAFT, enqueue_on_commit
 from ...errors import Refusal
 from ...targets import own_run_target
 from ..classes import job_classes_check, wizard_summary
-from ..sources import ImportOptions, iter_user_rows, sources_for_job
+from ..sources import ImportOptions, sources_for_job
 from .result import store_issues
 from .checking import validate_import
 from .reuse import BuiltRows
@@ -225,7 +225,9 @@ def _validate_draft(job: ImportJob, run: _Pass) -> None:
     try:
         result = validate_import(
             district=job.district, sources=sources, options=options,
-            issue_sink=pending.extend, on_batch=flush, rows=built.record(iter_user_rows(sources, options, keep_skipped=True)),
+            issue_sink=pending.extend, on_batch=flush, record=built.record,
+            # Rows settled unchanged are not kept: a run with group members or login emails would read the file again.
+            screen=not job.writes_every_valid_row,
             outcome_sink=built.mark,
         )
         flush(result.counts["rows"])  # duplicates found at the end

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from schools.models import District
 
-from ...pipeline.classify import NEW, ExistingUser, Outcome, unmatched_key_issues
+from ...pipeline.classify import NEW, UNCHANGED, ExistingUser, Outcome, unmatched_key_issues
 from ...targets import get_target
 from ...pipeline.issues import ERROR, WARNING, Issue
 from ...pipeline.masking import mask_issues, mask_text, mask_value
@@ -14,14 +14,17 @@ from ..duplicates import duplicate_check
 from ..passwords import password_issues
 from ..sources import ImportOptions, Source, iter_user_rows, missing_column_issues
 from .result import BATCH_ROWS, LARGEST_CHANGES_KEPT, ERROR_SAME_USER, IssueSink, ValidationResult
+from .screen import SETTLED_OUTCOME, Settled, screened_rows
 
 def _batched(items: Iterable, size: int):
-    batch = []
+    """Batches of about `size` rows: a Settled run counts as its rows."""
+    batch, n = [], 0
     for item in items:
         batch.append(item)
-        if len(batch) >= size:
+        n += len(item) if item.__class__ is Settled else 1
+        if n >= size:
             yield batch
-            batch = []
+            batch, n = [], 0
     if batch:
         yield batch
 
@@ -44,6 +47,7 @@ def validate_import(
     *, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink,
     row_sink: Callable | None = None, on_batch: Callable[[int], None] | None = None, rows: Iterable | None = None,
     check_duplicates: bool = True, outcome_sink: Callable[[int, Outcome], None] | None = None,
+    record: Callable | None = None, screen: bool = True,
 ) -> ValidationResult:
     """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.
 
@@ -52,6 +56,9 @@ def validate_import(
     an earlier pass (BuiltRows): the files are not read again. Without check_duplicates (those
     rows, which an earlier pass found free of duplicates), the file is not searched for them again.
     outcome_sink, if given, receives (position in the stream from 0, outcome) for every row without an error.
+    record, if given, wraps the stream read from the files (BuiltRows.record keeps it for the run).
+    With screen (and a target that allows it), rows that match their stored record and change nothing
+    are counted without being made (screen.py): only for a row_sink that does not want unchanged rows.
     """
     result = ValidationResult()
     counts = result.counts
@@ -73,15 +80,26 @@ def validate_import(
     matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
     blank_codes = _blank_codes(options.spec)
     password_users: set[int] = set()
-    for batch in _batched(iter_user_rows(sources, options, keep_skipped=True) if rows is None else rows, BATCH_ROWS):
-        rows = [row for _, row in batch if not row.skipped]
+    if rows is None:
+        if screen and target.settles_unchanged:
+            rows = screened_rows(sources, options, lookup)
+        else:
+            rows = iter_user_rows(sources, options, keep_skipped=True)
+        if record is not None:
+            rows = record(rows)
+    for batch in _batched(rows, BATCH_ROWS):
+        rows = [item[1] for item in batch if item.__class__ is not Settled and not item[1].skipped]
         for row in rows:
             if row.issues and row.district_id:
                 _park_blanks(row, blank_codes)
         lookup.load([r for r in rows if not r.has_error])
         outside = _outside_match_only(target, lookup, rows)
         batch_issues: list[Issue] = []
-        for source, row in batch:
+        for item in batch:
+            if item.__class__ is Settled:
+                _count_settled(item, counts, duplicates, labels_cache, options, outcome_sink, key_field, warned, refused)
+                continue
+            source, row = item
             counts["rows"] += 1
             if row.skipped:  # the admin chose "skip these rows" for one of its values: counted, not an error
                 counts["skipped"] += 1
@@ -138,6 +156,30 @@ def validate_import(
     emit(late)
     result.claimed_passwords = target.signed_in_count(password_users)
     return result
+
+
+def _count_settled(run: Settled, counts: Counter, duplicates, labels_cache: dict, options: ImportOptions, outcome_sink,
+                   key_field: str, warned: str | None, refused: str | None) -> None:
+    """A run of unchanged rows: counted, and seen by the duplicate check, as the loop above would."""
+    labels = labels_cache.get(run.source.info.name)
+    if labels is None:
+        labels = labels_cache[run.source.info.name] = _labels(run.source, options)
+    tally = _tally_key(SETTLED_OUTCOME)
+    first = counts["rows"]
+    n = len(run.rows)
+    counts["rows"] += n
+    counts[UNCHANGED] += n
+    none = [None] * n
+    emails = run.unique.get(warned, none) if warned else none
+    usernames = run.unique.get(refused, none) if refused else none
+    id_column, email_column, username_column = labels.get(key_field, ""), labels.get(warned, ""), labels.get(refused, "")
+    add = duplicates.add
+    for row, key, email, username in zip(run.rows, run.keys, emails, usernames):
+        add(file=run.file, row=row, district_id=key, id_column=id_column, email=email, email_column=email_column,
+            username=username, username_column=username_column, tally=tally)
+    if outcome_sink is not None:
+        for position in range(first, first + n):
+            outcome_sink(position, SETTLED_OUTCOME)
 
 
 def _outside_match_only(target, lookup, rows) -> dict[str, dict]:

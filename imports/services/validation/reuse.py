@@ -8,6 +8,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 
 from django.core.files.storage import storages
 
@@ -21,6 +22,7 @@ from ...pipeline.rows import UserRow
 from ..sources import ImportOptions, Source
 from .result import ValidationResult
 from .checking import _given_keys
+from .screen import Settled
 
 # --- The built rows, kept for the run -------------------------------------------------------------
 # Validation stores every row as the rules built it (values and the problems found in its cells),
@@ -31,7 +33,7 @@ from .checking import _given_keys
 
 BUILT_ROWS_DIR = "built_rows"
 BUILT_ROWS_BLOCK = 2000  # rows per pickle: one dump per row cost a tenth of an unchanged run
-BUILT_ROWS_FORMAT = 2  # in the key: rows kept in another layout are never read, the file is
+BUILT_ROWS_FORMAT = 3  # in the key: rows kept in another layout are never read, the file is
 
 
 def built_rows_key(job: ImportJob, sources: list[Source], options: ImportOptions) -> str:
@@ -54,6 +56,7 @@ class BuiltRows:
         self.job, self.sources, self.options = job, sources, options
         self.enabled = not any(options.spec.password_field in _given(options, s) for s in sources)
         self._file = None
+        self.partial = False  # some rows were settled unchanged (screen.py) and are not kept
         if self.enabled:
             storage = storages["private"]
             self.path = storage.path(_built_rows_name(job.id))
@@ -76,7 +79,13 @@ class BuiltRows:
         numbers = {id(s): n for n, s in enumerate(self.sources)}
         dump, clear = self._pickler.dump, self._pickler.clear_memo
         block = []
-        for source, row in pairs:
+        for item in pairs:
+            if item.__class__ is Settled:  # rows the pass never made: their place is kept, not their values
+                block.append((numbers[id(item.source)], len(item)))
+                self.partial = True
+                yield item
+                continue
+            source, row = item
             block.append((numbers[id(source)], row.file, row.row, row.district_id, row.values, list(row.issues), row.skipped))
             if len(block) >= BUILT_ROWS_BLOCK:
                 dump(block)
@@ -103,6 +112,10 @@ class BuiltRows:
         self._file.close()
         os.replace(self._temp, self.path)
         self._file = None
+        if self.partial:
+            open(_partial_path(self.path), "wb").close()
+        elif os.path.exists(_partial_path(self.path)):
+            os.remove(_partial_path(self.path))
         if self.users is not None:
             temp = f"{self.path}.{secrets.token_hex(8)}"
             with open(temp, "wb") as fh:
@@ -143,6 +156,12 @@ def _verdicts_path(path: str) -> str:
     return f"{path}.verdicts"
 
 
+def _partial_path(path: str) -> str:
+    """Present when the kept rows leave out those the pass settled unchanged: they serve only a run that
+    writes the changed rows, never one that needs every valid row or checks the rows again."""
+    return f"{path}.partial"
+
+
 def _verdicts_made_under(options: ImportOptions, users: str | None) -> dict:
     """What the verdicts depend on beyond the rows: the users as they were, and the options that decide a write."""
     return {"users": users, "conflicts": options.conflicts, "passwords": options.password_policy}
@@ -177,16 +196,20 @@ class ReusedPass:
         return len(marks) - marks.count(0) if every_valid_row else marks.count(MARK_WRITES)
 
 
-def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: ImportOptions) -> ReusedPass | None:
+def built_pass_reusable(*, job: ImportJob, sources: list[Source], options: ImportOptions,
+                        every_valid_row: bool = False) -> ReusedPass | None:
     """The wizard's pass when the run can take it as is: same rows, options and users, no error, and no field
-    the fingerprint does not cover (a username is unique across every district, beyond the district's users)."""
+    the fingerprint does not cover (a username is unique across every district, beyond the district's users).
+    A run that needs every valid row cannot take a pass that left its unchanged rows unmade."""
     summary = job.validation_summary or {}
     if not summary.get("counts") or summary["counts"].get("errors"):
         return None
     target = get_target(options.spec)
     if not all(target.fingerprint_covers(_given(options, s)) for s in sources):
         return None
-    rows = built_rows_current(job=job, sources=sources, options=options)
+    if every_valid_row and os.path.exists(_partial_path(storages["private"].path(_built_rows_name(job.id)))):
+        return None
+    rows = built_rows_current(job=job, sources=sources, options=options, partial=True)
     if rows is None:
         return None
     path = _verdicts_path(storages["private"].path(_built_rows_name(job.id)))
@@ -208,12 +231,13 @@ def _given(options: ImportOptions, source: Source) -> set[str]:
     return {*plan.indexes, *plan.fixed}
 
 
-def built_rows_current(*, job: ImportJob, sources: list[Source], options: ImportOptions):
-    """The stored built rows as (source, row) pairs, or None when they were made from other choices or files."""
+def built_rows_current(*, job: ImportJob, sources: list[Source], options: ImportOptions, partial: bool = False):
+    """The stored built rows as (source, row) pairs, or None when they were made from other choices or files,
+    or (unless partial) leave out the rows the pass settled unchanged: those come as (source, None)."""
     if not job.built_rows_key or job.built_rows_key != built_rows_key(job, sources, options):
         return None
     path = storages["private"].path(_built_rows_name(job.id))
-    if not os.path.exists(path):
+    if not os.path.exists(path) or (not partial and os.path.exists(_partial_path(path))):
         return None
     with open(path, "rb") as fh:
         if pickle.load(fh) != job.built_rows_key:
@@ -231,7 +255,11 @@ def _read_built_rows(path: str, sources: list[Source]):
                 block = load(fh)
             except EOFError:
                 return
-            for number, file, row, district_id, values, issues, skipped in block:
+            for kept in block:
+                if len(kept) == 2:  # a run of settled rows: their places, for the verdicts' positions
+                    yield from repeat((sources[kept[0]], None), kept[1])
+                    continue
+                number, file, row, district_id, values, issues, skipped = kept
                 yield sources[number], UserRow(file=file, row=row, district_id=district_id, values=values, issues=issues,
                                                skipped=skipped)
 
@@ -246,7 +274,7 @@ def built_verdicts_delete(*, job: ImportJob) -> None:
 def built_rows_delete(*, job: ImportJob) -> None:
     """The stored built rows go with the job's files (and once a run has used them)."""
     path = storages["private"].path(_built_rows_name(job.id))
-    for kept in (path, _verdicts_path(path)):
+    for kept in (path, _verdicts_path(path), _partial_path(path)):
         if os.path.exists(kept):
             os.remove(kept)
     ImportJob.objects.filter(id=job.id).exclude(built_rows_key="").update(built_rows_key="")

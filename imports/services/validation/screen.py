@@ -1,0 +1,107 @@
+"""The unchanged rows of a re-import, found a column at a time and counted without making a row.
+
+A nightly file is nearly all rows that match their stored record and change nothing. The screen reads
+a block of rows, judges each column once per distinct text (RowBuilder.judge_columns, the type's
+own rules), looks the block's keys up once and compares column by column (same_as_stored_block). A
+row is settled only when nothing could be said of it: no cell problem, a stored record that is not
+protected, every value blank or equal to the stored one, and the target's checks silent
+(RowChecks.silent_when_same). Every other row is built and checked as before, so the screen can
+only leave out work, never change a verdict (tests/validation/test_screen.py holds it to that).
+"""
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ...pipeline.classify import UNCHANGED, Outcome, same_as_stored_block
+from ...pipeline.rows import RowBuilder, UserRow
+from .. import sources as _sources  # read as iter_user_rows reads (one place a test can watch)
+from ..sources import ImportOptions, Source, _take
+
+SCREEN_BLOCK = 2000  # rows judged and looked up together: the look-up's batch
+SETTLED_OUTCOME = Outcome(UNCHANGED)
+
+
+@dataclass(slots=True)
+class Settled:
+    """Rows of one file found unchanged with nothing to report: counted and checked for duplicates, never made."""
+
+    source: Source
+    file: str
+    rows: list[int]
+    keys: list[str]
+    unique: dict[str, list]  # a field whose repeat in the file is reported -> the rows' values
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iterator:
+    """iter_user_rows(keep_skipped=True)'s rows in the same order, with runs of unchanged rows as Settled.
+
+    checks is the pass's RowChecks (its target and district): the screen looks up with it and asks it
+    whether it would stay silent. Rows the screen cannot vouch for come as (source, UserRow).
+    """
+    spec = options.spec
+    unique = [k for k in checks.target.unique_in_file if k]
+    for source in sources:
+        builder = RowBuilder(
+            file_name=source.info.name, plan=options.plan_for(source), school_mapping=options.school_mapping, spec=spec,
+            value_mapping=options.value_mapping,
+        )
+        screening = builder.judges_columns
+        rows = _sources.iter_rows(source.path, source.info)
+        while True:
+            raws, error = _take(rows, SCREEN_BLOCK)
+            good = [(raw.row, raw.cells) for raw in raws if raw.problem is None]
+            settled = _settle(builder, good, checks, unique) if screening and good else {}
+            rest = [pair for i, pair in enumerate(good) if i not in settled]
+            built = builder.iter_block(rest) if len(rest) > 1 else iter([builder.build(*pair) for pair in rest])
+            run: Settled | None = None
+            at = 0  # position among the good rows
+            for raw in raws:
+                if raw.problem is not None:
+                    if run is not None:
+                        yield run
+                        run = None
+                    yield source, UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
+                    continue
+                found = settled.get(at)
+                at += 1
+                if found is None:
+                    if run is not None:
+                        yield run
+                        run = None
+                    yield source, next(built)
+                    continue
+                if run is None:
+                    run = Settled(source, source.info.name, [], [], {k: [] for k in unique})
+                run.rows.append(raw.row)
+                run.keys.append(found[0])
+                for k, v in zip(unique, found[1]):
+                    run.unique[k].append(v)
+            if run is not None:
+                yield run
+            if error is not None:
+                raise error
+            if not raws:
+                break
+
+
+def _settle(builder: RowBuilder, good: list, checks, unique: list[str]) -> dict[int, tuple]:
+    """Position in the block -> (key, the unique fields' values) of each row the screen vouches for."""
+    names, columns, keys, flagged = builder.judge_columns(good)
+    stored = checks.target.lookup(district=checks.district, keys=[k for k in keys if k], columns=checks.columns)
+    found = [None if (i in flagged or not k) else stored.get(k) for i, k in enumerate(keys)]
+    found = [f if f is not None and not f.protected else None for f in found]
+    same = same_as_stored_block(names, columns, found)
+    candidates = [i for i, s in enumerate(same) if s]
+    if not candidates:
+        return {}
+    by_name = dict(zip(names, columns))
+    values = {name: (None if vector is None else [vector[i] for i in candidates]) for name, vector in by_name.items()}
+    silent = checks.silent_when_same(values, len(candidates))
+    # As the pass reads them for the duplicate check: the row's value under the field's name.
+    vectors = [by_name.get(k) for k in unique]
+    return {
+        i: (keys[i], tuple(None if v is None else v[i] for v in vectors))
+        for n, i in enumerate(candidates) if silent[n]
+    }

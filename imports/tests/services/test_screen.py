@@ -1,0 +1,144 @@
+"""The screen counts a re-import's unchanged rows without making them, and changes no verdict: every count,
+problem and preview is what checking each row gives (on SQLite and PostgreSQL alike)."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imports.models import ImportStatus
+from imports.pipeline import rows as rows_module
+from imports.pipeline.classify import ExistingUser, same_as_stored, same_as_stored_block
+from imports.services.sources import ImportOptions, sources_for_job
+from imports.services.validation import validate_import
+from imports.tests.factories import make_import_job, run_job, staff, student, write_csv
+from users.models import CustomGroup, User
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """How many rows were made one by one (built), as validation without the screen makes every row."""
+    made = []
+    block, one = rows_module.RowBuilder.iter_block, rows_module.RowBuilder.build
+
+    def iter_block(self, raws):
+        made.extend(r for r, _ in raws)
+        return block(self, raws)
+
+    def build(self, row, cells):
+        made.append(row)
+        return one(self, row, cells)
+
+    monkeypatch.setattr(rows_module.RowBuilder, "iter_block", iter_block)
+    monkeypatch.setattr(rows_module.RowBuilder, "build", build)
+    return made
+
+
+def _stored(district, school, tmp_path):
+    """A district whose users came from a first import, then an admin's account and two users sharing an address."""
+    first = [student(str(n), **{"Last Name": f"L{n}"}) for n in range(1, 9)] + [staff("T-1"), staff("T-2")]
+    job = run_job(make_import_job(district, [write_csv(tmp_path / "first.csv", first)]))
+    assert job.status == ImportStatus.COMPLETED, job.failure_reason
+    User.objects.filter(district=district, district_user_id="7").update(is_district_admin=True)
+    User.objects.filter(district=district, district_user_id="T-2").update(email="T-1@Springfield.example.org")
+
+
+def _second_file(tmp_path):
+    rows = [
+        student("1", **{"Last Name": "L1"}),  # unchanged
+        student("2", **{"Last Name": "L2"}),  # unchanged, and repeated below: both rows are errors
+        student("3", **{"Last Name": "Changed"}),  # a conflict (Imported Record Wins writes it)
+        student("4", **{"Last Name": "L4", "First Name": ""}),  # a required blank that the stored name covers
+        student("5", **{"Last Name": "L5", "Grade": "13"}),  # not a grade
+        student("6", **{"Last Name": "L6"}),  # unchanged
+        student("7", **{"Last Name": "L7"}),  # an administrator's account: refused
+        staff("8", **{"Last Name": "L8"}),  # a student in Classworks, staff in the file: a warning
+        staff("T-1"),  # unchanged, but another user holds the same address: checked row by row
+        student("99"),  # new
+        student("2", **{"Last Name": "L2"}),
+        staff("T-2", **{"Email Address": ""}),  # a required blank the stored address covers: unchanged
+    ]
+    return write_csv(tmp_path / "second.csv", rows)
+
+
+def _validate(job, *, screen: bool):
+    issues, marks = [], {}
+    result = validate_import(
+        district=job.district, sources=sources_for_job(job), options=ImportOptions.from_job(job),
+        issue_sink=issues.extend, screen=screen, outcome_sink=lambda at, outcome: marks.setdefault(at, outcome.writes),
+    )
+    shown = sorted((i.file, i.row or 0, i.column, i.code, i.severity, i.message) for i in issues)
+    return result.summary(), shown, marks
+
+
+def test_the_screen_gives_every_count_and_problem_that_checking_each_row_gives(district, school, tmp_path, built):
+    _stored(district, school, tmp_path)
+    job = make_import_job(district, [_second_file(tmp_path)], validate=False)
+
+    built.clear()
+    checked = _validate(job, screen=False)
+    every_row = sorted(built)
+    built.clear()
+    screened = _validate(job, screen=True)
+
+    assert screened == checked
+    summary, shown, _ = checked
+    assert summary["counts"]["unchanged"] == 5 and summary["counts"]["created"] == 1
+    assert {(row, code) for _, row, _, code, _, _ in shown} >= {
+        (3, "duplicate_district_id"), (12, "duplicate_district_id"), (6, "invalid_grade"), (8, "admin_account"),
+        (9, "user_type_change"),
+    }
+    # The unchanged rows of District IDs 1, 2 (twice: the duplicate check took their counts back) and 6 were
+    # counted without being made. T-1's shared address and T-2's blank (a staff member's address is required,
+    # so the stored one must cover it) sent those rows to the checks.
+    assert every_row == list(range(2, 14))
+    assert sorted(built) == [r for r in range(2, 14) if r not in (2, 3, 7, 12)]
+
+
+def test_a_run_writes_the_changed_rows_of_a_pass_that_settled_the_others(district, school, tmp_path, built):
+    rows = [student(str(n), **{"Last Name": f"L{n}"}) for n in range(1, 6)]
+    run_job(make_import_job(district, [write_csv(tmp_path / "first.csv", rows)]))
+    rows[2] = student("3", **{"Last Name": "New"})
+    job = make_import_job(district, [write_csv(tmp_path / "second.csv", rows + [student("6")])])
+    assert job.validation_summary["counts"]["unchanged"] == 4
+
+    job = run_job(job)
+
+    assert job.status == ImportStatus.COMPLETED, job.failure_reason
+    assert (job.counts["created"], job.counts["updated"], job.counts["unchanged"]) == (1, 1, 4)
+    assert User.objects.get(district=district, district_user_id="3").last_name == "New"
+    assert User.objects.filter(district=district).exclude(is_district_admin=True).count() == 6
+
+
+def test_a_group_chosen_after_the_pass_still_gets_the_unchanged_rows(district, school, tmp_path):
+    rows = [student(str(n)) for n in range(1, 4)]
+    run_job(make_import_job(district, [write_csv(tmp_path / "first.csv", rows)]))
+    job = make_import_job(district, [write_csv(tmp_path / "second.csv", rows + [student("4")])])
+    # Additional Actions comes after Validate File: the group is chosen once the pass has settled rows 1-3.
+    group = CustomGroup.objects.create(district=district, name="Grade 5")
+    job.custom_group, job.group_members = group, "all"
+    job.save(update_fields=["custom_group", "group_members"])
+
+    job = run_job(job)
+
+    assert job.status == ImportStatus.COMPLETED, job.failure_reason
+    assert set(group.members.values_list("district_user_id", flat=True)) == {"1", "2", "3", "4"}
+
+
+_VALUES = st.one_of(st.none(), st.just(""), st.sampled_from(["a", "b", "A"]), st.booleans(), st.integers(0, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.lists(_VALUES, min_size=3, max_size=3), st.lists(_VALUES, min_size=3, max_size=3),
+                          st.booleans()), max_size=6))
+def test_the_block_comparison_says_what_same_as_stored_says_of_each_row(cases):
+    names = ["a", "b", "c"]
+    positions = {"a": 0, "b": 1}  # "c" was not fetched: only a blank changes nothing
+    found, rows = [], []
+    for file_values, stored, exists in cases:
+        found.append(ExistingUser(1, "k", stored=tuple(stored[:2]), positions=positions) if exists else None)
+        rows.append(dict(zip(names, file_values)))
+    columns = [[r[n] for r in rows] for n in names]
+
+    assert same_as_stored_block(names, columns, found) == [
+        f is not None and same_as_stored(r, f) for r, f in zip(rows, found)]
