@@ -16,6 +16,11 @@ def is_protected(user=None, /, **values) -> bool:
     return any(bool(values.get(c)) for c in PROTECTED_COLUMNS)
 
 
+def is_protected_values(values) -> bool:
+    """is_protected of the PROTECTED_COLUMNS' stored values, in that order (a look-up's plain row, without a dict)."""
+    return any(values)
+
+
 def protected_q() -> Q:
     """The same rule as a query filter, for writes that exclude protected accounts in bulk."""
     return Q(is_district_admin=True) | Q(is_superuser=True) | Q(is_staff=True)

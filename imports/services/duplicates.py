@@ -46,6 +46,20 @@ class StagedDuplicateCheck:
             self._flush()
         return []
 
+    def add_many(self, *, file: str, rows: list[int], district_ids: list[str], id_column: str, emails, email_column: str,
+                 tally: str, usernames, username_column: str = "") -> None:
+        """add() for a run of rows of one file with the same tally (the screen's unchanged rows)."""
+        file_no = self._files.get(file)
+        if file_no is None:
+            file_no = self._files[file] = len(self._files)
+            self._where[file_no] = (file, id_column, email_column, username_column)
+        self._buffer += [
+            (file_no, row, key or None, email.casefold() if email else None, tally, username.lower() if username else None)
+            for row, key, email, username in zip(rows, district_ids, emails, usernames) if key or email or username
+        ]
+        if len(self._buffer) >= FLUSH_ROWS:
+            self._flush()
+
     def _flush(self) -> None:
         if self._buffer:
             stage_rows(self.table, _COLUMNS, self._buffer)

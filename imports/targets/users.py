@@ -17,7 +17,7 @@ from django.db.models.functions import Length, Lower
 from django.utils import timezone
 
 from users.locks import district_ids_lock, usernames_lock
-from users.protection import PROTECTED_COLUMNS, is_protected, protected_q
+from users.protection import PROTECTED_COLUMNS, is_protected_values, protected_q
 
 from ..models import EmailKind, ImportChange, ImportEmail, ImportGroupAddition, ImportIssue, Severity
 from ..pipeline.classify import (
@@ -70,7 +70,7 @@ def existing_users_by_district_id(
         for row in base.rows_where_in(_user(), district_id=district.id, column=key_column, values=remaining, columns=columns):
             if row[0] in found or (only and any(row[6 + i] != value for i, (_, value) in enumerate(only))):
                 continue
-            protected = is_protected(**dict(zip(PROTECTED_COLUMNS, row[3:6])))
+            protected = is_protected_values(row[3:6])
             found[row[0]] = ExistingUser(row[1], row[2], None, protected, stored=row, positions=positions)
         if len(spec.key_columns) > 1:
             remaining = [k for k in remaining if k not in found]

@@ -97,7 +97,10 @@ def _settle(builder: RowBuilder, good: list, checks, unique: list[str]) -> dict[
     if not candidates:
         return {}
     by_name = dict(zip(names, columns))
-    values = {name: (None if vector is None else [vector[i] for i in candidates]) for name, vector in by_name.items()}
+    if len(candidates) == len(keys):  # the usual block of a re-import: every row
+        values = by_name
+    else:
+        values = {name: (None if vector is None else [vector[i] for i in candidates]) for name, vector in by_name.items()}
     silent = checks.silent_when_same(values, len(candidates))
     # As the pass reads them for the duplicate check: the row's value under the field's name.
     vectors = [by_name.get(k) for k in unique]
