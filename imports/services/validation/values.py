@@ -1,7 +1,8 @@
 """One read of the files for School Mapping and value mapping: distinct school values and unrecognised coded values."""
+from collections import Counter
 from collections.abc import Callable
-
-
+from itertools import islice
+from operator import itemgetter
 
 from ...models import ImportCodedValue, ImportFile, ImportJob, ImportSchoolValue
 from ...pipeline.masking import password_indexes, row_passwords
@@ -70,34 +71,55 @@ def file_value_counts(
         if index in secret_indexes:
             index = None
         columns = [(f, i) for f, i in columns if i not in secret_indexes]
-        for raw in iter_rows(source.path, source.info):
-            rows += 1
-            cells, n = raw.cells, len(raw.cells)
-            secret = row_passwords(cells, secret_indexes)
+        # A column at a time: each block's cells of a column are counted in one C loop (Counter), and each
+        # distinct value is then judged once, in the order values first appear.
+        raws = iter_rows(source.path, source.info)
+        while True:
+            block = list(islice(raws, BATCH_ROWS))
+            if not block:
+                break
+            rows += len(block)
+            cells = [raw.cells for raw in block]
+            secrets = [row_passwords(c, secret_indexes) for c in cells] if secret_indexes else None
             if index is not None and not isinstance(schools, str):
-                value = cells[index].strip() if index < n else ""
-                if value and value not in secret:  # a password is never listed on School Mapping
-                    schools[value] = schools.get(value, 0) + 1
-                    if limit_schools and len(schools) > MAX_SCHOOL_VALUES:
-                        schools = ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels[school_key], limit=MAX_SCHOOL_VALUES)
+                for value, n in _column_counts(cells, index, secrets).items():
+                    value = value.strip()
+                    if value:  # a password is never listed on School Mapping (left out by _column_counts)
+                        schools[value] = schools.get(value, 0) + n
+                        if limit_schools and len(schools) > MAX_SCHOOL_VALUES:
+                            schools = ERROR_TOO_MANY_SCHOOL_VALUES.format(column=plan.labels[school_key], limit=MAX_SCHOOL_VALUES)
+                            break
             for f, i in columns:
-                value = cells[i].strip() if i < n else ""
-                if not value or value in secret:  # a password is never listed
-                    continue
-                parts = verdicts.get((f.key, value))
-                if parts is None:
-                    parts = tuple(_unrecognised_parts(f.rule, value))
-                    if len(verdicts) < MAX_CODED_VALUES * 4:
-                        verdicts[(f.key, value)] = parts
                 found = coded[f.key]
-                for part in parts:
-                    if part in found:
-                        found[part] += 1
-                    elif len(found) < MAX_CODED_VALUES:  # beyond this, a value is not listed and stays an error
-                        found[part] = 1
-            if on_rows is not None and rows % BATCH_ROWS == 0:
+                for value, n in _column_counts(cells, i, secrets).items():
+                    value = value.strip()
+                    if not value:
+                        continue
+                    parts = verdicts.get((f.key, value))
+                    if parts is None:
+                        parts = tuple(_unrecognised_parts(f.rule, value))
+                        if len(verdicts) < MAX_CODED_VALUES * 4:
+                            verdicts[(f.key, value)] = parts
+                    for part in parts:
+                        if part in found:
+                            found[part] += n
+                        elif len(found) < MAX_CODED_VALUES:  # beyond this, a value is not listed and stays an error
+                            found[part] = n
+            if on_rows is not None:
                 on_rows(rows)
     return schools, {k: v for k, v in coded.items() if v}
+
+
+def _column_counts(cells: list[list[str]], index: int, secrets: list | None) -> Counter:
+    """How many rows of the block hold each text in this column (a missing cell is blank); with secrets,
+    a cell equal to its row's password is left out."""
+    try:
+        column = list(map(itemgetter(index), cells))
+    except IndexError:  # a short row: its missing cell is blank
+        column = [c[index] if index < len(c) else "" for c in cells]
+    if secrets is not None:
+        column = [v for v, secret in zip(column, secrets) if v.strip() not in secret]
+    return Counter(column)
 
 
 def source_rows(source) -> int:
