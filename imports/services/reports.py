@@ -2,7 +2,7 @@
 import csv
 import io
 
-from classworks_import.csv_safety import safe_cell
+from core.csv_safety import safe_cell
 
 from ..models import ImportChange, ImportIssue, ImportJob
 from ..outcomes import SEVERITY_WORDS

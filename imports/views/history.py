@@ -5,8 +5,8 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.permissions import district_admin_required
 from users.models import AuditAction
-from users.permissions import district_admin_required
 from users.selectors import audit_event_list
 from users.services import audit_event_record
 
