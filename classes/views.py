@@ -4,10 +4,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.permissions import district_admin_required
 from schools.models import School
 from schools.selectors import school_list
 from users.models import AuditAction
-from users.permissions import district_admin_required
 from users.services import audit_event_record
 
 from . import selectors, services

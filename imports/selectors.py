@@ -67,6 +67,11 @@ def school_labels(*, district: District) -> dict[int, str]:
     return {s.id: str(s) for s in School.objects.filter(district=district).only("id", "name", "sis_id")}
 
 
+def import_created_users(*, job: ImportJob, limit: int):
+    """The first users an import created (District ID, name, username), in the order it created them."""
+    return job.created_users.order_by("id").values("district_user_id", "username", "first_name", "last_name")[:limit]
+
+
 def import_change_lines(*, job: ImportJob, limit: int) -> list[dict]:
     """The first updated users of an import, each change as (label, before, after) in words."""
     spec, schools = get_spec(job.import_type), school_labels(district=job.district)

@@ -2,10 +2,9 @@
 import logging
 from dataclasses import dataclass
 
+from celery import current_app as app  # the project's app (classworks_import/celery.py), without importing the project
 from django.conf import settings
 from django.db import connections
-
-from classworks_import.celery import app
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 
-from users.permissions import district_admin_required, is_district_admin
+from core.permissions import district_admin_required, is_district_admin
 
 from . import selectors
 

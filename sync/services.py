@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from imports import scheduling
+from imports.dispatch import task
 from imports.models import BundleRole, DistrictImportMemory, ImportChange, ImportFile, ImportJob, ImportSource, ImportStatus
 from imports.pipeline.mapping import missing_required, propose_school_mapping
 from imports.pipeline.reading import FileReadError
@@ -612,10 +613,13 @@ def delta_line(delta: dict) -> str:
 # --- Dispatching -----------------------------------------------------------------------------------
 
 
+# Handed over by name: sync/tasks.py imports this module (the app's ready() registers the tasks).
+RUN_SYNC = "sync.tasks.run_sync"
+
+
 def sync_due_dispatch(*, now=None) -> list[int]:
     """Hand each due district to the workers as a task of its own, the longest-waiting first."""
-    from .tasks import run_sync
-
+    run_sync = task(RUN_SYNC)
     now = now or timezone.now()
     ids = selectors.sync_due_district_ids(now=now, redispatch_after=REDISPATCH_AFTER, stale_after=RUN_STALE)
     for district_id in ids:
@@ -626,10 +630,8 @@ def sync_due_dispatch(*, now=None) -> list[int]:
 
 def sync_now_request(*, district: District) -> None:
     """Sync now: due at once, run by a worker."""
-    from .tasks import run_sync
-
     cfg = selectors.sync_settings_get(district=district)
     if cfg is None:
         raise SyncRefused(ERROR_NOT_SET_UP.format(district=district.slug), code="not_set_up")
     SyncSettings.objects.filter(id=cfg.id).update(dispatched_at=timezone.now())
-    run_sync.delay_on_commit(district.id, "now")
+    task(RUN_SYNC).delay_on_commit(district.id, "now")

@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from users.permissions import district_admin_required
+from core.permissions import district_admin_required
 
 from . import dropfolder, selectors, services
 from .forms import SyncSettingsForm

@@ -11,7 +11,7 @@ from typing import IO
 
 from tablib import Dataset
 
-from classworks_import.csv_safety import safe_cell
+from core.csv_safety import safe_cell
 from imports.types import DEFAULT_TYPE, get_spec
 from schools.models import District
 

@@ -9,9 +9,11 @@ from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import Collate, Lower
 
+from imports.models import ImportChange
+from imports.types import USER_DATA, get_spec
 from schools.models import District, School
 
-from .models import CustomGroup, User, UserType
+from .models import AuditAction, AuditEvent, CustomGroup, User, UserType
 
 
 def user_list(*, district: District) -> QuerySet[User]:
@@ -45,8 +47,6 @@ def custom_group_list(*, district: District) -> QuerySet[CustomGroup]:
 
 def audit_event_list(*, district: District, since=None, job=None, subject_user=None):
     """The district's audit trail, newest first; optionally since a moment, for one job or one user."""
-    from .models import AuditEvent
-
     events = AuditEvent.objects.filter(district=district).select_related("actor", "job", "subject_user")
     if since is not None:
         events = events.filter(created_at__gte=since)
@@ -247,8 +247,6 @@ class HistoryEntry:
 
 def user_imports(*, district: District, user: User):
     """(the import that created the user or None, the import changes to the user newest first)."""
-    from imports.models import ImportChange
-
     created = user.created_by_import if user.created_by_import_id and user.created_by_import.district_id == district.id else None
     changes = list(
         ImportChange.objects.filter(user=user, job__district=district).select_related("job").order_by("-job__number", "-id")
@@ -261,8 +259,6 @@ HISTORY_HIDDEN_ACTIONS = ("view_user", "view_user_edit")
 
 def user_history(*, district: District, user: User, limit: int = 100) -> list[HistoryEntry]:
     """What happened to the user, newest first: audit events (views, edits, disables, links) and imports."""
-    from imports.types import USER_DATA, get_spec
-
     created, changes = user_imports(district=district, user=user)
     entries = []
     # Views of the user are for the audit trail only: the History page tells what happened to them.
@@ -295,10 +291,6 @@ def user_history(*, district: District, user: User, limit: int = 100) -> list[Hi
 
 def user_email_changed_at(*, user: User):
     """When the user's email last changed, by an edit here or by an import; None if never seen to."""
-    from imports.models import ImportChange
-
-    from .models import AuditAction, AuditEvent
-
     moments = [
         e.created_at for e in AuditEvent.objects.filter(subject_user=user, action=AuditAction.EDIT_USER).only("created_at", "detail")
         if "email" in (e.detail.get("fields") or [])

@@ -7,22 +7,27 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from imports.models import FINISHED_STATUSES, ImportJob
 from imports.types import USER_DATA
 from schools.models import District
 from schools.selectors import district_get
 from schools.services import district_create, school_upsert
 
-from .models import AuditAction, CustomGroup, User, UserType
+from .models import AuditAction, AuditEvent, CustomGroup, User, UserType
 from .auth import client_ip_address
 from .locks import district_ids_lock
 from .protection import is_protected
+from .selectors import user_email_changed_at, user_find
 
 logger = logging.getLogger(__name__)
 
@@ -186,8 +191,6 @@ def audit_event_record(
     detail: dict | None = None,
 ):
     """Record who saw or changed student data. `request` gives the address; commands pass none."""
-    from .models import AuditEvent
-
     ip_address = None
     if request is not None:
         actor = actor or (request.user if request.user.is_authenticated else None)
@@ -316,6 +319,13 @@ def user_active_set(*, user: User, active: bool, request=None, actor: User | Non
     return bool(updated)
 
 
+def set_password_url(user) -> str:
+    """A single-use link: Django's token stops working once the password is set."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
+
+
 def user_password_link_send(
     *, user: User, request=None, actor: User | None = None, now=None, self_service: bool = False,
 ) -> None:
@@ -323,10 +333,6 @@ def user_password_link_send(
 
     self_service: the person asked for it ("Forgot your password?"), so a district administrator may get one too.
     """
-    from imports.services.emails import set_password_url
-
-    from .selectors import user_email_changed_at
-
     if not (self_service and user.is_district_admin and not (user.is_superuser or user.is_staff)):
         _refuse_admins(user)
     if user.user_type != UserType.STAFF and not (self_service and user.is_district_admin):
@@ -398,8 +404,6 @@ def custom_group_rename(*, group: CustomGroup, name: str) -> CustomGroup:
 
 def custom_group_delete(*, group: CustomGroup) -> None:
     """Delete the group (its members stay); refused while an import that has not run will add to it."""
-    from imports.models import FINISHED_STATUSES, ImportJob
-
     with transaction.atomic():
         pending = ImportJob.objects.filter(custom_group=group).exclude(status__in=FINISHED_STATUSES).order_by("number").first()
         if pending is not None:
@@ -409,8 +413,6 @@ def custom_group_delete(*, group: CustomGroup) -> None:
 
 def custom_group_member_add(*, group: CustomGroup, identifier: str) -> User:
     """Add the district's user with this District ID or username to the group."""
-    from .selectors import user_find
-
     user = user_find(district=group.district, identifier=identifier)
     if user is None:
         raise UserError(

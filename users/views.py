@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.permissions import district_admin_required
 from imports.pipeline.classify import ExistingUser, existing_user_warnings
 from imports.types import USER_DATA
 from schools.selectors import school_list
@@ -12,7 +13,6 @@ from schools.selectors import school_list
 from . import selectors, services
 from .forms import GroupNameForm, MemberAddForm, UserEditForm, UserFilterForm, user_field_rows
 from .models import AuditAction
-from .permissions import district_admin_required
 from .protection import is_protected
 
 MEMBERS_PER_PAGE = 100

@@ -53,11 +53,11 @@ class EditorCell:
     column: str
     value: str  # always "" for a password: it is never sent back to the browser
     issues: list = field(default_factory=list)  # this cell's problems, shown beside it
-    secret: bool = False  # its column's heading is a password heading (pipeline/masking.py)
+    secret: bool = False  # the type's password field, or a column under a password heading (pipeline/masking.py)
 
     @property
     def is_password(self) -> bool:
-        return self.key == "password" or self.secret
+        return self.secret
 
     @property
     def width(self) -> int:
@@ -269,7 +269,8 @@ def _map_typed_values(job: ImportJob, typed: list[dict[str, str]]) -> None:
 
 
 def _secret(job: ImportJob, key: str, label: str) -> bool:
-    return key == "password" or is_password_heading(label, spec=get_spec(job.import_type), field_mapping=job.field_mapping)
+    spec = get_spec(job.import_type)
+    return key == spec.password_field or is_password_heading(label, spec=spec, field_mapping=job.field_mapping)
 
 
 def _password_values(job: ImportJob, info: FileInfo, raw: RawRow) -> frozenset[str]:

@@ -3,14 +3,13 @@
 Each email is a row claimed before sending, so a second delivery of the task sends nothing twice.
 """
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+
+from users.services import set_password_url
 
 from ..outcomes import WORDS, outcome_counts
 from ..models import EmailKind, EmailStatus, ImportChange, ImportEmail, ImportJob
@@ -23,13 +22,6 @@ PASSWORD_CHANGED_SUBJECT = "Your Classworks password was replaced"
 
 class EmailsPending(Exception):
     """Some emails could not be sent yet; the task retries with backoff."""
-
-
-def set_password_url(user) -> str:
-    """A single-use link: Django's token stops working once the password is set."""
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    return settings.SITE_URL.rstrip("/") + reverse("password_reset_confirm", args=[uid, token])
 
 
 def _replaced_address(email: ImportEmail) -> str:

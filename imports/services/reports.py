@@ -2,7 +2,7 @@
 import csv
 import io
 
-from classworks_import.csv_safety import safe_cell
+from core.csv_safety import safe_cell
 
 from ..models import ImportChange, ImportIssue, ImportJob
 from ..outcomes import SEVERITY_WORDS
@@ -73,7 +73,7 @@ def results_report_rows(job: ImportJob):
     changes = ImportChange.objects.filter(job=job).order_by("id").values_list("district_user_id", "user__username", "changes")
     for district_user_id, username, changed in changes.iterator(chunk_size=ISSUE_CHUNK):
         for key, (before, after) in changed.items():
-            if key in secret and key != "password":
+            if key in secret and key != spec.password_field:
                 before, after = HIDDEN if before else before, HIDDEN if after else after
             else:
                 before, after = spec.display(key, before, schools=schools), spec.display(key, after, schools=schools)

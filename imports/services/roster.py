@@ -4,13 +4,11 @@ applied by the run, after the rows are written, each change logged so an undo pu
 """
 from django.db import transaction
 
-from users.models import User
-from users.protection import protected_q
-
-from ..models import ImportChange, ImportJob
-
+from ..models import ImportJob
+from ..targets import get_target
 # The undo's words for Active in a change log, so the details page and an undo read them alike.
-ACTIVE_KEY, ACTIVE, DISABLED = "is_active", "active", "disabled"
+from ..targets.users_undo import ACTIVE, ACTIVE_KEY, DISABLED  # noqa: F401 (the sync's delta reads them here)
+from ..types import get_spec
 
 
 def import_job_roster_apply(*, job: ImportJob) -> dict:
@@ -21,16 +19,5 @@ def import_job_roster_apply(*, job: ImportJob) -> dict:
         if not ids:
             continue
         with transaction.atomic():
-            # Protected accounts (admins, ops staff) are never touched by an import, whatever a plan says.
-            users = list(
-                User.objects.select_for_update().filter(district_id=job.district_id, id__in=ids, is_active=not active)
-                .exclude(protected_q()).values_list("id", "district_user_id")
-            )
-            User.objects.filter(id__in=[u for u, _ in users]).update(is_active=active)
-            change = [DISABLED, ACTIVE] if active else [ACTIVE, DISABLED]
-            ImportChange.objects.bulk_create(
-                [ImportChange(job=job, user_id=u, district_user_id=d or "", changes={ACTIVE_KEY: change}) for u, d in users],
-                batch_size=2000,
-            )
-            counts[key] = len(users)
+            counts[key] = get_target(get_spec(job.import_type)).active_set(job=job, ids=ids, active=active)
     return counts

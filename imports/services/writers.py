@@ -2,13 +2,13 @@
 imports/targets (base.py writes, users.py knows the users table)."""
 from ..targets import base
 from ..targets.base import STALE_MIN_ROWS, STALE_SHARE, NewRows, copy_rows  # noqa: F401
-from ..targets.users import USER_MODEL, base_username  # noqa: F401
+from ..targets.users import UsersTarget, base_username  # noqa: F401
 
 NewUsers = NewRows
 
 
 def _model():
-    return base.apps.get_model(USER_MODEL)
+    return UsersTarget().model
 
 
 def new_user(spec, values: dict, **engine) -> dict:
@@ -30,7 +30,7 @@ def update_users(updates: list[tuple[int, dict]]) -> int:
 
 
 def set_passwords(hashes: list[tuple[int, str]]) -> None:
-    base.set_column(_model(), "password", hashes)
+    UsersTarget().set_passwords(hashes)
 
 
 def refresh_statistics_if_stale(*, written_since: int = 0) -> bool:

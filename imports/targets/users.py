@@ -426,6 +426,21 @@ class UsersTarget(WriteTarget):
     def log_changes(self, *, job, changes: list) -> None:
         ImportChange.objects.bulk_create(changes, batch_size=2000)
 
+    def active_set(self, *, job, ids: list[int], active: bool) -> int:
+        """A full roster's plan: enable or disable these users of the job's district, each change logged for
+        undo; returns how many changed. Run it inside a transaction. A user already so is left alone."""
+        # Protected accounts (admins, ops staff) are never touched by an import, whatever a plan says.
+        users = list(
+            _user().objects.select_for_update().filter(district_id=job.district_id, id__in=ids, is_active=not active)
+            .exclude(protected_q()).values_list("id", "district_user_id")
+        )
+        _user().objects.filter(id__in=[u for u, _ in users]).update(is_active=active)
+        change = [users_undo.DISABLED, users_undo.ACTIVE] if active else [users_undo.ACTIVE, users_undo.DISABLED]
+        self.log_changes(job=job, changes=[
+            ImportChange(job=job, user_id=u, district_user_id=d or "", changes={users_undo.ACTIVE_KEY: change}) for u, d in users
+        ])
+        return len(users)
+
     def insert(self, new_users) -> None:
         base.insert_rows(_user(), new_users)
 

@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from users.permissions import district_admin_required
+from core.permissions import district_admin_required
 
 from ..services import corrections
 from ..models import ValidationPhase

@@ -2,8 +2,8 @@
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from core.permissions import district_admin_required
 from users.models import AuditAction
-from users.permissions import district_admin_required
 from users.services import audit_event_record
 
 from ..models import BundleRole, ImportFile

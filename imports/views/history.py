@@ -5,8 +5,8 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.permissions import district_admin_required
 from users.models import AuditAction
-from users.permissions import district_admin_required
 from users.selectors import audit_event_list
 from users.services import audit_event_record
 
@@ -46,7 +46,7 @@ def detail(request, number: int):
     if job.is_draft:
         return redirect(f"imports:{job.step}" if job.step != "upload" else "imports:fields", number=job.number)
     page = Paginator(selectors.import_issues(job=job), 50).get_page(request.GET.get("page"))
-    created = job.created_users.order_by("id").values("district_user_id", "username", "first_name", "last_name")[:CHANGES_SHOWN]
+    created = selectors.import_created_users(job=job, limit=CHANGES_SHOWN)
     changes = selectors.import_change_lines(job=job, limit=CHANGES_SHOWN)
     audit_event_record(action=AuditAction.VIEW_IMPORT, request=request, job=job)
     emails = {

@@ -2,8 +2,8 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from core.permissions import district_admin_required
 from users.models import AuditAction
-from users.permissions import district_admin_required
 from users.services import audit_event_record
 
 from ..errors import Refusal

@@ -15,8 +15,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django.views.defaults import bad_request as default_bad_request
 
+from core.permissions import district_admin_required, is_district_admin
 from users.models import AuditAction
-from users.permissions import district_admin_required, is_district_admin
 from users.services import audit_event_record
 
 from .. import selectors

@@ -1,8 +1,8 @@
-"""classworks_import.csv_safety: cells a spreadsheet would run as formulas become plain text."""
+"""core.csv_safety: cells a spreadsheet would run as formulas become plain text."""
 
 import pytest
 
-from classworks_import.csv_safety import safe_cell
+from core.csv_safety import safe_cell
 
 
 @pytest.mark.parametrize(

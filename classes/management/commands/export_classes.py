@@ -3,7 +3,7 @@ import csv
 from django.core.management.base import BaseCommand
 
 from classes.selectors import class_export_rows
-from classworks_import.csv_safety import CommandLineWriter, safe_cell
+from core.csv_safety import CommandLineWriter, safe_cell
 from schools.management.districts import district_for_command
 from users.models import AuditAction
 from users.services import audit_event_record

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-APPS = ("imports", "users", "schools", "classworks_import")
+# Every top-level package of the product (apps, core, the project package), found rather than listed.
+APPS = tuple(sorted(p.parent.name for p in ROOT.glob("*/__init__.py")))
 
 
 def _modules():
@@ -93,6 +94,37 @@ def _service_module(module: str) -> str | None:
     """imports.services.<module>, the validation package as one."""
     parts = module.split(".")
     return ".".join(parts[:3]) if parts[:2] == ["imports", "services"] and len(parts) > 2 else None
+
+
+def _layer(module: str) -> str | None:
+    """A top-level package, except that imports counts as its packages (types, pipeline, models, services...).
+
+    The users and imports apps need each other as a whole (each one's models point at the other's), so
+    what must run one way is finer: the declarations, the pipeline and the models sit below users, and the
+    services, targets and views that write users sit above it.
+    """
+    return _imports_package(module) or (module.split(".")[0] if module.split(".")[0] in APPS else None)
+
+
+# An edge still to go: the pipeline takes the protected-account message from users.protection, though only
+# the pipeline says it (imports/pipeline/classify.py is being changed elsewhere; the message moves there next).
+PENDING_EDGES = {("imports.pipeline", "users")}
+
+
+def test_the_packages_of_the_product_import_one_way():
+    graph = _graph(_layer)
+    assert {"users", "schools", "classes", "sync", "ops", "core", "classworks_import", "imports"} <= set(APPS)
+    for source, target in PENDING_EDGES:
+        assert target in graph.get(source, set()), f"{source} -> {target} is gone: drop it from PENDING_EDGES"
+        graph[source].discard(target)
+    assert _cycles(graph) == [], "import cycles between the top-level packages (imports by its packages)"
+
+
+def test_core_imports_no_app_and_no_app_imports_the_project_package():
+    graph = _graph(_layer)
+    assert graph.get("core", set()) == set()
+    importers = {source for source, targets in graph.items() if "classworks_import" in targets}
+    assert importers == set(), "the project package (settings, urls, celery) is the top: apps use core instead"
 
 
 @pytest.mark.parametrize("level, node_of", [

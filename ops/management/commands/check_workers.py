@@ -1,8 +1,8 @@
 """Exit non-zero when no Celery worker answers a ping or beat's heartbeat is stale (for a monitor or cron)."""
+from celery import current_app as app  # the project's app (classworks_import/celery.py), without importing the project
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classworks_import.celery import app
 from ops import services
 
 NO_WORKER = "No Celery worker answered a ping within {timeout:g} s."

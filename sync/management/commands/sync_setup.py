@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from imports.management.commands._common import get_district
 from sync import selectors, services
+from sync.dropfolder import district_folder
 from sync.models import SyncSource
 
 
@@ -109,7 +110,6 @@ class Command(BaseCommand):
         if cfg.source == SyncSource.ONEROSTER:
             source += f" {cfg.oneroster_version} at {cfg.oneroster_url}, client ID {cfg.client_id}, secret {'stored' if cfg.has_secret else 'missing'}"
         else:
-            from sync.dropfolder import district_folder
             source += f" {district_folder(cfg.district.slug) / 'incoming'}"
         return (
             f"{cfg.district.slug}: {source}; schedule {schedule}; types {', '.join(cfg.import_types)}; "

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from classworks_import.csv_safety import CommandLineWriter
+from core.csv_safety import CommandLineWriter
 from schools.management.districts import district_for_command
 from users.exports import FORMATS, user_export_headings, user_export_json, user_export_write_csv, user_export_xlsx
 from users.models import AuditAction, User
