@@ -1,10 +1,6 @@
 """Which accounts no import, undo or hand edit on the Users tab may change: one rule, used everywhere."""
 from django.db.models import Q
 
-# Said of such an account wherever a change to it is refused; it does not say why, so a file
-# cannot probe who holds ops access.
-ERROR_PROTECTED_ACCOUNT = "this District ID belongs to an account that imports cannot change"
-
 # The stored columns the rule reads, for look-ups that fetch plain rows.
 PROTECTED_COLUMNS = ("is_district_admin", "is_superuser", "is_staff")
 

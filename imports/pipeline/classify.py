@@ -3,10 +3,12 @@ from dataclasses import dataclass, field
 from itertools import compress, count, repeat
 from operator import itemgetter, ne
 
-from users.protection import ERROR_PROTECTED_ACCOUNT  # a constant of a plain module: the pipeline stays pure
-
 from .issues import ERROR, WARNING, Issue
 from .rows import UserRow
+
+# Said of an account no import may change (users.protection decides which); it does not say why, so a
+# file cannot probe who holds ops access.
+ERROR_PROTECTED_ACCOUNT = "this District ID belongs to an account that imports cannot change"
 
 NEW = "new"
 UPDATE = "update"  # only blank stored fields are filled

@@ -106,17 +106,9 @@ def _layer(module: str) -> str | None:
     return _imports_package(module) or (module.split(".")[0] if module.split(".")[0] in APPS else None)
 
 
-# An edge still to go: the pipeline takes the protected-account message from users.protection, though only
-# the pipeline says it (imports/pipeline/classify.py is being changed elsewhere; the message moves there next).
-PENDING_EDGES = {("imports.pipeline", "users")}
-
-
 def test_the_packages_of_the_product_import_one_way():
     graph = _graph(_layer)
     assert {"users", "schools", "classes", "sync", "ops", "core", "classworks_import", "imports"} <= set(APPS)
-    for source, target in PENDING_EDGES:
-        assert target in graph.get(source, set()), f"{source} -> {target} is gone: drop it from PENDING_EDGES"
-        graph[source].discard(target)
     assert _cycles(graph) == [], "import cycles between the top-level packages (imports by its packages)"
 
 

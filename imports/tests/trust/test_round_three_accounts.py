@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 
 from imports.models import EmailKind, ImportEmail, ImportStatus
-from imports.pipeline.classify import ADMIN_ACCOUNT
+from imports.pipeline.classify import ADMIN_ACCOUNT, ERROR_PROTECTED_ACCOUNT
 from imports.services import emails, runs, undo
 from imports.tests.factories import FULL_HEADER, make_import_job, run_job, staff, student, write_csv, wizard_url
 from users.models import User, UserType
-from users.protection import ERROR_PROTECTED_ACCOUNT, is_protected
+from users.protection import is_protected
 from users.tests.factories import PASSWORD, make_staff, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
