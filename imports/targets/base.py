@@ -140,11 +140,33 @@ class RowChecks:
     def __init__(self, target: WriteTarget, district, columns):
         self.target, self.district, self.columns = target, district, columns
         self.users: dict[str, ExistingUser] = {}
+        self._known: dict[str, ExistingUser | None] = {}  # keys the screen already looked up, until loaded
+
+    def remember(self, keys, found: dict[str, ExistingUser]) -> None:
+        """What the screen's look-up found for keys it leaves to the checks: load() does not ask again."""
+        for key in keys:
+            if key:
+                self._known[key] = found.get(key)
 
     def load(self, rows) -> None:
         self.target.refresh_statistics()
         keys = [r.district_id for r in rows if r.district_id]
-        self.users = self.target.lookup(district=self.district, keys=keys, columns=self.columns)
+        known = self._known
+        missing = [k for k in keys if k not in known] if known else keys
+        users = self.target.lookup(district=self.district, keys=missing, columns=self.columns) if missing else {}
+        if known:
+            for key in keys:
+                if key in known:
+                    stored = known.pop(key)
+                    if stored is not None:
+                        users[key] = stored
+        self.users = users
+
+    def forget(self, keys) -> None:
+        """Drop what the screen found for these keys (rows in error are never loaded): memory stays a batch's."""
+        if self._known:
+            for key in keys:
+                self._known.pop(key, None)
 
     def issues(self, row, existing, labels: dict) -> list[Issue]:
         return []

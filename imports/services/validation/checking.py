@@ -116,6 +116,7 @@ def _validate_import(
             if row.issues and row.district_id:
                 _park_blanks(row, blank_codes)
         lookup.load([r for r in rows if not r.has_error])
+        lookup.forget(item[1].district_id for item in batch if item.__class__ is not Settled)
         outside = _outside_match_only(target, lookup, rows)
         batch_issues: list[Issue] = []
         for item in batch:

@@ -17,6 +17,7 @@ from .. import sources as _sources  # read as iter_user_rows reads (one place a 
 from ..sources import ImportOptions, Source, _take
 
 SCREEN_BLOCK = 2000  # rows judged and looked up together: the look-up's batch
+MAX_REST_BLOCKS = 64
 SETTLED_OUTCOME = Outcome(UNCHANGED)
 
 
@@ -48,11 +49,20 @@ def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iter
             value_mapping=options.value_mapping,
         )
         screening = builder.judges_columns
+        rest_blocks, idle = 0, 1  # a run of new rows gains nothing from the screen: it rests, longer each time
         rows = _sources.iter_rows(source.path, source.info)
         while True:
             raws, error = _take(rows, SCREEN_BLOCK)
             good = [(raw.row, raw.cells) for raw in raws if raw.problem is None]
-            settled = _settle(builder, good, checks, unique) if screening and good else {}
+            settled = {}
+            if rest_blocks:
+                rest_blocks -= 1
+            elif screening and good:
+                settled = _settle(builder, good, checks, unique)
+                if settled:
+                    idle = 1
+                else:
+                    rest_blocks, idle = idle, min(idle * 2, MAX_REST_BLOCKS)
             rest = [pair for i, pair in enumerate(good) if i not in settled]
             built = builder.iter_block(rest) if len(rest) > 1 else iter([builder.build(*pair) for pair in rest])
             run: Settled | None = None
@@ -95,6 +105,7 @@ def _settle(builder: RowBuilder, good: list, checks, unique: list[str]) -> dict[
     same = same_as_stored_block(names, columns, found)
     candidates = [i for i, s in enumerate(same) if s]
     if not candidates:
+        checks.remember(keys, stored)
         return {}
     by_name = dict(zip(names, columns))
     if len(candidates) == len(keys):  # the usual block of a re-import: every row
@@ -104,7 +115,9 @@ def _settle(builder: RowBuilder, good: list, checks, unique: list[str]) -> dict[
     silent = checks.silent_when_same(values, len(candidates))
     # As the pass reads them for the duplicate check: the row's value under the field's name.
     vectors = [by_name.get(k) for k in unique]
-    return {
+    settled = {
         i: (keys[i], tuple(None if v is None else v[i] for v in vectors))
         for n, i in enumerate(candidates) if silent[n]
     }
+    checks.remember((k for i, k in enumerate(keys) if i not in settled), stored)
+    return settled
