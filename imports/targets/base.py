@@ -26,6 +26,7 @@ bottom of this module are the only code of the product that asks `connection.ven
 """
 import csv
 import io
+import json
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -266,6 +267,28 @@ def insert_rows(model, new_rows) -> None:
             copy_rows(cursor.cursor, model._meta.db_table, new_rows.columns, new_rows.rows, new_rows.same)
         return
     model.objects.bulk_create([model(**u) for u in new_rows], batch_size=500)
+
+
+def insert_objects(model, objects: list) -> None:
+    """Insert unsaved model instances as bulk_create does (ids in list order), by COPY on PostgreSQL: the
+    change log of a run that updates a tenth of a million users took 7 s through bulk_create (measured)."""
+    if not objects:
+        return
+    if not is_postgresql():
+        model.objects.bulk_create(objects, batch_size=2000)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+
+    def prepared(field, value):
+        if value is None:
+            return None
+        if field.get_internal_type() == "JSONField":  # its adapter is not text: COPY takes the JSON itself
+            return json.dumps(value, cls=field.encoder)
+        return field.get_db_prep_save(value, connection)
+
+    rows = [[prepared(f, getattr(o, f.attname)) for f in fields] for o in objects]
+    with connection.cursor() as cursor:
+        copy_rows(cursor.cursor, model._meta.db_table, [f.column for f in fields], rows)
 
 
 def update_rows(model, updates: list[tuple[int, dict]]) -> int:

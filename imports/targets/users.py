@@ -424,7 +424,7 @@ class UsersTarget(WriteTarget):
         return users_undo.touched_count(job=job)
 
     def log_changes(self, *, job, changes: list) -> None:
-        ImportChange.objects.bulk_create(changes, batch_size=2000)
+        base.insert_objects(ImportChange, changes)
 
     def active_set(self, *, job, ids: list[int], active: bool) -> int:
         """A full roster's plan: enable or disable these users of the job's district, each change logged for
