@@ -38,6 +38,8 @@ The figures of a walk (seconds, all from the moment the Next POST is sent):
 - picked up: the worker received the task (its log's "received" line); run: the task's own time
   (its "succeeded in" line). done − run − picked up is the claim and the commit's round trips.
 - Next POST and result GET: the two requests' own times.
+- load: the machine's 1-minute load average as Next is sent; the bench's own worker and PostgreSQL
+  count in it, so it says how quiet the machine was only beside another run's figure.
 The table shows each case's median of --repeat walks, its fastest and slowest; the JSON holds every walk.
 """
 import argparse
@@ -169,6 +171,7 @@ def walk(client, district, path: Path, worker: Worker, case: str, sampler=None) 
     if sampler is not None:
         sampler.start()
     # Next on School Mapping: the clock starts as the POST is sent.
+    load_1m = os.getloadavg()[0]  # the machine is shared: a busy one lengthens the pass
     since = worker.offset()
     next_at = time.time()
     started = time.perf_counter()
@@ -209,7 +212,7 @@ def walk(client, district, path: Path, worker: Worker, case: str, sampler=None) 
         "next_post_s": next_post_s, "pending_get_s": pending_get_s, "result_get_s": result_get_s, "polls": polls,
         "upload_s": upload_s, "school_values_s": schools_s,
         "counts": {k: counts.get(k, 0) for k in ("rows", "new", "update", "unchanged", "conflict", "errors", "warnings", "error_rows")},
-        "page_bytes": len(page.content), "profiled": sampler is not None,
+        "page_bytes": len(page.content), "profiled": sampler is not None, "load_1m": load_1m,
     }
     return figures, job
 
@@ -316,7 +319,7 @@ class PySpy:
 
 
 COLUMNS = ("case", "rows", "walks", "shown s", "min", "max", "done s", "picked up s", "run s", "Next POST s",
-           "result GET s", "polls", "upload s", "school values s", "target", "result")
+           "result GET s", "polls", "upload s", "school values s", "load", "target", "result")
 
 
 def _median(walks: list[dict], key: str):
@@ -331,7 +334,7 @@ def summarise(walks: list[dict]) -> list[dict]:
         summary = {"case": case, "rows": mine[0]["rows"], "walks": len(mine),
                    "shown_min_s": min(w["shown_s"] for w in mine), "shown_max_s": max(w["shown_s"] for w in mine)}
         for key in ("shown_s", "done_s", "picked_up_s", "run_s", "next_post_s", "result_get_s", "polls", "upload_s",
-                    "school_values_s"):
+                    "school_values_s", "load_1m"):
             summary[key] = _median(mine, key)
         summary["counts"] = mine[-1]["counts"]
         summary["target"] = f"≤ {TARGET_S:g}"
@@ -344,7 +347,7 @@ def render(cases: list[dict]) -> str:
     fmt = lambda v, d=2: "—" if v is None else f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}"  # noqa: E731
     rows = [[c["case"], fmt(c["rows"]), fmt(c["walks"]), fmt(c["shown_s"]), fmt(c["shown_min_s"]), fmt(c["shown_max_s"]),
              fmt(c["done_s"]), fmt(c["picked_up_s"]), fmt(c["run_s"]), fmt(c["next_post_s"], 3), fmt(c["result_get_s"], 3),
-             fmt(c["polls"], 0), fmt(c["upload_s"]), fmt(c["school_values_s"]), c["target"], c["result"]] for c in cases]
+             fmt(c["polls"], 0), fmt(c["upload_s"]), fmt(c["school_values_s"]), fmt(c["load_1m"]), c["target"], c["result"]] for c in cases]
     return ib.render_table(COLUMNS, rows)
 
 
