@@ -37,6 +37,10 @@ The figures of a walk (seconds, all from the moment the Next POST is sent):
 - done: the pass committed its result (the job's validated_at, stamped by the worker).
 - picked up: the worker received the task (its log's "received" line); run: the task's own time
   (its "succeeded in" line). done − run − picked up is the claim and the commit's round trips.
+- worker CPU: user + system time (/proc) the worker's processes used meanwhile. On a busy machine run
+  grows and this does not: run − worker CPU is PostgreSQL's share (the worker waits on its answers)
+  plus the wait for a core. (Celery's Django fix-up closes the worker's connection after every task,
+  so each pass opens one: counted, as in production.)
 - Next POST and result GET: the two requests' own times.
 - load: the machine's 1-minute load average as Next is sent; the bench's own worker and PostgreSQL
   count in it, so it says how quiet the machine was only beside another run's figure.
@@ -67,9 +71,23 @@ POLL_S = 2.0  # wizard.js's POLL_MS
 TARGET_S = 5.0  # issue 17: Validate File shows its result within 5 s of Next at 100k rows
 WAIT_LIMIT_S = 600.0
 WORKER_READY_S = 120.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DISTRICT_SLUG = "bench-validate"
 RECEIVED = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/MainProcess\].*Task imports\.tasks\.validate_draft\[([0-9a-f-]+)\] received")
 SUCCEEDED = re.compile(r"Task imports\.tasks\.validate_draft\[([0-9a-f-]+)\] succeeded in ([0-9.]+)s")
+
+
+# --- CPU time ---
+
+
+def _process_cpu(pid: int) -> float | None:
+    """A process's CPU time so far (user + system), from /proc; None when it is gone or not readable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 # --- The worker ------------------------------------------------------------------------------------
@@ -89,6 +107,19 @@ class Worker:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the Celery worker did not start: {log.read_text()[-1500:]}")
             time.sleep(0.2)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker and its pool processes have used so far."""
+        total, pending = 0.0, [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            total += _process_cpu(pid) or 0.0
+            try:
+                with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+                    pending += [int(child) for child in fh.read().split()]
+            except OSError:  # a process that has just exited
+                pass
+        return total
 
     def offset(self) -> int:
         return self.log.stat().st_size
@@ -173,6 +204,7 @@ def walk(client, district, path: Path, worker: Worker, case: str, sampler=None) 
     # Next on School Mapping: the clock starts as the POST is sent.
     load_1m = os.getloadavg()[0]  # the machine is shared: a busy one lengthens the pass
     since = worker.offset()
+    cpu_before = worker.cpu_seconds()
     next_at = time.time()
     started = time.perf_counter()
     response = client.post(url("schools"), {"page": "1", "action": "next"})
@@ -195,6 +227,7 @@ def walk(client, district, path: Path, worker: Worker, case: str, sampler=None) 
                 raise RuntimeError("gave up waiting for Validate File")
         page, result_get_s = _timed(lambda: client.get(url("validate")))
     shown_s = time.perf_counter() - started
+    worker_cpu_s = worker.cpu_seconds() - cpu_before
     if sampler is not None:
         sampler.stop()
     job = ImportJob.objects.get(id=job.id)
@@ -208,7 +241,7 @@ def walk(client, district, path: Path, worker: Worker, case: str, sampler=None) 
         "case": case, "job": job.number, "rows": counts.get("rows"),
         "shown_s": shown_s, "done_s": job.validated_at.timestamp() - next_at,
         "picked_up_s": task["received_at"] - next_at if "received_at" in task else None,
-        "run_s": task.get("run_s"), "tasks": len(tasks),
+        "run_s": task.get("run_s"), "tasks": len(tasks), "worker_cpu_s": worker_cpu_s,
         "next_post_s": next_post_s, "pending_get_s": pending_get_s, "result_get_s": result_get_s, "polls": polls,
         "upload_s": upload_s, "school_values_s": schools_s,
         "counts": {k: counts.get(k, 0) for k in ("rows", "new", "update", "unchanged", "conflict", "errors", "warnings", "error_rows")},
@@ -318,7 +351,7 @@ class PySpy:
 # --- Report ----------------------------------------------------------------------------------------------
 
 
-COLUMNS = ("case", "rows", "walks", "shown s", "min", "max", "done s", "picked up s", "run s", "Next POST s",
+COLUMNS = ("case", "rows", "walks", "shown s", "min", "max", "done s", "picked up s", "run s", "worker CPU s", "Next POST s",
            "result GET s", "polls", "upload s", "school values s", "load", "target", "result")
 
 
@@ -333,7 +366,7 @@ def summarise(walks: list[dict]) -> list[dict]:
         mine = [w for w in walks if w["case"] == case and not w["profiled"]]
         summary = {"case": case, "rows": mine[0]["rows"], "walks": len(mine),
                    "shown_min_s": min(w["shown_s"] for w in mine), "shown_max_s": max(w["shown_s"] for w in mine)}
-        for key in ("shown_s", "done_s", "picked_up_s", "run_s", "next_post_s", "result_get_s", "polls", "upload_s",
+        for key in ("shown_s", "done_s", "picked_up_s", "run_s", "worker_cpu_s", "next_post_s", "result_get_s", "polls", "upload_s",
                     "school_values_s", "load_1m"):
             summary[key] = _median(mine, key)
         summary["counts"] = mine[-1]["counts"]
@@ -346,7 +379,7 @@ def summarise(walks: list[dict]) -> list[dict]:
 def render(cases: list[dict]) -> str:
     fmt = lambda v, d=2: "—" if v is None else f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}"  # noqa: E731
     rows = [[c["case"], fmt(c["rows"]), fmt(c["walks"]), fmt(c["shown_s"]), fmt(c["shown_min_s"]), fmt(c["shown_max_s"]),
-             fmt(c["done_s"]), fmt(c["picked_up_s"]), fmt(c["run_s"]), fmt(c["next_post_s"], 3), fmt(c["result_get_s"], 3),
+             fmt(c["done_s"]), fmt(c["picked_up_s"]), fmt(c["run_s"]), fmt(c["worker_cpu_s"]), fmt(c["next_post_s"], 3), fmt(c["result_get_s"], 3),
              fmt(c["polls"], 0), fmt(c["upload_s"]), fmt(c["school_values_s"]), fmt(c["load_1m"]), c["target"], c["result"]] for c in cases]
     return ib.render_table(COLUMNS, rows)
 
