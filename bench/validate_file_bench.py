@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/validate_file_bench.py \\
         --database-url postgres://postgres@127.0.0.1:5432/classworks_validate_bench \\
-        --broker-url redis://127.0.0.1:6379/0 [--rows 100000] [--repeat 3] [--other-users 1000000] \
+        --broker-url redis://127.0.0.1:6379/7 [--rows 100000] [--repeat 5] [--other-users 1000000] \\
         [--profile] [--py-spy PATH]
 
 The product runs the pass the way this measures it. Next on School Mapping (a POST) records the
@@ -11,7 +11,8 @@ mapping and enqueues `imports.tasks.validate_draft` on commit; a Celery worker r
 page meanwhile shows its progress and wizard.js polls `validate/progress/` every 2 s, reloading the
 page once the pass has stopped. So the views run here through Django's test client (one request at
 a time, as one browser sends them), and the pass runs in a real Celery worker
-(`celery -A classworks_import worker --concurrency 2`, as the Procfile starts it) over the Redis
+(`celery -A classworks_import worker --concurrency 2`, as the Procfile starts it but without its
+`nice -n 10`, which only matters when the web processes compete for the cores) over the Redis
 broker in --broker-url. The broker's database is purged before the run: give the bench one of its own.
 
 What one run does (the database in --database-url is dropped, created and migrated; its name
@@ -325,7 +326,7 @@ class PySpy:
         self.case, self.process = case, None
 
     def start(self) -> None:
-        command = [self.executable, "record", "--idle", "--subprocesses", "--nonblocking", "-r", "100", "-f", "raw",
+        command = [self.executable, "record", "--idle", "--subprocesses", "-r", "100", "-f", "raw",
                    "-o", str(self.raw), "--pid", str(self.worker.process.pid)]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
         time.sleep(1.5)  # attached before the clock starts
@@ -391,10 +392,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/classworks_validate_bench",
                         help="PostgreSQL database to (re)create; its name must contain 'bench'.")
-    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/0",
-                        help="Redis for the worker; its queue is purged first, so give the bench a database of its own.")
+    parser.add_argument("--broker-url", required=True,
+                        help="Redis for the worker, e.g. redis://127.0.0.1:6379/7. Its queue is purged first: "
+                             "give the bench a database no one else uses.")
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3, help="Walks per case.")
+    parser.add_argument("--repeat", type=int, default=5, help="Walks per case.")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--other-users", type=int, default=ib.OTHER_USERS, help="Users of other districts loaded first.")
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "classworks_validate_bench")
