@@ -23,9 +23,10 @@ from imports.services.sources import (
     ImportOptions,
     Source,
     column_labels,
+    sources_for_job,
 )
 from imports.pipeline.normalize import SKIP, Invalid
-from imports.services.validation import file_value_counts, validate_import
+from imports.services.validation import BuiltRows, file_value_counts, validate_import
 from imports.types import ALL_SPECS, CLASSES, get_spec_by_command_name
 from imports.types.classes import ROSTER_ADD, ROSTER_REPLACE
 from imports.formats import bundle_class_rows, class_counts
@@ -192,7 +193,18 @@ class Command(BaseCommand):
         options = self._options(district, sources, opts, spec, bundle)
         used = self._describe_mapping(options)
         issues = []
-        result = validate_import(district=district, sources=sources, options=options, issue_sink=issues.extend)
+        # The pass keeps its rows and verdicts for the run (as the wizard's does), so --now does not check twice.
+        built = None if opts["dry_run"] else BuiltRows(None, sources, options, district=district)
+        try:
+            result = validate_import(
+                district=district, sources=sources, options=options, issue_sink=issues.extend,
+                record=built.record if built is not None else None, outcome_sink=built.mark if built is not None else None,
+                screen=not (group or opts["email_staff"]),  # a run that needs every valid row is handed them all
+            )
+        except BaseException:
+            if built is not None:
+                built.discard()
+            raise
         report = {
             "import_number": None, "status": "dry_run" if opts["dry_run"] else "refused", "written": False,
             "mapping": used, "counts": result.result_counts(),
@@ -202,9 +214,12 @@ class Command(BaseCommand):
         if bundle is not None:
             report["bundle"] = bundle.summary()
         if opts["dry_run"] or result.has_errors:
+            if built is not None:
+                built.discard()
             return self._finish(report, opts, failed=result.has_errors)
 
-        job = self._create_job(district, admin, group, sources, options, opts, result, issues, dispatch=not opts["now"], bundle=bundle)
+        job = self._create_job(district, admin, group, sources, options, opts, result, issues, dispatch=not opts["now"],
+                               bundle=bundle, built=built)
         if opts["now"]:
             job.run_after = timezone.now()
             job.save(update_fields=["run_after"])
@@ -397,7 +412,7 @@ class Command(BaseCommand):
             mapping.setdefault(key, {})[value.strip()] = target
         return mapping
 
-    def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch, bundle=None):
+    def _create_job(self, district, admin, group, sources, options, opts, result, issues, dispatch, bundle=None, built=None):
         job = jobs.import_job_create(
             district=district, created_by=admin, description=opts["description"], import_type=options.spec.import_type
         )
@@ -425,6 +440,9 @@ class Command(BaseCommand):
         job.validation_summary = result.summary()
         job.validated_at = timezone.now()
         job.save()
+        if built is not None:
+            job.built_rows_key = built.adopt(job, sources_for_job(job), ImportOptions.from_job(job))
+            job.save(update_fields=["built_rows_key"])
         stored = {f.original_name: f.id for f in job.files.all() if f.bundle_role != BundleRole.MEMBER}
         store_issues(job, [Source(path="", info=s.info, file_id=stored.get(s.info.name)) for s in sources], issues)
         job = jobs.import_job_submit(job=job, dispatch=dispatch)

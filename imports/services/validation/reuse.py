@@ -33,6 +33,7 @@ from .screen import Settled
 
 BUILT_ROWS_DIR = "built_rows"
 BUILT_ROWS_BLOCK = 2000  # rows per pickle: one dump per row cost a tenth of an unchanged run
+_UNBOUND_KEY = "0" * 64  # as long as a built_rows_key
 BUILT_ROWS_FORMAT = 3  # in the key: rows kept in another layout are never read, the file is
 
 
@@ -52,23 +53,28 @@ def _built_rows_name(job_id: int) -> str:
 class BuiltRows:
     """Records the (source, built row) pairs of a pass to a file of its own, as they stream past."""
 
-    def __init__(self, job: ImportJob, sources: list[Source], options: ImportOptions):
+    def __init__(self, job: ImportJob | None, sources: list[Source], options: ImportOptions, *, district=None):
+        """For a job, or (job None) for a job `import_users` makes once the pass found no error: adopt() binds it."""
         self.job, self.sources, self.options = job, sources, options
         self.enabled = not any(options.spec.password_field in _given(options, s) for s in sources)
         self._file = None
         self.partial = False  # some rows were settled unchanged (screen.py) and are not kept
         if self.enabled:
             storage = storages["private"]
-            self.path = storage.path(_built_rows_name(job.id))
+            name = _built_rows_name(job.id) if job is not None else f"{BUILT_ROWS_DIR}/unbound-{secrets.token_hex(8)}.pickle"
+            self.path = storage.path(name)
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             self._temp = f"{self.path}.{secrets.token_hex(8)}"
             self._file = open(self._temp, "wb")
             self._pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.key = built_rows_key(job, sources, options)
-            self._pickler.dump(self.key)  # read back first: a file another pass replaced is never taken for this one
+            # Read back first: a file another pass replaced is never taken for this one. Unbound, a stand-in of
+            # the same length (a sha256 in hex), written over by adopt().
+            self.key = built_rows_key(job, sources, options) if job is not None else _UNBOUND_KEY
+            self._pickler.dump(self.key)
             self._pickler.clear_memo()  # each dump is read by an unpickler of its own, whose memo starts empty
             # Taken before the pass reads any user: a change made while it runs is seen by the run.
-            self.users = users_fingerprint(job.district, fingerprint_columns(sources, options), options.spec)
+            district = job.district if job is not None else district
+            self.users = users_fingerprint(district, fingerprint_columns(sources, options), options.spec)
             self.marks = bytearray()
 
     def record(self, pairs: Iterable):
@@ -123,6 +129,29 @@ class BuiltRows:
                             protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temp, _verdicts_path(self.path))
         return self.key
+
+    def adopt(self, job: ImportJob, sources: list[Source], options: ImportOptions) -> str:
+        """Bind an unbound recording to the job made from the same files and choices, and keep it; returns the
+        job's built_rows_key, or "" (and the recording is dropped) when the job's files or choices would build
+        other rows (a new school, made only when the job is submitted, has no id yet during the pass)."""
+        if self._file is None:
+            return ""
+        key = built_rows_key(job, sources, options)
+        same = (key == built_rows_key(job, sources, self.options)
+                and [s.info.name for s in sources] == [s.info.name for s in self.sources])
+        if not same:
+            self.discard()
+            return ""
+        self._file.flush()
+        head = pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(head) != len(pickle.dumps(_UNBOUND_KEY, protocol=pickle.HIGHEST_PROTOCOL)):
+            self.discard()
+            return ""
+        self._file.seek(0)
+        self._file.write(head)
+        self.job, self.sources, self.key = job, sources, key
+        self.path = storages["private"].path(_built_rows_name(job.id))
+        return self.keep()
 
     def discard(self) -> None:
         if self._file is not None:

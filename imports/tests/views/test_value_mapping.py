@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from imports.tests.factories import wizard_upload, wizard_url
+from imports.tests.factories import set_window_around_now, wizard_upload, wizard_url
 from django.urls import reverse
 
 from imports import types
@@ -98,6 +98,7 @@ def test_a_value_left_unchosen_stays_an_error(admin_client, district, django_cap
 def test_manual_choice_skipped_guardians_on_review_and_memory_in_the_next_import(
     admin_client, district, django_capture_on_commit_callbacks
 ):
+    set_window_around_now(district, open_now=True)  # submitted inside the window: it runs at once, whatever the hour
     make_school(district, sis_id="101")
     job = _upload(admin_client, district)
     _to_schools(admin_client, job, django_capture_on_commit_callbacks)
