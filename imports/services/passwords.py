@@ -12,8 +12,8 @@ from ..types import get_spec
 _VALIDATORS = [v for v in get_default_password_validators() if type(v).__name__ != "UserAttributeSimilarityValidator"]
 
 
-def password_issues(row, labels: dict) -> list[Issue]:
-    """A weak file password is a warning that names the rule, never the password itself."""
+def password_issues(row, labels: dict, *, field: str) -> list[Issue]:
+    """A weak file password (the type's field `field`) is a warning that names the rule, never the password itself."""
     if not row.password:
         return []
     problems = []
@@ -27,7 +27,7 @@ def password_issues(row, labels: dict) -> list[Issue]:
     return [Issue(
         WARNING, "weak_password", "The password is weak: " + " ".join(problems),
         "Give a longer password that is not a common word, or leave Password blank so the user sets their own.",
-        row=row.row, column=labels.get("password", ""), field="password", file=row.file,
+        row=row.row, column=labels.get(field, ""), field=field, file=row.file,
     )]
 
 

@@ -143,7 +143,7 @@ def _validate_import(
                 existing = lookup.users.get(row.district_id)
                 row.issues += unmatched_key_issues(row, existing, unmatched=options.spec.unmatched, labels=labels)
                 row.issues += lookup.issues(row, existing, labels)
-                row.issues += password_issues(row, labels)
+                row.issues += password_issues(row, labels, field=options.spec.password_field)
                 if matched is not None and existing is not None:
                     row.issues += _matched_twice(matched, row, existing, labels)
                 if not row.has_error:
