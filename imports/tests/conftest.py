@@ -1,6 +1,7 @@
 """Fixtures shared by the import tests (district and district_admin come from the root conftest)."""
 import pytest
 
+from imports.services import sources
 from imports.tests.factories import SCHOOL_SIS_ID
 from users.tests.factories import make_school
 
@@ -16,3 +17,17 @@ def no_safety_hold(district):
     district.change_threshold_percent = 100
     district.save(update_fields=["change_threshold_percent"])
     return district
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The passes that read a file's rows from its start (file names, in order)."""
+    opened = []
+    real = sources.iter_rows
+
+    def counting(path, info, *args, **kwargs):
+        opened.append(info.name)
+        return real(path, info, *args, **kwargs)
+
+    monkeypatch.setattr(sources, "iter_rows", counting)
+    return opened

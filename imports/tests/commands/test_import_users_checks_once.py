@@ -7,7 +7,6 @@ from django.core.management import call_command
 from django.db import connection
 
 from imports.models import ImportJob, ImportStatus
-from imports.services import sources
 from imports.tests.factories import student, write_csv
 from users.models import User
 from users.tests.factories import make_custom_group
@@ -20,19 +19,6 @@ def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("a run takes a pass as its check only where the users' fingerprint is kept (PostgreSQL)")
 
-
-@pytest.fixture
-def reads(monkeypatch):
-    """The passes that read a file's rows from its start."""
-    opened = []
-    real = sources.iter_rows
-
-    def counting(path, info, *args, **kwargs):
-        opened.append(info.name)
-        return real(path, info, *args, **kwargs)
-
-    monkeypatch.setattr(sources, "iter_rows", counting)
-    return opened
 
 
 def _import_now(path, district, *extra):

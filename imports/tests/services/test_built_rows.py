@@ -12,19 +12,6 @@ from users.models import User
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    """How many times a file is read from its start."""
-    opened = []
-    real = sources.iter_rows
-
-    def counting(path, info, *args, **kwargs):
-        opened.append(info.name)
-        return real(path, info, *args, **kwargs)
-
-    monkeypatch.setattr(sources, "iter_rows", counting)
-    return opened
-
 
 def _submitted(district, tmp_path, rows, header=None):
     path = write_csv(tmp_path / "roster.csv", rows, **({"header": header} if header else {}))
