@@ -5,7 +5,7 @@ import pytest
 from django.core.files.storage import storages
 
 from imports.models import ImportJob, ImportStatus, ValidationPhase
-from imports.services import jobs, runs, sources, validation
+from imports.services import jobs, runs, validation
 from imports.tests.factories import FULL_HEADER, IN_WINDOW, make_import_job, student, write_csv
 from users.models import User
 
