@@ -69,8 +69,8 @@ class WriteTarget:
     @property
     def settles_unchanged(self) -> bool:
         """Whether validation may count a row that matches its stored record and changes nothing without making
-        it (validation/screen.py): classify decides, and one key finds the record."""
-        return type(self).compare is WriteTarget.compare and len(self.spec.key_columns) == 1
+        it (validation/screen.py): when classify decides."""
+        return type(self).compare is WriteTarget.compare
 
     # --- Validation's hooks (defaults: nothing beyond the type's own rules) ---
 

@@ -12,6 +12,7 @@ from ...pipeline.classify import NEW, UNCHANGED, ExistingUser, Outcome, unmatche
 from ...targets import get_target
 from ...pipeline.issues import ERROR, WARNING, Issue
 from ...pipeline.masking import mask_issues, mask_text, mask_value
+from ...pipeline.rows import UserRow
 from ..duplicates import duplicate_check
 from ..passwords import password_issues
 from ..sources import ImportOptions, Source, iter_user_rows, missing_column_issues
@@ -121,7 +122,8 @@ def _validate_import(
         batch_issues: list[Issue] = []
         for item in batch:
             if item.__class__ is Settled:
-                _count_settled(item, counts, duplicates, labels_cache, options, outcome_sink, key_field, warned, refused)
+                batch_issues += _count_settled(item, counts, duplicates, labels_cache, options, outcome_sink, key_field,
+                                               warned, refused, matched)
                 continue
             source, row = item
             counts["rows"] += 1
@@ -183,25 +185,40 @@ def _validate_import(
 
 
 def _count_settled(run: Settled, counts: Counter, duplicates, labels_cache: dict, options: ImportOptions, outcome_sink,
-                   key_field: str, warned: str | None, refused: str | None) -> None:
-    """A run of unchanged rows: counted, and seen by the duplicate check, as the loop above would."""
+                   key_field: str, warned: str | None, refused: str | None, matched: dict | None) -> list[Issue]:
+    """A run of unchanged rows: counted, and seen by the duplicate check, as the loop above would; returns the
+    issues of those whose user an earlier row already matched by another key (each such row is an error)."""
     labels = labels_cache.get(run.source.info.name)
     if labels is None:
         labels = labels_cache[run.source.info.name] = _labels(run.source, options)
-    tally = _tally_key(SETTLED_OUTCOME)
     first = counts["rows"]
     n = len(run.rows)
-    counts["rows"] += n
-    counts[UNCHANGED] += n
     none = [None] * n
     emails = run.unique.get(warned, none) if warned else none
     usernames = run.unique.get(refused, none) if refused else none
     id_column, email_column, username_column = labels.get(key_field, ""), labels.get(warned, ""), labels.get(refused, "")
-    duplicates.add_many(file=run.file, rows=run.rows, district_ids=run.keys, id_column=id_column, emails=emails,
-                        email_column=email_column, usernames=usernames, username_column=username_column, tally=tally)
+    issues, twice = [], set()
+    if matched is not None:
+        for j, (row, user) in enumerate(zip(run.rows, run.users)):
+            found = _matched_twice(matched, UserRow(file=run.file, row=row), user, labels)
+            if found:
+                twice.add(j)
+                issues += found
+    counts["rows"] += n
+    counts[UNCHANGED] += n - len(twice)
+    counts["error_rows"] += len(twice)
+    kept = [j for j in range(n) if j not in twice] if twice else range(n)
+    pick = (lambda xs: [xs[j] for j in kept]) if twice else (lambda xs: xs)
+    duplicates.add_many(file=run.file, rows=pick(run.rows), district_ids=pick(run.keys), id_column=id_column,
+                        emails=pick(emails), email_column=email_column, usernames=pick(usernames),
+                        username_column=username_column, tally=_tally_key(SETTLED_OUTCOME))
+    for j in sorted(twice):  # an error row: seen by the duplicate check, never counted as an outcome
+        duplicates.add(file=run.file, row=run.rows[j], district_id=run.keys[j], id_column=id_column, email=emails[j],
+                       email_column=email_column, username=usernames[j], username_column=username_column)
     if outcome_sink is not None:
-        for position in range(first, first + n):
-            outcome_sink(position, SETTLED_OUTCOME)
+        for j in kept:
+            outcome_sink(first + j, SETTLED_OUTCOME)
+    return issues
 
 
 def _outside_match_only(target, lookup, rows) -> dict[str, dict]:

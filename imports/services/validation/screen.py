@@ -30,6 +30,7 @@ class Settled:
     rows: list[int]
     keys: list[str]
     unique: dict[str, list]  # a field whose repeat in the file is reported -> the rows' values
+    users: list  # each row's stored record (ExistingUser): a type with two keys checks no user is matched twice
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -83,11 +84,12 @@ def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iter
                     yield source, next(built)
                     continue
                 if run is None:
-                    run = Settled(source, source.info.name, [], [], {k: [] for k in unique})
+                    run = Settled(source, source.info.name, [], [], {k: [] for k in unique}, [])
                 run.rows.append(raw.row)
                 run.keys.append(found[0])
                 for k, v in zip(unique, found[1]):
                     run.unique[k].append(v)
+                run.users.append(found[2])
             if run is not None:
                 yield run
             if error is not None:
@@ -97,7 +99,7 @@ def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iter
 
 
 def _settle(builder: RowBuilder, good: list, checks, unique: list[str]) -> dict[int, tuple]:
-    """Position in the block -> (key, the unique fields' values) of each row the screen vouches for."""
+    """Position in the block -> (key, the unique fields' values, stored record) of each row the screen vouches for."""
     names, columns, keys, flagged = builder.judge_columns(good)
     stored = checks.target.lookup(district=checks.district, keys=[k for k in keys if k], columns=checks.columns)
     found = [None if (i in flagged or not k) else stored.get(k) for i, k in enumerate(keys)]
@@ -116,7 +118,7 @@ def _settle(builder: RowBuilder, good: list, checks, unique: list[str]) -> dict[
     # As the pass reads them for the duplicate check: the row's value under the field's name.
     vectors = [by_name.get(k) for k in unique]
     settled = {
-        i: (keys[i], tuple(None if v is None else v[i] for v in vectors))
+        i: (keys[i], tuple(None if v is None else v[i] for v in vectors), found[i])
         for n, i in enumerate(candidates) if silent[n]
     }
     checks.remember((k for i, k in enumerate(keys) if i not in settled), stored)

@@ -1,6 +1,8 @@
 """The screen counts a re-import's unchanged rows without making them, and changes no verdict: every count,
 problem and preview is what checking each row gives (on SQLite and PostgreSQL alike)."""
 import pytest
+from django.db.models import Value
+from django.db.models.functions import Concat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,7 +12,8 @@ from imports.pipeline.classify import ExistingUser, same_as_stored, same_as_stor
 from imports.services.sources import ImportOptions, sources_for_job
 from imports.services.validation import validate_import
 from imports.tests.factories import make_import_job, run_job, staff, student, write_csv
-from users.models import CustomGroup, User
+from users.models import CustomGroup, User, UserType
+from users.tests.factories import make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 
@@ -142,3 +145,43 @@ def test_the_block_comparison_says_what_same_as_stored_says_of_each_row(cases):
 
     assert same_as_stored_block(names, columns, found) == [
         f is not None and same_as_stored(r, f) for r, f in zip(rows, found)]
+
+
+DEMOGRAPHICS_HEADER = ("DistrictUserID", "Grade", "Gender", "Hispanic or Latino", "English Language Learner",
+                       "Special Education", "Economically Disadvantaged", "Migrant")
+
+
+def test_student_demographics_gets_the_same_verdicts_with_the_screen(district, school, tmp_path, built):
+    for n in range(1, 5):
+        make_user(district, district_user_id=f"S{n}", grade="5", school=school, gender="F", hispanic_latino=False,
+                  limited_english=False, disabled=False, economically_disadvantaged=True, migrant=False)
+    User.objects.filter(district=district, district_user_id__in=["S1", "S2"]).update(
+        oneroster_sourced_id=Concat(Value("guid-"), "district_user_id"))
+    make_user(district, district_user_id="T1", user_type=UserType.STAFF, school=school)
+    rows = [
+        ["S1", "5", "F", "N", "N", "N", "Y", "N"],  # unchanged
+        ["S2", "6", "F", "N", "N", "N", "Y", "N"],  # another grade
+        ["S3", "", "", "N", "N", "N", "Y", "N"],  # blanks keep what is stored: unchanged
+        ["S4", "5", "F", "N", "N", "N", "Y", "N"],  # unchanged
+        ["T1", "5", "F", "N", "N", "N", "N", "N"],  # staff: skipped with a warning
+        ["S9", "5", "F", "N", "N", "N", "N", "N"],  # no such student: an error
+        ["S4", "5", "F", "N", "N", "N", "Y", "N"],  # S4 again: both rows are errors
+        ["guid-S1", "5", "F", "N", "N", "N", "Y", "N"],  # S1 by its sourcedId, unchanged: the same user twice
+        ["guid-S2", "5", "F", "N", "N", "N", "Y", "N"],  # S2 by its sourcedId, as stored: the same user twice
+    ]
+    job = make_import_job(district, [write_csv(tmp_path / "demographics.csv", rows, header=DEMOGRAPHICS_HEADER)],
+                          import_type="student_demographics", validate=False)
+
+    built.clear()
+    checked = _validate(job, screen=False)
+    built.clear()
+    screened = _validate(job, screen=True)
+
+    assert screened == checked
+    summary, shown, _ = checked
+    assert (summary["counts"]["unchanged"], summary["counts"]["updated"], summary["counts"]["skipped"]) == (2, 1, 1)
+    assert {(row, code) for _, row, _, code, _, _ in shown} >= {
+        (5, "duplicate_district_id"), (8, "duplicate_district_id"), (9, "same_user_twice"), (10, "same_user_twice")}
+    # Only S2's new grade, the staff member and the unknown ID were made: the unchanged rows (blanks included),
+    # S4 twice and both sourcedIds were counted without, the checks finding the repeats all the same.
+    assert sorted(built) == [3, 6, 7]
