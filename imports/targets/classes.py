@@ -4,7 +4,7 @@ The only place that chooses between PostgreSQL (COPY) and the ORM (SQLite) for c
 """
 import datetime
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -26,6 +26,20 @@ class StoredClasses:
     teachers: dict[int, dict[int, tuple[bool, int | None]]] = field(default_factory=dict)  # id -> {user: (primary, added by)}
     students: dict[int, dict[int, int | None]] = field(default_factory=dict)  # id -> {user: added by}
     enrollments_in_district: int = 0
+    same_rosters: set[int] = field(default_factory=set)  # ids of classes whose roster is the file's (their members not read)
+
+
+def roster_text(teachers: Iterable[int], students: Iterable[int]) -> str:
+    """A roster as one text, "teacher ids|student ids" (each sorted, comma-joined): PostgreSQL writes the same for a stored one."""
+    return ",".join(map(str, sorted(teachers))) + "|" + ",".join(map(str, sorted(students)))
+
+
+# Each class's members of one role, as roster_text writes them, and how many (one query per table: no join between
+# the two to go wrong on a freshly written table's statistics).
+_MEMBERS_SQL = """
+SELECT school_class_id, string_agg(user_id::text, ',' ORDER BY user_id), count(*) FROM {table}
+WHERE school_class_id IN (SELECT id FROM classes_schoolclass WHERE district_id = %s) GROUP BY school_class_id
+"""
 
 
 @dataclass
@@ -59,6 +73,25 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _members(stored: StoredClasses, where: str, params: list, *, count: bool) -> None:
+    """The members of the stored classes (those of stored.classes; with count, every enrollment of the district counted)."""
+    ids = {class_id for class_id, _ in stored.classes.values()}
+    for class_id, user_id, primary, added_by in _rows(
+        "SELECT t.school_class_id, t.user_id, t.is_primary, t.added_by_import_id FROM classes_classteacher t "
+        f"JOIN classes_schoolclass c ON c.id = t.school_class_id WHERE c.district_id = %s {where}", params,
+    ):
+        stored.enrollments_in_district += count
+        if class_id in ids:
+            stored.teachers.setdefault(class_id, {})[user_id] = (bool(primary), added_by)
+    for class_id, user_id, added_by in _rows(
+        "SELECT t.school_class_id, t.user_id, t.added_by_import_id FROM classes_classstudent t "
+        f"JOIN classes_schoolclass c ON c.id = t.school_class_id WHERE c.district_id = %s {where}", params,
+    ):
+        stored.enrollments_in_district += count
+        if class_id in ids:
+            stored.students.setdefault(class_id, {})[user_id] = added_by
+
+
 def _to_date(value):
     """A date column's value as read back (SQLite gives text)."""
     return datetime.date.fromisoformat(value) if isinstance(value, str) else value
@@ -79,45 +112,54 @@ class ClassesTarget:
 
         The whole district in one query: the file is then read once, not once for its ids and again to check it.
         """
-        found: dict[str, Person] = {}
         rows = _rows(
             "SELECT id, district_user_id, oneroster_sourced_id, user_type, school_id FROM users_user WHERE district_id = %s",
             [district.id],
         )
-        for user_id, district_user_id, sourced_id, user_type, school_id in rows:
-            person = Person(user_id, user_type, school_id)
-            if sourced_id:
-                found.setdefault(sourced_id, person)
-        for user_id, district_user_id, _, user_type, school_id in rows:
-            if district_user_id:
-                found[district_user_id] = Person(user_id, user_type, school_id)  # the District ID wins over another's sourcedId
+        persons = [Person(user_id, user_type, school_id) for user_id, _, _, user_type, school_id in rows]
+        # A sourcedId names the first user that has it; a District ID wins over another's sourcedId.
+        found = {sourced_id: person for (_, _, sourced_id, _, _), person in zip(reversed(rows), reversed(persons)) if sourced_id}
+        found.update((district_user_id, person) for (_, district_user_id, _, _, _), person in zip(rows, persons) if district_user_id)
         return found
 
     @staticmethod
-    def lookup(*, district, keys: Iterable[str]) -> StoredClasses:
-        """The stored classes with these SIS IDs, and their rosters."""
+    def rosters(plan: ClassPlan) -> dict[str, str]:
+        """The file's roster of each class, as lookup compares it with the stored one."""
+        return {sis_id: roster_text(plan.teachers.get(sis_id, ()), plan.students.get(sis_id, ())) for sis_id in plan.classes}
+
+    @staticmethod
+    def lookup(*, district, keys: Iterable[str], rosters: Mapping[str, str] | None = None) -> StoredClasses:
+        """The stored classes with these SIS IDs, and their rosters.
+
+        rosters: the file's roster of each class (roster_text). On PostgreSQL a class whose stored roster is the same
+        is only marked so (same_rosters): its members are not read, and compare finds nothing to add or remove.
+        """
         wanted = set(keys)
         stored = StoredClasses()
-        columns = ", ".join(CLASS_COLUMNS)
-        for row in _rows(f"SELECT id, sis_id, {columns} FROM classes_schoolclass WHERE district_id = %s", [district.id]):
+        columns = ", ".join(f"c.{c}" for c in CLASS_COLUMNS)
+        if connection.vendor == "postgresql" and rosters is not None:
+            texts = {}
+            for table in ("classes_classteacher", "classes_classstudent"):
+                found = _rows(_MEMBERS_SQL.format(table=table), [district.id])
+                stored.enrollments_in_district += sum(n for _, _, n in found)
+                texts[table] = {class_id: ids for class_id, ids, _ in found}
+            teachers, students = texts["classes_classteacher"], texts["classes_classstudent"]
+            differ = []
+            for row in _rows(f"SELECT c.id, c.sis_id, {columns} FROM classes_schoolclass c WHERE c.district_id = %s", [district.id]):
+                if row[1] in wanted:
+                    stored.classes[row[1]] = (row[0], row[2:])
+                    if rosters.get(row[1]) == teachers.get(row[0], "") + "|" + students.get(row[0], ""):
+                        stored.same_rosters.add(row[0])
+                    else:
+                        differ.append(row[0])
+            if differ:
+                _members(stored, "AND t.school_class_id = ANY(%s)", [district.id, differ], count=False)
+            return stored
+        for row in _rows(f"SELECT c.id, c.sis_id, {columns} FROM classes_schoolclass c WHERE c.district_id = %s", [district.id]):
             if row[1] in wanted:
                 stored.classes[row[1]] = (row[0], tuple(_to_date(v) if c.startswith("term_") and c != "term_name" else v
                                                        for c, v in zip(CLASS_COLUMNS, row[2:])))
-        ids = {class_id for class_id, _ in stored.classes.values()}
-        for class_id, user_id, primary, added_by in _rows(
-            "SELECT t.school_class_id, t.user_id, t.is_primary, t.added_by_import_id FROM classes_classteacher t "
-            "JOIN classes_schoolclass c ON c.id = t.school_class_id WHERE c.district_id = %s", [district.id],
-        ):
-            stored.enrollments_in_district += 1
-            if class_id in ids:
-                stored.teachers.setdefault(class_id, {})[user_id] = (bool(primary), added_by)
-        for class_id, user_id, added_by in _rows(
-            "SELECT s.school_class_id, s.user_id, s.added_by_import_id FROM classes_classstudent s "
-            "JOIN classes_schoolclass c ON c.id = s.school_class_id WHERE c.district_id = %s", [district.id],
-        ):
-            stored.enrollments_in_district += 1
-            if class_id in ids:
-                stored.students.setdefault(class_id, {})[user_id] = added_by
+        _members(stored, "", [district.id], count=True)
         return stored
 
     # --- Comparison ---
@@ -141,6 +183,10 @@ class ClassesTarget:
             differs = {c: [b, a] for c, b, a in zip(CLASS_COLUMNS, before, after) if a not in ("", None) and a != b}
             if differs:
                 changes.updated_classes.append((class_id, sis_id, differs))
+            if class_id in stored.same_rosters:
+                if not differs:
+                    changes.unchanged_classes += 1
+                continue
             stored_teachers = stored.teachers.get(class_id, {})
             stored_students = stored.students.get(class_id, {})
             has_primary = any(p for p, _ in stored_teachers.values())

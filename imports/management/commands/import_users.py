@@ -28,9 +28,8 @@ from imports.pipeline.normalize import SKIP, Invalid
 from imports.services.validation import file_value_counts, validate_import
 from imports.types import ALL_SPECS, CLASSES, get_spec_by_command_name
 from imports.types.classes import ROSTER_ADD, ROSTER_REPLACE
-from imports.formats import bundle_class_rows, class_counts
-from imports.pipeline.class_rows import ClassRow
-from imports.services.classes import classes_check, classes_check_keep, file_class_rows
+from imports.formats import class_counts
+from imports.services.classes import bundle_class_blocks, classes_check, classes_check_keep, file_class_blocks
 from users.models import AuditAction
 from users.selectors import custom_group_find, district_admin_find
 from users.services import audit_event_record
@@ -444,11 +443,11 @@ class Command(BaseCommand):
         if class_files is not None:
             if not class_files.has_classes:
                 raise CommandError("The upload holds no classes (classes.csv and enrollments.csv, or Section.csv).")
-            rows, mapping = (lambda: (ClassRow(*r) for r in bundle_class_rows(class_files))), {}
+            rows, mapping = (lambda: bundle_class_blocks(class_files)), {}
         else:
             mapping = self._classes_mapping(sources, opts)
             options = ImportOptions(field_mapping=mapping, spec=CLASSES)
-            rows = lambda: file_class_rows(sources, options)  # noqa: E731
+            rows = lambda: file_class_blocks(sources, options)  # noqa: E731
         school_map = self._classes_school_map(district, opts)
         check = classes_check(district=district, rows=rows, school_ids=school_map,
                               replace=opts["roster"] == ROSTER_REPLACE, columns=mapping)
