@@ -82,6 +82,7 @@ class ClassPlan:
     issues: list[Issue] = field(default_factory=list)
     rows: int = 0
     counts: Counter = field(default_factory=Counter)  # errors, warnings
+    rows_by_file: Counter = field(default_factory=Counter)  # file name -> its rows
 
     @property
     def has_errors(self) -> bool:
@@ -172,9 +173,11 @@ class _Table:
         self.memo: dict[str, dict[str, object]] = {key: {} for key in (*_ROW_KEYS, *_CLASS_KEYS)}
         self._same: dict[str, str] = {}  # each distinct text kept once
         self.size = 0
+        self.rows_by_file: Counter = Counter()
 
     def add(self, block: ClassBlock) -> None:
         start, n = self.size, len(block.rows)
+        self.rows_by_file[block.file] += n
         self.files.extend(repeat(block.file, n))
         self.rows.extend(block.rows)
         for i, problem in block.problems.items():
@@ -240,7 +243,7 @@ def class_blocks_check(
     table = _Table(spec, columns or {})
     for block in blocks:
         table.add(block)
-    plan = ClassPlan(rows=table.size)
+    plan = ClassPlan(rows=table.size, rows_by_file=table.rows_by_file)
     found: list[tuple[int, Issue]] = list(table.problems.items())  # (position, issue)
     stopped = set(table.problems)  # rows with an error: their checks stop there
     for key in _ROW_KEYS:

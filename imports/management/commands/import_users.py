@@ -466,8 +466,11 @@ class Command(BaseCommand):
             return self._finish(report, opts, failed=check.plan.has_errors)
         job = jobs.import_job_create(district=district, created_by=admin, description=opts["description"], import_type=CLASSES.import_type)
         uploads = [_PathUpload(open(path, "rb"), name=os.path.basename(path)) for path in opts["files"]]
+        names = [u.name for u in uploads]
+        # The check has just read every row of plain files: the upload need not count them again.
+        counted = [check.plan.rows_by_file[n] for n in names] if class_files is None and len(set(names)) == len(names) else None
         try:
-            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)
+            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None, row_counts=counted)
         finally:
             for u in uploads:
                 u.close()
