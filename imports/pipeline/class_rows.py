@@ -160,18 +160,25 @@ def _block(batch: list[ClassRow]) -> ClassBlock:
 
 
 class _Table:
-    """Every row of the file, a column at a time. The three cells every row has are converted by their rule, once
-    per distinct text (a file names the same class and people many times); the others are kept as text."""
+    """Every row of the file, a column at a time, checked as its blocks arrive.
 
-    def __init__(self, spec, columns: Mapping[str, str]):
-        self.spec, self.columns = spec, columns
+    The three cells every row has are converted by their rule once per distinct text (a file names the same
+    class and people many times); a class takes its values from its first row without an error, read in its
+    block, so the class's other cells are not kept.
+    """
+
+    def __init__(self, spec, columns: Mapping[str, str], school_ids: Mapping[str, int], people: Mapping[str, Person]):
+        self.spec, self.columns, self.school_ids, self.people = spec, columns, school_ids, people
+        self._invalid = dict.fromkeys(_ROW_KEYS, False)  # whether a text of the column was invalid: its rows are then looked for
         self.files: list[str] = []
         self.rows = array("q")
         self.problems: dict[int, Issue] = {}
         self.values: dict[str, list] = {key: [] for key in _ROW_KEYS}
-        self.texts: dict[str, list[str]] = {}
         self.memo: dict[str, dict[str, object]] = {key: {} for key in (*_ROW_KEYS, *_CLASS_KEYS)}
-        self._same: dict[str, str] = {}  # each distinct text kept once
+        self.primary: dict[int, str] = {}  # row -> its Primary text, when the rows have one
+        self.found: list[tuple[int, Issue]] = []  # (row position, issue)
+        self.stopped: set[int] = set()  # rows with a problem or an error: their checks stop there
+        self.classes: dict[str, tuple[int, ClassValues]] = {}  # SIS ID -> (the row that gave its values, them)
         self.size = 0
         self.rows_by_file: Counter = Counter()
 
@@ -180,38 +187,75 @@ class _Table:
         self.rows_by_file[block.file] += n
         self.files.extend(repeat(block.file, n))
         self.rows.extend(block.rows)
-        for i, problem in block.problems.items():
-            self.problems[start + i] = problem
+        for k, problem in block.problems.items():
+            self.problems[start + k] = problem
+            self.found.append((start + k, problem))
+            self.stopped.add(start + k)
+        self.size += n
         blank = ("",) * n
         for key in _ROW_KEYS:
             texts, memo = block.values.get(key, blank), self.memo[key]
-            for text in set(texts).difference(memo):
-                memo[text] = _convert(self.spec, key, text.strip())
-            self.values[key].extend(map(memo.__getitem__, texts))
-        same = self._same
-        for key in _CLASS_KEYS:
-            texts, kept = block.values.get(key), self.texts.get(key)
-            if texts is not None:
-                if kept is None:
-                    kept = self.texts[key] = [""] * start
-                kept.extend(map(same.setdefault, texts, texts))
-            elif kept is not None:
-                kept.extend(blank)
-        self.size += n
+            got = list(map(memo.get, texts))
+            if None in got:  # texts not met before: their rule runs once each
+                for text in set(texts).difference(memo):
+                    memo[text] = self._value(key, text)
+                got = list(map(memo.__getitem__, texts))
+            self.values[key].extend(got)
+            if self._invalid[key]:
+                for k, value in enumerate(got):
+                    value = value[0] if key == "district_id" else value
+                    if value.__class__ is Invalid and start + k not in self.problems:
+                        self.found.append((start + k, self.issue(start + k, key, value)))
+                        self.stopped.add(start + k)
+        primary = block.values.get("primary")
+        if primary is not None:
+            self.primary.update((start + k, text) for k, text in enumerate(primary) if text)
+        self._take_classes(block, start)
 
-    def text(self, i: int, key: str) -> str:
-        texts = self.texts.get(key)
-        return texts[i].strip() if texts is not None else ""
+    def _value(self, key: str, text: str):
+        """A cell's value by its rule; a District ID's is (value, the person it names or None)."""
+        value = _convert(self.spec, key, text.strip())
+        if value.__class__ is Invalid:
+            self._invalid[key] = True
+        if key == "district_id":
+            return (value, None if value.__class__ is Invalid else self.people.get(value))
+        return value
 
-    def cell(self, i: int, key: str, found: list):
-        """A class cell's value by its rule; None (with an error of row i in found) when it cannot be used."""
-        text = self.text(i, key)
+    def _take_classes(self, block: ClassBlock, start: int) -> None:
+        """The values of the block's classes not yet taken: from each one's first row, or its next while they have errors."""
+        sis_ids = self.values["class_sis_id"][start:]
+        firsts = dict(zip(reversed(sis_ids), range(len(sis_ids) - 1, -1, -1)))
+        for sis_id, k in firsts.items():
+            if sis_id.__class__ is Invalid or sis_id in self.classes:
+                continue
+            if not self._try_class(block, start, k, sis_id):
+                for later in range(k + 1, len(sis_ids)):
+                    if sis_ids[later] == sis_id and self._try_class(block, start, later, sis_id):
+                        break
+
+    def _try_class(self, block: ClassBlock, start: int, k: int, sis_id: str) -> bool:
+        """Whether the block's row k gives the class its values (a row with an error gives none)."""
+        i = start + k
+        if i in self.problems:
+            return False
+        values = _class_values(self, i, {key: texts[k] for key, texts in block.values.items()})
+        if values is None:
+            self.stopped.add(i)
+            return False
+        if i in self.stopped:
+            return False
+        self.classes[sis_id] = (i, values)
+        return True
+
+    def cell(self, i: int, texts: Mapping[str, str], key: str):
+        """A class cell's value by its rule; None (with an error of row i) when it cannot be used."""
+        text = (texts.get(key) or "").strip()
         memo = self.memo[key]
         value = memo.get(text, _MISSING)
         if value is _MISSING:
             value = memo[text] = _convert(self.spec, key, text)
         if value.__class__ is Invalid:
-            found.append((i, self.issue(i, key, value)))
+            self.found.append((i, self.issue(i, key, value)))
             return None
         return value
 
@@ -240,21 +284,15 @@ def class_blocks_check(
     columns: field key -> the file's column label, for the issues; spec: the Classes declaration, whose rules read the cells.
     Every row runs every check, a column at a time; a row stops at its first error, and the issues come in row order.
     """
-    table = _Table(spec, columns or {})
+    table = _Table(spec, columns or {}, school_ids, people)
     for block in blocks:
         table.add(block)
     plan = ClassPlan(rows=table.size, rows_by_file=table.rows_by_file)
-    found: list[tuple[int, Issue]] = list(table.problems.items())  # (position, issue)
-    stopped = set(table.problems)  # rows with an error: their checks stop there
-    for key in _ROW_KEYS:
-        if any(v.__class__ is Invalid for v in table.memo[key].values()):
-            for i, value in enumerate(table.values[key]):
-                if value.__class__ is Invalid and i not in table.problems:
-                    found.append((i, table.issue(i, key, value)))
-                    stopped.add(i)
-    _gather_classes(plan, table, school_ids, found, stopped)
+    # In the order of the rows that gave the classes their values.
+    plan.classes.update((sis_id, values) for sis_id, (_, values) in sorted(table.classes.items(), key=lambda item: item[1][0]))
+    stopped, found = table.stopped, table.found
     live = range(table.size) if not stopped else [i for i in range(table.size) if i not in stopped]
-    _enroll(plan, table, people, live, found)
+    _enroll(plan, table, live, found)
     found.sort(key=itemgetter(0))
     for _, issue in found:
         plan.add_issue(issue)
@@ -265,43 +303,6 @@ def class_blocks_check(
         elif not any(plan.teachers[sis_id].values()):  # a file that names no primary: its first teacher is
             plan.teachers[sis_id][next(iter(plan.teachers[sis_id]))] = True
     return plan
-
-
-def _gather_classes(plan: ClassPlan, table: _Table, school_ids: Mapping[str, int], found: list, stopped: set) -> None:
-    """Each class's values from its first row; while that row has an error, from the next row of the class."""
-    sis_ids = table.values["class_sis_id"]
-    first = dict(zip(reversed(sis_ids), range(len(sis_ids) - 1, -1, -1)))  # each class's first row
-    defined, waiting = [], set()
-    for sis_id, i in first.items():
-        if sis_id.__class__ is Invalid:
-            continue
-        if not _try_class(table, i, sis_id, school_ids, found, stopped, defined):
-            waiting.add(sis_id)
-    if waiting:
-        later: dict[object, list[int]] = {}
-        for i, sis_id in enumerate(sis_ids):
-            if sis_id in waiting and i > first[sis_id]:
-                later.setdefault(sis_id, []).append(i)
-        for sis_id, rows in later.items():
-            for i in rows:
-                if _try_class(table, i, sis_id, school_ids, found, stopped, defined):
-                    break
-    defined.sort(key=itemgetter(0))
-    plan.classes.update((sis_id, values) for _, sis_id, values in defined)
-
-
-def _try_class(table: _Table, i: int, sis_id: str, school_ids, found: list, stopped: set, defined: list) -> bool:
-    """Whether row i gives the class its values (a row with an error gives none)."""
-    if i in table.problems:
-        return False
-    values = _class_values(table, i, school_ids, found)
-    if values is None:
-        stopped.add(i)
-        return False
-    if i in stopped:
-        return False
-    defined.append((i, sis_id, values))
-    return True
 
 
 def _person_check(person: Person | None, role: str, school_id: int) -> str | None:
@@ -318,7 +319,7 @@ def _person_check(person: Person | None, role: str, school_id: int) -> str | Non
 
 
 def _person_issue(table: _Table, i: int, code: str) -> Issue:
-    district_id = table.values["district_id"][i]
+    district_id = table.values["district_id"][i][0]
     if code == "unknown_person":
         invalid = Invalid(code, ERROR_UNKNOWN_PERSON.format(district_id=district_id, row=table.rows[i]), UNKNOWN_PERSON_SUGGESTION)
         return table.issue(i, "district_id", invalid)
@@ -329,14 +330,14 @@ def _person_issue(table: _Table, i: int, code: str) -> Issue:
     return table.issue(i, "role", Invalid(code, message.format(district_id=district_id), ROLE_SUGGESTION))
 
 
-def _enroll(plan: ClassPlan, table: _Table, people: Mapping[str, Person], live: Sequence[int], found: list) -> None:
+def _enroll(plan: ClassPlan, table: _Table, live: Sequence[int], found: list) -> None:
     """The checks of each row's person, then the class's teachers and students (a person listed twice in a class, once)."""
     values = table.values
     if isinstance(live, range):
         sis_ids, district_ids, roles = values["class_sis_id"], values["district_id"], values["role"]
     else:
         sis_ids, district_ids, roles = ([column[i] for i in live] for column in (values["class_sis_id"], values["district_id"], values["role"]))
-    persons = list(map(people.get, district_ids))
+    persons = list(map(itemgetter(1), district_ids))  # each row's (District ID, person found)
     school_of = {sis_id: v.school_id for sis_id, v in plan.classes.items()}
     codes = list(map(_person_check, persons, roles, map(school_of.__getitem__, sis_ids)))
     warned: dict[int, str] = {}  # position in live -> other_school
@@ -361,7 +362,7 @@ def _enroll(plan: ClassPlan, table: _Table, people: Mapping[str, Person], live: 
 
 
 def _primary(table: _Table, i: int, teachers: dict) -> bool:
-    primary = table.text(i, "primary").casefold()
+    primary = table.primary.get(i, "").strip().casefold()
     return primary in _TRUE if primary else not teachers
 
 
@@ -397,7 +398,7 @@ def _enroll_in_order(plan: ClassPlan, table: _Table, live, sis_ids, user_ids, ro
         teachers = plan.teachers.get(sis_id) or {}
         if user_id in teachers or user_id in plan.students.get(sis_id, ()):
             invalid = Invalid("duplicate_enrollment", WARNING_DUPLICATE.format(
-                district_id=table.values["district_id"][live[k]], class_sis_id=sis_id), "The row is imported once.")
+                district_id=table.values["district_id"][live[k]][0], class_sis_id=sis_id), "The row is imported once.")
             found.append((live[k], table.issue(live[k], "district_id", invalid, WARNING)))
             continue
         if role == ROLE_TEACHER:
@@ -409,19 +410,19 @@ def _enroll_in_order(plan: ClassPlan, table: _Table, live, sis_ids, user_ids, ro
             plan.students.setdefault(sis_id, set()).add(user_id)
 
 
-def _class_values(table: _Table, i: int, school_ids: Mapping[str, int], found: list) -> ClassValues | None:
-    """The class's own values, from row i; None (with the row's errors in found) when they cannot be used."""
-    name = table.cell(i, "class_name", found)
-    school = table.cell(i, "school_sis_id", found)
-    extra = {key: table.cell(i, key, found) for key in ("course_name", "course_number", "subject", "term_name")}
+def _class_values(table: _Table, i: int, texts: Mapping[str, str]) -> ClassValues | None:
+    """The class's own values, from row i's texts; None (with the row's errors) when they cannot be used."""
+    name = table.cell(i, texts, "class_name")
+    school = table.cell(i, texts, "school_sis_id")
+    extra = {key: table.cell(i, texts, key) for key in ("course_name", "course_number", "subject", "term_name")}
     if name is None or school is None or None in extra.values():
         return None
-    school_id = school_ids.get(school)
+    school_id = table.school_ids.get(school)
     if school_id is None:
-        found.append((i, table.issue(i, "school_sis_id", table.spec.by_key["school_sis_id"].rule.unmatched(school))))
+        table.found.append((i, table.issue(i, "school_sis_id", table.spec.by_key["school_sis_id"].rule.unmatched(school))))
         return None
     return ClassValues(
         name=name, school_id=school_id, **extra,
-        term_start=_date(table.text(i, "term_start")), term_end=_date(table.text(i, "term_end")),
+        term_start=_date((texts.get("term_start") or "").strip()), term_end=_date((texts.get("term_end") or "").strip()),
         file=table.files[i], row=table.rows[i],
     )

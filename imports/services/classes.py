@@ -35,7 +35,6 @@ class ClassesCheck:
     changes: ClassChanges
     people: dict = field(default_factory=dict, repr=False)  # what the plan was checked against
     rosters: dict = field(default_factory=dict, repr=False)  # the plan's rosters, as the target compares them
-    people_version: str | None = None  # the people's digest when they were read (PostgreSQL)
 
     def counts(self) -> dict:
         return {
@@ -68,19 +67,15 @@ def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_
     checked: an earlier check of the same rows and choices; its plan is taken again when the people it was
     checked against are still the district's (the plan depends on nothing else), so the file is not read again.
     """
-    version = ClassesTarget.people_version(district=district)  # taken before the people: a change between them reads again
-    if checked is not None and version is not None and version == checked.people_version:
-        people = checked.people
-    else:
-        people = ClassesTarget.people(district=district)
-    if checked is not None and (checked.people is people or checked.people == people):
+    people = ClassesTarget.people(district=district)
+    if checked is not None and checked.people == people:
         plan, rosters = checked.plan, checked.rosters
     else:
         plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
         rosters = ClassesTarget.rosters(plan)
     stored = ClassesTarget.lookup(district=district, keys=plan.classes, rosters=rosters)
     changes = ClassesTarget.compare(plan=plan, stored=stored, replace=replace)
-    return ClassesCheck(plan, stored, changes, people, rosters, version)
+    return ClassesCheck(plan, stored, changes, people, rosters)
 
 
 # The command's check of a job it runs at once (--now), by job id: the run takes its plan again if the files

@@ -123,16 +123,6 @@ class ClassesTarget:
         return found
 
     @staticmethod
-    def people_version(*, district) -> str | None:
-        """A digest of everything people() reads (PostgreSQL): equal digests, equal look-ups. None on SQLite."""
-        if connection.vendor != "postgresql":
-            return None
-        return _rows(
-            "SELECT md5(coalesce(string_agg(format('%%s|%%L|%%L|%%L|%%s', id, district_user_id, oneroster_sourced_id, user_type, "
-            "school_id), ';' ORDER BY id), '')) FROM users_user WHERE district_id = %s", [district.id],
-        )[0][0]
-
-    @staticmethod
     def rosters(plan: ClassPlan) -> dict[str, str]:
         """The file's roster of each class, as lookup compares it with the stored one."""
         return {sis_id: roster_text(plan.teachers.get(sis_id, ()), plan.students.get(sis_id, ())) for sis_id in plan.classes}
