@@ -3,6 +3,7 @@
 The user engine (validation.py, apply.py) reads users; a Classes row is an enrollment, so this
 module runs the Classes type from the file (or a roster upload's class files) to the write.
 """
+import dataclasses
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -35,11 +36,13 @@ class ClassesCheck:
     changes: ClassChanges
     people: dict = field(default_factory=dict, repr=False)  # what the plan was checked against
     rosters: dict = field(default_factory=dict, repr=False)  # the plan's rosters, as the target compares them
+    compared: bool = True  # False: stored and changes are still to be read (classes_compare)
 
     def counts(self) -> dict:
         return {
             "rows": self.plan.rows, "classes": len(self.plan.classes), "enrollments": self.plan.enrollments,
-            "errors": self.plan.counts["errors"], "warnings": self.plan.counts["warnings"], **self.changes.counts(),
+            "errors": self.plan.counts["errors"], "warnings": self.plan.counts["warnings"],
+            **(self.changes.counts() if self.compared else {}),
         }
 
 
@@ -61,11 +64,12 @@ def bundle_class_blocks(files) -> Iterator[ClassBlock]:
 
 
 def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_ids: Mapping[str, int], replace: bool,
-                  columns: dict | None = None, checked: "ClassesCheck | None" = None) -> ClassesCheck:
+                  columns: dict | None = None, checked: "ClassesCheck | None" = None, compare: bool = True) -> ClassesCheck:
     """Check the rows (read once) and compare them with what is stored. school_ids: file value -> school id.
 
     checked: an earlier check of the same rows and choices; its plan is taken again when the people it was
     checked against are still the district's (the plan depends on nothing else), so the file is not read again.
+    compare False leaves the comparison to classes_compare (a run at once compares in its run).
     """
     people = ClassesTarget.people(district=district)
     if checked is not None and checked.people == people:
@@ -73,9 +77,20 @@ def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_
     else:
         plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
         rosters = ClassesTarget.rosters(plan)
-    stored = ClassesTarget.lookup(district=district, keys=plan.classes, rosters=rosters)
-    changes = ClassesTarget.compare(plan=plan, stored=stored, replace=replace)
-    return ClassesCheck(plan, stored, changes, people, rosters)
+    check = ClassesCheck(plan, StoredClasses(), ClassChanges(), people, rosters, compared=False)
+    return classes_compare(district=district, check=check, replace=replace) if compare else check
+
+
+def classes_compare(*, district, check: ClassesCheck, replace: bool) -> ClassesCheck:
+    """The check's plan compared with what is stored now."""
+    stored = ClassesTarget.lookup(district=district, keys=check.plan.classes, rosters=check.rosters)
+    changes = ClassesTarget.compare(plan=check.plan, stored=stored, replace=replace)
+    return dataclasses.replace(check, stored=stored, changes=changes, compared=True)
+
+
+def classes_summary(check: ClassesCheck) -> dict:
+    """A Classes job's validation summary, as the command stores it (the wizard's: wizard_summary)."""
+    return {"counts": check.counts()}
 
 
 # The command's check of a job it runs at once (--now), by job id: the run takes its plan again if the files
@@ -134,6 +149,8 @@ def classes_job_write(*, job: ImportJob) -> dict | None:
     """Check the job's classes again and write them; None when nothing was written (the job is On hold, or Failed
     because the file no longer validates)."""
     check = job_classes_check(job=job)
+    if "enrollments_added" not in job.validation_summary.get("counts", {}):  # the command left the comparison to the run
+        ImportJob.objects.filter(id=job.id).update(validation_summary=classes_summary(check))
     if check.plan.has_errors:  # nothing is written; the job fails with the reason, as a user import's would
         ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
             status=ImportStatus.FAILED, failure_reason=ERROR_REVALIDATION.format(errors=check.plan.counts["errors"]),
