@@ -155,6 +155,8 @@ def test_a_replace_that_removes_more_than_the_threshold_is_held_until_approved(d
     job = ImportJob.objects.filter(district=district).order_by("-number").first()
     assert job.status == ImportStatus.ON_HOLD
     assert "removes 15 of 21 enrollments (71.4%), over the district's 20%" in out
+    assert "on_hold: rows 6, created 0, updated 0, unchanged 0," in out  # what the held run would do, as the history shows it
+    assert job.validation_summary["counts"]["enrollments_removed"] == 15
     assert ClassStudent.objects.filter(school_class__sis_id="BIG").count() == 20
     page = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
     assert "This import: 15 of 21 enrollments (71.4%) would be removed." in page
