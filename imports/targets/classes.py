@@ -16,6 +16,7 @@ from users.models import User
 from ..pipeline.class_rows import CLASS_COLUMNS, ClassPlan, ClassValues, Person
 
 BATCH = 5000
+ANALYZE_AFTER = 10_000  # enrollments added or removed: a bulk write
 
 
 @dataclass
@@ -213,14 +214,18 @@ class ClassesTarget:
         with transaction.atomic():
             ids = cls._insert_classes(job, changes.new_classes)
             cls._update_classes(changes.updated_classes)
-            if changes.updated_classes or changes.add_teachers or changes.add_students:
-                ids.update(dict(SchoolClass.objects.filter(
-                    district_id=job.district_id,
-                    sis_id__in={s for s, *_ in changes.add_teachers} | {s for s, _ in changes.add_students},
-                ).values_list("sis_id", "id")))
+            # The ids of the stored classes that get members (the new ones' are known).
+            stored = ({s for s, *_ in changes.add_teachers} | {s for s, _ in changes.add_students}) - ids.keys()
+            if stored:
+                ids.update(dict(SchoolClass.objects.filter(district_id=job.district_id, sis_id__in=stored).values_list("sis_id", "id")))
             cls._insert_members(job, changes, ids)
             cls._remove_members(changes)
             cls.log_changes(job=job, changes=changes)
+        if connection.vendor == "postgresql" and changes.added + changes.removed >= ANALYZE_AFTER:
+            # After a bulk write the planner's statistics describe the tables before it until autovacuum's next round;
+            # the next look-up (an import's comparison, the Classes tab) would be planned for nearly empty tables.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE classes_schoolclass, classes_classteacher, classes_classstudent")
         return changes.counts()
 
     @staticmethod
