@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, groupby, repeat
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import NamedTuple
 
 from .issues import ERROR, WARNING, Issue
@@ -34,7 +34,8 @@ NO_TEACHER_SUGGESTION = "Add a row with Role teacher for the class, or add its t
 
 
 class Person(NamedTuple):
-    """What the checks need to know about a stored user (a tuple: a district's users are made and compared at once)."""
+    """What the checks need to know about a stored user. The checks read it by position: any (user id, user type,
+    school id) tuple will do, so a district's users are taken as the database gives them."""
 
     user_id: int
     user_type: str
@@ -309,11 +310,12 @@ def _person_check(person: Person | None, role: str, school_id: int) -> str | Non
     """What a row's District ID and Role say against the person found and the class's school: an issue's code, or None."""
     if person is None:
         return "unknown_person"
-    if role == ROLE_STUDENT and person.user_type == STAFF:
+    user_type, person_school_id = person[1], person[2]
+    if role == ROLE_STUDENT and user_type == STAFF:
         return "staff_as_student"
-    if role == ROLE_TEACHER and person.user_type == STUDENT:
+    if role == ROLE_TEACHER and user_type == STUDENT:
         return "student_as_teacher"
-    if role != ROLE_TEACHER and person.school_id is not None and person.school_id != school_id:
+    if role != ROLE_TEACHER and person_school_id is not None and person_school_id != school_id:
         return "other_school"
     return None
 
@@ -354,7 +356,7 @@ def _enroll(plan: ClassPlan, table: _Table, live: Sequence[int], found: list) ->
             renumber = {k: n for n, k in enumerate(keep)}
             warned = {renumber[k]: c for k, c in warned.items()}
             live, sis_ids, persons, roles = ([xs[k] for k in keep] for xs in (live, sis_ids, persons, roles))
-    user_ids = list(map(attrgetter("user_id"), persons))
+    user_ids = list(map(itemgetter(0), persons))
     if not _enroll_at_once(plan, table, live, sis_ids, user_ids, roles):
         _enroll_in_order(plan, table, live, sis_ids, user_ids, roles, found, warned)
         return

@@ -6,6 +6,7 @@ import datetime
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -36,10 +37,13 @@ def roster_text(teachers: Iterable[int], students: Iterable[int]) -> str:
 
 
 # Each class's members of one role, as roster_text writes them, and how many (one query per table: no join between
-# the two to go wrong on a freshly written table's statistics).
+# the two to go wrong). string_agg takes the ids in the subquery's order (the unique index's, so no sort); were it
+# ever not to, a class's text would differ and its members would be read and compared one by one: slower, never wrong.
 _MEMBERS_SQL = """
-SELECT school_class_id, string_agg(user_id::text, ',' ORDER BY user_id), count(*) FROM {table}
-WHERE school_class_id IN (SELECT id FROM classes_schoolclass WHERE district_id = %s) GROUP BY school_class_id
+SELECT school_class_id, string_agg(user_id::text, ','), count(*) FROM (
+    SELECT school_class_id, user_id FROM {table}
+    WHERE school_class_id IN (SELECT id FROM classes_schoolclass WHERE district_id = %s) ORDER BY school_class_id, user_id
+) members GROUP BY school_class_id
 """
 
 
@@ -114,13 +118,19 @@ class ClassesTarget:
         The whole district in one query: the file is then read once, not once for its ids and again to check it.
         """
         rows = _rows(
-            "SELECT id, district_user_id, oneroster_sourced_id, user_type, school_id FROM users_user WHERE district_id = %s",
+            "SELECT district_user_id, oneroster_sourced_id, id, user_type, school_id FROM users_user WHERE district_id = %s",
             [district.id],
         )
-        persons = [Person(user_id, user_type, school_id) for user_id, _, _, user_type, school_id in rows]
-        # A sourcedId names the first user that has it; a District ID wins over another's sourcedId.
-        found = {sourced_id: person for (_, _, sourced_id, _, _), person in zip(reversed(rows), reversed(persons)) if sourced_id}
-        found.update((district_user_id, person) for (_, district_user_id, _, _, _), person in zip(rows, persons) if district_user_id)
+        persons = list(map(itemgetter(slice(2, 5)), rows))  # (user id, user type, school id): a Person by position
+        found: dict[str, tuple] = {}
+        if any(map(itemgetter(1), rows)):  # a sourcedId names the first user that has it
+            for (_, sourced_id, *_), person in zip(rows, persons):
+                if sourced_id:
+                    found.setdefault(sourced_id, person)
+        # A District ID wins over another's sourcedId (the last user with it, as one by one).
+        found.update(zip(map(itemgetter(0), rows), persons))
+        found.pop(None, None)
+        found.pop("", None)
         return found
 
     @staticmethod
