@@ -11,7 +11,7 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
 from itertools import chain, islice
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from ..errors import Refusal
 from .encoding import EncodingProblem, detect_encoding
@@ -265,7 +265,7 @@ BLOCK_RECORDS = 300
 class RowBlock:
     """Consecutive data rows as iter_rows gives them, a column at a time: cells stripped, one tuple per column."""
 
-    rows: list[int]  # row numbers
+    rows: Sequence[int]  # row numbers
     columns: list[tuple[str, ...]]  # one per column label; a row with a problem has blanks
     problems: dict[int, Issue]  # position in the block -> the row's problem
 
@@ -282,10 +282,12 @@ class _Unread:
         return 0
 
 
-def iter_row_blocks(path, info: FileInfo, *, max_cell_chars: int = 1000, size: int = BLOCK_RECORDS) -> Iterator[RowBlock]:
+def iter_row_blocks(path, info: FileInfo, *, max_cell_chars: int = 1000, size: int = BLOCK_RECORDS,
+                    strip: bool = True) -> Iterator[RowBlock]:
     """iter_rows' rows and problems, a block at a time: a block of plain records (every one of the file's width,
     none blank, none too long) is split into columns at once; any other block is read record by record as
-    iter_rows reads it."""
+    iter_rows reads it. strip False leaves a plain block's cells as read, for a reader that strips each distinct
+    text once itself."""
     width = len(info.column_labels)
     if info.file_format == "xlsx":
         rows = iter_rows(path, info, max_cell_chars=max_cell_chars)
@@ -295,7 +297,7 @@ def iter_row_blocks(path, info: FileInfo, *, max_cell_chars: int = 1000, size: i
     records = _csv_raw_records(path, info)
     row, header_pending = 0, info.has_header
     while batch := list(islice(records, size)):
-        block = None if header_pending else _plain_block(batch, row, width, max_cell_chars)
+        block = None if header_pending else _plain_block(batch, row, width, max_cell_chars, strip)
         if block is None:
             found = []
             header_pending = _read_one_by_one(info, batch, row, header_pending, max_cell_chars, found)
@@ -322,17 +324,19 @@ def _csv_raw_records(path, info: FileInfo):
                     return
 
 
-def _plain_block(batch: list, row: int, width: int, max_cell_chars: int) -> RowBlock | None:
+def _plain_block(batch: list, row: int, width: int, max_cell_chars: int, strip: bool = True) -> RowBlock | None:
     """The block when every record is a plain data row; None otherwise."""
     if set(map(len, batch)) != {width}:
         return None
-    columns = [tuple(map(str.strip, column)) for column in zip(*batch)]
-    if max(max(map(len, column)) for column in columns) > max_cell_chars:
+    columns = list(zip(*batch))
+    if max(max(map(len, column)) for column in columns) > max_cell_chars:  # as read: never shorter stripped
         return None
-    first = columns[0]
-    if "" in first and any(not any(column[i] for column in columns) for i, text in enumerate(first) if not text):
+    first = tuple(map(str.strip, columns[0]))
+    if "" in first and any(not any(map(str.strip, batch[i])) for i, text in enumerate(first) if not text):
         return None  # a blank row
-    return RowBlock(list(range(row + 1, row + 1 + len(batch))), columns, {})
+    if strip:
+        columns = [first, *(tuple(map(str.strip, column)) for column in columns[1:])]
+    return RowBlock(range(row + 1, row + 1 + len(batch)), columns, {})
 
 
 def _read_one_by_one(info: FileInfo, batch: list, row: int, header_pending: bool, max_cell_chars: int, found: list) -> bool:

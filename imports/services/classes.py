@@ -52,7 +52,7 @@ def file_class_blocks(sources: list[Source], options: ImportOptions) -> Iterator
         labels = source.info.column_labels
         index = {key: labels.index(label) for key, label in options.field_mapping.items() if label in labels}
         fixed = options.fixed_for(source)
-        for block in iter_row_blocks(source.path, source.info):
+        for block in iter_row_blocks(source.path, source.info, strip=False):  # the check strips each distinct text once
             values = {key: block.columns[i] for key, i in index.items()}
             values.update((key, (value,) * len(block.rows)) for key, value in fixed.items())
             yield ClassBlock(source.info.name, block.rows, values, block.problems)

@@ -207,3 +207,27 @@ def test_a_clean_roster_with_a_student_listed_twice_warns_once_and_keeps_the_fir
     new = class_blocks_check(class_blocks(rows), **kwargs)
     _same(new, reference_check(rows, **kwargs))
     assert [(i.code, i.row) for i in new.issues] == [("other_school", 4), ("duplicate_enrollment", 5), ("duplicate_enrollment", 6)]
+
+
+def test_a_file_read_by_blocks_checks_as_its_rows_read_one_by_one_padded_cells_and_blank_lines_included(tmp_path):
+    from imports.pipeline.reading import inspect_file, iter_rows
+    from imports.services.classes import file_class_blocks
+    from imports.services.sources import ImportOptions, Source
+
+    lines = ["Class SIS ID,Class Name,School SIS ID,District ID,Role", " C1 ,Math,101, T1 , teacher", "C1, Math ,101,S1,",
+             " , , , , ", "C1,Math,101,S2 ,student", "C2,Art, 102 ,T2,Teacher", "", "C2,Art,102,NOPE,", ' C2 ,"Art",102,S1,x']
+    path = tmp_path / "classes.csv"
+    path.write_text("\r\n".join(lines * 40) + "\r\n", encoding="utf-8")
+    info = inspect_file(path, "classes.csv", has_header=True)
+    mapping = dict(zip(("class_sis_id", "class_name", "school_sis_id", "district_id", "role"), info.column_labels))
+    kwargs = {"people": PEOPLE, "school_ids": SCHOOLS, "columns": mapping, "spec": CLASSES}
+    index = {key: info.column_labels.index(label) for key, label in mapping.items()}
+    one_by_one = [ClassRow("classes.csv", r.row, {} if r.problem else {k: r.cells[i] for k, i in index.items()}, r.problem)
+                  for r in iter_rows(path, info)]
+
+    by_blocks = class_blocks_check(file_class_blocks([Source(str(path), info)], ImportOptions(field_mapping=mapping, spec=CLASSES)),
+                                   **kwargs)
+
+    _same(by_blocks, reference_check(one_by_one, **kwargs))
+    assert by_blocks.classes["C1"].name == "Math" and by_blocks.teachers["C1"] == {1: True}
+    assert {i.code for i in by_blocks.issues} >= {"unknown_person", "invalid_role", "duplicate_enrollment"}

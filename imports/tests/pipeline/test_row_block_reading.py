@@ -19,23 +19,25 @@ def _one_by_one(path, info, **kwargs):
         return str(exc)
 
 
-def _by_blocks(path, info, **kwargs):
+def _by_blocks(path, info, strip=True, **kwargs):
+    """The rows read by blocks; cells left as read (strip False) are stripped here, as their reader would."""
     try:
-        return [(row, [c[i] for c in block.columns], block.problems.get(i))
-                for block in iter_row_blocks(path, info, **kwargs) for i, row in enumerate(block.rows)]
+        return [(row, [c[i] if strip else c[i].strip() for c in block.columns], block.problems.get(i))
+                for block in iter_row_blocks(path, info, strip=strip, **kwargs) for i, row in enumerate(block.rows)]
     except FileReadError as exc:
         return str(exc)
 
 
 @pytest.mark.parametrize("name", READABLE)
 @pytest.mark.parametrize("size", [1, 2, 300])
-def test_every_fixture_reads_the_same_rows_and_problems_by_blocks(name, size):
+@pytest.mark.parametrize("strip", [True, False])
+def test_every_fixture_reads_the_same_rows_and_problems_by_blocks(name, size, strip):
     path = FIXTURES / name
     try:
         info = inspect_file(path, name)
     except FileReadError:
         return  # refused before any row is read, either way
-    assert _by_blocks(path, info, size=size) == _one_by_one(path, info)
+    assert _by_blocks(path, info, size=size, strip=strip) == _one_by_one(path, info)
 
 
 CELLS = st.sampled_from(["a", "", " ", "  b ", '"q"', 'x"y', '"open', "1,2", "x" * 30, "\u00e9", "\t"])
@@ -43,8 +45,9 @@ RECORD = st.lists(CELLS, min_size=0, max_size=5)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(records=st.lists(RECORD, max_size=12), size=st.integers(1, 5), header=st.booleans(), line_end=st.sampled_from(["\n", "\r\n"]))
-def test_any_text_reads_the_same_by_blocks(records, size, header, line_end):
+@given(records=st.lists(RECORD, max_size=12), size=st.integers(1, 5), header=st.booleans(), line_end=st.sampled_from(["\n", "\r\n"]),
+       strip=st.booleans())
+def test_any_text_reads_the_same_by_blocks(records, size, header, line_end, strip):
     text = "A,B,C" + line_end + line_end.join(",".join(r) for r in records) + line_end
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "f.csv"
@@ -53,4 +56,4 @@ def test_any_text_reads_the_same_by_blocks(records, size, header, line_end):
             info = inspect_file(path, "f.csv", has_header=header)
         except FileReadError:
             return
-        assert _by_blocks(path, info, size=size, max_cell_chars=20) == _one_by_one(path, info, max_cell_chars=20)
+        assert _by_blocks(path, info, size=size, max_cell_chars=20, strip=strip) == _one_by_one(path, info, max_cell_chars=20)
