@@ -36,6 +36,18 @@ def roster_text(teachers: Iterable[int], students: Iterable[int]) -> str:
     return ",".join(map(str, sorted(teachers))) + "|" + ",".join(map(str, sorted(students)))
 
 
+class _PlanRosters(dict):
+    """A plan's roster_text of each class, made when first asked for: only the stored classes are compared."""
+
+    def __init__(self, plan: ClassPlan):
+        super().__init__()
+        self.plan = plan
+
+    def __missing__(self, sis_id: str) -> str:
+        text = self[sis_id] = roster_text(self.plan.teachers.get(sis_id, ()), self.plan.students.get(sis_id, ()))
+        return text
+
+
 # Each class's members of one role, as roster_text writes them, and how many (one query per table: no join between
 # the two to go wrong). string_agg takes the ids in the subquery's order (the unique index's, so no sort); were it
 # ever not to, a class's text would differ and its members would be read and compared one by one: slower, never wrong.
@@ -134,9 +146,9 @@ class ClassesTarget:
         return found
 
     @staticmethod
-    def rosters(plan: ClassPlan) -> dict[str, str]:
-        """The file's roster of each class, as lookup compares it with the stored one."""
-        return {sis_id: roster_text(plan.teachers.get(sis_id, ()), plan.students.get(sis_id, ())) for sis_id in plan.classes}
+    def rosters(plan: ClassPlan) -> Mapping[str, str]:
+        """The file's roster of each class, as lookup compares it with the stored one (made when first read)."""
+        return _PlanRosters(plan)
 
     @staticmethod
     def lookup(*, district, keys: Iterable[str], rosters: Mapping[str, str] | None = None) -> StoredClasses:
@@ -159,7 +171,7 @@ class ClassesTarget:
             for row in _rows(f"SELECT c.id, c.sis_id, {columns} FROM classes_schoolclass c WHERE c.district_id = %s", [district.id]):
                 if row[1] in wanted:
                     stored.classes[row[1]] = (row[0], row[2:])
-                    if rosters.get(row[1]) == teachers.get(row[0], "") + "|" + students.get(row[0], ""):
+                    if rosters[row[1]] == teachers.get(row[0], "") + "|" + students.get(row[0], ""):
                         stored.same_rosters.add(row[0])
                     else:
                         differ.append(row[0])
