@@ -176,6 +176,10 @@ class _Table:
         self.problems: dict[int, Issue] = {}
         self.values: dict[str, list] = {key: [] for key in _ROW_KEYS}
         self.memo: dict[str, dict[str, object]] = {key: {} for key in (*_ROW_KEYS, *_CLASS_KEYS)}
+        # A rule is pure: the texts a file names its people by are most likely their own ids, converted at once
+        # (the rows' look-ups then find them, and no block looks for its new texts a second time).
+        for text in people:
+            self.memo["district_id"][text] = self._value("district_id", text)
         self.primary: dict[int, str] = {}  # row -> its Primary text, when the rows have one
         self.found: list[tuple[int, Issue]] = []  # (row position, issue)
         self.stopped: set[int] = set()  # rows with a problem or an error: their checks stop there

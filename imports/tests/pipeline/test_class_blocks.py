@@ -142,13 +142,14 @@ def _class_values(row: ClassRow, cell: _Cells, school_ids: Mapping[str, int]) ->
 
 
 PEOPLE = {"T1": Person(1, "staff", 10), "T2": Person(2, "staff", None), "S1": Person(3, "student", 10),
-          "S2": Person(4, "student", 20), "S3": Person(5, "student", None), "X": Person(6, "student", 10)}
+          "S2": Person(4, "student", 20), "S3": Person(5, "student", None), "X": Person(6, "student", 10),
+          "1.2E+5": Person(7, "student", 10)}  # an id Excel spoiled: the rule refuses it whoever has it
 SCHOOLS = {"101": 10, "102": 20}
 COLUMNS = {"class_sis_id": "Class SIS ID", "district_id": "District ID", "role": "Role", "school_sis_id": "School SIS ID",
            "class_name": "Class Name"}
 TEXT = {
     "class_sis_id": ["C1", "C2", " C1 ", "", "c" * 70], "class_name": ["Math", "", "n" * 300],
-    "school_sis_id": ["101", "102", "999", ""], "district_id": ["T1", "T2", "S1", "S2", "S3", "NOPE", "", " S1"],
+    "school_sis_id": ["101", "102", "999", ""], "district_id": ["T1", "T2", "S1", "S2", "S3", "NOPE", "", " S1", "1.2E+5"],
     "role": ["", "teacher", "student", "Teacher", "aide", "parent"], "primary": ["", "true", "no"],
     "course_name": ["", "Algebra", "a" * 300], "term_start": ["", "2026-09-01", "soon"],
 }
