@@ -126,7 +126,7 @@ def _convert(spec, key: str, text: str):
 _MISSING = object()
 # The three cells every row has, converted by their rule on every row (once per distinct text).
 _ROW_KEYS = ("class_sis_id", "district_id", "role")
-# The cells read on a class's first row (and primary on a teacher's row), kept as text.
+# The cells read from a class's first row while its block is read (and Primary, kept for a teacher's row).
 _CLASS_KEYS = ("class_name", "school_sis_id", "course_name", "course_number", "subject", "term_name", "term_start", "term_end",
                "primary")
 BLOCK_ROWS = 1000
