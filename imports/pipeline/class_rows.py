@@ -6,9 +6,14 @@ a class's school must be mapped, and the file's classes are gathered with their 
 students. It takes plain look-up dicts and returns issues with file, row and column.
 """
 import datetime
+import operator
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, groupby, repeat
+from operator import itemgetter
+from typing import NamedTuple
 
 from .issues import ERROR, WARNING, Issue
 from .normalize import STAFF, STUDENT, Invalid, date
@@ -28,9 +33,9 @@ WARNING_NO_TEACHER = "Class {class_sis_id} has no teacher in the file."
 NO_TEACHER_SUGGESTION = "Add a row with Role teacher for the class, or add its teacher on the class's page later."
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """What the checks need to know about a stored user."""
+class Person(NamedTuple):
+    """What the checks need to know about a stored user. The checks read it by position: any (user id, user type,
+    school id) tuple will do, so a district's users are taken as the database gives them."""
 
     user_id: int
     user_type: str
@@ -78,6 +83,7 @@ class ClassPlan:
     issues: list[Issue] = field(default_factory=list)
     rows: int = 0
     counts: Counter = field(default_factory=Counter)  # errors, warnings
+    rows_by_file: Counter = field(default_factory=Counter)  # file name -> its rows
 
     @property
     def has_errors(self) -> bool:
@@ -117,32 +123,150 @@ def _convert(spec, key: str, text: str):
     return value
 
 
-class _Cells:
-    """Each rule runs once per distinct text of its column (a file names the same class and people many times)."""
+_MISSING = object()
+# The three cells every row has, converted by their rule on every row (once per distinct text).
+_ROW_KEYS = ("class_sis_id", "district_id", "role")
+# The cells read from a class's first row while its block is read (and Primary, kept for a teacher's row).
+_CLASS_KEYS = ("class_name", "school_sis_id", "course_name", "course_number", "subject", "term_name", "term_start", "term_end",
+               "primary")
+BLOCK_ROWS = 1000
 
-    def __init__(self, plan: ClassPlan, columns: Mapping[str, str], spec):
-        self.plan, self.columns, self.spec = plan, columns, spec
-        self.memo: dict[str, dict[str, object]] = {}
 
-    def __call__(self, row: ClassRow, key: str) -> str | None:
-        """The cell's value; None (with an error issued) when it cannot be used."""
-        text = (row.values.get(key) or "").strip()
-        memo = self.memo.setdefault(key, {})
+@dataclass(slots=True)
+class ClassBlock:
+    """Consecutive rows of one file, a column at a time: field key -> one text per row (a key not given is blank)."""
+
+    file: str
+    rows: Sequence[int]
+    values: Mapping[str, Sequence[str]]
+    problems: Mapping[int, Issue] = field(default_factory=dict)  # position -> the row's problem (ragged, a stray quote)
+
+
+def class_blocks(rows: Iterable[ClassRow], size: int = BLOCK_ROWS) -> Iterator[ClassBlock]:
+    """ClassRows as blocks of consecutive rows of one file."""
+    batch: list[ClassRow] = []
+    for row in rows:
+        if batch and (row.file != batch[0].file or len(batch) >= size):
+            yield _block(batch)
+            batch = []
+        batch.append(row)
+    if batch:
+        yield _block(batch)
+
+
+def _block(batch: list[ClassRow]) -> ClassBlock:
+    keys = set().union(*(row.values for row in batch))
+    return ClassBlock(batch[0].file, [row.row for row in batch], {k: [row.values.get(k) or "" for row in batch] for k in keys},
+                      {i: row.problem for i, row in enumerate(batch) if row.problem is not None})
+
+
+class _Table:
+    """Every row of the file, a column at a time, checked as its blocks arrive.
+
+    The three cells every row has are converted by their rule once per distinct text (a file names the same
+    class and people many times); a class takes its values from its first row without an error, read in its
+    block, so the class's other cells are not kept.
+    """
+
+    def __init__(self, spec, columns: Mapping[str, str], school_ids: Mapping[str, int], people: Mapping[str, Person]):
+        self.spec, self.columns, self.school_ids, self.people = spec, columns, school_ids, people
+        self._invalid = dict.fromkeys(_ROW_KEYS, False)  # whether a text of the column was invalid: its rows are then looked for
+        self.files: list[str] = []
+        self.rows = array("q")
+        self.problems: dict[int, Issue] = {}
+        self.values: dict[str, list] = {key: [] for key in _ROW_KEYS}
+        self.memo: dict[str, dict[str, object]] = {key: {} for key in (*_ROW_KEYS, *_CLASS_KEYS)}
+        # A rule is pure: the texts a file names its people by are most likely their own ids, converted at once
+        # (the rows' look-ups then find them, and no block looks for its new texts a second time).
+        for text in people:
+            self.memo["district_id"][text] = self._value("district_id", text)
+        self.primary: dict[int, str] = {}  # row -> its Primary text, when the rows have one
+        self.found: list[tuple[int, Issue]] = []  # (row position, issue)
+        self.stopped: set[int] = set()  # rows with a problem or an error: their checks stop there
+        self.classes: dict[str, tuple[int, ClassValues]] = {}  # SIS ID -> (the row that gave its values, them)
+        self.size = 0
+        self.rows_by_file: Counter = Counter()
+
+    def add(self, block: ClassBlock) -> None:
+        start, n = self.size, len(block.rows)
+        self.rows_by_file[block.file] += n
+        self.files.extend(repeat(block.file, n))
+        self.rows.extend(block.rows)
+        for k, problem in block.problems.items():
+            self.problems[start + k] = problem
+            self.found.append((start + k, problem))
+            self.stopped.add(start + k)
+        self.size += n
+        blank = ("",) * n
+        for key in _ROW_KEYS:
+            texts, memo = block.values.get(key, blank), self.memo[key]
+            got = list(map(memo.get, texts))
+            if None in got:  # texts not met before: their rule runs once each
+                for text in set(texts).difference(memo):
+                    memo[text] = self._value(key, text)
+                got = list(map(memo.__getitem__, texts))
+            self.values[key].extend(got)
+            if self._invalid[key]:
+                for k, value in enumerate(got):
+                    value = value[0] if key == "district_id" else value
+                    if value.__class__ is Invalid and start + k not in self.problems:
+                        self.found.append((start + k, self.issue(start + k, key, value)))
+                        self.stopped.add(start + k)
+        primary = block.values.get("primary")
+        if primary is not None:
+            self.primary.update((start + k, text) for k, text in enumerate(primary) if text)
+        self._take_classes(block, start)
+
+    def _value(self, key: str, text: str):
+        """A cell's value by its rule; a District ID's is (value, the person it names or None)."""
+        value = _convert(self.spec, key, text.strip())
+        if value.__class__ is Invalid:
+            self._invalid[key] = True
+        if key == "district_id":
+            return (value, None if value.__class__ is Invalid else self.people.get(value))
+        return value
+
+    def _take_classes(self, block: ClassBlock, start: int) -> None:
+        """The values of the block's classes not yet taken: from each one's first row, or its next while they have errors."""
+        sis_ids = self.values["class_sis_id"][start:]
+        firsts = dict(zip(reversed(sis_ids), range(len(sis_ids) - 1, -1, -1)))
+        for sis_id, k in firsts.items():
+            if sis_id.__class__ is Invalid or sis_id in self.classes:
+                continue
+            if not self._try_class(block, start, k, sis_id):
+                for later in range(k + 1, len(sis_ids)):
+                    if sis_ids[later] == sis_id and self._try_class(block, start, later, sis_id):
+                        break
+
+    def _try_class(self, block: ClassBlock, start: int, k: int, sis_id: str) -> bool:
+        """Whether the block's row k gives the class its values (a row with an error gives none)."""
+        i = start + k
+        if i in self.problems:
+            return False
+        values = _class_values(self, i, {key: texts[k] for key, texts in block.values.items()})
+        if values is None:
+            self.stopped.add(i)
+            return False
+        if i in self.stopped:
+            return False
+        self.classes[sis_id] = (i, values)
+        return True
+
+    def cell(self, i: int, texts: Mapping[str, str], key: str):
+        """A class cell's value by its rule; None (with an error of row i) when it cannot be used."""
+        text = (texts.get(key) or "").strip()
+        memo = self.memo[key]
         value = memo.get(text, _MISSING)
         if value is _MISSING:
             value = memo[text] = _convert(self.spec, key, text)
-        if isinstance(value, Invalid):
-            _error(self.plan, row, key, self.columns, value)
+        if value.__class__ is Invalid:
+            self.found.append((i, self.issue(i, key, value)))
             return None
         return value
 
-
-_MISSING = object()
-
-
-def _error(plan: ClassPlan, row: ClassRow, key: str, columns: Mapping[str, str], invalid: Invalid, severity: str = ERROR) -> None:
-    plan.add_issue(Issue(severity, invalid.code, invalid.message, invalid.suggestion, row=row.row,
-                         column=columns.get(key, ""), field=key, file=row.file))
+    def issue(self, i: int, key: str, invalid: Invalid, severity: str = ERROR) -> Issue:
+        return Issue(severity, invalid.code, invalid.message, invalid.suggestion, row=self.rows[i],
+                     column=self.columns.get(key, ""), field=key, file=self.files[i])
 
 
 def _date(text: str) -> datetime.date | None:
@@ -150,92 +274,161 @@ def _date(text: str) -> datetime.date | None:
     return None if isinstance(value, Invalid) else value
 
 
-def class_rows_check(
-    rows: Iterable[ClassRow], *, people: Mapping[str, Person], school_ids: Mapping[str, int],
+def class_rows_check(rows: Iterable[ClassRow], **kwargs) -> ClassPlan:
+    """class_blocks_check of rows given one by one."""
+    return class_blocks_check(class_blocks(rows), **kwargs)
+
+
+def class_blocks_check(
+    blocks: Iterable[ClassBlock], *, people: Mapping[str, Person], school_ids: Mapping[str, int],
     columns: Mapping[str, str] | None = None, spec,
 ) -> ClassPlan:
     """Check every row and gather the file's classes with their teachers and students.
 
     people: District ID -> Person; school_ids: the file's school value -> school id (School Mapping);
     columns: field key -> the file's column label, for the issues; spec: the Classes declaration, whose rules read the cells.
+    Every row runs every check, a column at a time; a row stops at its first error, and the issues come in row order.
     """
-    columns = columns or {}
-    plan = ClassPlan()
-    cell = _Cells(plan, columns, spec)
-    # The three cells every row has, looked up in the rules' memo first (a text seen before, valid, is its value).
-    seen_sis, seen_id, seen_role = (cell.memo.setdefault(key, {}) for key in ("class_sis_id", "district_id", "role"))
-    for row in rows:
-        plan.rows += 1
-        if row.problem is not None:
-            plan.add_issue(row.problem)
-            continue
-        errors_before = plan.counts["errors"]
-        v = row.values
-        sis_id = seen_sis.get(v.get("class_sis_id"))
-        if sis_id.__class__ is not str:
-            sis_id = cell(row, "class_sis_id")
-        district_id = seen_id.get(v.get("district_id"))
-        if district_id.__class__ is not str:
-            district_id = cell(row, "district_id")
-        role = seen_role.get(v.get("role", ""))
-        if role.__class__ is not str:
-            role = cell(row, "role")
-        if sis_id and sis_id not in plan.classes:
-            values = _class_values(row, cell, school_ids)
-            if values is not None and plan.counts["errors"] == errors_before:
-                plan.classes[sis_id] = values
-        if plan.counts["errors"] > errors_before:
-            continue
-        person = people.get(district_id)
-        if person is None:
-            _error(plan, row, "district_id", columns, Invalid(
-                "unknown_person", ERROR_UNKNOWN_PERSON.format(district_id=district_id, row=row.row), UNKNOWN_PERSON_SUGGESTION))
-            continue
-        if role == ROLE_STUDENT and person.user_type == STAFF:
-            _error(plan, row, "role", columns, Invalid("staff_as_student", ERROR_STAFF_AS_STUDENT.format(district_id=district_id), ROLE_SUGGESTION))
-            continue
-        if role == ROLE_TEACHER and person.user_type == STUDENT:
-            _error(plan, row, "role", columns, Invalid("student_as_teacher", ERROR_STUDENT_AS_TEACHER.format(district_id=district_id), ROLE_SUGGESTION))
-            continue
-        the_class = plan.classes.get(sis_id)
-        if the_class is None:  # its first row had an error: that row's error says so
-            continue
-        teachers = plan.teachers.get(sis_id) or {}
-        if person.user_id in teachers or person.user_id in plan.students.get(sis_id, ()):
-            _error(plan, row, "district_id", columns, Invalid("duplicate_enrollment", WARNING_DUPLICATE.format(
-                district_id=district_id, class_sis_id=sis_id), "The row is imported once."), WARNING)
-            continue
-        if role == ROLE_TEACHER:
-            teachers = plan.teachers.setdefault(sis_id, {})
-            primary = (row.values.get("primary") or "").strip().casefold()
-            teachers[person.user_id] = primary in _TRUE if primary else not teachers
-        else:
-            if person.school_id is not None and person.school_id != the_class.school_id:
-                _error(plan, row, "district_id", columns, Invalid("other_school", WARNING_OTHER_SCHOOL.format(district_id=district_id),
-                                                                  "The student is enrolled all the same."), WARNING)
-            plan.students.setdefault(sis_id, set()).add(person.user_id)
+    table = _Table(spec, columns or {}, school_ids, people)
+    for block in blocks:
+        table.add(block)
+    plan = ClassPlan(rows=table.size, rows_by_file=table.rows_by_file)
+    # In the order of the rows that gave the classes their values.
+    plan.classes.update((sis_id, values) for sis_id, (_, values) in sorted(table.classes.items(), key=lambda item: item[1][0]))
+    stopped, found = table.stopped, table.found
+    live = range(table.size) if not stopped else [i for i in range(table.size) if i not in stopped]
+    _enroll(plan, table, live, found)
+    found.sort(key=itemgetter(0))
+    for _, issue in found:
+        plan.add_issue(issue)
     for sis_id, values in plan.classes.items():
         if not plan.teachers.get(sis_id):
             plan.add_issue(Issue(WARNING, "no_teacher", WARNING_NO_TEACHER.format(class_sis_id=sis_id), NO_TEACHER_SUGGESTION,
-                                 row=values.row, column=columns.get("class_sis_id", ""), field="class_sis_id", file=values.file))
+                                 row=values.row, column=table.columns.get("class_sis_id", ""), field="class_sis_id", file=values.file))
         elif not any(plan.teachers[sis_id].values()):  # a file that names no primary: its first teacher is
             plan.teachers[sis_id][next(iter(plan.teachers[sis_id]))] = True
     return plan
 
 
-def _class_values(row: ClassRow, cell: _Cells, school_ids: Mapping[str, int]) -> ClassValues | None:
-    """The class's own values, from its first row."""
-    name = cell(row, "class_name")
-    school = cell(row, "school_sis_id")
-    extra = {key: cell(row, key) for key in ("course_name", "course_number", "subject", "term_name")}
+def _person_check(person: Person | None, role: str, school_id: int) -> str | None:
+    """What a row's District ID and Role say against the person found and the class's school: an issue's code, or None."""
+    if person is None:
+        return "unknown_person"
+    user_type, person_school_id = person[1], person[2]
+    if role == ROLE_STUDENT and user_type == STAFF:
+        return "staff_as_student"
+    if role == ROLE_TEACHER and user_type == STUDENT:
+        return "student_as_teacher"
+    if role != ROLE_TEACHER and person_school_id is not None and person_school_id != school_id:
+        return "other_school"
+    return None
+
+
+def _person_issue(table: _Table, i: int, code: str) -> Issue:
+    district_id = table.values["district_id"][i][0]
+    if code == "unknown_person":
+        invalid = Invalid(code, ERROR_UNKNOWN_PERSON.format(district_id=district_id, row=table.rows[i]), UNKNOWN_PERSON_SUGGESTION)
+        return table.issue(i, "district_id", invalid)
+    if code == "other_school":
+        invalid = Invalid(code, WARNING_OTHER_SCHOOL.format(district_id=district_id), "The student is enrolled all the same.")
+        return table.issue(i, "district_id", invalid, WARNING)
+    message = ERROR_STAFF_AS_STUDENT if code == "staff_as_student" else ERROR_STUDENT_AS_TEACHER
+    return table.issue(i, "role", Invalid(code, message.format(district_id=district_id), ROLE_SUGGESTION))
+
+
+def _enroll(plan: ClassPlan, table: _Table, live: Sequence[int], found: list) -> None:
+    """The checks of each row's person, then the class's teachers and students (a person listed twice in a class, once)."""
+    values = table.values
+    if isinstance(live, range):
+        sis_ids, district_ids, roles = values["class_sis_id"], values["district_id"], values["role"]
+    else:
+        sis_ids, district_ids, roles = ([column[i] for i in live] for column in (values["class_sis_id"], values["district_id"], values["role"]))
+    persons = list(map(itemgetter(1), district_ids))  # each row's (District ID, person found)
+    school_of = {sis_id: v.school_id for sis_id, v in plan.classes.items()}
+    codes = list(map(_person_check, persons, roles, map(school_of.__getitem__, sis_ids)))
+    warned: dict[int, str] = {}  # position in live -> other_school
+    if codes.count(None) != len(codes):
+        keep = []
+        for k, code in enumerate(codes):
+            if code is None or code == "other_school":
+                keep.append(k)
+                if code is not None:
+                    warned[k] = code
+            else:
+                found.append((live[k], _person_issue(table, live[k], code)))
+        if len(keep) != len(codes):
+            renumber = {k: n for n, k in enumerate(keep)}
+            warned = {renumber[k]: c for k, c in warned.items()}
+            live, sis_ids, persons, roles = ([xs[k] for k in keep] for xs in (live, sis_ids, persons, roles))
+    user_ids = list(map(itemgetter(0), persons))
+    if not _enroll_at_once(plan, table, live, sis_ids, user_ids, roles):
+        _enroll_in_order(plan, table, live, sis_ids, user_ids, roles, found, warned)
+        return
+    found.extend((live[k], _person_issue(table, live[k], code)) for k, code in warned.items())
+
+
+def _primary(table: _Table, i: int, teachers: dict) -> bool:
+    primary = table.primary.get(i, "").strip().casefold()
+    return primary in _TRUE if primary else not teachers
+
+
+def _enroll_at_once(plan: ClassPlan, table: _Table, live, sis_ids: list, user_ids: list, roles: list) -> bool:
+    """The rosters, when no person is listed twice in a class (True); otherwise nothing is kept (False)."""
+    teachers, students = plan.teachers, plan.students
+    is_teacher = list(map(ROLE_TEACHER.__eq__, roles))
+    for k in compress(range(len(roles)), is_teacher):
+        roster = teachers.setdefault(sis_ids[k], {})
+        if user_ids[k] in roster:
+            break
+        roster[user_ids[k]] = _primary(table, live[k], roster)
+    else:
+        is_student = list(map(operator.not_, is_teacher))
+        listed = 0
+        for sis_id, pairs in groupby(zip(compress(sis_ids, is_student), compress(user_ids, is_student)), key=itemgetter(0)):
+            roster = students.get(sis_id)
+            if roster is None:
+                roster = students[sis_id] = set()
+            before = len(roster)
+            roster.update(map(itemgetter(1), pairs))
+            listed += len(roster) - before
+        if listed == is_student.count(True) and not any(not roster.isdisjoint(teachers.get(s, ())) for s, roster in students.items()):
+            return True
+    teachers.clear()
+    students.clear()
+    return False
+
+
+def _enroll_in_order(plan: ClassPlan, table: _Table, live, sis_ids, user_ids, roles, found: list, warned: dict) -> None:
+    """The rosters row by row: a person listed again in a class is a warning, and the first listing counts."""
+    for k, (sis_id, user_id, role) in enumerate(zip(sis_ids, user_ids, roles)):
+        teachers = plan.teachers.get(sis_id) or {}
+        if user_id in teachers or user_id in plan.students.get(sis_id, ()):
+            invalid = Invalid("duplicate_enrollment", WARNING_DUPLICATE.format(
+                district_id=table.values["district_id"][live[k]][0], class_sis_id=sis_id), "The row is imported once.")
+            found.append((live[k], table.issue(live[k], "district_id", invalid, WARNING)))
+            continue
+        if role == ROLE_TEACHER:
+            teachers = plan.teachers.setdefault(sis_id, {})
+            teachers[user_id] = _primary(table, live[k], teachers)
+        else:
+            if k in warned:
+                found.append((live[k], _person_issue(table, live[k], warned[k])))
+            plan.students.setdefault(sis_id, set()).add(user_id)
+
+
+def _class_values(table: _Table, i: int, texts: Mapping[str, str]) -> ClassValues | None:
+    """The class's own values, from row i's texts; None (with the row's errors) when they cannot be used."""
+    name = table.cell(i, texts, "class_name")
+    school = table.cell(i, texts, "school_sis_id")
+    extra = {key: table.cell(i, texts, key) for key in ("course_name", "course_number", "subject", "term_name")}
     if name is None or school is None or None in extra.values():
         return None
-    school_id = school_ids.get(school)
+    school_id = table.school_ids.get(school)
     if school_id is None:
-        _error(cell.plan, row, "school_sis_id", cell.columns, cell.spec.by_key["school_sis_id"].rule.unmatched(school))
+        table.found.append((i, table.issue(i, "school_sis_id", table.spec.by_key["school_sis_id"].rule.unmatched(school))))
         return None
     return ClassValues(
         name=name, school_id=school_id, **extra,
-        term_start=_date(row.values.get("term_start", "")), term_end=_date(row.values.get("term_end", "")),
-        file=row.file, row=row.row,
+        term_start=_date((texts.get("term_start") or "").strip()), term_end=_date((texts.get("term_end") or "").strip()),
+        file=table.files[i], row=table.rows[i],
     )

@@ -11,7 +11,7 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
 from itertools import chain, islice
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from ..errors import Refusal
 from .encoding import EncodingProblem, detect_encoding
@@ -232,20 +232,135 @@ def _csv_records(path, info: FileInfo, start: RowStart | None = None, wants=None
             except UnicodeDecodeError:
                 raise FileReadError(info.name, f"cannot be read as {info.encoding} text after row {row - 1}", "undecodable") from None
             except csv.Error as exc:
-                if "unexpected end of data" in str(exc) or "field limit" in str(exc):
-                    yield row, [], (
-                        "unclosed_quote",
-                        f"Row {row} has a quote (\") that is never closed, so the rest of the file cannot be read.",
-                        'Add the missing closing quote, or remove the stray quote.',
-                    ), here
+                problem = _quote_problem(exc, row)
+                yield row, [], problem, here
+                if problem[0] == "unclosed_quote":
                     return
-                yield row, [], (
-                    "bad_quote",
-                    f"Row {row} has a quote (\") in the wrong place.",
-                    'A value that starts with a quote must end with one; double any quote inside it ("").',
-                ), here
                 continue
             yield row, list(map(str.strip, cells)), None, here
+
+
+def _quote_problem(exc: csv.Error, row: int) -> tuple[str, str, str]:
+    """The problem of a record the csv reader refused: a quote never closed (the rest is unreadable) or misplaced."""
+    if "unexpected end of data" in str(exc) or "field limit" in str(exc):
+        return (
+            "unclosed_quote",
+            f"Row {row} has a quote (\") that is never closed, so the rest of the file cannot be read.",
+            'Add the missing closing quote, or remove the stray quote.',
+        )
+    return (
+        "bad_quote",
+        f"Row {row} has a quote (\") in the wrong place.",
+        'A value that starts with a quote must end with one; double any quote inside it ("").',
+    )
+
+
+# --- Blocks of rows, a column at a time ---------------------------------------------------
+
+# Records read together; a longer block is slower (more rows alive at once for the GC to scan, less in cache).
+BLOCK_RECORDS = 300
+
+
+@dataclass(slots=True)
+class RowBlock:
+    """Consecutive data rows as iter_rows gives them, a column at a time: cells stripped, one tuple per column."""
+
+    rows: Sequence[int]  # row numbers
+    columns: list[tuple[str, ...]]  # one per column label; a row with a problem has blanks
+    problems: dict[int, Issue]  # position in the block -> the row's problem
+
+
+class _Unread:
+    """In place of a record the csv reader refused."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def __len__(self) -> int:  # never a row's width: a block holding one is read record by record
+        return 0
+
+
+def iter_row_blocks(path, info: FileInfo, *, max_cell_chars: int = 1000, size: int = BLOCK_RECORDS,
+                    strip: bool = True) -> Iterator[RowBlock]:
+    """iter_rows' rows and problems, a block at a time: a block of plain records (every one of the file's width,
+    none blank, none too long) is split into columns at once; any other block is read record by record as
+    iter_rows reads it. strip False leaves a plain block's cells as read, for a reader that strips each distinct
+    text once itself."""
+    width = len(info.column_labels)
+    if info.file_format == "xlsx":
+        rows = iter_rows(path, info, max_cell_chars=max_cell_chars)
+        while batch := list(islice(rows, size)):
+            yield _block_of(batch, width)
+        return
+    records = _csv_raw_records(path, info)
+    row, header_pending = 0, info.has_header
+    while batch := list(islice(records, size)):
+        block = None if header_pending else _plain_block(batch, row, width, max_cell_chars, strip)
+        if block is None:
+            found = []
+            header_pending = _read_one_by_one(info, batch, row, header_pending, max_cell_chars, found)
+            block = _block_of(found, width)
+        row += len(batch)
+        if block.rows:
+            yield block
+
+
+def _csv_raw_records(path, info: FileInfo):
+    """The csv reader's records as read (not stripped), an _Unread in place of one it refused."""
+    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding=info.encoding, newline="") as text:
+        reader = csv.reader(text, delimiter=info.delimiter or ",", strict=True)
+        while True:
+            try:
+                yield from reader
+                return
+            except UnicodeDecodeError as exc:
+                yield _Unread(exc)
+                return
+            except csv.Error as exc:
+                yield _Unread(exc)
+                if _quote_problem(exc, 0)[0] == "unclosed_quote":  # the rest of the file cannot be read
+                    return
+
+
+def _plain_block(batch: list, row: int, width: int, max_cell_chars: int, strip: bool = True) -> RowBlock | None:
+    """The block when every record is a plain data row; None otherwise."""
+    if set(map(len, batch)) != {width}:
+        return None
+    columns = list(zip(*batch))
+    if max(max(map(len, column)) for column in columns) > max_cell_chars:  # as read: never shorter stripped
+        return None
+    first = tuple(map(str.strip, columns[0]))
+    if "" in first and any(not any(map(str.strip, batch[i])) for i, text in enumerate(first) if not text):
+        return None  # a blank row
+    if strip:
+        columns = [first, *(tuple(map(str.strip, column)) for column in columns[1:])]
+    return RowBlock(range(row + 1, row + 1 + len(batch)), columns, {})
+
+
+def _read_one_by_one(info: FileInfo, batch: list, row: int, header_pending: bool, max_cell_chars: int, found: list) -> bool:
+    """iter_rows' reading of these records into found (RawRows); returns whether the header is still to come."""
+    for row, record in enumerate(batch, row + 1):
+        if record.__class__ is _Unread:
+            if isinstance(record.error, UnicodeDecodeError):
+                raise FileReadError(info.name, f"cannot be read as {info.encoding} text after row {row - 1}", "undecodable") from None
+            found.append(RawRow(row, [""] * len(info.column_labels), _issue(info, row, *_quote_problem(record.error, row))))
+            continue
+        cells = list(map(str.strip, record))
+        if not any(cells):
+            continue
+        if header_pending:
+            header_pending = False
+            continue
+        found.append(_check_shape(info, row, cells, max_cell_chars))
+    return header_pending
+
+
+def _block_of(raws: list[RawRow], width: int) -> RowBlock:
+    columns = list(zip(*(raw.cells for raw in raws))) if raws else []
+    return RowBlock([raw.row for raw in raws], columns or [()] * width,
+                    {i: raw.problem for i, raw in enumerate(raws) if raw.problem is not None})
 
 
 def _sniff_delimiter(text: str) -> str:

@@ -3,6 +3,7 @@
 The user engine (validation.py, apply.py) reads users; a Classes row is an enrollment, so this
 module runs the Classes type from the file (or a roster upload's class files) to the write.
 """
+import dataclasses
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -16,8 +17,8 @@ from classes.models import ClassChange, ClassChangeKind, ClassStudent, ClassTeac
 
 from ..models import BundleRole, ImportIssue, ImportJob, ImportStatus
 from ..formats import bundle_class_rows, open_class_files
-from ..pipeline.class_rows import ClassPlan, ClassRow, class_rows_check
-from ..pipeline.reading import iter_rows
+from ..pipeline.class_rows import ClassBlock, ClassPlan, ClassRow, class_blocks, class_blocks_check
+from ..pipeline.reading import iter_row_blocks
 from ..targets.classes import ClassChanges, ClassesTarget, StoredClasses
 from ..types.classes import CLASSES, ROSTER_REPLACE
 from .sources import ImportOptions, Source, sources_for_job
@@ -34,47 +35,62 @@ class ClassesCheck:
     stored: StoredClasses
     changes: ClassChanges
     people: dict = field(default_factory=dict, repr=False)  # what the plan was checked against
+    rosters: dict = field(default_factory=dict, repr=False)  # the plan's rosters, as the target compares them
+    compared: bool = True  # False: stored and changes are still to be read (classes_compare)
 
     def counts(self) -> dict:
         return {
             "rows": self.plan.rows, "classes": len(self.plan.classes), "enrollments": self.plan.enrollments,
-            "errors": self.plan.counts["errors"], "warnings": self.plan.counts["warnings"], **self.changes.counts(),
+            "errors": self.plan.counts["errors"], "warnings": self.plan.counts["warnings"],
+            **(self.changes.counts() if self.compared else {}),
         }
 
 
-def file_class_rows(sources: list[Source], options: ImportOptions) -> Iterator[ClassRow]:
-    """The rows of plain Classes files, as field key -> text by the mapping (a file's fixed values win)."""
+def file_class_blocks(sources: list[Source], options: ImportOptions) -> Iterator[ClassBlock]:
+    """The rows of plain Classes files, a block at a time, as field key -> texts by the mapping (a file's fixed values win)."""
     for source in sources:
         labels = source.info.column_labels
         index = {key: labels.index(label) for key, label in options.field_mapping.items() if label in labels}
         fixed = options.fixed_for(source)
-        items = tuple(index.items())
-        for raw in iter_rows(source.path, source.info):
-            if raw.problem is not None:
-                yield ClassRow(source.info.name, raw.row, {}, raw.problem)
-                continue
-            cells = raw.cells
-            values = {key: cells[i] for key, i in items}
-            if fixed:
-                values.update(fixed)
-            yield ClassRow(source.info.name, raw.row, values)
+        for block in iter_row_blocks(source.path, source.info, strip=False):  # the check strips each distinct text once
+            values = {key: block.columns[i] for key, i in index.items()}
+            values.update((key, (value,) * len(block.rows)) for key, value in fixed.items())
+            yield ClassBlock(source.info.name, block.rows, values, block.problems)
 
 
-def classes_check(*, district, rows: Callable[[], Iterator[ClassRow]], school_ids: Mapping[str, int], replace: bool,
-                  columns: dict | None = None, checked: "ClassesCheck | None" = None) -> ClassesCheck:
+def bundle_class_blocks(files) -> Iterator[ClassBlock]:
+    """A roster upload's enrollments, a block at a time."""
+    return class_blocks(ClassRow(*r) for r in bundle_class_rows(files)) if files else iter(())
+
+
+def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_ids: Mapping[str, int], replace: bool,
+                  columns: dict | None = None, checked: "ClassesCheck | None" = None, compare: bool = True) -> ClassesCheck:
     """Check the rows (read once) and compare them with what is stored. school_ids: file value -> school id.
 
     checked: an earlier check of the same rows and choices; its plan is taken again when the people it was
     checked against are still the district's (the plan depends on nothing else), so the file is not read again.
+    compare False leaves the comparison to classes_compare (a run at once compares in its run).
     """
     people = ClassesTarget.people(district=district)
     if checked is not None and checked.people == people:
-        plan = checked.plan
+        plan, rosters = checked.plan, checked.rosters
     else:
-        plan = class_rows_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
-    stored = ClassesTarget.lookup(district=district, keys=plan.classes)
-    changes = ClassesTarget.compare(plan=plan, stored=stored, replace=replace)
-    return ClassesCheck(plan, stored, changes, people)
+        plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
+        rosters = ClassesTarget.rosters(plan)
+    check = ClassesCheck(plan, StoredClasses(), ClassChanges(), people, rosters, compared=False)
+    return classes_compare(district=district, check=check, replace=replace) if compare else check
+
+
+def classes_compare(*, district, check: ClassesCheck, replace: bool) -> ClassesCheck:
+    """The check's plan compared with what is stored now."""
+    stored = ClassesTarget.lookup(district=district, keys=check.plan.classes, rosters=check.rosters)
+    changes = ClassesTarget.compare(plan=check.plan, stored=stored, replace=replace)
+    return dataclasses.replace(check, stored=stored, changes=changes, compared=True)
+
+
+def classes_summary(check: ClassesCheck) -> dict:
+    """A Classes job's validation summary, as the command stores it (the wizard's: wizard_summary)."""
+    return {"counts": check.counts()}
 
 
 # The command's check of a job it runs at once (--now), by job id: the run takes its plan again if the files
@@ -113,10 +129,10 @@ def job_class_rows(job: ImportJob):
     if members:
         with tempfile.TemporaryDirectory(prefix="classes-") as workdir:
             files = open_class_files([(f.original_name, f.stored.path) for f in members], workdir)
-            yield (lambda: (ClassRow(*r) for r in bundle_class_rows(files)) if files else iter(())), {}
+            yield (lambda: bundle_class_blocks(files)), {}
         return
     sources, options = sources_for_job(job), ImportOptions.from_job(job)
-    yield (lambda: file_class_rows(sources, options)), dict(options.field_mapping)
+    yield (lambda: file_class_blocks(sources, options)), dict(options.field_mapping)
 
 
 def job_classes_check(*, job: ImportJob) -> ClassesCheck:
@@ -133,6 +149,8 @@ def classes_job_write(*, job: ImportJob) -> dict | None:
     """Check the job's classes again and write them; None when nothing was written (the job is On hold, or Failed
     because the file no longer validates)."""
     check = job_classes_check(job=job)
+    if "enrollments_added" not in job.validation_summary.get("counts", {}):  # the command left the comparison to the run
+        ImportJob.objects.filter(id=job.id).update(validation_summary=classes_summary(check))
     if check.plan.has_errors:  # nothing is written; the job fails with the reason, as a user import's would
         ImportJob.objects.filter(id=job.id, status=ImportStatus.RUNNING).update(
             status=ImportStatus.FAILED, failure_reason=ERROR_REVALIDATION.format(errors=check.plan.counts["errors"]),

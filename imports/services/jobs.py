@@ -133,10 +133,12 @@ def _local_path(upload):
         os.unlink(tmp)
 
 
-def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None) -> list[ImportFile]:
+def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None,
+                     row_counts: list[int] | None = None) -> list[ImportFile]:
     """Read each upload; store them only if every one is readable (FileReadError names the bad one).
 
     A OneRoster or SDS upload is kept as uploaded, and the user files made from it are what the import reads.
+    row_counts: each plain upload's data rows, when the caller has just read them all (they are not counted again).
     """
     check_uploads(uploads)
     with ExitStack() as stack:
@@ -148,9 +150,13 @@ def import_files_add(*, job: ImportJob, uploads, has_header: bool | None = None)
             classes = class_counts(bundle)
             return _bundle_files_add(job=job, uploads=uploads, bundle=bundle, classes=classes)
         inspected = []
-        for upload, path in zip(uploads, paths):
+        for n, (upload, path) in enumerate(zip(uploads, paths)):
             info = inspect_file(path, upload.name, has_header=has_header)
-            inspected.append((upload, info, info.row_count if info.row_count is not None else count_data_rows(path, info)))
+            if row_counts is not None:
+                rows = row_counts[n]
+            else:
+                rows = info.row_count if info.row_count is not None else count_data_rows(path, info)
+            inspected.append((upload, info, rows))
     with transaction.atomic():
         start = job.files.count()
         stored = [_store(job, position, upload, upload.name, info, rows) for position, (upload, info, rows) in enumerate(inspected, start)]

@@ -4,8 +4,9 @@ The only place that chooses between PostgreSQL (COPY) and the ORM (SQLite) for c
 """
 import datetime
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from users.models import User
 from ..pipeline.class_rows import CLASS_COLUMNS, ClassPlan, ClassValues, Person
 
 BATCH = 5000
+ANALYZE_AFTER = 10_000  # enrollments added or removed: a bulk write
 
 
 @dataclass
@@ -26,6 +28,35 @@ class StoredClasses:
     teachers: dict[int, dict[int, tuple[bool, int | None]]] = field(default_factory=dict)  # id -> {user: (primary, added by)}
     students: dict[int, dict[int, int | None]] = field(default_factory=dict)  # id -> {user: added by}
     enrollments_in_district: int = 0
+    same_rosters: set[int] = field(default_factory=set)  # ids of classes whose roster is the file's (their members not read)
+
+
+def roster_text(teachers: Iterable[int], students: Iterable[int]) -> str:
+    """A roster as one text, "teacher ids|student ids" (each sorted, comma-joined): PostgreSQL writes the same for a stored one."""
+    return ",".join(map(str, sorted(teachers))) + "|" + ",".join(map(str, sorted(students)))
+
+
+class _PlanRosters(dict):
+    """A plan's roster_text of each class, made when first asked for: only the stored classes are compared."""
+
+    def __init__(self, plan: ClassPlan):
+        super().__init__()
+        self.plan = plan
+
+    def __missing__(self, sis_id: str) -> str:
+        text = self[sis_id] = roster_text(self.plan.teachers.get(sis_id, ()), self.plan.students.get(sis_id, ()))
+        return text
+
+
+# Each class's members of one role, as roster_text writes them, and how many (one query per table: no join between
+# the two to go wrong). string_agg takes the ids in the subquery's order (the unique index's, so no sort); were it
+# ever not to, a class's text would differ and its members would be read and compared one by one: slower, never wrong.
+_MEMBERS_SQL = """
+SELECT school_class_id, string_agg(user_id::text, ','), count(*) FROM (
+    SELECT school_class_id, user_id FROM {table}
+    WHERE school_class_id IN (SELECT id FROM classes_schoolclass WHERE district_id = %s) ORDER BY school_class_id, user_id
+) members GROUP BY school_class_id
+"""
 
 
 @dataclass
@@ -59,6 +90,25 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _members(stored: StoredClasses, where: str, params: list, *, count: bool) -> None:
+    """The members of the stored classes (those of stored.classes; with count, every enrollment of the district counted)."""
+    ids = {class_id for class_id, _ in stored.classes.values()}
+    for class_id, user_id, primary, added_by in _rows(
+        "SELECT t.school_class_id, t.user_id, t.is_primary, t.added_by_import_id FROM classes_classteacher t "
+        f"JOIN classes_schoolclass c ON c.id = t.school_class_id WHERE c.district_id = %s {where}", params,
+    ):
+        stored.enrollments_in_district += count
+        if class_id in ids:
+            stored.teachers.setdefault(class_id, {})[user_id] = (bool(primary), added_by)
+    for class_id, user_id, added_by in _rows(
+        "SELECT t.school_class_id, t.user_id, t.added_by_import_id FROM classes_classstudent t "
+        f"JOIN classes_schoolclass c ON c.id = t.school_class_id WHERE c.district_id = %s {where}", params,
+    ):
+        stored.enrollments_in_district += count
+        if class_id in ids:
+            stored.students.setdefault(class_id, {})[user_id] = added_by
+
+
 def _to_date(value):
     """A date column's value as read back (SQLite gives text)."""
     return datetime.date.fromisoformat(value) if isinstance(value, str) else value
@@ -79,45 +129,60 @@ class ClassesTarget:
 
         The whole district in one query: the file is then read once, not once for its ids and again to check it.
         """
-        found: dict[str, Person] = {}
         rows = _rows(
-            "SELECT id, district_user_id, oneroster_sourced_id, user_type, school_id FROM users_user WHERE district_id = %s",
+            "SELECT district_user_id, oneroster_sourced_id, id, user_type, school_id FROM users_user WHERE district_id = %s",
             [district.id],
         )
-        for user_id, district_user_id, sourced_id, user_type, school_id in rows:
-            person = Person(user_id, user_type, school_id)
-            if sourced_id:
-                found.setdefault(sourced_id, person)
-        for user_id, district_user_id, _, user_type, school_id in rows:
-            if district_user_id:
-                found[district_user_id] = Person(user_id, user_type, school_id)  # the District ID wins over another's sourcedId
+        persons = list(map(itemgetter(slice(2, 5)), rows))  # (user id, user type, school id): a Person by position
+        found: dict[str, tuple] = {}
+        if any(map(itemgetter(1), rows)):  # a sourcedId names the first user that has it
+            for (_, sourced_id, *_), person in zip(rows, persons):
+                if sourced_id:
+                    found.setdefault(sourced_id, person)
+        # A District ID wins over another's sourcedId (the last user with it, as one by one).
+        found.update(zip(map(itemgetter(0), rows), persons))
+        found.pop(None, None)
+        found.pop("", None)
         return found
 
     @staticmethod
-    def lookup(*, district, keys: Iterable[str]) -> StoredClasses:
-        """The stored classes with these SIS IDs, and their rosters."""
+    def rosters(plan: ClassPlan) -> Mapping[str, str]:
+        """The file's roster of each class, as lookup compares it with the stored one (made when first read)."""
+        return _PlanRosters(plan)
+
+    @staticmethod
+    def lookup(*, district, keys: Iterable[str], rosters: Mapping[str, str] | None = None) -> StoredClasses:
+        """The stored classes with these SIS IDs, and their rosters.
+
+        rosters: the file's roster of each class (roster_text). On PostgreSQL a class whose stored roster is the same
+        is only marked so (same_rosters): its members are not read, and compare finds nothing to add or remove.
+        """
         wanted = set(keys)
         stored = StoredClasses()
-        columns = ", ".join(CLASS_COLUMNS)
-        for row in _rows(f"SELECT id, sis_id, {columns} FROM classes_schoolclass WHERE district_id = %s", [district.id]):
+        columns = ", ".join(f"c.{c}" for c in CLASS_COLUMNS)
+        if connection.vendor == "postgresql" and rosters is not None:
+            texts = {}
+            for table in ("classes_classteacher", "classes_classstudent"):
+                found = _rows(_MEMBERS_SQL.format(table=table), [district.id])
+                stored.enrollments_in_district += sum(n for _, _, n in found)
+                texts[table] = {class_id: ids for class_id, ids, _ in found}
+            teachers, students = texts["classes_classteacher"], texts["classes_classstudent"]
+            differ = []
+            for row in _rows(f"SELECT c.id, c.sis_id, {columns} FROM classes_schoolclass c WHERE c.district_id = %s", [district.id]):
+                if row[1] in wanted:
+                    stored.classes[row[1]] = (row[0], row[2:])
+                    if rosters[row[1]] == teachers.get(row[0], "") + "|" + students.get(row[0], ""):
+                        stored.same_rosters.add(row[0])
+                    else:
+                        differ.append(row[0])
+            if differ:
+                _members(stored, "AND t.school_class_id = ANY(%s)", [district.id, differ], count=False)
+            return stored
+        for row in _rows(f"SELECT c.id, c.sis_id, {columns} FROM classes_schoolclass c WHERE c.district_id = %s", [district.id]):
             if row[1] in wanted:
                 stored.classes[row[1]] = (row[0], tuple(_to_date(v) if c.startswith("term_") and c != "term_name" else v
                                                        for c, v in zip(CLASS_COLUMNS, row[2:])))
-        ids = {class_id for class_id, _ in stored.classes.values()}
-        for class_id, user_id, primary, added_by in _rows(
-            "SELECT t.school_class_id, t.user_id, t.is_primary, t.added_by_import_id FROM classes_classteacher t "
-            "JOIN classes_schoolclass c ON c.id = t.school_class_id WHERE c.district_id = %s", [district.id],
-        ):
-            stored.enrollments_in_district += 1
-            if class_id in ids:
-                stored.teachers.setdefault(class_id, {})[user_id] = (bool(primary), added_by)
-        for class_id, user_id, added_by in _rows(
-            "SELECT s.school_class_id, s.user_id, s.added_by_import_id FROM classes_classstudent s "
-            "JOIN classes_schoolclass c ON c.id = s.school_class_id WHERE c.district_id = %s", [district.id],
-        ):
-            stored.enrollments_in_district += 1
-            if class_id in ids:
-                stored.students.setdefault(class_id, {})[user_id] = added_by
+        _members(stored, "", [district.id], count=True)
         return stored
 
     # --- Comparison ---
@@ -141,6 +206,10 @@ class ClassesTarget:
             differs = {c: [b, a] for c, b, a in zip(CLASS_COLUMNS, before, after) if a not in ("", None) and a != b}
             if differs:
                 changes.updated_classes.append((class_id, sis_id, differs))
+            if class_id in stored.same_rosters:
+                if not differs:
+                    changes.unchanged_classes += 1
+                continue
             stored_teachers = stored.teachers.get(class_id, {})
             stored_students = stored.students.get(class_id, {})
             has_primary = any(p for p, _ in stored_teachers.values())
@@ -167,14 +236,18 @@ class ClassesTarget:
         with transaction.atomic():
             ids = cls._insert_classes(job, changes.new_classes)
             cls._update_classes(changes.updated_classes)
-            if changes.updated_classes or changes.add_teachers or changes.add_students:
-                ids.update(dict(SchoolClass.objects.filter(
-                    district_id=job.district_id,
-                    sis_id__in={s for s, *_ in changes.add_teachers} | {s for s, _ in changes.add_students},
-                ).values_list("sis_id", "id")))
+            # The ids of the stored classes that get members (the new ones' are known).
+            stored = ({s for s, *_ in changes.add_teachers} | {s for s, _ in changes.add_students}) - ids.keys()
+            if stored:
+                ids.update(dict(SchoolClass.objects.filter(district_id=job.district_id, sis_id__in=stored).values_list("sis_id", "id")))
             cls._insert_members(job, changes, ids)
             cls._remove_members(changes)
             cls.log_changes(job=job, changes=changes)
+        if connection.vendor == "postgresql" and changes.added + changes.removed >= ANALYZE_AFTER:
+            # After a bulk write the planner's statistics describe the tables before it until autovacuum's next round;
+            # the next look-up (an import's comparison, the Classes tab) would be planned for nearly empty tables.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE classes_schoolclass, classes_classteacher, classes_classstudent")
         return changes.counts()
 
     @staticmethod
@@ -211,14 +284,19 @@ class ClassesTarget:
         # The members of a class this import creates need no mark of their own: its created_by_import says it
         # (an undo deletes the class with them), and a COPY without that foreign key is a third cheaper to check.
         created = {sis_id for sis_id, _ in changes.new_classes}
+        if connection.vendor == "postgresql":
+            # Ids and a flag only: each line is written whole, not value by value. A class's "id\t" and "\tmark" once each.
+            head = {s: f"{class_id}\t" for s, class_id in ids.items()}
+            tail = {s: "\t\\N\n" if s in created else f"\t{job.id}\n" for s in ids}
+            if changes.add_teachers:
+                _copy_lines("classes_classteacher", ("school_class_id", "user_id", "is_primary", "added_by_import_id"),
+                            [f"{head[s]}{u}\t{'t' if p else 'f'}{tail[s]}" for s, u, p in changes.add_teachers])
+            if changes.add_students:
+                _copy_lines("classes_classstudent", ("school_class_id", "user_id", "added_by_import_id"),
+                            [f"{head[s]}{u}{tail[s]}" for s, u in changes.add_students])
+            return
         teachers = [(ids[s], u, p, None if s in created else job.id) for s, u, p in changes.add_teachers]
         students = [(ids[s], u, None if s in created else job.id) for s, u in changes.add_students]
-        if connection.vendor == "postgresql":
-            if teachers:
-                _copy("classes_classteacher", ("school_class_id", "user_id", "is_primary", "added_by_import_id"), teachers)
-            if students:
-                _copy("classes_classstudent", ("school_class_id", "user_id", "added_by_import_id"), students)
-            return
         ClassTeacher.objects.bulk_create([
             ClassTeacher(school_class_id=c, user_id=u, is_primary=p, added_by_import_id=j) for c, u, p, j in teachers], batch_size=BATCH)
         ClassStudent.objects.bulk_create([
@@ -306,6 +384,12 @@ def _copy(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def _copy_lines(table: str, columns: tuple[str, ...], lines: list[str]) -> None:
+    """COPY lines already in COPY's text format (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("".join(lines)))
 
 
 def _copy_text(value) -> str:

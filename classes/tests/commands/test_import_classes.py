@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from classes.models import ClassStudent, ClassTeacher, SchoolClass
 from imports.models import ImportJob, ImportStatus
+from imports.pipeline.reading import count_data_rows, inspect_file
 from imports.services import runs
 from imports.services.undo import import_undo_request
 from users.models import UserType
@@ -154,6 +155,8 @@ def test_a_replace_that_removes_more_than_the_threshold_is_held_until_approved(d
     job = ImportJob.objects.filter(district=district).order_by("-number").first()
     assert job.status == ImportStatus.ON_HOLD
     assert "removes 15 of 21 enrollments (71.4%), over the district's 20%" in out
+    assert "on_hold: rows 6, created 0, updated 0, unchanged 0," in out  # what the held run would do, as the history shows it
+    assert job.validation_summary["counts"]["enrollments_removed"] == 15
     assert ClassStudent.objects.filter(school_class__sis_id="BIG").count() == 20
     page = district_admin_client.get(reverse("imports:detail", args=[job.number])).content.decode()
     assert "This import: 15 of 21 enrollments (71.4%) would be removed." in page
@@ -193,3 +196,16 @@ def test_a_class_page_says_which_import_added_each_member_and_what_a_replace_rem
     assert f">Import {first.number}</a>" in page  # the members it added with the class
     history = page[page.index('id="class-history"'):]
     assert "Member removed (Student S-2)" in history and f"Import {second.number}" in history
+
+
+def test_the_import_history_counts_every_data_row_of_the_file_as_an_upload_does(district, roster, tmp_path):
+    path = tmp_path / "classes.csv"
+    path.write_text(PLAIN.read_text(encoding="utf-8").replace("\n", "\n\n", 2) + "\n \n", encoding="utf-8")  # blank lines
+    data_rows = len([line for line in PLAIN.read_text(encoding="utf-8").splitlines()[1:] if line.strip()])
+
+    import_classes(district, path)
+
+    job = ImportJob.objects.get()
+    stored = job.files.get()
+    assert stored.row_count == data_rows == job.rows_total
+    assert stored.row_count == count_data_rows(stored.stored.path, inspect_file(stored.stored.path, "classes.csv"))

@@ -29,9 +29,10 @@ from imports.pipeline.normalize import SKIP, Invalid
 from imports.services.validation import BuiltRows, file_value_counts, validate_import
 from imports.types import ALL_SPECS, CLASSES, get_spec_by_command_name
 from imports.types.classes import ROSTER_ADD, ROSTER_REPLACE
-from imports.formats import bundle_class_rows, class_counts
-from imports.pipeline.class_rows import ClassRow
-from imports.services.classes import classes_check, classes_check_keep, file_class_rows
+from imports.formats import class_counts
+from imports.services.classes import (
+    bundle_class_blocks, classes_check, classes_check_keep, classes_compare, classes_summary, file_class_blocks,
+)
 from users.models import AuditAction
 from users.selectors import custom_group_find, district_admin_find
 from users.services import audit_event_record
@@ -53,6 +54,12 @@ class _ProposedSchools(dict):
                 return default
             self[value] = school_id
         return self[value]
+
+
+def _classes_tally(counts: dict) -> dict:
+    """A Classes check's counts under the keys the tally line reads."""
+    return {**counts, "created": counts.get("classes_created", 0), "updated": counts.get("classes_updated", 0),
+            "unchanged": counts.get("classes_unchanged", 0), "conflicts": 0}
 
 
 class _PathUpload(File):
@@ -462,21 +469,25 @@ class Command(BaseCommand):
         if class_files is not None:
             if not class_files.has_classes:
                 raise CommandError("The upload holds no classes (classes.csv and enrollments.csv, or Section.csv).")
-            rows, mapping = (lambda: (ClassRow(*r) for r in bundle_class_rows(class_files))), {}
+            rows, mapping = (lambda: bundle_class_blocks(class_files)), {}
         else:
             mapping = self._classes_mapping(sources, opts)
             options = ImportOptions(field_mapping=mapping, spec=CLASSES)
-            rows = lambda: file_class_rows(sources, options)  # noqa: E731
+            rows = lambda: file_class_blocks(sources, options)  # noqa: E731
         school_map = self._classes_school_map(district, opts)
-        check = classes_check(district=district, rows=rows, school_ids=school_map,
-                              replace=opts["roster"] == ROSTER_REPLACE, columns=mapping)
+        replace = opts["roster"] == ROSTER_REPLACE
+        # A run at once compares with what is stored in its run, moments later: not twice.
+        at_once = opts["now"] and not opts["dry_run"]
+        check = classes_check(district=district, rows=rows, school_ids=school_map, replace=replace, columns=mapping,
+                              compare=not at_once)
+        if not check.compared and check.plan.has_errors:  # refused: the report says what the run would have given
+            check = classes_compare(district=district, check=check, replace=replace)
         school_map = dict(school_map)  # the values the file holds, each matched or not
         counts = check.counts()
         issues = check.plan.issues
         report = {
             "import_number": None, "status": "dry_run" if opts["dry_run"] else "refused",
-            "counts": {**counts, "created": counts["classes_created"], "updated": counts["classes_updated"],
-                       "unchanged": counts["classes_unchanged"], "conflicts": 0},
+            "counts": _classes_tally(counts),
             "errors": [self._entry(i) for i in issues if i.is_error],
             "warnings": [self._entry(i) for i in issues if not i.is_error],
         }
@@ -485,13 +496,16 @@ class Command(BaseCommand):
             return self._finish(report, opts, failed=check.plan.has_errors)
         job = jobs.import_job_create(district=district, created_by=admin, description=opts["description"], import_type=CLASSES.import_type)
         uploads = [_PathUpload(open(path, "rb"), name=os.path.basename(path)) for path in opts["files"]]
+        names = [u.name for u in uploads]
+        # The check has just read every row of plain files: the upload need not count them again.
+        counted = [check.plan.rows_by_file[n] for n in names] if class_files is None and len(set(names)) == len(names) else None
         try:
-            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)
+            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None, row_counts=counted)
         finally:
             for u in uploads:
                 u.close()
         job.field_mapping, job.school_mapping, job.roster_policy = mapping, school_map, opts["roster"]
-        job.validation_summary = {"counts": {"errors": 0, "warnings": counts["warnings"], **counts}}
+        job.validation_summary = classes_summary(check)
         job.validated_at = timezone.now()
         job.save()
         stored = {f.original_name: f.id for f in job.files.all()}
@@ -505,8 +519,7 @@ class Command(BaseCommand):
             job.save(update_fields=["run_after"])
             job = runs.import_job_run(job_id=job.id, queue_emails=False) or job
         report.update(import_number=job.number, status=job.status)
-        if job.counts:
-            report["counts"] = {**report["counts"], **job.counts}
+        report["counts"] = _classes_tally({**report["counts"], **job.validation_summary.get("counts", {}), **(job.counts or {})})
         if job.status == ImportStatus.FAILED:
             self.stderr.write(job.failure_reason)
         if job.status == ImportStatus.ON_HOLD:
