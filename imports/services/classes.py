@@ -21,6 +21,7 @@ from ..pipeline.class_rows import ClassBlock, ClassPlan, ClassRow, class_blocks,
 from ..pipeline.reading import iter_row_blocks
 from ..targets.classes import ClassChanges, ClassesTarget, StoredClasses
 from ..types.classes import CLASSES, ROSTER_REPLACE
+from .collector import few_collections
 from .sources import ImportOptions, Source, sources_for_job
 
 # Past a handful of enrollments a share means something: dropping 3 of 5 is no mass change.
@@ -71,14 +72,15 @@ def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_
     checked against are still the district's (the plan depends on nothing else), so the file is not read again.
     compare False leaves the comparison to classes_compare (a run at once compares in its run).
     """
-    people = ClassesTarget.people(district=district)
-    if checked is not None and checked.people == people:
-        plan, rosters = checked.plan, checked.rosters
-    else:
-        plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
-        rosters = ClassesTarget.rosters(plan)
-    check = ClassesCheck(plan, StoredClasses(), ClassChanges(), people, rosters, compared=False)
-    return classes_compare(district=district, check=check, replace=replace) if compare else check
+    with few_collections():
+        people = ClassesTarget.people(district=district)
+        if checked is not None and checked.people == people:
+            plan, rosters = checked.plan, checked.rosters
+        else:
+            plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
+            rosters = ClassesTarget.rosters(plan)
+        check = ClassesCheck(plan, StoredClasses(), ClassChanges(), people, rosters, compared=False)
+        return classes_compare(district=district, check=check, replace=replace) if compare else check
 
 
 def classes_compare(*, district, check: ClassesCheck, replace: bool) -> ClassesCheck:

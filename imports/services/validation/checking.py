@@ -1,8 +1,6 @@
 """The one pass that validates every row and previews what the import will do under the chosen options."""
-import gc
 from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import replace
 
 
@@ -13,6 +11,7 @@ from ...targets import get_target
 from ...pipeline.issues import ERROR, WARNING, Issue
 from ...pipeline.masking import mask_issues, mask_text, mask_value
 from ...pipeline.rows import UserRow
+from ..collector import few_collections
 from ..duplicates import duplicate_check
 from ..passwords import password_issues
 from ..sources import ImportOptions, Source, iter_user_rows, missing_column_issues
@@ -46,24 +45,9 @@ def given_record_columns(sources: list[Source], options: ImportOptions) -> tuple
     return get_target(options.spec).compared_columns(_given_keys(sources, options))
 
 
-@contextmanager
-def _few_collections():
-    """The pass makes millions of short-lived, acyclic objects: the collector's frequent scans of the young
-    ones and of everything older cost a seventh of a million-row pass (measured). Freed by reference
-    counting anyway; collections still run, a hundred times less often."""
-    before = gc.get_threshold()
-    gc.freeze()  # what exists before the pass (Django, the modules) is never scanned by it
-    gc.set_threshold(70_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-
-
 def validate_import(**kwargs) -> ValidationResult:
     """_validate_import (its docstring), with the collector mostly out of the way."""
-    with _few_collections():
+    with few_collections():
         return _validate_import(**kwargs)
 
 
