@@ -16,6 +16,12 @@ HIDDEN = "••••••"
 SECRET_WORDS = ("password", "passwd", "passcode", "pwd")
 
 
+def says_secret(label: str) -> bool:
+    """A heading that names a secret by its words alone ("Password", "Initial PWD"), whatever the type."""
+    heading = normalize_heading(label)
+    return any(word in heading for word in SECRET_WORDS)
+
+
 def is_password_heading(label: str | None, *, spec, field_mapping: dict) -> bool:
     """Whether a column's values are secret: the one matched to Password, a Password heading or alias,
     or any heading that says password. The one rule for every report, page and sample."""
@@ -23,8 +29,7 @@ def is_password_heading(label: str | None, *, spec, field_mapping: dict) -> bool
         return False
     if spec.password_field and label == field_mapping.get(spec.password_field):
         return True
-    heading = normalize_heading(label)
-    return heading in spec.secret_headings or any(word in heading for word in SECRET_WORDS)
+    return normalize_heading(label) in spec.secret_headings or says_secret(label)
 
 
 def password_indexes(labels: list[str], *, spec, field_mapping: dict) -> set[int]:

@@ -10,6 +10,7 @@ from array import array
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import chain, islice
 from typing import Iterator, Sequence
 
@@ -17,6 +18,7 @@ from ..errors import Refusal
 from .encoding import EncodingProblem, detect_encoding
 from .fields import is_known_heading
 from .issues import ERROR, Issue
+from .masking import says_secret
 
 PREFIX_BYTES = 1 << 20
 SAMPLE_ROW_COUNT = 5
@@ -460,12 +462,14 @@ def _check_shape(info: FileInfo, row: int, cells: list[str], max_cell_chars: int
     width = len(info.column_labels)
     if len(cells) == width and max(map(len, cells)) <= max_cell_chars:
         return RawRow(row, cells)  # the common case, kept cheap: this runs once per row
-    if len(cells) > width and not any(cells[width:]):
-        cells = cells[:width]  # Excel pads rows with empty cells
+    if len(cells) > width and not any(cells[width:]) and not _has_secret_column(tuple(info.column_labels)):
+        # Excel pads rows with empty cells. Not in a file with a password column: a cell inserted before the
+        # password, in a row whose last cell is blank, looks the same, and would show the password in the next column.
+        cells = cells[:width]
     if len(cells) < width and info.file_format == "xlsx":
         cells = cells + [""] * (width - len(cells))  # openpyxl leaves out trailing empty cells
     if len(cells) != width:
-        count = len(cells) if len(cells) < width else max(i for i, c in enumerate(cells, 1) if c)
+        count = len(cells) if len(cells) < width or not any(cells[width:]) else max(i for i, c in enumerate(cells, 1) if c)
         # Which cell belongs to which column is unknown (a missing cell slides a password into the
         # next column), so none of them is passed on: only the problem is.
         return RawRow(row, [""] * width, _issue(info, row, "ragged_row", f"Row {row} has {count} cells but the file has {width} columns.",
@@ -478,6 +482,11 @@ def _check_shape(info: FileInfo, row: int, cells: list[str], max_cell_chars: int
             return RawRow(row, cells, _issue(info, row, "cell_too_long", message,
                                              "Check the value; a missing quote can merge many lines into one cell.", label))
     return RawRow(row, cells)
+
+
+@lru_cache(maxsize=64)
+def _has_secret_column(labels: tuple[str, ...]) -> bool:
+    return any(says_secret(label) for label in labels)
 
 
 def _issue(info: FileInfo, row: int, code: str, message: str, suggestion: str = "", column: str = "") -> Issue:

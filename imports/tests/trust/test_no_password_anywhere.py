@@ -145,3 +145,22 @@ def test_random_ragged_rows_never_show_a_known_password(district_admin_client, d
             assert password not in outputs
 
     check()
+
+
+def test_a_cell_inserted_before_the_password_of_a_row_ending_blank_shows_no_cell(district_admin_client, district_admin,
+                                                                                  district, school, tmp_path):
+    """Found by the test above: with its last cell blank, the row looked like Excel's padding, so it was read
+    with the password one column to the right, in State User ID, and shown there."""
+    header = [h for h in FULL_HEADER if h != "Email Address"] + ["Email Address"]  # the last column blank
+    cells = dict(zip(FULL_HEADER, _row(SLID, "1002")))
+    row = [cells[h] for h in header]
+    at = header.index("Password")
+    shifted = row[:at] + ["x"] + row[at:]  # 14 cells, the last blank
+    path = tmp_path / "roster.csv"
+    path.write_text(csv_text([shifted], header=header), encoding="utf-8")
+    job = make_import_job(district, [path], created_by=district_admin)
+
+    report = _text(district_admin_client.get(reverse("imports:error_report", args=[job.number])))
+
+    assert "Row 2 has 14 cells but the file has 13 columns." in report
+    assert SLID not in _every_output(district_admin_client, job)
