@@ -33,32 +33,30 @@ class StagedDuplicateCheck:
         self, *, file: str, row: int, district_id: str, id_column: str, email: str | None, email_column: str,
         tally: str | None = None, username: str | None = None, username_column: str = "",
     ) -> list[Issue]:
-        file_no = self._files.get(file)
-        if file_no is None:
-            file_no = self._files[file] = len(self._files)
-            self._where[file_no] = (file, id_column, email_column, username_column)
         if district_id or email or username:
-            self._buffer.append((
-                file_no, row, district_id or None, email.casefold() if email else None, tally,
-                username.lower() if username else None,
-            ))
-        if len(self._buffer) >= FLUSH_ROWS:
-            self._flush()
+            file_no = self._file_no(file, id_column, email_column, username_column)
+            self._buffer.append(_staged(file_no, row, district_id, email, tally, username))
+            if len(self._buffer) >= FLUSH_ROWS:
+                self._flush()
         return []
 
     def add_many(self, *, file: str, rows: list[int], district_ids: list[str], id_column: str, emails, email_column: str,
                  tally: str, usernames, username_column: str = "") -> None:
         """add() for a run of rows of one file with the same tally (the screen's unchanged rows)."""
-        file_no = self._files.get(file)
-        if file_no is None:
-            file_no = self._files[file] = len(self._files)
-            self._where[file_no] = (file, id_column, email_column, username_column)
+        file_no = self._file_no(file, id_column, email_column, username_column)
         self._buffer += [
-            (file_no, row, key or None, email.casefold() if email else None, tally, username.lower() if username else None)
+            _staged(file_no, row, key, email, tally, username)
             for row, key, email, username in zip(rows, district_ids, emails, usernames) if key or email or username
         ]
         if len(self._buffer) >= FLUSH_ROWS:
             self._flush()
+
+    def _file_no(self, file: str, id_column: str, email_column: str, username_column: str) -> int:
+        file_no = self._files.get(file)
+        if file_no is None:
+            file_no = self._files[file] = len(self._files)
+            self._where[file_no] = (file, id_column, email_column, username_column)
+        return file_no
 
     def _flush(self) -> None:
         if self._buffer:
@@ -102,6 +100,12 @@ class StagedDuplicateCheck:
     def _place(self, file_no: int, row: int, column: str) -> tuple[str, int, str]:
         file, id_column, email_column, username_column = self._where[file_no]
         return file, row, {"district_user_id": id_column, "username": username_column}.get(column, email_column)
+
+
+def _staged(file_no: int, row: int, district_id: str, email: str | None, tally: str | None, username: str | None) -> tuple:
+    """One row as the staging table holds it: addresses and usernames compared as sign-in compares them."""
+    return (file_no, row, district_id or None, email.casefold() if email else None, tally,
+            username.lower() if username else None)
 
 
 def duplicate_check(expected_rows: int | None = None) -> StagedDuplicateCheck:
