@@ -124,6 +124,8 @@ def _convert(spec, key: str, text: str):
 
 
 _MISSING = object()
+_NOBODY = (None, None, None)  # the person a District ID no user has names
+_NO_ONE: frozenset = frozenset()
 # The three cells every row has, converted by their rule on every row (once per distinct text).
 _ROW_KEYS = ("class_sis_id", "district_id", "role")
 # The cells read from a class's first row while its block is read (and Primary, kept for a teacher's row).
@@ -174,6 +176,8 @@ class _Table:
         self.files: list[str] = []
         self.rows = array("q")
         self.problems: dict[int, Issue] = {}
+        self.start = 0  # the position of the block being read: values holds its rows only
+        self.texts: Sequence[str] = ()  # the block's District ID cells
         self.values: dict[str, list] = {key: [] for key in _ROW_KEYS}
         self.memo: dict[str, dict[str, object]] = {key: {} for key in (*_ROW_KEYS, *_CLASS_KEYS)}
         # A rule is pure: the texts a file names its people by are most likely their own ids, converted at once
@@ -184,6 +188,9 @@ class _Table:
         self.found: list[tuple[int, Issue]] = []  # (row position, issue)
         self.stopped: set[int] = set()  # rows with a problem or an error: their checks stop there
         self.classes: dict[str, tuple[int, ClassValues]] = {}  # SIS ID -> (the row that gave its values, them)
+        self.school_of: dict[str, int] = {}  # SIS ID -> its school's id, once the class has its values
+        self.teachers: dict[str, dict[int, bool]] = {}  # the rosters so far, as ClassPlan keeps them
+        self.students: dict[str, set[int]] = {}
         self.size = 0
         self.rows_by_file: Counter = Counter()
 
@@ -196,7 +203,8 @@ class _Table:
             self.problems[start + k] = problem
             self.found.append((start + k, problem))
             self.stopped.add(start + k)
-        self.size += n
+        self.size, self.start = self.size + n, start
+        self.texts = block.values.get("district_id", ("",) * n)
         blank = ("",) * n
         for key in _ROW_KEYS:
             texts, memo = block.values.get(key, blank), self.memo[key]
@@ -205,10 +213,9 @@ class _Table:
                 for text in set(texts).difference(memo):
                     memo[text] = self._value(key, text)
                 got = list(map(memo.__getitem__, texts))
-            self.values[key].extend(got)
+            self.values[key] = got
             if self._invalid[key]:
                 for k, value in enumerate(got):
-                    value = value[0] if key == "district_id" else value
                     if value.__class__ is Invalid and start + k not in self.problems:
                         self.found.append((start + k, self.issue(start + k, key, value)))
                         self.stopped.add(start + k)
@@ -216,19 +223,24 @@ class _Table:
         if primary is not None:
             self.primary.update((start + k, text) for k, text in enumerate(primary) if text)
         self._take_classes(block, start)
+        _enroll(self, start, n)
+
+    def district_id(self, i: int) -> str:
+        """Row i's District ID, as its rule reads it (row i of the block being read)."""
+        return _convert(self.spec, "district_id", self.texts[i - self.start].strip())
 
     def _value(self, key: str, text: str):
-        """A cell's value by its rule; a District ID's is (value, the person it names or None)."""
+        """A cell's value by its rule; a valid District ID's is the person it names, or _NOBODY."""
         value = _convert(self.spec, key, text.strip())
         if value.__class__ is Invalid:
             self._invalid[key] = True
-        if key == "district_id":
-            return (value, None if value.__class__ is Invalid else self.people.get(value))
+        if key == "district_id" and value.__class__ is not Invalid:
+            return self.people.get(value) or _NOBODY
         return value
 
     def _take_classes(self, block: ClassBlock, start: int) -> None:
         """The values of the block's classes not yet taken: from each one's first row, or its next while they have errors."""
-        sis_ids = self.values["class_sis_id"][start:]
+        sis_ids = self.values["class_sis_id"]
         firsts = dict(zip(reversed(sis_ids), range(len(sis_ids) - 1, -1, -1)))
         for sis_id, k in firsts.items():
             if sis_id.__class__ is Invalid or sis_id in self.classes:
@@ -250,6 +262,7 @@ class _Table:
         if i in self.stopped:
             return False
         self.classes[sis_id] = (i, values)
+        self.school_of[sis_id] = values.school_id
         return True
 
     def cell(self, i: int, texts: Mapping[str, str], key: str):
@@ -295,9 +308,7 @@ def class_blocks_check(
     plan = ClassPlan(rows=table.size, rows_by_file=table.rows_by_file)
     # In the order of the rows that gave the classes their values.
     plan.classes.update((sis_id, values) for sis_id, (_, values) in sorted(table.classes.items(), key=lambda item: item[1][0]))
-    stopped, found = table.stopped, table.found
-    live = range(table.size) if not stopped else [i for i in range(table.size) if i not in stopped]
-    _enroll(plan, table, live, found)
+    plan.teachers, plan.students, found = table.teachers, table.students, table.found
     found.sort(key=itemgetter(0))
     for _, issue in found:
         plan.add_issue(issue)
@@ -325,7 +336,7 @@ def _person_check(person: Person | None, role: str, school_id: int) -> str | Non
 
 
 def _person_issue(table: _Table, i: int, code: str) -> Issue:
-    district_id = table.values["district_id"][i][0]
+    district_id = table.district_id(i)
     if code == "unknown_person":
         invalid = Invalid(code, ERROR_UNKNOWN_PERSON.format(district_id=district_id, row=table.rows[i]), UNKNOWN_PERSON_SUGGESTION)
         return table.issue(i, "district_id", invalid)
@@ -336,35 +347,58 @@ def _person_issue(table: _Table, i: int, code: str) -> Issue:
     return table.issue(i, "role", Invalid(code, message.format(district_id=district_id), ROLE_SUGGESTION))
 
 
-def _enroll(plan: ClassPlan, table: _Table, live: Sequence[int], found: list) -> None:
-    """The checks of each row's person, then the class's teachers and students (a person listed twice in a class, once)."""
+def _enroll(table: _Table, start: int, n: int) -> None:
+    """The checks of the block's rows' people, then their classes' teachers and students, in the rows' order (a person
+    listed twice in a class, once: the first listing counts)."""
     values = table.values
-    if isinstance(live, range):
-        sis_ids, district_ids, roles = values["class_sis_id"], values["district_id"], values["role"]
-    else:
-        sis_ids, district_ids, roles = ([column[i] for i in live] for column in (values["class_sis_id"], values["district_id"], values["role"]))
-    persons = list(map(itemgetter(1), district_ids))  # each row's (District ID, person found)
-    school_of = {sis_id: v.school_id for sis_id, v in plan.classes.items()}
-    codes = list(map(_person_check, persons, roles, map(school_of.__getitem__, sis_ids)))
+    sis_ids, district_ids, roles = values["class_sis_id"], values["district_id"], values["role"]
+    live: Sequence[int] = range(start, start + n)
+    if not table.stopped.isdisjoint(live):
+        keep = [k for k in range(n) if start + k not in table.stopped]
+        live = [start + k for k in keep]
+        sis_ids, district_ids, roles = ([column[k] for k in keep] for column in (sis_ids, district_ids, roles))
+    persons = district_ids  # each row's District ID, as the person it names (or _NOBODY)
+    codes = _person_codes(persons, roles, list(map(table.school_of.__getitem__, sis_ids)))
     warned: dict[int, str] = {}  # position in live -> other_school
-    if codes.count(None) != len(codes):
-        keep = []
-        for k, code in enumerate(codes):
-            if code is None or code == "other_school":
-                keep.append(k)
-                if code is not None:
-                    warned[k] = code
+    if codes:
+        dropped = set()
+        for k, code in codes.items():
+            if code == "other_school":
+                warned[k] = code
             else:
-                found.append((live[k], _person_issue(table, live[k], code)))
-        if len(keep) != len(codes):
-            renumber = {k: n for n, k in enumerate(keep)}
+                table.found.append((live[k], _person_issue(table, live[k], code)))
+                dropped.add(k)
+        if dropped:
+            keep = [k for k in range(len(persons)) if k not in dropped]
+            renumber = {k: m for m, k in enumerate(keep)}
             warned = {renumber[k]: c for k, c in warned.items()}
             live, sis_ids, persons, roles = ([xs[k] for k in keep] for xs in (live, sis_ids, persons, roles))
     user_ids = list(map(itemgetter(0), persons))
-    if not _enroll_at_once(plan, table, live, sis_ids, user_ids, roles):
-        _enroll_in_order(plan, table, live, sis_ids, user_ids, roles, found, warned)
-        return
-    found.extend((live[k], _person_issue(table, live[k], code)) for k, code in warned.items())
+    at = 0
+    for sis_id, run in groupby(sis_ids):  # a class's rows are most often together
+        end = at + len(list(run))
+        if _enroll_at_once(table, sis_id, live[at:end], user_ids[at:end], roles[at:end]):
+            table.found.extend((live[k], _person_issue(table, live[k], warned[k])) for k in range(at, end) if k in warned)
+        else:
+            _enroll_in_order(table, live, sis_ids, user_ids, roles, warned, range(at, end))
+        at = end
+
+
+def _person_codes(persons: list, roles: list, schools: list) -> dict[int, str]:
+    """_person_check of every row, by position, for the rows it says something of (in row order).
+
+    Each column is compared at once; only the rows a comparison singles out are checked one by one."""
+    types = list(map(itemgetter(1), persons))
+    suspects = list(compress(range(len(persons)), map(operator.ne, map(itemgetter(2), persons), schools)))
+    wrong = {pair for pair in set(zip(roles, types)) if pair[1] is None or _person_check((0, pair[1], None), pair[0], 0)}
+    if wrong:
+        suspects = sorted({*suspects, *(k for k, pair in enumerate(zip(roles, types)) if pair in wrong)})
+    codes = {}
+    for k in suspects:
+        code = _person_check(None if persons[k] is _NOBODY else persons[k], roles[k], schools[k])
+        if code is not None:
+            codes[k] = code
+    return codes
 
 
 def _primary(table: _Table, i: int, teachers: dict) -> bool:
@@ -372,48 +406,48 @@ def _primary(table: _Table, i: int, teachers: dict) -> bool:
     return primary in _TRUE if primary else not teachers
 
 
-def _enroll_at_once(plan: ClassPlan, table: _Table, live, sis_ids: list, user_ids: list, roles: list) -> bool:
-    """The rosters, when no person is listed twice in a class (True); otherwise nothing is kept (False)."""
-    teachers, students = plan.teachers, plan.students
-    is_teacher = list(map(ROLE_TEACHER.__eq__, roles))
-    for k in compress(range(len(roles)), is_teacher):
-        roster = teachers.setdefault(sis_ids[k], {})
-        if user_ids[k] in roster:
-            break
-        roster[user_ids[k]] = _primary(table, live[k], roster)
-    else:
-        is_student = list(map(operator.not_, is_teacher))
-        listed = 0
-        for sis_id, pairs in groupby(zip(compress(sis_ids, is_student), compress(user_ids, is_student)), key=itemgetter(0)):
-            roster = students.get(sis_id)
-            if roster is None:
-                roster = students[sis_id] = set()
-            before = len(roster)
-            roster.update(map(itemgetter(1), pairs))
-            listed += len(roster) - before
-        if listed == is_student.count(True) and not any(not roster.isdisjoint(teachers.get(s, ())) for s, roster in students.items()):
-            return True
-    teachers.clear()
-    students.clear()
-    return False
+def _enroll_at_once(table: _Table, sis_id: str, live: Sequence[int], user_ids: list, roles: list) -> bool:
+    """Consecutive rows of one class added to its roster at once, when none lists a person the class already has
+    or another of them lists (True); otherwise nothing is added (False), and the rows are taken one by one."""
+    teachers, students = table.teachers.get(sis_id, {}), table.students.get(sis_id, _NO_ONE)
+    is_teacher = list(map(operator.eq, roles, repeat(ROLE_TEACHER)))
+    their_ids = list(compress(user_ids, map(operator.not_, is_teacher))) if True in is_teacher else user_ids
+    pupils = set(their_ids)
+    if len(pupils) != len(their_ids) or not pupils.isdisjoint(teachers) or not pupils.isdisjoint(students):
+        return False
+    if True in is_teacher:
+        staff = list(compress(user_ids, is_teacher))
+        if len(set(staff)) != len(staff) or not pupils.isdisjoint(staff) or not teachers.keys().isdisjoint(staff) \
+                or not students.isdisjoint(staff):
+            return False
+        roster = table.teachers.setdefault(sis_id, teachers)
+        for k in compress(range(len(roles)), is_teacher):
+            roster[user_ids[k]] = _primary(table, live[k], roster)
+    if pupils:
+        if students:
+            students.update(pupils)
+        else:
+            table.students[sis_id] = pupils
+    return True
 
 
-def _enroll_in_order(plan: ClassPlan, table: _Table, live, sis_ids, user_ids, roles, found: list, warned: dict) -> None:
-    """The rosters row by row: a person listed again in a class is a warning, and the first listing counts."""
-    for k, (sis_id, user_id, role) in enumerate(zip(sis_ids, user_ids, roles)):
-        teachers = plan.teachers.get(sis_id) or {}
-        if user_id in teachers or user_id in plan.students.get(sis_id, ()):
+def _enroll_in_order(table: _Table, live, sis_ids, user_ids, roles, warned: dict, positions: range) -> None:
+    """The rows one by one: a person listed again in a class is a warning, and the first listing counts."""
+    for k in positions:
+        sis_id, user_id, role = sis_ids[k], user_ids[k], roles[k]
+        teachers = table.teachers.get(sis_id) or {}
+        if user_id in teachers or user_id in table.students.get(sis_id, ()):
             invalid = Invalid("duplicate_enrollment", WARNING_DUPLICATE.format(
-                district_id=table.values["district_id"][live[k]][0], class_sis_id=sis_id), "The row is imported once.")
-            found.append((live[k], table.issue(live[k], "district_id", invalid, WARNING)))
+                district_id=table.district_id(live[k]), class_sis_id=sis_id), "The row is imported once.")
+            table.found.append((live[k], table.issue(live[k], "district_id", invalid, WARNING)))
             continue
         if role == ROLE_TEACHER:
-            teachers = plan.teachers.setdefault(sis_id, {})
+            teachers = table.teachers.setdefault(sis_id, {})
             teachers[user_id] = _primary(table, live[k], teachers)
         else:
             if k in warned:
-                found.append((live[k], _person_issue(table, live[k], warned[k])))
-            plan.students.setdefault(sis_id, set()).add(user_id)
+                table.found.append((live[k], _person_issue(table, live[k], warned[k])))
+            table.students.setdefault(sis_id, set()).add(user_id)
 
 
 def _class_values(table: _Table, i: int, texts: Mapping[str, str]) -> ClassValues | None:
