@@ -426,8 +426,10 @@ class Command(BaseCommand):
         # A OneRoster/SDS upload is stored as given; the upload service makes its user files again.
         given = opts["files"] if bundle is not None else [s.path for s in sources]
         uploads = [_PathUpload(open(path, "rb"), name=os.path.basename(path)) for path in given]
+        # The pass has just read every row of a lone plain file: the upload need not count them again.
+        counted = [result.counts["rows"]] if bundle is None and len(sources) == 1 else None
         try:
-            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None)
+            jobs.import_files_add(job=job, uploads=uploads, has_header=False if opts["no_header"] else None, row_counts=counted)
         finally:
             for u in uploads:
                 u.close()

@@ -9,6 +9,8 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from imports.models import DistrictImportMemory, ImportJob, ImportStatus
+from imports.pipeline.reading import count_data_rows, inspect_file
+from imports.services import jobs
 from imports.tests.factories import set_window_around_now, staff, stored_text, student, write_csv
 from users.models import User, UserType
 from users.tests.factories import make_custom_group, make_user
@@ -231,3 +233,19 @@ def test_one_password_for_every_row_is_refused_and_never_stored(district, school
 
     assert "Same-For-All-9931" not in stored_text()
     assert _imported_ids(district) == []
+
+
+def test_the_stored_upload_keeps_the_row_count_its_pass_read_without_counting_the_file_again(district, school, tmp_path, monkeypatch):
+    text = write_csv(tmp_path / "x.csv", [student(str(n)) for n in range(1, 6)]).read_text()
+    lines = text.splitlines()
+    path = tmp_path / "roster.csv"  # Excel's leftovers: blank and whitespace-only lines between and after the rows
+    path.write_text("\r\n".join([*lines[:3], "", " , ,", *lines[3:], "", ",,,,,,", ""]), encoding="utf-8")
+    counted = []
+    monkeypatch.setattr(jobs, "count_data_rows", lambda *a, **k: counted.append(a) or count_data_rows(*a, **k))
+
+    _run(path, "--district", district.slug, "--now")
+
+    stored = ImportJob.objects.get(district=district).files.get()
+    assert counted == []
+    assert stored.row_count == count_data_rows(path, inspect_file(path, "roster.csv")) == 5
+    assert _imported_ids(district) == ["1", "2", "3", "4", "5"]
