@@ -241,10 +241,10 @@ class _Table:
     def _take_classes(self, block: ClassBlock, start: int) -> None:
         """The values of the block's classes not yet taken: from each one's first row, or its next while they have errors."""
         sis_ids = self.values["class_sis_id"]
-        firsts = dict(zip(reversed(sis_ids), range(len(sis_ids) - 1, -1, -1)))
-        for sis_id, k in firsts.items():
+        for sis_id in dict.fromkeys(sis_ids):
             if sis_id.__class__ is Invalid or sis_id in self.classes:
                 continue
+            k = sis_ids.index(sis_id)
             if not self._try_class(block, start, k, sis_id):
                 for later in range(k + 1, len(sis_ids)):
                     if sis_ids[later] == sis_id and self._try_class(block, start, later, sis_id):

@@ -37,6 +37,7 @@ class ClassesCheck:
     changes: ClassChanges
     people: dict = field(default_factory=dict, repr=False)  # what the plan was checked against
     rosters: dict = field(default_factory=dict, repr=False)  # the plan's rosters, as the target compares them
+    people_version: str | None = None  # the people's digest, taken before they were read (PostgreSQL)
     compared: bool = True  # False: stored and changes are still to be read (classes_compare)
 
     def counts(self) -> dict:
@@ -73,13 +74,18 @@ def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_
     compare False leaves the comparison to classes_compare (a run at once compares in its run).
     """
     with few_collections():
-        people = ClassesTarget.people(district=district)
-        if checked is not None and checked.people == people:
-            plan, rosters = checked.plan, checked.rosters
+        # Taken before the people are read: a change after it gives the next digest another value.
+        version = ClassesTarget.people_version(district=district)
+        if checked is not None and version is not None and version == checked.people_version:
+            plan, rosters, people = checked.plan, checked.rosters, checked.people
         else:
-            plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
-            rosters = ClassesTarget.rosters(plan)
-        check = ClassesCheck(plan, StoredClasses(), ClassChanges(), people, rosters, compared=False)
+            people = ClassesTarget.people(district=district)
+            if checked is not None and checked.people == people:
+                plan, rosters = checked.plan, checked.rosters
+            else:
+                plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
+                rosters = ClassesTarget.rosters(plan)
+        check = ClassesCheck(plan, StoredClasses(), ClassChanges(), people, rosters, people_version=version, compared=False)
         return classes_compare(district=district, check=check, replace=replace) if compare else check
 
 

@@ -15,6 +15,7 @@ from classes.models import ClassChange, ClassChangeKind, ClassStudent, ClassTeac
 from users.models import User
 
 from ..pipeline.class_rows import CLASS_COLUMNS, ClassPlan, ClassValues, Person
+from .base import column_fingerprint
 
 BATCH = 5000
 ANALYZE_AFTER = 10_000  # enrollments added or removed: a bulk write
@@ -144,6 +145,12 @@ class ClassesTarget:
         found.pop(None, None)
         found.pop("", None)
         return found
+
+    @staticmethod
+    def people_version(*, district) -> str | None:
+        """A digest of what people() reads (None off PostgreSQL): any user added, removed or changed changes it."""
+        return column_fingerprint(User, district_id=district.id,
+                                  columns=("id", "district_user_id", "oneroster_sourced_id", "user_type", "school"))
 
     @staticmethod
     def rosters(plan: ClassPlan) -> Mapping[str, str]:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from classes.models import ClassStudent, ClassTeacher, SchoolClass
 from imports.models import ImportJob, ImportStatus
 from imports.pipeline.reading import count_data_rows, inspect_file
+from imports.services import classes as classes_service
 from imports.services import runs
 from imports.services.undo import import_undo_request
 from users.models import UserType
@@ -209,3 +210,43 @@ def test_the_import_history_counts_every_data_row_of_the_file_as_an_upload_does(
     stored = job.files.get()
     assert stored.row_count == data_rows == job.rows_total
     assert stored.row_count == count_data_rows(stored.stored.path, inspect_file(stored.stored.path, "classes.csv"))
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """How many times a Classes file's rows were checked."""
+    made = []
+    real = classes_service.class_blocks_check
+
+    def counting(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(classes_service, "class_blocks_check", counting)
+    return made
+
+
+def test_a_run_at_once_takes_the_commands_check_of_the_file_instead_of_checking_it_again(district, roster, checks):
+    import_classes(district, PLAIN)
+
+    assert len(checks) == 1
+    assert ImportJob.objects.get(district=district).status == ImportStatus.COMPLETED
+    assert exported(district) == EXPECTED_PLAIN
+
+
+def test_a_run_at_once_checks_again_when_a_person_changed_after_the_commands_check(district, roster, checks, monkeypatch):
+    keep = classes_service.classes_check_keep
+
+    def then_remove_a_student(**kwargs):  # between the command's check and its run
+        keep(**kwargs)
+        district.users.filter(district_user_id="S-4").delete()
+
+    monkeypatch.setattr("imports.management.commands.import_users.classes_check_keep", then_remove_a_student)
+
+    import_classes(district, PLAIN, expect_exit=1)
+
+    assert len(checks) == 2
+    job = ImportJob.objects.get(district=district)
+    assert job.status == ImportStatus.FAILED
+    assert job.failure_reason.startswith("The classes no longer validate (1 errors): nothing was written.")
+    assert not SchoolClass.objects.filter(district=district).exists()
