@@ -12,10 +12,11 @@ from ...pipeline.issues import ERROR, WARNING, Issue
 from ...pipeline.masking import mask_issues, mask_text, mask_value
 from ...pipeline.rows import UserRow
 from ..collector import few_collections
-from ..duplicates import duplicate_check
+from ..duplicates import StagedDuplicateCheck, duplicate_check
 from ..passwords import password_issues
 from ..sources import ImportOptions, Source, iter_user_rows, missing_column_issues
-from .result import BATCH_ROWS, LARGEST_CHANGES_KEPT, ERROR_SAME_USER, IssueSink, ValidationResult
+from .matched import MatchedUsers
+from .result import BATCH_ROWS, LARGEST_CHANGES_KEPT, IssueSink, ValidationResult
 from .screen import SETTLED_OUTCOME, Settled, screened_rows
 
 def _batched(items: Iterable, size: int):
@@ -78,14 +79,18 @@ def _validate_import(
             issue_sink(issues)
 
     emit(missing_column_issues(sources, options))
-    duplicates = duplicate_check() if check_duplicates else _NoDuplicates()
+    # Two keys (a sourcedId and a District ID) can find one user: the staging keeps the row that first did.
+    two_keys = len(options.spec.key_columns) > 1
+    if check_duplicates:
+        duplicates = duplicate_check()
+    else:
+        duplicates = StagedDuplicateCheck(search=False) if two_keys else _NoDuplicates()
+    matched = MatchedUsers(duplicates) if two_keys else None
     target = get_target(options.spec)
     lookup = target.checks(district=district, columns=given_record_columns(sources, options))
     # Besides the key, the fields whose repeat within the file is a warning and an error (the target says which).
     key_field, (warned, refused) = options.spec.match_field, target.unique_in_file
     labels_cache: dict[str, dict] = {}
-    # Two keys (a sourcedId and a District ID) can find one user: user id -> the first row that did.
-    matched: dict[int, tuple[str, int]] | None = {} if len(options.spec.key_columns) > 1 else None
     blank_codes = _blank_codes(options.spec)
     password_users: set[int] = set()
     if rows is None:
@@ -121,7 +126,7 @@ def _validate_import(
                 counts["skipped"] += 1  # a user this type never touches (staff in Student Demographics): skipped
                 emit([_outside_warning(row, outside[row.district_id], options.spec, labels)])
                 continue
-            outcome = existing = None
+            outcome = existing = first_of_user = None
             if row.issues:
                 _settle_blanks(row, None if row.has_error else lookup.users.get(row.district_id), blank_codes)
             if not row.has_error:
@@ -131,7 +136,10 @@ def _validate_import(
                 row.issues += lookup.issues(row, existing, labels)
                 row.issues += password_issues(row, labels, field=options.spec.password_field)
                 if matched is not None and existing is not None:
-                    row.issues += _matched_twice(matched, row, existing, labels)
+                    if matched.first(existing.id):
+                        first_of_user = existing.id
+                    else:
+                        row.issues += matched.again(row, existing, labels)
                 if not row.has_error:
                     outcome = target.compare(row, existing, conflict_policy=options.conflicts, password_policy=options.password_policy)
                     if row.password and existing is not None and not existing.protected:
@@ -140,7 +148,7 @@ def _validate_import(
                 file=row.file, row=row.row, district_id=row.district_id, id_column=labels.get(key_field, ""),
                 email=row.values.get(warned) if warned else None, email_column=labels.get(warned, ""),
                 username=row.values.get(refused) if refused else None, username_column=labels.get(refused, ""),
-                tally=_tally_key(outcome) if outcome is not None else None,
+                tally=_tally_key(outcome) if outcome is not None else None, user_id=first_of_user,
             )
             if found:
                 result.duplicates += len(found)
@@ -157,7 +165,7 @@ def _validate_import(
                     counts["error_rows"] += 1
                 batch_issues += mask_issues(row.issues, (row.password,))
         _uncount(counts, duplicates.drain_uncounted())
-        emit(batch_issues)
+        emit(matched.complete(batch_issues) if matched is not None else batch_issues)
         if on_batch is not None:
             on_batch(counts["rows"])
     late = duplicates.finish()
@@ -169,7 +177,7 @@ def _validate_import(
 
 
 def _count_settled(run: Settled, counts: Counter, duplicates, labels_cache: dict, options: ImportOptions, outcome_sink,
-                   key_field: str, warned: str | None, refused: str | None, matched: dict | None) -> list[Issue]:
+                   key_field: str, warned: str | None, refused: str | None, matched: MatchedUsers | None) -> list[Issue]:
     """A run of unchanged rows: counted, and seen by the duplicate check, as the loop above would; returns the
     issues of those whose user an earlier row already matched by another key (each such row is an error)."""
     labels = labels_cache.get(run.source.info.name)
@@ -184,10 +192,9 @@ def _count_settled(run: Settled, counts: Counter, duplicates, labels_cache: dict
     issues, twice = [], set()
     if matched is not None:
         for j, (row, user) in enumerate(zip(run.rows, run.users)):
-            found = _matched_twice(matched, UserRow(file=run.file, row=row), user, labels)
-            if found:
+            if not matched.first(user.id):
                 twice.add(j)
-                issues += found
+                issues += matched.again(UserRow(file=run.file, row=row), user, labels)
     counts["rows"] += n
     counts[UNCHANGED] += n - len(twice)
     counts["error_rows"] += len(twice)
@@ -195,7 +202,8 @@ def _count_settled(run: Settled, counts: Counter, duplicates, labels_cache: dict
     pick = (lambda xs: [xs[j] for j in kept]) if twice else (lambda xs: xs)
     duplicates.add_many(file=run.file, rows=pick(run.rows), district_ids=pick(run.keys), id_column=id_column,
                         emails=pick(emails), email_column=email_column, usernames=pick(usernames),
-                        username_column=username_column, tally=_tally_key(SETTLED_OUTCOME))
+                        username_column=username_column, tally=_tally_key(SETTLED_OUTCOME),
+                        user_ids=pick([user.id for user in run.users]) if matched is not None else None)
     for j in sorted(twice):  # an error row: seen by the duplicate check, never counted as an outcome
         duplicates.add(file=run.file, row=run.rows[j], district_id=run.keys[j], id_column=id_column, email=emails[j],
                        email_column=email_column, username=usernames[j], username_column=username_column)
@@ -266,17 +274,6 @@ class _NoDuplicates:
 
     def drain_uncounted(self) -> list[str]:
         return []
-
-
-def _matched_twice(matched: dict[int, tuple[str, int]], row, existing: ExistingUser, labels: dict) -> list[Issue]:
-    first = matched.setdefault(existing.id, (row.file, row.row))
-    if first == (row.file, row.row):
-        return []
-    return [Issue(
-        ERROR, "same_user_twice", ERROR_SAME_USER.format(file=first[0], row=first[1], district_id=existing.district_user_id),
-        "Each user must appear once. Remove one of the two rows.",
-        row=row.row, column=labels.get("district_id", ""), field="district_id", file=row.file,
-    )]
 
 
 def _tally_key(outcome) -> str:
