@@ -9,7 +9,7 @@ import datetime
 import operator
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, groupby, repeat
 from operator import itemgetter
@@ -170,7 +170,8 @@ class _Table:
     block, so the class's other cells are not kept.
     """
 
-    def __init__(self, spec, columns: Mapping[str, str], school_ids: Mapping[str, int], people: Mapping[str, Person]):
+    def __init__(self, spec, columns: Mapping[str, str], school_ids: Mapping[str, int], people: Mapping[str, Person],
+                 deferred: bool = False):
         self.spec, self.columns, self.school_ids, self.people = spec, columns, school_ids, people
         self._invalid = dict.fromkeys(_ROW_KEYS, False)  # whether a text of the column was invalid: its rows are then looked for
         self.files: list[str] = []
@@ -193,6 +194,11 @@ class _Table:
         self.students: dict[str, set[int]] = {}
         self.size = 0
         self.rows_by_file: Counter = Counter()
+        # deferred: the rows' people are looked up after the last block, the whole file at once; the three cells kept.
+        self.deferred = deferred
+        self.all_sis: list = []
+        self.all_roles: list = []
+        self.all_texts: list[str] = []
 
     def add(self, block: ClassBlock) -> None:
         start, n = self.size, len(block.rows)
@@ -208,12 +214,17 @@ class _Table:
         blank = ("",) * n
         for key in _ROW_KEYS:
             texts, memo = block.values.get(key, blank), self.memo[key]
+            if self.deferred and key == "district_id":
+                self.all_texts.extend(texts)
+                continue
             got = list(map(memo.get, texts))
             if None in got:  # texts not met before: their rule runs once each
                 for text in set(texts).difference(memo):
                     memo[text] = self._value(key, text)
                 got = list(map(memo.__getitem__, texts))
             self.values[key] = got
+            if self.deferred:
+                (self.all_sis if key == "class_sis_id" else self.all_roles).extend(got)
             if self._invalid[key]:
                 for k, value in enumerate(got):
                     if value.__class__ is Invalid and start + k not in self.problems:
@@ -223,7 +234,8 @@ class _Table:
         if primary is not None:
             self.primary.update((start + k, text) for k, text in enumerate(primary) if text)
         self._take_classes(block, start)
-        _enroll(self, start, n)
+        if not self.deferred:
+            _enroll(self, start, n)
 
     def district_id(self, i: int) -> str:
         """Row i's District ID, as its rule reads it (row i of the block being read)."""
@@ -305,6 +317,37 @@ def class_blocks_check(
     table = _Table(spec, columns or {}, school_ids, people)
     for block in blocks:
         table.add(block)
+    return _plan(table)
+
+
+def class_blocks_check_at_once(
+    read: Callable[[], Iterable[ClassBlock]], *, people: Mapping[str, Person], school_ids: Mapping[str, int],
+    columns: Mapping[str, str] | None = None, spec,
+) -> ClassPlan:
+    """class_blocks_check of the blocks read() gives, its people looked up and enrolled with one join over the whole
+    file when no row needs a look of its own (class_frames); otherwise the file is read again and checked row by row."""
+    # Here, not at the top: polars (about 50 MB) is loaded only by a process that checks a Classes file.
+    from .class_frames import people_at_once
+
+    table = _Table(spec, columns or {}, school_ids, people, deferred=True)
+    for block in read():
+        table.add(block)
+    found = None
+    if not table.found and not table.stopped:
+        memo = table.memo["district_id"]
+        known = {text: person for text, person in memo.items() if isinstance(person, tuple) and person is not _NOBODY}
+        rows, table.all_texts, table.all_sis, table.all_roles = [table.all_texts, table.all_sis, table.all_roles], [], [], []
+        found = people_at_once(rows=rows, people=known, school_of=table.school_of, teacher=ROLE_TEACHER, student=ROLE_STUDENT)
+    if found is None:
+        return class_blocks_check(read(), people=people, school_ids=school_ids, columns=columns, spec=spec)
+    teacher_rows, table.students = found
+    for i, sis_id, user_id in teacher_rows:
+        roster = table.teachers.setdefault(sis_id, {})
+        roster[user_id] = _primary(table, i, roster)
+    return _plan(table)
+
+
+def _plan(table: _Table) -> ClassPlan:
     plan = ClassPlan(rows=table.size, rows_by_file=table.rows_by_file)
     # In the order of the rows that gave the classes their values.
     plan.classes.update((sis_id, values) for sis_id, (_, values) in sorted(table.classes.items(), key=lambda item: item[1][0]))

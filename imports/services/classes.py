@@ -17,7 +17,7 @@ from classes.models import ClassChange, ClassChangeKind, ClassStudent, ClassTeac
 
 from ..models import BundleRole, ImportIssue, ImportJob, ImportStatus
 from ..formats import bundle_class_rows, open_class_files
-from ..pipeline.class_rows import ClassBlock, ClassPlan, ClassRow, class_blocks, class_blocks_check
+from ..pipeline.class_rows import ClassBlock, ClassPlan, ClassRow, class_blocks, class_blocks_check_at_once
 from ..pipeline.reading import iter_row_blocks
 from ..targets.classes import ClassChanges, ClassesTarget, StoredClasses
 from ..types.classes import CLASSES, ROSTER_REPLACE
@@ -83,7 +83,7 @@ def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_
             if checked is not None and checked.people == people:
                 plan, rosters = checked.plan, checked.rosters
             else:
-                plan = class_blocks_check(rows(), people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
+                plan = class_blocks_check_at_once(rows, people=people, school_ids=school_ids, columns=columns, spec=CLASSES)
                 rosters = ClassesTarget.rosters(plan)
         check = ClassesCheck(plan, StoredClasses(), ClassChanges(), people, rosters, people_version=version, compared=False)
         return classes_compare(district=district, check=check, replace=replace) if compare else check

@@ -216,13 +216,13 @@ def test_the_import_history_counts_every_data_row_of_the_file_as_an_upload_does(
 def checks(monkeypatch):
     """How many times a Classes file's rows were checked."""
     made = []
-    real = classes_service.class_blocks_check
+    real = classes_service.class_blocks_check_at_once
 
     def counting(*args, **kwargs):
         made.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(classes_service, "class_blocks_check", counting)
+    monkeypatch.setattr(classes_service, "class_blocks_check_at_once", counting)
     return made
 
 

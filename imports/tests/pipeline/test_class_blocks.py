@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from imports.pipeline.class_rows import (
     ERROR_STAFF_AS_STUDENT, ERROR_STUDENT_AS_TEACHER, ERROR_UNKNOWN_PERSON, NO_TEACHER_SUGGESTION, ROLE_STUDENT, ROLE_SUGGESTION,
     ROLE_TEACHER, UNKNOWN_PERSON_SUGGESTION, WARNING_DUPLICATE, WARNING_NO_TEACHER, WARNING_OTHER_SCHOOL, _TRUE, ClassPlan, ClassRow,
-    ClassValues, Person, _convert, class_blocks, class_blocks_check,
+    ClassValues, Person, _convert, class_blocks, class_blocks_check, class_blocks_check_at_once,
 )
 from imports.pipeline.issues import ERROR, WARNING, Issue
 from imports.pipeline.normalize import STAFF, STUDENT, Invalid, date
@@ -232,3 +232,52 @@ def test_a_file_read_by_blocks_checks_as_its_rows_read_one_by_one_padded_cells_a
     _same(by_blocks, reference_check(one_by_one, **kwargs))
     assert by_blocks.classes["C1"].name == "Math" and by_blocks.teachers["C1"] == {1: True}
     assert {i.code for i in by_blocks.issues} >= {"unknown_person", "invalid_role", "duplicate_enrollment"}
+
+
+def _at_once(rows: list[ClassRow], size: int, reads: list | None = None, **kwargs) -> ClassPlan:
+    def read():
+        if reads is not None:
+            reads.append(1)
+        return class_blocks(rows, size=size)
+
+    return class_blocks_check_at_once(read, **kwargs)
+
+
+@FUZZ
+@given(data=st.data(), size=st.integers(1, 4))
+def test_the_check_at_once_gives_any_rows_what_the_row_at_a_time_check_gave(data, size):
+    values = data.draw(st.lists(ROW, max_size=25))
+    rows = _rows(values, [0] * len(values), [False] * len(values))
+    kwargs = {"people": PEOPLE, "school_ids": SCHOOLS, "columns": COLUMNS, "spec": CLASSES}
+    _same(_at_once(rows, size, **kwargs), reference_check(rows, **kwargs))
+
+
+# Rows no person of which needs a look of their own (each listed once in a class, in their own school), so the
+# check at once enrolls them all with one join; Primary and blank roles as a file gives them.
+ONCE = st.lists(st.tuples(st.sampled_from(["C1", "C2", "C3"]), st.sampled_from(["T1", "S1", "S3", "X"]),
+                          st.sampled_from(["", "true", "no"])), max_size=25, unique_by=lambda t: t[:2])
+
+
+@FUZZ
+@given(listed=ONCE, size=st.integers(1, 30))
+def test_the_check_at_once_enrolls_a_clean_file_in_one_reading_as_the_row_at_a_time_check_did(listed, size):
+    school = {"C1": "101", "C2": "101", "C3": "101"}
+    rows = [ClassRow("f.csv", n, {"class_sis_id": c, "class_name": "Math", "school_sis_id": school[c], "district_id": d,
+                                  "role": "teacher" if d.startswith("T") else "", "primary": p})
+            for n, (c, d, p) in enumerate(listed, 2)]
+    kwargs = {"people": PEOPLE, "school_ids": SCHOOLS, "columns": COLUMNS, "spec": CLASSES}
+    reads = []
+    _same(_at_once(rows, size, reads, **kwargs), reference_check(rows, **kwargs))
+    assert reads == [1]  # the file was read once: no row needed a look of its own
+
+
+def test_a_file_with_an_unknown_person_is_read_again_and_checked_row_by_row():
+    base = {"class_sis_id": "C1", "class_name": "Math", "school_sis_id": "101"}
+    rows = [ClassRow("f.csv", n, {**base, "district_id": d, "role": r})
+            for n, (d, r) in enumerate([("T1", "teacher"), ("S1", ""), ("NOPE", ""), ("S1", "")], 2)]
+    kwargs = {"people": PEOPLE, "school_ids": SCHOOLS, "columns": COLUMNS, "spec": CLASSES}
+    reads = []
+    plan = _at_once(rows, 2, reads, **kwargs)
+    assert reads == [1, 1]
+    _same(plan, reference_check(rows, **kwargs))
+    assert [(i.code, i.row) for i in plan.issues] == [("unknown_person", 4), ("duplicate_enrollment", 5)]
