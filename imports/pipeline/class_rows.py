@@ -339,6 +339,7 @@ def class_blocks_check_at_once(
         rows, table.all_texts, table.all_sis, table.all_roles = [table.all_texts, table.all_sis, table.all_roles], [], [], []
         found = people_at_once(rows=rows, people=known, school_of=table.school_of, teacher=ROLE_TEACHER, student=ROLE_STUDENT)
     if found is None:
+        del table  # what it kept of the rows: the check row by row reads them again
         return class_blocks_check(read(), people=people, school_ids=school_ids, columns=columns, spec=spec)
     teacher_rows, table.students = found
     for i, sis_id, user_id in teacher_rows:
