@@ -27,7 +27,7 @@ def people_at_once(
         return None
     frame = pl.DataFrame({"text": texts, "sis": sis_ids, "teacher": [role == teacher for role in roles]},
                          schema={"text": pl.String, "sis": pl.String, "teacher": pl.Boolean})
-    del rows, texts, sis_ids, roles  # the frame holds the rows now
+    del texts, sis_ids, roles  # the frame holds the rows now
     known = pl.DataFrame(
         {"text": list(people), "user": [p[0] for p in people.values()], "type": [p[1] for p in people.values()],
          "school": [p[2] for p in people.values()]},
@@ -36,7 +36,7 @@ def people_at_once(
     schools = pl.DataFrame({"sis": list(school_of), "class_school": list(school_of.values())},
                            schema={"sis": pl.String, "class_school": pl.Int64})
     is_teacher = pl.col("teacher")
-    rows = (frame.lazy().join(known.lazy(), on="text", how="left", maintain_order="left")
+    joined = (frame.lazy().join(known.lazy(), on="text", how="left", maintain_order="left")
             .join(schools.lazy(), on="sis", how="left", maintain_order="left")
             .select(
                 "sis", "teacher", "user",
@@ -45,10 +45,10 @@ def people_at_once(
                  | (~is_teacher & pl.col("school").is_not_null() & (pl.col("school") != pl.col("class_school")))).alias("look"),
             ).collect())
     del frame
-    if rows["look"].any():
+    if joined["look"].any():
         return None
-    if rows.group_by("sis").agg(pl.len() != pl.col("user").n_unique())["len"].any():  # someone listed twice in a class
+    if joined.group_by("sis").agg(pl.len() != pl.col("user").n_unique())["len"].any():  # someone listed twice in a class
         return None
-    teachers = rows.with_row_index("i").filter(is_teacher).select("i", "sis", "user")
-    students = rows.filter(~is_teacher).group_by("sis", maintain_order=True).agg("user").to_dict(as_series=False)
+    teachers = joined.with_row_index("i").filter(is_teacher).select("i", "sis", "user")
+    students = joined.filter(~is_teacher).group_by("sis", maintain_order=True).agg("user").to_dict(as_series=False)
     return list(teachers.iter_rows()), dict(zip(students["sis"], map(set, students["user"])))

@@ -66,16 +66,19 @@ def bundle_class_blocks(files) -> Iterator[ClassBlock]:
 
 
 def classes_check(*, district, rows: Callable[[], Iterator[ClassBlock]], school_ids: Mapping[str, int], replace: bool,
-                  columns: dict | None = None, checked: "ClassesCheck | None" = None, compare: bool = True) -> ClassesCheck:
+                  columns: dict | None = None, checked: "ClassesCheck | None" = None, compare: bool = True,
+                  kept: bool = False) -> ClassesCheck:
     """Check the rows (read once) and compare them with what is stored. school_ids: file value -> school id.
 
     checked: an earlier check of the same rows and choices; its plan is taken again when the people it was
     checked against are still the district's (the plan depends on nothing else), so the file is not read again.
     compare False leaves the comparison to classes_compare (a run at once compares in its run).
+    kept: the check is kept for its run in this process (classes_check_keep), which compares the people's digest.
     """
     with few_collections():
-        # Taken before the people are read: a change after it gives the next digest another value.
-        version = ClassesTarget.people_version(district=district)
+        # Taken before the people are read (a change after it gives the next digest another value), and only
+        # where a digest is compared: by a check kept for its run, and by that run.
+        version = ClassesTarget.people_version(district=district) if kept or checked is not None else None
         if checked is not None and version is not None and version == checked.people_version:
             plan, rosters, people = checked.plan, checked.rosters, checked.people
         else:

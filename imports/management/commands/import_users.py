@@ -481,7 +481,7 @@ class Command(BaseCommand):
         # A run at once compares with what is stored in its run, moments later: not twice.
         at_once = opts["now"] and not opts["dry_run"]
         check = classes_check(district=district, rows=rows, school_ids=school_map, replace=replace, columns=mapping,
-                              compare=not at_once)
+                              compare=not at_once, kept=at_once)
         if not check.compared and check.plan.has_errors:  # refused: the report says what the run would have given
             check = classes_compare(district=district, check=check, replace=replace)
         school_map = dict(school_map)  # the values the file holds, each matched or not
