@@ -104,24 +104,24 @@ class StagedDuplicateCheck:
                 ("district_user_id", DuplicateCheck._id_issue), ("username", DuplicateCheck._username_issue),
                 ("email", DuplicateCheck._email_issue),
             )
+            # Rows counted in the preview that are duplicates after all (District ID or username): their
+            # counts are taken back. Read with the duplicates themselves, not by grouping the table again.
+            uncounted: dict[tuple[int, int], str] = {}
             for column, make in checks:
                 cursor.execute(
-                    f"SELECT {column}, file_no, row_no FROM {self.table} WHERE {column} IN "
+                    f"SELECT {column}, file_no, row_no, tally FROM {self.table} WHERE {column} IN "
                     f"(SELECT {column} FROM {self.table} WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1) "
                     f"ORDER BY {column}, file_no, row_no"
                 )
                 for value, rows in groupby(cursor.fetchall(), key=lambda r: r[0]):
-                    places = [self._place(f, r, column) for _, f, r in rows]
+                    rows = list(rows)
+                    places = [self._place(f, r, column) for _, f, r, _ in rows]
                     first = places[0]
                     issues.append(make(value, first, places[1]))
                     issues += [make(value, place, first) for place in places[1:]]
-            # Rows counted in the preview that are duplicates after all: their counts are taken back.
-            cursor.execute(
-                f"SELECT tally FROM {self.table} WHERE tally IS NOT NULL AND (district_user_id IN "
-                f"(SELECT district_user_id FROM {self.table} GROUP BY district_user_id HAVING count(*) > 1) OR username IN "
-                f"(SELECT username FROM {self.table} GROUP BY username HAVING count(*) > 1))"
-            )
-            self._uncounted += [r[0] for r in cursor.fetchall()]
+                    if column != "email":
+                        uncounted.update(((f, r), tally) for _, f, r, tally in rows if tally is not None)
+            self._uncounted += list(uncounted.values())
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
         return issues
 
