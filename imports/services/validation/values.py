@@ -1,13 +1,11 @@
 """One read of the files for School Mapping and value mapping: distinct school values and unrecognised coded values."""
 from collections import Counter
 from collections.abc import Callable
-from itertools import islice
-from operator import itemgetter
 
 from ...models import ImportCodedValue, ImportFile, ImportJob, ImportSchoolValue
 from ...pipeline.masking import password_indexes, row_passwords
 from ...pipeline.normalize import Invalid
-from ...pipeline.reading import iter_rows
+from ...pipeline.reading import iter_row_blocks
 from ..sources import ImportOptions, Source, sources_for_job
 from .result import BATCH_ROWS
 
@@ -72,17 +70,14 @@ def file_value_counts(
             index = None
         columns = [(f, i) for f, i in columns if i not in secret_indexes]
         # A column at a time: each block's cells of a column are counted in one C loop (Counter), and each
-        # distinct value is then judged once, in the order values first appear.
-        raws = iter_rows(source.path, source.info)
-        while True:
-            block = list(islice(raws, BATCH_ROWS))
-            if not block:
-                break
-            rows += len(block)
-            cells = [raw.cells for raw in block]
-            secrets = [row_passwords(c, secret_indexes) for c in cells] if secret_indexes else None
+        # distinct value is then judged once, in the order values first appear. Cells come as read (each
+        # distinct value is stripped once below), but stripped where a password must be recognised.
+        reported = rows
+        for block in iter_row_blocks(source.path, source.info, strip=bool(secret_indexes)):
+            rows += len(block.rows)
+            secrets = [row_passwords(c, secret_indexes) for c in zip(*block.columns)] if secret_indexes else None
             if index is not None and not isinstance(schools, str):
-                for value, n in _column_counts(cells, index, secrets).items():
+                for value, n in _column_counts(block.columns[index], secrets).items():
                     value = value.strip()
                     if value:  # a password is never listed on School Mapping (left out by _column_counts)
                         schools[value] = schools.get(value, 0) + n
@@ -91,7 +86,7 @@ def file_value_counts(
                             break
             for f, i in columns:
                 found = coded[f.key]
-                for value, n in _column_counts(cells, i, secrets).items():
+                for value, n in _column_counts(block.columns[i], secrets).items():
                     value = value.strip()
                     if not value:
                         continue
@@ -105,18 +100,17 @@ def file_value_counts(
                             found[part] += n
                         elif len(found) < MAX_CODED_VALUES:  # beyond this, a value is not listed and stays an error
                             found[part] = n
-            if on_rows is not None:
+            if on_rows is not None and rows - reported >= BATCH_ROWS:
                 on_rows(rows)
+                reported = rows
+        if on_rows is not None and rows != reported:
+            on_rows(rows)
     return schools, {k: v for k, v in coded.items() if v}
 
 
-def _column_counts(cells: list[list[str]], index: int, secrets: list | None) -> Counter:
-    """How many rows of the block hold each text in this column (a missing cell is blank); with secrets,
-    a cell equal to its row's password is left out."""
-    try:
-        column = list(map(itemgetter(index), cells))
-    except IndexError:  # a short row: its missing cell is blank
-        column = [c[index] if index < len(c) else "" for c in cells]
+def _column_counts(column: tuple[str, ...], secrets: list | None) -> Counter:
+    """How many rows of the block hold each text in this column; with secrets, a cell equal to its row's
+    password is left out."""
     if secrets is not None:
         column = [v for v, secret in zip(column, secrets) if v.strip() not in secret]
     return Counter(column)
