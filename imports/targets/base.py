@@ -394,10 +394,10 @@ def rows_where_in(model, *, district_id: int, column: str, values: list, columns
     `expression` (PostgreSQL only, e.g. "lower(u.email)") compares a computed value instead."""
     if is_postgresql():
         values = sorted(set(values))  # probes in key order share index pages (a tenth faster for a shuffled file)
+    columns_of_u = tuple(c if "(" in c else f"u.{c}" for c in columns)
     for start in range(0, len(values), LOOKUP_BATCH):
         batch = values[start:start + LOOKUP_BATCH]
         if is_postgresql():
-            columns_of_u = tuple(c if "(" in c else f"u.{c}" for c in columns)
             if expression is None and _dense(batch):
                 found = _district_rows_between(model, district_id=district_id, column=column, keys=batch, columns=columns_of_u)
                 if found is not None:
