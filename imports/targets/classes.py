@@ -15,7 +15,7 @@ from classes.models import ClassChange, ClassChangeKind, ClassStudent, ClassTeac
 from users.models import User
 
 from ..pipeline.class_rows import CLASS_COLUMNS, ClassPlan, ClassValues, Person
-from .base import column_fingerprint
+from .base import column_fingerprint, copy_rows
 
 BATCH = 5000
 ANALYZE_AFTER = 10_000  # enrollments added or removed: a bulk write
@@ -264,8 +264,9 @@ class ClassesTarget:
         now = timezone.now()
         if connection.vendor == "postgresql":
             columns = ("district_id", "sis_id", *CLASS_COLUMNS, "active", "created_by_import_id", "created_at", "updated_at")
-            _copy("classes_schoolclass", columns, (
-                (job.district_id, sis_id, *v.stored(), True, job.id, now, now) for sis_id, v in new_classes))
+            with connection.cursor() as cursor:
+                copy_rows(cursor.cursor, "classes_schoolclass", columns,
+                          [(job.district_id, sis_id, *v.stored(), True, job.id, now, now) for sis_id, v in new_classes])
         else:
             SchoolClass.objects.bulk_create([
                 SchoolClass(district_id=job.district_id, sis_id=sis_id, created_by_import_id=job.id,
@@ -382,27 +383,9 @@ def _json(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _copy(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """COPY rows into a table (PostgreSQL): text format, with \\N for NULL."""
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_copy_text(v) for v in row))
-        buffer.write("\n")
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-
-
 def _copy_lines(table: str, columns: tuple[str, ...], lines: list[str]) -> None:
     """COPY lines already in COPY's text format (PostgreSQL)."""
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("".join(lines)))
 
 
-def _copy_text(value) -> str:
-    if value is None:
-        return r"\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
