@@ -117,15 +117,20 @@ class RowBuilder:
         school, flags). The memo lives for one block, so the block's size bounds it. Rows are made
         when taken, so a block's rows do not all live at once (the GC would scan them again and again).
         """
+        return self._iter([r for r, _ in raws], _Cells([c for _, c in raws]))
+
+    def iter_columns(self, numbers: list[int], columns: list) -> Iterator[UserRow]:
+        """iter_block's rows from a block read a column at a time (iter_row_blocks: every column full)."""
+        return self._iter(list(numbers), _Columns(columns, len(numbers)))
+
+    def _iter(self, numbers: list[int], cells) -> Iterator[UserRow]:
         file_name, not_given = self.file_name, self._not_given
-        numbers = [r for r, _ in raws]
-        cells = [c for _, c in raws]
-        place = list(range(len(raws)))  # each live row's position in the block
+        place = list(range(len(numbers)))  # each live row's position in the block
         issues: dict[int, list[Issue]] = {}  # live row -> its issues so far (most rows have none)
         stopped: dict[int, UserRow] = {}  # position -> a row the value mapping skipped
         made: list[list] = []  # each field's values so far (self._fields' order), one per live row
         for key, source, judge, column, slot, label, reads, plain in self._fields:
-            vector, problems = self._judged(_texts(cells, source), judge, reads, plain, made)
+            vector, problems = self._judged(cells.of(source), judge, reads, plain, made)
             made.append(vector)
             skipped = []
             for i, flagged in problems:
@@ -140,7 +145,8 @@ class RowBuilder:
                     stopped[place[i]] = self._stopped_row(numbers[i], issues.get(i, []), made, i)
                 gone = set(skipped)
                 keep = [i for i in range(len(place)) if i not in gone]
-                numbers, cells, place = ([xs[i] for i in keep] for xs in (numbers, cells, place))
+                numbers, place = [numbers[i] for i in keep], [place[i] for i in keep]
+                cells = cells.keep(keep)
                 issues = {new: issues[old] for new, old in enumerate(keep) if old in issues}
                 made = [[v[i] for i in keep] for v in made]
         live = range(len(place))
@@ -185,15 +191,16 @@ class RowBuilder:
         """Whether judge_columns can stand for build: no combined field and no slot but the key."""
         return not self._combined and all(f[4] in (None, "district_id") for f in self._fields)
 
-    def judge_columns(self, raws: list[tuple[int, list[str]]]) -> tuple[list[str], list, list[str], set[int]]:
-        """The block's values a column at a time, without making a row: (stored columns, their value
-        vectors, the keys, the positions of rows with any problem or skipped). A flagged row's values are
-        not to be trusted: build makes it. Only when judges_columns."""
-        cells = [c for _, c in raws]
+    def judge_columns(self, columns: list, n: int) -> tuple[list[str], list, list[str], set[int]]:
+        """A block's values a column at a time, without making a row: (stored columns, their value
+        vectors, the keys, the positions of rows with any problem or skipped). columns are the block's
+        as iter_row_blocks reads them (n rows, every column full). A flagged row's values are not to be
+        trusted: build makes it. Only when judges_columns."""
+        texts = _Columns(columns, n)
         made: list[list] = []
         flagged: set[int] = set()
         for key, source, judge, column, slot, label, reads, plain in self._fields:
-            vector, problems = self._judged(_texts(cells, source), judge, reads, plain, made)
+            vector, problems = self._judged(texts.of(source), judge, reads, plain, made)
             made.append(vector)
             flagged.update(i for i, _ in problems)
         names, columns, ids = list(self._not_given), [None] * len(self._not_given), []
@@ -306,14 +313,43 @@ def _strip(text):
     return text.strip() if text else text
 
 
-def _texts(cells: list[list[str]], source) -> list:
-    """One field's text on each row: its cell (unstripped: the memo's key), the fixed text, or None."""
-    if source is None or source.__class__ is str:
-        return [source] * len(cells)
-    try:
-        return [c[source] for c in cells]
-    except IndexError:  # a short row: build reads a missing cell as blank
-        return [c[source] if source < len(c) else "" for c in cells]
+class _Cells:
+    """A block given a row at a time: one list of cells per row (a short row's missing cells read as blank)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[list[str]]):
+        self.rows = rows
+
+    def of(self, source) -> list:
+        """One field's text on each row: its cell (unstripped: the memo's key), the fixed text, or None."""
+        rows = self.rows
+        if source is None or source.__class__ is str:
+            return [source] * len(rows)
+        try:
+            return [c[source] for c in rows]
+        except IndexError:
+            return [c[source] if source < len(c) else "" for c in rows]
+
+    def keep(self, positions: list[int]) -> "_Cells":
+        return _Cells([self.rows[i] for i in positions])
+
+
+class _Columns:
+    """A block given a column at a time, as iter_row_blocks reads it: a column's texts are taken as they are."""
+
+    __slots__ = ("columns", "n")
+
+    def __init__(self, columns: list, n: int):
+        self.columns, self.n = columns, n
+
+    def of(self, source):
+        if source is None or source.__class__ is str:
+            return [source] * self.n
+        return self.columns[source]
+
+    def keep(self, positions: list[int]) -> "_Columns":
+        return _Columns([[column[i] for i in positions] for column in self.columns], len(positions))
 
 
 @dataclass(frozen=True, slots=True)

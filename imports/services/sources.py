@@ -8,7 +8,7 @@ from ..pipeline.issues import ERROR, Issue
 from ..pipeline.mapping import fixed_for_file, plan_columns
 from ..pipeline.masking import HIDDEN, shown_cells
 from ..pipeline.normalize import SKIP
-from ..pipeline.reading import FileInfo, RawRow, RowStart, iter_rows
+from ..pipeline.reading import FileInfo, RawRow, RowStart, iter_row_blocks, iter_rows
 from ..pipeline.rows import RowBuilder, UserRow
 from ..types import USER_DATA, ImportSpec, get_spec
 

@@ -23,11 +23,13 @@ def no_safety_hold(district):
 def reads(monkeypatch):
     """The passes that read a file's rows from its start (file names, in order)."""
     opened = []
-    real = sources.iter_rows
 
-    def counting(path, info, *args, **kwargs):
-        opened.append(info.name)
-        return real(path, info, *args, **kwargs)
+    def counting(real):
+        def read(path, info, *args, **kwargs):
+            opened.append(info.name)
+            return real(path, info, *args, **kwargs)
+        return read
 
-    monkeypatch.setattr(sources, "iter_rows", counting)
+    monkeypatch.setattr(sources, "iter_rows", counting(sources.iter_rows))
+    monkeypatch.setattr(sources, "iter_row_blocks", counting(sources.iter_row_blocks))
     return opened

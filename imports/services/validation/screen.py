@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from ...pipeline.classify import UNCHANGED, Outcome, same_as_stored_block
 from ...pipeline.rows import RowBuilder, UserRow
-from .. import sources as _sources  # read as iter_user_rows reads (one place a test can watch)
-from ..sources import ImportOptions, Source, _take
+from .. import sources as _sources  # read through sources (one place a test can watch)
+from ..sources import ImportOptions, Source
 
 SCREEN_BLOCK = 2000  # rows judged and looked up together: the look-up's batch
 MAX_REST_BLOCKS = 64
@@ -51,29 +51,34 @@ def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iter
         )
         screening = builder.judges_columns
         rest_blocks, idle = 0, 1  # a run of new rows gains nothing from the screen: it rests, longer each time
-        rows = _sources.iter_rows(source.path, source.info)
-        while True:
-            raws, error = _take(rows, SCREEN_BLOCK)
-            good = [(raw.row, raw.cells) for raw in raws if raw.problem is None]
-            settled = {}
+        for block in _sources.iter_row_blocks(source.path, source.info, size=SCREEN_BLOCK):
+            problems = block.problems
+            good = [i for i in range(len(block.rows)) if i not in problems] if problems else None
+            numbers = block.rows if good is None else [block.rows[i] for i in good]
+            columns = block.columns if good is None else [[column[i] for i in good] for column in block.columns]
+            settled = {}  # position among the good rows -> what _settle found
             if rest_blocks:
                 rest_blocks -= 1
-            elif screening and good:
-                settled = _settle(builder, good, checks, unique)
+            elif screening and numbers:
+                settled = _settle(builder, columns, len(numbers), checks, unique)
                 if settled:
                     idle = 1
                 else:
                     rest_blocks, idle = idle, min(idle * 2, MAX_REST_BLOCKS)
-            rest = [pair for i, pair in enumerate(good) if i not in settled]
-            built = builder.iter_block(rest) if len(rest) > 1 else iter([builder.build(*pair) for pair in rest])
+            if settled:
+                keep = [i for i in range(len(numbers)) if i not in settled]
+                built = builder.iter_columns([numbers[i] for i in keep], [[column[i] for i in keep] for column in columns])
+            else:
+                built = builder.iter_columns(numbers, columns)
             run: Settled | None = None
             at = 0  # position among the good rows
-            for raw in raws:
-                if raw.problem is not None:
+            for i, row in enumerate(block.rows):
+                problem = problems.get(i) if problems else None
+                if problem is not None:
                     if run is not None:
                         yield run
                         run = None
-                    yield source, UserRow(file=source.info.name, row=raw.row, issues=[raw.problem])
+                    yield source, UserRow(file=source.info.name, row=row, issues=[problem])
                     continue
                 found = settled.get(at)
                 at += 1
@@ -85,22 +90,18 @@ def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iter
                     continue
                 if run is None:
                     run = Settled(source, source.info.name, [], [], {k: [] for k in unique}, [])
-                run.rows.append(raw.row)
+                run.rows.append(row)
                 run.keys.append(found[0])
                 for k, v in zip(unique, found[1]):
                     run.unique[k].append(v)
                 run.users.append(found[2])
             if run is not None:
                 yield run
-            if error is not None:
-                raise error
-            if not raws:
-                break
 
 
-def _settle(builder: RowBuilder, good: list, checks, unique: list[str]) -> dict[int, tuple]:
+def _settle(builder: RowBuilder, columns: list, n: int, checks, unique: list[str]) -> dict[int, tuple]:
     """Position in the block -> (key, the unique fields' values, stored record) of each row the screen vouches for."""
-    names, columns, keys, flagged = builder.judge_columns(good)
+    names, columns, keys, flagged = builder.judge_columns(columns, n)
     stored = checks.target.lookup(district=checks.district, keys=[k for k in keys if k], columns=checks.columns)
     found = [None if (i in flagged or not k) else stored.get(k) for i, k in enumerate(keys)]
     found = [f if f is not None and not f.protected else None for f in found]

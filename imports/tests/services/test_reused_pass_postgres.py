@@ -22,17 +22,20 @@ def postgres_only():
 def checks(monkeypatch):
     """What the run does again: reading a file from its start, and looking users up by District ID."""
     done = []
-    read, look_up = sources.iter_rows, users_target.existing_users_by_district_id
+    look_up = users_target.existing_users_by_district_id
 
-    def reading(path, info, *args, **kwargs):
-        done.append("read")
-        return read(path, info, *args, **kwargs)
+    def reading(read):
+        def counted(path, info, *args, **kwargs):
+            done.append("read")
+            return read(path, info, *args, **kwargs)
+        return counted
 
     def looking_up(**kwargs):
         done.append("look-up")
         return look_up(**kwargs)
 
-    monkeypatch.setattr(sources, "iter_rows", reading)
+    monkeypatch.setattr(sources, "iter_rows", reading(sources.iter_rows))
+    monkeypatch.setattr(sources, "iter_row_blocks", reading(sources.iter_row_blocks))
     monkeypatch.setattr(users_target, "existing_users_by_district_id", looking_up)
     return done
 

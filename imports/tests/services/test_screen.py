@@ -22,17 +22,22 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 def built(monkeypatch):
     """How many rows were made one by one (built), as validation without the screen makes every row."""
     made = []
-    block, one = rows_module.RowBuilder.iter_block, rows_module.RowBuilder.build
+    block, columns, one = rows_module.RowBuilder.iter_block, rows_module.RowBuilder.iter_columns, rows_module.RowBuilder.build
 
     def iter_block(self, raws):
         made.extend(r for r, _ in raws)
         return block(self, raws)
+
+    def iter_columns(self, numbers, cells):
+        made.extend(numbers)
+        return columns(self, numbers, cells)
 
     def build(self, row, cells):
         made.append(row)
         return one(self, row, cells)
 
     monkeypatch.setattr(rows_module.RowBuilder, "iter_block", iter_block)
+    monkeypatch.setattr(rows_module.RowBuilder, "iter_columns", iter_columns)
     monkeypatch.setattr(rows_module.RowBuilder, "build", build)
     return made
 
