@@ -398,11 +398,12 @@ def rows_where_in(model, *, district_id: int, column: str, values: list, columns
     for start in range(0, len(values), LOOKUP_BATCH):
         batch = values[start:start + LOOKUP_BATCH]
         if is_postgresql():
-            if expression is None and _dense(batch):
+            shaped = _dense(batch) if expression is None else None
+            if shaped is not None:
                 found = _district_rows_between(model, district_id=district_id, column=column, keys=batch, columns=columns_of_u)
                 if found is not None:
                     yield from found[0]
-                    batch = [k for k in batch if k not in found[1]]
+                    batch = [k for k in batch if k not in found[1] and not shaped(k)]
                     if not batch:
                         continue
             yield from _district_rows_matching(model, district_id=district_id, match=expression or f"u.{column}", keys=batch,
@@ -411,28 +412,38 @@ def rows_where_in(model, *, district_id: int, column: str, values: list, columns
             yield from model.objects.filter(district_id=district_id, **{f"{column}__in": batch}).values_list(*columns)
 
 
-def _dense(keys: list[str]) -> bool:
-    """Whether the sorted keys look like a run of a file sorted by its key (00001200 to 00003199, S-1200 to
-    S-3199): the first and last share a prefix, then digits of one length at most twice as many apart as
-    there are keys. Only then is a range worth asking for; what the range finds is checked either way."""
+def _dense(keys: list[str]):
+    """For sorted keys that look like a run of a file sorted by its key (00001200 to 00003199, S-1200 to
+    S-3199: the first and last share a prefix, then digits of one length at most twice as many apart as
+    there are keys), a test of whether a key has that shape; None for any other keys. Only then is a
+    range worth asking for; what the range finds is checked either way."""
     if len(keys) < 2:
-        return False
+        return None
     first, last = keys[0], keys[-1]
     if not isinstance(first, str) or len(first) != len(last):
-        return False
+        return None
     at = 0
     while at < len(first) and first[at] == last[at]:
         at += 1
     low, high = first[at:], last[at:]
-    return low.isascii() and low.isdigit() and high.isascii() and high.isdigit() and int(high) - int(low) < 2 * len(keys)
+    if not (low.isascii() and low.isdigit() and high.isascii() and high.isdigit() and int(high) - int(low) < 2 * len(keys)):
+        return None
+    prefix, width = first[:at], len(first)
+
+    def shaped(key: str) -> bool:
+        # The prefix, then ASCII digits to the same length: every collation orders these by their digits,
+        # so a range that held all its rows (not cut short) holds such a key if it is stored at all.
+        return len(key) == width and key.startswith(prefix) and key[at:].isascii() and key[at:].isdigit()
+
+    return shaped
 
 
 def _district_rows_between(model, *, district_id: int, column: str, keys: list[str], columns: tuple[str, ...]):
     """PostgreSQL: the district's rows whose column lies between the first and last of the sorted keys and
     is one of them, as (rows, the keys found); None when the range holds more than twice as many rows as
     keys (a file in no useful order). One index range scan instead of a probe per key: about 2.5 times
-    faster for a re-import of a file in key order. A key the range missed (another collation orders it
-    elsewhere, or it is new) is for the caller to probe. Joined as _district_rows_matching is, for the
+    faster for a re-import of a file in key order. A key of the run's shape that the range missed is new;
+    any other key it missed (another collation may order it elsewhere) is for the caller to probe. Joined as _district_rows_matching is, for the
     same reason: a district the statistics think small must not make the district index look cheap."""
     limit = 2 * len(keys)
     with connection.cursor() as cursor:

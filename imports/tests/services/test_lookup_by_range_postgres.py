@@ -1,11 +1,12 @@
 """A file in District ID order is looked up a range at a time (PostgreSQL): each row still finds exactly its user.
 
-The range is only a shortcut: keys it misses (new people between stored ones) are probed one by one,
+The range is only a shortcut: a key of the run's shape that it misses is new, any other key it misses is probed,
 and a range that holds far more users than keys (other ID shapes sorted in between) is not used.
 """
 import pytest
 from django.db import connection
 
+from imports.targets import base
 from imports.tests.factories import SCHOOL_SIS_ID, make_import_job, run_job, student, write_csv
 from users.models import User
 from users.tests.factories import make_district, make_school
@@ -62,3 +63,26 @@ def test_another_districts_users_in_the_same_range_are_never_matched(district, s
     assert set(User.objects.filter(district=other_district).values_list("last_name", flat=True)) == {
         f"Other{i}" for i in range(1, 21)
     }
+
+
+def test_new_people_of_the_files_id_shape_are_known_new_from_the_range_without_a_probe_each(district, school, tmp_path,
+                                                                                             monkeypatch):
+    probed = []
+    probe = base._district_rows_matching
+
+    def counting(model, *, match, keys, **kwargs):
+        if match == "u.district_user_id":
+            probed.extend(keys)
+        return probe(model, match=match, keys=keys, **kwargs)
+
+    monkeypatch.setattr(base, "_district_rows_matching", counting)
+    _import(district, tmp_path, "first.csv", [student(f"{i:06d}", **{"Last Name": f"S{i}"}) for i in range(1, 41, 3)])
+    probed.clear()
+
+    rows = [student(f"{i:06d}", **{"Last Name": f"S{i}"}) for i in range(1, 41)] + [student("000020X")]
+    job = _import(district, tmp_path, "every.csv", rows)
+
+    assert (job.counts["created"], job.counts["unchanged"]) == (27, 14)
+    assert User.objects.filter(district=district).exclude(is_district_admin=True).count() == 41
+    # Only the ID of another shape, which another collation could order outside the range, was probed.
+    assert set(probed) == {"000020X"}
