@@ -10,6 +10,7 @@ from imports.models import ImportStatus
 from imports.pipeline import rows as rows_module
 from imports.pipeline.classify import ExistingUser, same_as_stored, same_as_stored_block
 from imports.services.sources import ImportOptions, sources_for_job
+from imports.services.validation import screen as screen_module
 from imports.services.validation import validate_import
 from imports.tests.factories import make_import_job, run_job, staff, student, write_csv
 from users.models import CustomGroup, User, UserType
@@ -190,3 +191,22 @@ def test_student_demographics_gets_the_same_verdicts_with_the_screen(district, s
     # Only S2's new grade, the staff member and the unknown ID were made: the unchanged rows (blanks included),
     # S4 twice and both sourcedIds were counted without, the checks finding the repeats all the same.
     assert sorted(built) == [3, 6, 7]
+
+
+def test_cells_padded_with_spaces_are_settled_as_the_stored_values_they_match(district, school, tmp_path, built,
+                                                                             monkeypatch):
+    monkeypatch.setattr(screen_module, "SCREEN_BLOCK", 2)  # blocks after the header's are read whole, cells as they are
+    rows = [student(str(n), **{"Last Name": f"L{n}"}) for n in range(1, 6)] + [staff("T-1")]
+    run_job(make_import_job(district, [write_csv(tmp_path / "first.csv", rows)]))
+    padded = [{k: f"  {v} " if v else " " for k, v in row.items()} for row in rows]
+    padded[1]["Last Name"] = " Changed "
+    job = make_import_job(district, [write_csv(tmp_path / "padded.csv", padded)], validate=False)
+
+    built.clear()
+    screened = _validate(job, screen=True)
+    settled_rows = {r for r in range(2, 8)} - set(built)
+    checked = _validate(job, screen=False)
+
+    assert screened == checked
+    assert screened[0]["counts"]["unchanged"] == 5 and screened[0]["counts"]["updated"] == 1
+    assert settled_rows == {2, 4, 5, 6, 7}  # the padded rows that match were counted without being made
