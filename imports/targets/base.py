@@ -403,7 +403,7 @@ def rows_where_in(model, *, district_id: int, column: str, values: list, columns
                 found = _district_rows_between(model, district_id=district_id, column=column, keys=batch, columns=columns_of_u)
                 if found is not None:
                     yield from found[0]
-                    batch = [k for k in batch if k not in found[1] and not shaped(k)]
+                    batch = _left_to_probe(batch, found[1], shaped)
                     if not batch:
                         continue
             yield from _district_rows_matching(model, district_id=district_id, match=expression or f"u.{column}", keys=batch,
@@ -412,11 +412,11 @@ def rows_where_in(model, *, district_id: int, column: str, values: list, columns
             yield from model.objects.filter(district_id=district_id, **{f"{column}__in": batch}).values_list(*columns)
 
 
-def _dense(keys: list[str]):
+def _dense(keys: list[str]) -> tuple[int, int] | None:
     """For sorted keys that look like a run of a file sorted by its key (00001200 to 00003199, S-1200 to
     S-3199: the first and last share a prefix, then digits of one length at most twice as many apart as
-    there are keys), a test of whether a key has that shape; None for any other keys. Only then is a
-    range worth asking for; what the range finds is checked either way."""
+    there are keys), the run's shape: (the prefix's length, the keys' length); None for any other keys.
+    Only then is a range worth asking for; what the range finds is checked either way."""
     if len(keys) < 2:
         return None
     first, last = keys[0], keys[-1]
@@ -428,14 +428,18 @@ def _dense(keys: list[str]):
     low, high = first[at:], last[at:]
     if not (low.isascii() and low.isdigit() and high.isascii() and high.isdigit() and int(high) - int(low) < 2 * len(keys)):
         return None
-    prefix, width = first[:at], len(first)
+    return at, len(first)
 
-    def shaped(key: str) -> bool:
-        # The prefix, then ASCII digits to the same length: every collation orders these by their digits,
-        # so a range that held all its rows (not cut short) holds such a key if it is stored at all.
-        return len(key) == width and key.startswith(prefix) and key[at:].isascii() and key[at:].isdigit()
 
-    return shaped
+def _left_to_probe(keys: list[str], found: set, shape: tuple[int, int]) -> list[str]:
+    """The sorted keys a whole range missed that still need a probe. A key of the run's shape (its prefix, which
+    every key between the first and last shares, then ASCII digits to the same length) is ordered by its digits
+    in every collation, so the range would have held it: it is new. Any other key may sort elsewhere."""
+    at, width = shape
+    missed = [k for k in keys if k not in found]
+    if missed and "".join(missed).isascii():
+        return [k for k in missed if len(k) != width or not k[at:].isdigit()]
+    return [k for k in missed if len(k) != width or not (k[at:].isascii() and k[at:].isdigit())]
 
 
 def _district_rows_between(model, *, district_id: int, column: str, keys: list[str], columns: tuple[str, ...]):
@@ -482,23 +486,56 @@ def _district_rows_matching(model, *, district_id: int, match: str, keys: list[s
         return cursor.fetchall()
 
 
-def rows_where_lower_in(model, *, column: str, values: list[str], columns: tuple[str, ...]) -> Iterator[tuple]:
+def rows_where_lower_in(model, *, column: str, values: Iterable[str], columns: tuple[str, ...]) -> Iterator[tuple]:
     """Rows of every district whose lower-cased column is one of values (lower-cased), a batch at a time;
-    the first of `columns` is given as the lower-cased value."""
+    the first of `columns` is given as the lower-cased value. On PostgreSQL a run of one shape (the usernames
+    made for a district's new users: district.00001200 to district.00003199) is read as one range, as
+    rows_where_in reads District IDs."""
+    values = sorted(set(values))
     for start in range(0, len(values), LOOKUP_BATCH):
         batch = values[start:start + LOOKUP_BATCH]
         if is_postgresql():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT lower({column}), {', '.join(columns[1:])} FROM {model._meta.db_table} "
-                    f"WHERE lower({column}) = ANY(%s)",
-                    [batch],
-                )
-                yield from cursor.fetchall()
+            shaped = _dense(batch)
+            if shaped is not None:
+                found = _lower_rows_between(model, column=column, keys=batch, columns=columns)
+                if found is not None:
+                    yield from found[0]
+                    batch = _left_to_probe(batch, found[1], shaped)
+                    if not batch:
+                        continue
+            yield from _lower_rows_matching(model, column=column, keys=batch, columns=columns)
         else:
             yield from (
                 model.objects.annotate(_ci=Lower(column)).filter(_ci__in=batch).values_list("_ci", *columns[1:])
             )
+
+
+def _lower_rows_between(model, *, column: str, keys: list[str], columns: tuple[str, ...]):
+    """PostgreSQL: rows whose lower-cased column lies between the first and last of the sorted keys and is one
+    of them, as (rows, the keys found); None when the range holds more than twice as many rows as keys."""
+    limit = 2 * len(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT lower({column}), {', '.join(columns[1:])} FROM {model._meta.db_table} "
+            f"WHERE lower({column}) >= %s AND lower({column}) <= %s LIMIT %s",
+            [keys[0], keys[-1], limit + 1],
+        )
+        rows = cursor.fetchall()
+    if len(rows) > limit:
+        return None
+    wanted = set(keys)
+    rows = [row for row in rows if row[0] in wanted]
+    return rows, {row[0] for row in rows}
+
+
+def _lower_rows_matching(model, *, column: str, keys: list[str], columns: tuple[str, ...]) -> list[tuple]:
+    """PostgreSQL: rows whose lower-cased column is one of keys (one probe of the lower-cased index each)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT lower({column}), {', '.join(columns[1:])} FROM {model._meta.db_table} WHERE lower({column}) = ANY(%s)",
+            [keys],
+        )
+        return cursor.fetchall()
 
 
 def column_fingerprint(model, *, district_id: int, columns: tuple[str, ...]) -> str | None:

@@ -106,7 +106,7 @@ def username_owners(*, usernames: list[str]) -> dict[str, tuple[int | None, str]
     Usernames are unique across districts and compared ignoring case, as sign-in compares them.
     """
     owners: dict[str, tuple[int | None, str]] = {}
-    rows = base.rows_where_lower_in(_user(), column="username", values=sorted({u.lower() for u in usernames}),
+    rows = base.rows_where_lower_in(_user(), column="username", values={u.lower() for u in usernames},
                                     columns=("username", "district_id", "district_user_id"))
     for name, district_id, district_user_id in rows:
         owners.setdefault(name, (district_id, district_user_id or ""))

@@ -1,4 +1,5 @@
-"""A file in District ID order is looked up a range at a time (PostgreSQL): each row still finds exactly its user.
+"""A file in District ID order is looked up a range at a time (PostgreSQL), and so are the usernames made for its new
+people: each row still finds exactly its user, and a username taken anywhere is still found.
 
 The range is only a shortcut: a key of the run's shape that it misses is new, any other key it misses is probed,
 and a range that holds far more users than keys (other ID shapes sorted in between) is not used.
@@ -9,7 +10,7 @@ from django.db import connection
 from imports.targets import base
 from imports.tests.factories import SCHOOL_SIS_ID, make_import_job, run_job, student, write_csv
 from users.models import User
-from users.tests.factories import make_district, make_school
+from users.tests.factories import make_district, make_school, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_safety_hold")]
 
@@ -86,3 +87,26 @@ def test_new_people_of_the_files_id_shape_are_known_new_from_the_range_without_a
     assert User.objects.filter(district=district).exclude(is_district_admin=True).count() == 41
     # Only the ID of another shape, which another collation could order outside the range, was probed.
     assert set(probed) == {"000020X"}
+
+
+def test_made_up_usernames_of_a_run_are_checked_by_range_and_one_taken_elsewhere_still_gets_a_suffix(
+        district, school, tmp_path, monkeypatch):
+    other_district = make_district(name="Shelbyville", slug="shelbyville")
+    make_user(other_district, username=f"{district.slug.upper()}.000007")  # taken, whatever its case
+    make_user(other_district, username=f"{district.slug}.000007b")  # another shape inside the run
+    probed = []
+    probe = base._lower_rows_matching
+
+    def counting(model, *, keys, **kwargs):
+        probed.extend(keys)
+        return probe(model, keys=keys, **kwargs)
+
+    monkeypatch.setattr(base, "_lower_rows_matching", counting)
+
+    job = _import(district, tmp_path, "new.csv", [student(f"{i:06d}") for i in range(1, 21)])
+
+    assert job.counts["created"] == 20
+    usernames = dict(User.objects.filter(district=district).values_list("district_user_id", "username"))
+    assert usernames["000007"] == f"{district.slug}.000007-2"
+    assert usernames["000008"] == f"{district.slug}.000008"
+    assert probed == []  # every made-up username was of the run's shape
