@@ -1,5 +1,9 @@
 """One cell at a time: what each spelling becomes, and the code and suggestion when it cannot be used."""
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imports.pipeline import normalize
 from imports.pipeline.normalize import Invalid
@@ -110,3 +114,23 @@ def test_district_id_in_scientific_notation_is_an_error(text):
     assert isinstance(result, Invalid)
     assert result.code == "district_id_scientific"
     assert "Text" in result.suggestion
+
+
+_PART = st.text(alphabet="aZ09._+-@\"[]:é ", min_size=0, max_size=6)
+_LABEL = st.text(alphabet="aZ09-_é", min_size=0, max_size=4) | st.text(alphabet="a-", min_size=62, max_size=65)
+_ADDRESSES = st.builds(
+    lambda user, labels, tld: f"{user}@{'.'.join(labels + [tld])}",
+    _PART, st.lists(_LABEL, min_size=1, max_size=3), st.text(alphabet="aZ0-", min_size=0, max_size=4),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_ADDRESSES | st.lists(_PART, min_size=1, max_size=4).map("".join) | st.emails().map(str))
+def test_every_address_the_quick_check_accepts_is_one_djangos_validator_accepts(text):
+    # The quick check may only say yes where the full validator says yes; anything else it leaves to the validator.
+    try:
+        EmailValidator()(text.strip())
+        valid = True
+    except ValidationError:
+        valid = False
+    assert isinstance(normalize.email(text), Invalid) is not valid
