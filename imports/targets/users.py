@@ -378,7 +378,7 @@ class UsersTarget(WriteTarget):
             if outcome.set_password:
                 record["password"] = ["(kept private)", "(changed)"]
             # The stored District ID: a type may match on another key (a OneRoster sourcedId).
-            changes.append(ImportChange(job=job, user_id=current.id, district_user_id=current.district_user_id or row.district_id, changes=record))
+            changes.append(_Change(current.id, current.district_user_id or row.district_id, record))
             if _staff_email_replaced(current, outcome):
                 replaced_emails.append(changes[-1])
 
@@ -424,7 +424,9 @@ class UsersTarget(WriteTarget):
         return users_undo.touched_count(job=job)
 
     def log_changes(self, *, job, changes: list) -> None:
-        base.insert_objects(ImportChange, changes)
+        base.insert_values(ImportChange, _CHANGE_FIELDS, [
+            (job.id, c.user_id, c.district_user_id, c.changes, c.old_email_notified) for c in changes
+        ])
 
     def active_set(self, *, job, ids: list[int], active: bool) -> int:
         """A full roster's plan: enable or disable these users of the job's district, each change logged for
@@ -436,9 +438,7 @@ class UsersTarget(WriteTarget):
         )
         _user().objects.filter(id__in=[u for u, _ in users]).update(is_active=active)
         change = [users_undo.DISABLED, users_undo.ACTIVE] if active else [users_undo.ACTIVE, users_undo.DISABLED]
-        self.log_changes(job=job, changes=[
-            ImportChange(job=job, user_id=u, district_user_id=d or "", changes={users_undo.ACTIVE_KEY: change}) for u, d in users
-        ])
+        self.log_changes(job=job, changes=[_Change(u, d or "", {users_undo.ACTIVE_KEY: change}) for u, d in users])
         return len(users)
 
     def insert(self, new_users) -> None:
@@ -579,6 +579,19 @@ def _email_change_notices(job, replaced: list) -> list:
             change.old_email_notified = True
             notices.append(ImportEmail(job=job, kind=EmailKind.EMAIL_CHANGED, user_id=change.user_id))
     return notices
+
+
+_CHANGE_FIELDS = ("job_id", "user_id", "district_user_id", "changes", "old_email_notified")
+
+
+class _Change:
+    """One user's entry of the change log until it is written (ImportChange's fields, not a model instance)."""
+
+    __slots__ = ("user_id", "district_user_id", "changes", "old_email_notified")
+
+    def __init__(self, user_id: int, district_user_id: str, changes: dict):
+        self.user_id, self.district_user_id, self.changes = user_id, district_user_id, changes
+        self.old_email_notified = False  # set when the replaced address is sent a notice
 
 
 def _plain(value):

@@ -336,6 +336,9 @@ def test_text_with_tabs_backslashes_and_quotes_survives_the_write(district, scho
 
     assert _user(district, "1").last_name == odd.strip()
     assert _user(district, "2").last_name == odd.strip()
+    change = ImportChange.objects.get(district_user_id="2")  # the change log is written the same way
+    assert change.changes == {"last_name": ["Name", odd.strip()]}
+    assert (change.user_id, change.old_email_notified, change.skipped) == (_user(district, "2").id, False, {})
 
 
 def test_a_changed_value_equal_to_the_rows_password_is_masked_in_the_change_log(district, school, tmp_path):
