@@ -454,8 +454,9 @@ def _district_rows_between(model, *, district_id: int, column: str, keys: list[s
     is one of them, as (rows, the keys found); None when the range holds more than twice as many rows as
     keys (a file in no useful order). One index range scan instead of a probe per key: about 2.5 times
     faster for a re-import of a file in key order. A key of the run's shape that the range missed is new;
-    any other key it missed (another collation may order it elsewhere) is for the caller to probe. Joined as _district_rows_matching is, for the
-    same reason: a district the statistics think small must not make the district index look cheap."""
+    any other key it missed (another collation may order it elsewhere) is for the caller to probe. Joined
+    as _district_rows_matching is, for the same reason: a district the statistics think small must not
+    make the district index look cheap."""
     limit = 2 * len(keys)
     with connection.cursor() as cursor:
         cursor.execute(
