@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from imports.models import ImportJob, ImportStatus
 from imports.tests.browser.conftest import DESKTOP, PHONE
@@ -215,6 +216,19 @@ def _tab_to(page, name: str, *, limit: int = 250) -> None:
     raise AssertionError(f"Tab never reached {name!r}")
 
 
+def _open_file_chooser(page):
+    """Space on the focused file input, as a keyboard user opens the file dialog. Headless Chromium now and then
+    drops the first press on a page just loaded (about 1 run in 5 here, with the input focused); pressed again."""
+    for _ in range(3):
+        try:
+            with page.expect_file_chooser(timeout=5000) as chooser:
+                page.keyboard.press("Space")
+            return chooser.value
+        except PlaywrightTimeoutError:
+            assert _focused(page) == "Upload File"
+    raise AssertionError("Space on the focused file input never opened the file dialog")
+
+
 def _focused(page) -> str:
     return page.evaluate(_FOCUSED)
 
@@ -248,9 +262,7 @@ def test_the_whole_wizard_by_keyboard_alone(page, tmp_path, district):
     _tab_to(page, "Upload File")
     path = tmp_path / "students.csv"
     path.write_bytes(KEYBOARD_FILE)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(str(path))
+    _open_file_chooser(page).set_files(str(path))
     _tab_to(page, "Next")
     page.keyboard.press("Enter")
     page.wait_for_url("**/fields/")
