@@ -466,12 +466,8 @@ def _district_rows_between(model, *, district_id: int, column: str, keys: list[s
             f"LIMIT %s OFFSET 0) AS m",
             [[district_id], [keys[0]], [keys[-1]], limit + 1],
         )
-        rows = cursor.fetchall()
-    if len(rows) > limit:
-        return None
-    wanted = set(keys)
-    rows = [row for row in rows if row[0] in wanted]
-    return [row[1:] for row in rows], {row[0] for row in rows}
+        held = _held_in_range(cursor.fetchall(), keys, limit)
+    return None if held is None else ([row[1:] for row in held[0]], held[1])
 
 
 def _district_rows_matching(model, *, district_id: int, match: str, keys: list[str], columns: tuple[str, ...]) -> list[tuple]:
@@ -528,7 +524,12 @@ def _lower_rows_between(model, *, column: str, keys: list[str], columns: tuple[s
             f"WHERE lower({column}) >= %s AND lower({column}) <= %s LIMIT %s",
             [keys[0], keys[-1], limit + 1],
         )
-        rows = cursor.fetchall()
+        return _held_in_range(cursor.fetchall(), keys, limit)
+
+
+def _held_in_range(rows: list[tuple], keys: list[str], limit: int):
+    """A range's rows (each its key first) that hold one of the keys, and those keys; None when the range was
+    cut short at the limit, so a key it missed may still be stored."""
     if len(rows) > limit:
         return None
     wanted = set(keys)
