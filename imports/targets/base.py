@@ -232,11 +232,15 @@ def copy_text(rows, same: tuple = ()) -> str:
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return ""
-    tail = "\t".join(map(_copy_text, same))
     if not rows[0]:  # every column is in `same`
-        return (tail + "\n") * len(rows)
-    end = ("\t" + tail if same else "") + "\n"
-    return end.join(map("\t".join, zip(*map(_copy_column, zip(*rows))))) + end
+        return ("\t".join(map(_copy_text, same)) + "\n") * len(rows)
+    return _columns_text(list(zip(*rows)), same)
+
+
+def _columns_text(vectors: list, same: tuple) -> str:
+    """Rows given a column at a time (then `same`, written out once) as COPY's text."""
+    end = "".join("\t" + _copy_text(v) for v in same) + "\n"
+    return end.join(map("\t".join, zip(*map(_copy_column, vectors)))) + end
 
 
 def copy_rows(cursor, table: str, columns, rows, same: tuple = ()) -> None:
@@ -247,14 +251,19 @@ def copy_rows(cursor, table: str, columns, rows, same: tuple = ()) -> None:
         cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {_COPY_OPTIONS}", io.StringIO(text))
 
 
-def stage_rows(table: str, columns, rows: list) -> None:
-    """Load rows into a staging table of the engine's own (COPY on PostgreSQL, INSERT elsewhere)."""
+def stage_columns(table: str, columns: tuple[str, ...], vectors: list, same: tuple = ()) -> None:
+    """Load rows given a column at a time (equal-length vectors, then `same`: the last columns' values, equal
+    for every row) into a staging table of the engine's own: COPY on PostgreSQL, INSERT elsewhere."""
+    if not vectors or not len(vectors[0]):
+        return
     with connection.cursor() as cursor:
         if is_postgresql():
-            copy_rows(cursor.cursor, table, columns, rows)
+            text = _columns_text(vectors, same)
+            cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {_COPY_OPTIONS}", io.StringIO(text))
         else:
             cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})", rows
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                [(*row, *same) for row in zip(*vectors)],
             )
 
 

@@ -52,13 +52,14 @@ def test_every_row_of_every_duplicate_is_a_problem_named_with_the_other_row(dist
 AWKWARD = ["tab\there", "back\\slash", "line\nbreak", "carriage\rreturn", "", None, "Zoë Ñúñez"]
 
 
-def test_staged_rows_come_back_exactly_as_given_awkward_characters_and_nulls_included():
+def test_staged_columns_come_back_exactly_as_given_awkward_characters_and_nulls_included():
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE contract_stage (n int, value text)")
-    base.stage_rows("contract_stage", ("n", "value"), [(n, v) for n, v in enumerate(AWKWARD)])
+        cursor.execute("CREATE TEMP TABLE contract_stage (n int, value text, flag boolean, kind smallint)")
+    base.stage_columns("contract_stage", ("n", "value", "flag", "kind"),
+                       [list(range(len(AWKWARD))), AWKWARD, [n % 2 == 0 for n in range(len(AWKWARD))]], same=(7,))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT value FROM contract_stage ORDER BY n")
-        assert [r[0] for r in cursor.fetchall()] == AWKWARD
+        cursor.execute("SELECT n, value, flag, kind FROM contract_stage ORDER BY n")
+        assert [tuple(r) for r in cursor.fetchall()] == [(n, v, n % 2 == 0, 7) for n, v in enumerate(AWKWARD)]
         cursor.execute("DROP TABLE contract_stage")
 
 
