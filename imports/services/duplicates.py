@@ -5,9 +5,10 @@ row of every duplicate.
 Memory stays flat however large the file is (at a million rows a dict of every key was about 200 MB, and
 the values kept as polars columns about 35 MB, which broke the import's bound on memory). Only the values
 given are staged, a line each, made a column at a time with the file, tally and column written once a
-run: 1.8 s at a million District IDs, where a line of every column for every row took 3.4 s. The messages are DuplicateCheck's (imports/pipeline/checks.py). A row may also carry the id
-of the user it was the first to find (a type with two keys): first_rows reads that row back for the row
-that finds the same user again (validation/matched.py).
+run: 1.8 s at a million District IDs, where a line of every column for every row took 3.4 s. The
+messages are DuplicateCheck's (imports/pipeline/checks.py). A row may also carry the id of the user it
+was the first to find (a type with two keys): first_rows reads that row back for the row that finds the
+same user again (validation/matched.py).
 """
 import uuid
 from itertools import compress, groupby
