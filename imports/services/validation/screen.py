@@ -61,11 +61,17 @@ def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iter
             if rest_blocks:
                 rest_blocks -= 1
             elif screening and numbers:
-                settled = _settle(builder, columns, len(numbers), checks, unique)
+                settled = _settle(builder, columns, numbers, checks, unique)
                 if settled:
                     idle = 1
                 else:
                     rest_blocks, idle = idle, min(idle * 2, MAX_REST_BLOCKS)
+                if settled.__class__ is Settled:  # every row of the block
+                    if not problems:
+                        settled.source, settled.file = source, source.info.name
+                        yield settled
+                        continue
+                    settled = _by_position(settled, unique)
             if settled:
                 keep = [i for i in range(len(numbers)) if i not in settled]
                 built = builder.iter_columns([numbers[i] for i in keep], [[column[i] for i in keep] for column in columns])
@@ -100,8 +106,11 @@ def screened_rows(sources: list[Source], options: ImportOptions, checks) -> Iter
                 yield run
 
 
-def _settle(builder: RowBuilder, columns: list, n: int, checks, unique: list[str]) -> dict[int, tuple]:
-    """Position in the block -> (key, the unique fields' values, stored record) of each row the screen vouches for."""
+def _settle(builder: RowBuilder, columns: list, numbers: list[int], checks,
+            unique: list[str]) -> dict[int, tuple] | Settled:
+    """Position in the block -> (key, the unique fields' values, stored record) of each row the screen vouches for;
+    when it vouches for every row (a re-import's usual block), those as one Settled, without a tuple a row."""
+    n = len(numbers)
     names, columns, keys, flagged = builder.judge_columns(columns, n)
     stored = checks.target.lookup(district=checks.district, keys=[k for k in keys if k], columns=checks.columns)
     found = [None if (i in flagged or not k) else stored.get(k) for i, k in enumerate(keys)]
@@ -119,9 +128,18 @@ def _settle(builder: RowBuilder, columns: list, n: int, checks, unique: list[str
     silent = checks.silent_when_same(values, len(candidates))
     # As the pass reads them for the duplicate check: the row's value under the field's name.
     vectors = [by_name.get(k) for k in unique]
+    if len(candidates) == n and all(silent):
+        given = {k: v if v is not None else [None] * n for k, v in zip(unique, vectors)}
+        return Settled(None, "", list(numbers), keys, given, found)
     settled = {
         i: (keys[i], tuple(None if v is None else v[i] for v in vectors), found[i])
         for n, i in enumerate(candidates) if silent[n]
     }
     checks.remember((k for i, k in enumerate(keys) if i not in settled), stored)
     return settled
+
+
+def _by_position(whole: Settled, unique: list[str]) -> dict[int, tuple]:
+    """A whole block's Settled as _settle's positions, for a block whose rows with problems come between them."""
+    return {i: (key, tuple(whole.unique[k][i] for k in unique), user)
+            for i, (key, user) in enumerate(zip(whole.keys, whole.users))}

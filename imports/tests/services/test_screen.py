@@ -210,3 +210,26 @@ def test_cells_padded_with_spaces_are_settled_as_the_stored_values_they_match(di
     assert screened == checked
     assert screened[0]["counts"]["unchanged"] == 5 and screened[0]["counts"]["updated"] == 1
     assert settled_rows == {2, 4, 5, 6, 7}  # the padded rows that match were counted without being made
+
+
+def test_a_row_the_reader_refuses_between_unchanged_rows_keeps_its_place_and_the_others_are_still_settled(
+        district, school, tmp_path, built):
+    rows = [student(str(n), **{"Last Name": f"L{n}"}) for n in range(1, 6)]
+    path = write_csv(tmp_path / "first.csv", rows)
+    run_job(make_import_job(district, [path]))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(3, lines[3].rstrip("\n") + ",one cell too many\n")  # row 4: more cells than headings
+    again = tmp_path / "again.csv"
+    again.write_text("".join(lines), encoding="utf-8")
+    job = make_import_job(district, [again], validate=False)
+
+    built.clear()
+    screened = _validate(job, screen=True)
+    made = set(built)
+    checked = _validate(job, screen=False)
+
+    assert screened == checked
+    summary, shown, _ = screened
+    assert summary["counts"]["unchanged"] == 5 and summary["counts"]["error_rows"] == 1
+    assert [(row, severity) for _, row, _, _, severity, _ in shown] == [(4, "error")]
+    assert made.isdisjoint({2, 3, 5, 6, 7})  # the five unchanged rows around it were counted without being made
