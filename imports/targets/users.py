@@ -175,7 +175,7 @@ class UserChecks(RowChecks):
     def __init__(self, target, district, columns):
         super().__init__(target, district, columns)
         self.spec = target.spec
-        self.padded_lengths = zero_padded_id_lengths(district=district)
+        self._padded_lengths: list[int] | None = None  # read when a key first finds no one (a re-import never does)
         self._shared_emails: set[str] | None = None
 
     def load(self, rows) -> None:
@@ -185,13 +185,16 @@ class UserChecks(RowChecks):
         names = [r.values["username"] for r in rows if r.values.get("username")]
         self.username_owners = username_owners(usernames=names) if names else {}
         self.padded_matches: dict[str, str] = {}
-        if self.padded_lengths:
+        unmatched = [r.district_id for r in rows
+                     if r.district_id and r.district_id not in self.users and not r.district_id.startswith("0")]
+        if unmatched and self._padded_lengths is None:
+            self._padded_lengths = zero_padded_id_lengths(district=self.district)
+        if unmatched and self._padded_lengths:
             candidates = {}
-            for r in rows:
-                if r.district_id and r.district_id not in self.users and not r.district_id.startswith("0"):
-                    for length in self.padded_lengths:
-                        if length > len(r.district_id):
-                            candidates[r.district_id.zfill(length)] = r.district_id
+            for key in unmatched:
+                for length in self._padded_lengths:
+                    if length > len(key):
+                        candidates[key.zfill(length)] = key
             for padded in existing_district_ids(district=self.district, district_ids=list(candidates)):
                 self.padded_matches[candidates[padded]] = padded
 

@@ -3,6 +3,7 @@ import pytest
 
 from imports.models import ImportIssue
 from imports.services.apply import import_job_validate
+from imports.targets import users as users_target
 from imports.tests.factories import (
     FULL_HEADER, issue_codes, make_import_job, staff, student, write_csv,
 )
@@ -64,6 +65,25 @@ def test_an_id_that_matches_only_with_leading_zeros_is_a_warning(district, schoo
     assert '"000123"' in issue.message
     counts = job.validation_summary["counts"]
     assert (counts["errors"], counts["warnings"], counts["new"]) == (0, 1, 2)
+
+
+def test_the_widths_excel_may_have_stripped_are_read_once_and_only_when_a_key_finds_no_one(
+        district, school, tmp_path, monkeypatch):
+    reads = []
+    real = users_target.zero_padded_id_lengths
+    monkeypatch.setattr(users_target, "zero_padded_id_lengths", lambda **kw: reads.append(1) or real(**kw))
+    monkeypatch.setattr("imports.services.validation.checking.BATCH_ROWS", 1)
+    for n in (1, 2, 3):
+        make_user(district, district_user_id=f"00012{n}", school=school)
+    found = write_csv(tmp_path / "found.csv", [student(f"00012{n}") for n in (1, 2, 3)])
+
+    make_import_job(district, [found])
+    assert reads == []  # every key found its user: no stripped zeros to look for
+
+    stripped = write_csv(tmp_path / "stripped.csv", [student("121"), student("77"), student("122")])
+    job = make_import_job(district, [stripped])
+    assert reads == [1]  # once for the pass, however many batches
+    assert issue_codes(_issues(job)) == [("district_id_leading_zeros", 2), ("district_id_leading_zeros", 4)]
 
 
 def test_a_user_whose_type_would_change_is_a_warning(district, school, tmp_path):
