@@ -33,8 +33,11 @@ HELD_FOR_SCHOOL = (
 
 def hold_assess(*, district: District, summary: dict, spec: ImportSpec) -> dict:
     """How much of the district this import would change, and whether that is over the threshold."""
-    existing, totals = get_target(spec).hold_counts(district=district, summary=summary)
     changed = summary.get("counts", {}).get("mass_changed", 0)
+    if changed < MIN_CHANGED_USERS:  # no hold is possible: the district is not counted (0.3 s at a million users)
+        existing, totals = None, {}
+    else:
+        existing, totals = get_target(spec).hold_counts(district=district, summary=summary)
     threshold = district.change_threshold_percent
     percent = round(100 * changed / existing, 1) if existing else 0.0
     affected = {int(k): v for k, v in summary.get("affected_by_school", {}).items()}

@@ -70,6 +70,19 @@ def test_no_hold_no_reason(district, schools):
     assert (assessment["hold"], assessment["reason"]) == (False, "")
 
 
+def test_fewer_changed_users_than_a_hold_needs_never_count_the_district(district, schools, monkeypatch):
+    counted = []
+    monkeypatch.setattr(type(safety.get_target(USER_DATA)), "hold_counts",
+                        lambda self, **kw: counted.append(1) or (94, {}))
+
+    below = safety.hold_assess(district=district, summary={"counts": {"mass_changed": safety.MIN_CHANGED_USERS - 1}},
+                               spec=USER_DATA)
+    assert (below["hold"], counted) == (False, [])
+    at = safety.hold_assess(district=district, summary={"counts": {"mass_changed": safety.MIN_CHANGED_USERS}},
+                            spec=USER_DATA)
+    assert (at["existing_users"], counted) == (94, [1])
+
+
 def test_review_and_the_submit_message_name_the_school(district, district_admin, district_admin_client, schools, tmp_path):
     _, _, users = schools
     path = write_csv(tmp_path / "roster.csv", [_row(u, "Renamed" if n < 15 else None) for n, u in enumerate(users)])
