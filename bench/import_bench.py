@@ -23,6 +23,7 @@ import platform
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -636,6 +637,9 @@ def child_peer(path: str, district: str) -> dict:
                         "errors": failed + [str(e.error) for e in result.base_errors[:3]]}}
 
 
+MAP_FIELDS_GETS = 5
+
+
 def child_map_fields(path: str, username: str) -> dict:
     """The wizard as an admin sees it: POST the file to Upload, then GET the Map Fields page."""
     from django.test import Client
@@ -651,12 +655,17 @@ def child_map_fields(path: str, username: str) -> dict:
     post_s = time.perf_counter() - started
     if response.status_code != 302:
         raise RuntimeError(f"upload answered {response.status_code}")
-    started = time.perf_counter()
-    page = client.get(response["Location"])
-    get_s = time.perf_counter() - started
-    if page.status_code != 200:
-        raise RuntimeError(f"Map Fields answered {page.status_code}")
-    return {"extra": {"post_upload_s": post_s, "get_map_fields_s": get_s, "page_bytes": len(page.content)},
+    # A page of about 40 ms: one GET's time is mostly the host's noise, so the median of five is the figure
+    # (the first, what the admin waits for on arrival, is kept beside it).
+    gets = []
+    for _ in range(MAP_FIELDS_GETS):
+        started = time.perf_counter()
+        page = client.get(response["Location"])
+        gets.append(time.perf_counter() - started)
+        if page.status_code != 200:
+            raise RuntimeError(f"Map Fields answered {page.status_code}")
+    return {"extra": {"post_upload_s": post_s, "get_map_fields_s": statistics.median(gets),
+                      "get_map_fields_first_s": gets[0], "page_bytes": len(page.content)},
             "outcome": {"status": "ok"}}
 
 
@@ -887,7 +896,8 @@ def print_report(scenarios: list[Scenario], targets: list[Target]) -> None:
     for s in scenarios:
         if s.kind == "map_fields" and not s.error:
             print(f"\nMap Fields, {_fmt(s.rows)} rows: upload POST {_fmt(s.extra['post_upload_s'])} s, "
-                  f"Map Fields GET {_fmt(s.extra['get_map_fields_s'], 3)} s, peak RSS {_fmt(s.peak_rss_mb, 0)} MB")
+                  f"Map Fields GET {_fmt(s.extra['get_map_fields_s'], 3)} s (median of {MAP_FIELDS_GETS}; the first "
+                  f"{_fmt(s.extra.get('get_map_fields_first_s'), 3)} s), peak RSS {_fmt(s.peak_rss_mb, 0)} MB")
     errors = [s for s in scenarios if s.error]
     for s in errors:
         print(f"\n! {s.key}: {s.error}")
