@@ -93,13 +93,10 @@ class StagedDuplicateCheck:
             values, rows, users = ([v or None for v in compress(values, given)], list(compress(rows, given)),
                                    list(compress(users, given)))
         if rows:
-            kept = self._kept.get((kind, file_no, code, users is not None))
-            if kept is None:
-                kept = self._kept[(kind, file_no, code, users is not None)] = ([], []) if users is None else ([], [], [])
-            kept[0].extend(values)
-            kept[1].extend(rows)
-            if users is not None:
-                kept[2].extend(users)
+            given = (values, rows) if users is None else (values, rows, users)
+            kept = self._kept.setdefault((kind, file_no, code, users is not None), tuple([] for _ in given))
+            for vector, more in zip(kept, given):
+                vector.extend(more)
 
     def _file_no(self, file: str, id_column: str, email_column: str, username_column: str) -> int:
         file_no = self._files.get(file)
@@ -111,12 +108,8 @@ class StagedDuplicateCheck:
     def _flush(self) -> None:
         # A run of one file, tally and column shares those: they are written once, not on every line.
         for (kind, file_no, code, with_users), vectors in self._kept.items():
-            if with_users:
-                stage_columns(self.table, ("value", "row_no", "user_id", "file_no", "tally", "kind"), list(vectors),
-                              same=(file_no, code, kind))
-            else:
-                stage_columns(self.table, ("value", "row_no", "file_no", "tally", "kind"), list(vectors),
-                              same=(file_no, code, kind))
+            columns = ("value", "row_no", *(("user_id",) if with_users else ()), "file_no", "tally", "kind")
+            stage_columns(self.table, columns, list(vectors), same=(file_no, code, kind))
         self._kept = {}
         self._pending = 0
 

@@ -246,7 +246,10 @@ def _columns_text(vectors: list, same: tuple) -> str:
 def copy_rows(cursor, table: str, columns, rows, same: tuple = ()) -> None:
     """COPY rows (sequences of values) into table's columns; None is NULL. `same`: values of the last
     columns, equal for every row, written out once."""
-    text = copy_text(rows, same)
+    _copy(cursor, table, columns, copy_text(rows, same))
+
+
+def _copy(cursor, table: str, columns, text: str) -> None:
     if text:
         cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {_COPY_OPTIONS}", io.StringIO(text))
 
@@ -258,8 +261,7 @@ def stage_columns(table: str, columns: tuple[str, ...], vectors: list, same: tup
         return
     with connection.cursor() as cursor:
         if is_postgresql():
-            text = _columns_text(vectors, same)
-            cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN {_COPY_OPTIONS}", io.StringIO(text))
+            _copy(cursor.cursor, table, columns, _columns_text(vectors, same))
         else:
             cursor.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
