@@ -29,14 +29,15 @@ import io
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 
 from django.apps import apps
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.functions import Lower
 
 from ..pipeline.classify import ExistingUser, Outcome, classify
@@ -62,6 +63,10 @@ class WriteTarget:
 
     def lookup(self, *, district, keys: list[str], columns: tuple[str, ...] | None = None) -> dict[str, ExistingUser]:
         raise NotImplementedError
+
+    def look_ahead(self) -> "LookAhead":
+        """Where the screen asks the next block's look-up while it compares this one."""
+        return LookAhead()
 
     def compare(self, row, existing: ExistingUser | None, *, conflict_policy: str, password_policy: str) -> Outcome:
         """What writing the row would change: the same decision for the preview and the run."""
@@ -183,6 +188,30 @@ class RowChecks:
 
 def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
+
+
+class LookAhead:
+    """Look-ups asked before their result is wanted. On PostgreSQL, outside a transaction, a thread with a
+    connection of its own runs each while the caller goes on (the server works on the other core: most of
+    a re-import's look-up is waiting for it). Inside a transaction another connection could not see its
+    uncommitted rows, and SQLite gains nothing, so there each runs when its result is first wanted."""
+
+    def __init__(self):
+        self._pool = None
+        if is_postgresql() and not connection.in_atomic_block:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="look-ahead")
+
+    def ask(self, fn: Callable, /, **kwargs) -> Callable[[], object]:
+        """fn(**kwargs), run now on the thread or later here; call what this returns for its result."""
+        if self._pool is None:
+            return partial(fn, **kwargs)
+        return self._pool.submit(fn, **kwargs).result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.submit(connections.close_all).result()  # on the thread: its own connection
+            self._pool.shutdown()
+            self._pool = None
 
 
 # COPY's text format, built a column at a time: a column of plain text (no backslash, tab or line
@@ -453,6 +482,8 @@ def _left_to_probe(keys: list[str], found: set, shape: tuple[int, int]) -> list[
     """The sorted keys a whole range missed that still need a probe. A key of the run's shape (its prefix, which
     every key between the first and last shares, then ASCII digits to the same length) is ordered by its digits
     in every collation, so the range would have held it: it is new. Any other key may sort elsewhere."""
+    if len(found) == len(keys):  # found holds only keys: every one (a re-import's usual range)
+        return []
     at, width = shape
     missed = [k for k in keys if k not in found]
     if missed and "".join(missed).isascii():
@@ -469,16 +500,19 @@ def _district_rows_between(model, *, district_id: int, column: str, keys: list[s
     as _district_rows_matching is, for the same reason: a district the statistics think small must not
     make the district index look cheap."""
     limit = 2 * len(keys)
+    keyed = columns[0] == f"u.{column}"  # the caller's first column is the key: not fetched twice, rows not sliced
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT m.* FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS k(district_id, low, high) "
-            f"CROSS JOIN LATERAL (SELECT u.{column}, {', '.join(columns)} FROM {model._meta.db_table} u "
+            f"CROSS JOIN LATERAL (SELECT {'' if keyed else f'u.{column}, '}{', '.join(columns)} FROM {model._meta.db_table} u "
             f"WHERE u.district_id = k.district_id AND u.{column} >= k.low AND u.{column} <= k.high "
             f"LIMIT %s OFFSET 0) AS m",
             [[district_id], [keys[0]], [keys[-1]], limit + 1],
         )
         held = _held_in_range(cursor.fetchall(), keys, limit)
-    return None if held is None else ([row[1:] for row in held[0]], held[1])
+    if held is None or keyed:
+        return held
+    return [row[1:] for row in held[0]], held[1]
 
 
 def _district_rows_matching(model, *, district_id: int, match: str, keys: list[str], columns: tuple[str, ...]) -> list[tuple]:
@@ -560,21 +594,21 @@ def _lower_rows_matching(model, *, column: str, keys: list[str], columns: tuple[
 
 def column_fingerprint(model, *, district_id: int, columns: tuple[str, ...]) -> str | None:
     """A digest of these columns of the district's records: any insert, delete or change of one of them
-    changes it, even inside one transaction. Two 64-bit hashes of each record (with its id) summed: no sort
-    and no district-long string. hash_record_extended (PostgreSQL 14+) hashes each column by its type, with
-    no text made (at a million users: 0.65 s against 1.35 s for the hash of each record's text).
+    changes it, even inside one transaction. A 64-bit hash of each record (with its id) summed exactly: no
+    sort and no district-long string. hash_record_extended (PostgreSQL 14+) hashes each column by its type,
+    with no text made (at a million users: 0.42 s; 0.65 s with a second hash, which a change that must
+    also pass apply's own check against the stored record does not need; 1.35 s for each record's text).
     None off PostgreSQL, where a run always checks again."""
     if not is_postgresql():
         return None
     fields = ", ".join(model._meta.get_field(c).column if c != "id" else "id" for c in columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*), sum(hash_record_extended(ROW({fields}), 0)), sum(hash_record_extended(ROW({fields}), 1)) "
-            f"FROM {model._meta.db_table} WHERE district_id = %s",
+            f"SELECT count(*), sum(hash_record_extended(ROW({fields}), 0)) FROM {model._meta.db_table} WHERE district_id = %s",
             [district_id],
         )
-        count, first, second = cursor.fetchone()
-    return f"{count}:{first or 0}:{second or 0}"
+        count, digest = cursor.fetchone()
+    return f"{count}:{digest or 0}"
 
 
 # Statistics that predate this share of the table's rows mislead the planner: taken while a district

@@ -63,15 +63,21 @@ def existing_users_by_district_id(
     record, only = columns if columns is not None else spec.record_columns, tuple(spec.match_only.items())
     found: dict[str, ExistingUser] = {}
     remaining = district_ids
+    # The key first (the range scan reads it there), and the District ID not twice when it is the only key;
+    # one layout for every key column, as the positions are shared.
+    by_district_id = spec.key_columns == ("district_user_id",)
+    at_district_id, at_protected = (0, 2) if by_district_id else (2, 3)
+    at_only = at_protected + len(PROTECTED_COLUMNS)
+    positions = {column: at_only + len(only) + i for i, column in enumerate(record)}  # shared: no dict per user
     for key_column in spec.key_columns:
-        columns = (key_column, "id", "district_user_id", *PROTECTED_COLUMNS, *(c for c, _ in only), *record)
-        first_record = 6 + len(only)
-        positions = {column: first_record + i for i, column in enumerate(record)}  # shared: no dict per user
+        columns = (key_column, "id", *(() if by_district_id else ("district_user_id",)), *PROTECTED_COLUMNS,
+                   *(c for c, _ in only), *record)
         for row in base.rows_where_in(_user(), district_id=district.id, column=key_column, values=remaining, columns=columns):
-            if row[0] in found or (only and any(row[6 + i] != value for i, (_, value) in enumerate(only))):
+            key = row[0]
+            if key in found or (only and any(row[at_only + i] != value for i, (_, value) in enumerate(only))):
                 continue
-            protected = is_protected_values(row[3:6])
-            found[row[0]] = ExistingUser(row[1], row[2], None, protected, stored=row, positions=positions)
+            found[key] = ExistingUser(row[1], row[at_district_id], None, is_protected_values(row[at_protected:at_only]),
+                                      stored=row, positions=positions)
         if len(spec.key_columns) > 1:
             remaining = [k for k in remaining if k not in found]
     return found

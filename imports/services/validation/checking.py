@@ -64,7 +64,8 @@ def _validate_import(
     (the run spools the rows it must write). rows, if given, are the (source, built row) pairs of
     an earlier pass (BuiltRows): the files are not read again. Without check_duplicates (those
     rows, which an earlier pass found free of duplicates), the file is not searched for them again.
-    outcome_sink, if given, receives (position in the stream from 0, outcome) for every row without an error.
+    outcome_sink, if given, receives (position in the stream from 0, outcome, rows) for every row without an error:
+    the outcome of that many rows from that position on.
     record, if given, wraps the stream read from the files (BuiltRows.record keeps it for the run).
     With screen (and a target that allows it), rows that match their stored record and change nothing
     are counted without being made (screen.py): only for a row_sink that does not want unchanged rows.
@@ -159,7 +160,7 @@ def _validate_import(
                 if row_sink is not None:
                     row_sink(row, outcome)
                 if outcome_sink is not None:
-                    outcome_sink(counts["rows"] - 1, outcome)
+                    outcome_sink(counts["rows"] - 1, outcome, 1)
             if row.issues:
                 if has_error:
                     counts["error_rows"] += 1
@@ -207,9 +208,11 @@ def _count_settled(run: Settled, counts: Counter, duplicates, labels_cache: dict
     for j in sorted(twice):  # an error row: seen by the duplicate check, never counted as an outcome
         duplicates.add(file=run.file, row=run.rows[j], district_id=run.keys[j], id_column=id_column, email=emails[j],
                        email_column=email_column, username=usernames[j], username_column=username_column)
-    if outcome_sink is not None:
+    if outcome_sink is not None and not twice:
+        outcome_sink(first, SETTLED_OUTCOME, n)
+    elif outcome_sink is not None:
         for j in kept:
-            outcome_sink(first + j, SETTLED_OUTCOME)
+            outcome_sink(first + j, SETTLED_OUTCOME, 1)
     return issues
 
 

@@ -1,6 +1,9 @@
 """The screen counts a re-import's unchanged rows without making them, and changes no verdict: every count,
 problem and preview is what checking each row gives (on SQLite and PostgreSQL alike)."""
+import threading
+
 import pytest
+from django.db import connection
 from django.db.models import Value
 from django.db.models.functions import Concat
 from hypothesis import given, settings
@@ -12,6 +15,7 @@ from imports.pipeline.classify import ExistingUser, same_as_stored, same_as_stor
 from imports.services.sources import ImportOptions, sources_for_job
 from imports.services.validation import screen as screen_module
 from imports.services.validation import validate_import
+from imports.targets.users import UsersTarget
 from imports.tests.factories import make_import_job, run_job, staff, student, write_csv
 from users.models import CustomGroup, User, UserType
 from users.tests.factories import make_user
@@ -74,7 +78,7 @@ def _validate(job, *, screen: bool):
     issues, marks = [], {}
     result = validate_import(
         district=job.district, sources=sources_for_job(job), options=ImportOptions.from_job(job),
-        issue_sink=issues.extend, screen=screen, outcome_sink=lambda at, outcome: marks.setdefault(at, outcome.writes),
+        issue_sink=issues.extend, screen=screen, outcome_sink=lambda at, outcome, rows: marks.update({at + j: outcome.writes for j in range(rows)}),
     )
     shown = sorted((i.file, i.row or 0, i.column, i.code, i.severity, i.message) for i in issues)
     return result.summary(), shown, marks
@@ -233,3 +237,62 @@ def test_a_row_the_reader_refuses_between_unchanged_rows_keeps_its_place_and_the
     assert summary["counts"]["unchanged"] == 5 and summary["counts"]["error_rows"] == 1
     assert [(row, severity) for _, row, _, _, severity, _ in shown] == [(4, "error")]
     assert made.isdisjoint({2, 3, 5, 6, 7})  # the five unchanged rows around it were counted without being made
+
+
+def _watch_look_ups(monkeypatch) -> list[int]:
+    """The thread each look-up of the screen ran on."""
+    threads, lookup = [], UsersTarget.lookup
+
+    def watched(self, **kwargs):
+        threads.append(threading.get_ident())
+        return lookup(self, **kwargs)
+
+    monkeypatch.setattr(UsersTarget, "lookup", watched)
+    return threads
+
+
+def _other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_each_next_block_is_looked_up_on_a_connection_of_its_own_and_no_verdict_changes(
+        district, school, tmp_path, built, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the look-ahead runs only on PostgreSQL")
+    rows = [student(str(n), **{"Last Name": f"L{n}"}) for n in range(1, 13)]
+    run_job(make_import_job(district, [write_csv(tmp_path / "first.csv", rows)]))
+    rows[4] = student("5", **{"Last Name": "Changed"})
+    rows[9] = student("2", **{"Last Name": "L2"})  # a District ID given twice: both rows are errors
+    job = make_import_job(district, [write_csv(tmp_path / "second.csv", rows + [student("13")])], validate=False)
+    monkeypatch.setattr(screen_module, "SCREEN_BLOCK", 3)  # five blocks: four are looked up ahead
+    threads = _watch_look_ups(monkeypatch)
+    sessions = _other_sessions()
+
+    built.clear()
+    screened = _validate(job, screen=True)
+    made = set(built)
+    checked = _validate(job, screen=False)
+
+    assert screened == checked
+    assert screened[0]["counts"]["unchanged"] == 9 and screened[0]["counts"]["updated"] == 1
+    assert len([t for t in threads if t != threading.get_ident()]) >= 4
+    assert made.isdisjoint({2, 3, 4, 5, 7, 8, 9, 10, 12})  # the unchanged rows were still counted without being made
+    assert _other_sessions() == sessions  # the look-ahead's connection was closed with the pass
+
+
+def test_inside_a_transaction_the_look_ups_stay_on_the_callers_connection_which_sees_its_uncommitted_users(
+        district, school, tmp_path, built, monkeypatch):
+    rows = [student(str(n), **{"Last Name": f"L{n}"}) for n in range(1, 7)]
+    run_job(make_import_job(district, [write_csv(tmp_path / "first.csv", rows)]))  # not committed: the test's transaction
+    job = make_import_job(district, [write_csv(tmp_path / "second.csv", rows)], validate=False)
+    monkeypatch.setattr(screen_module, "SCREEN_BLOCK", 2)
+    threads = _watch_look_ups(monkeypatch)
+
+    built.clear()
+    summary, _, _ = _validate(job, screen=True)
+
+    assert summary["counts"]["unchanged"] == 6
+    assert built == [] and set(threads) == {threading.get_ident()}
