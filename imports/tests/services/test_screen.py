@@ -1,5 +1,6 @@
 """The screen counts a re-import's unchanged rows without making them, and changes no verdict: every count,
 problem and preview is what checking each row gives (on SQLite and PostgreSQL alike)."""
+import sys
 import threading
 
 import pytest
@@ -269,7 +270,7 @@ def test_on_postgresql_each_next_block_is_looked_up_on_a_connection_of_its_own_a
     job = make_import_job(district, [write_csv(tmp_path / "second.csv", rows + [student("13")])], validate=False)
     monkeypatch.setattr(screen_module, "SCREEN_BLOCK", 3)  # five blocks: four are looked up ahead
     threads = _watch_look_ups(monkeypatch)
-    sessions = _other_sessions()
+    sessions, interval = _other_sessions(), sys.getswitchinterval()
 
     built.clear()
     screened = _validate(job, screen=True)
@@ -281,6 +282,7 @@ def test_on_postgresql_each_next_block_is_looked_up_on_a_connection_of_its_own_a
     assert len([t for t in threads if t != threading.get_ident()]) >= 4
     assert made.isdisjoint({2, 3, 4, 5, 7, 8, 9, 10, 12})  # the unchanged rows were still counted without being made
     assert _other_sessions() == sessions  # the look-ahead's connection was closed with the pass
+    assert sys.getswitchinterval() == interval  # and the interpreter's switch interval is as it was
 
 
 def test_inside_a_transaction_the_look_ups_stay_on_the_callers_connection_which_sees_its_uncommitted_users(
