@@ -193,9 +193,10 @@ def is_postgresql() -> bool:
 
 class LookAhead:
     """Look-ups asked before their result is wanted. On PostgreSQL, outside a transaction, a thread with a
-    connection of its own runs each while the caller goes on (the server works on the other core: most of
-    a re-import's look-up is waiting for it). Inside a transaction another connection could not see its
-    uncommitted rows, and SQLite gains nothing, so there each runs when its result is first wanted."""
+    connection of its own (opened at the first ask) runs each while the caller goes on: the server works on
+    the other core, and most of a re-import's look-up is waiting for it. Inside a transaction another
+    connection could not see its uncommitted rows, and SQLite gains nothing, so there each runs when its
+    result is first wanted."""
 
     # A thread whose answer has come waits for the other to let the interpreter go: up to the switch
     # interval (5 ms) a look-up. Shorter while a pass runs, the caller waited a fifth as long on them and a
@@ -204,15 +205,16 @@ class LookAhead:
 
     def __init__(self):
         self._pool = self._interval = None
-        if is_postgresql() and not connection.in_atomic_block:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="look-ahead")
-            self._interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL_S))
+        self._threaded = is_postgresql() and not connection.in_atomic_block
 
     def ask(self, fn: Callable, /, **kwargs) -> Callable[[], object]:
         """fn(**kwargs), run now on the thread or later here; call what this returns for its result."""
-        if self._pool is None:
+        if not self._threaded:
             return partial(fn, **kwargs)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="look-ahead")
+            self._interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL_S))
         return self._pool.submit(fn, **kwargs).result
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ only leave out work, never change a verdict (tests/validation/test_screen.py hol
 """
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from ...pipeline.classify import UNCHANGED, Outcome, same_as_stored_block
 from ...pipeline.rows import RowBuilder, UserRow
@@ -71,9 +72,9 @@ def _screened(source: Source, options: ImportOptions, checks, unique: list[str],
         if rest_blocks:
             rest_blocks -= 1
         elif screening and numbers:
-            judged = judged or _judge(builder, columns, numbers, checks, ahead)
+            judged = judged or _judge(builder, columns, numbers, checks, partial)  # looked up here, now
             if following is not None and following[1]:
-                asked = _judge(builder, following[2], following[1], checks, ahead)
+                asked = _judge(builder, following[2], following[1], checks, ahead.ask)
             settled = _settle(judged, numbers, checks, unique)
             if settled:
                 idle = 1
@@ -139,9 +140,10 @@ class _Judged:
     stored: Callable[[], dict]
 
 
-def _judge(builder: RowBuilder, columns: list, numbers: list[int], checks, ahead) -> _Judged:
+def _judge(builder: RowBuilder, columns: list, numbers: list[int], checks, ask: Callable) -> _Judged:
+    """The block judged, and its look-up asked: ask(fn, **kwargs) gives what to call for fn's result."""
     names, columns, keys, flagged = builder.judge_columns(columns, len(numbers))
-    stored = ahead.ask(checks.target.lookup, district=checks.district, keys=[k for k in keys if k], columns=checks.columns)
+    stored = ask(checks.target.lookup, district=checks.district, keys=[k for k in keys if k], columns=checks.columns)
     return _Judged(names, columns, keys, flagged, stored)
 
 

@@ -284,6 +284,11 @@ def test_on_postgresql_each_next_block_is_looked_up_on_a_connection_of_its_own_a
     assert _other_sessions() == sessions  # the look-ahead's connection was closed with the pass
     assert sys.getswitchinterval() == interval  # and the interpreter's switch interval is as it was
 
+    monkeypatch.setattr(screen_module, "SCREEN_BLOCK", 2000)  # one block: nothing to ask ahead
+    threads.clear()
+    assert _validate(job, screen=True) == checked
+    assert set(threads) == {threading.get_ident()}  # no thread and no connection for a small file
+
 
 def test_inside_a_transaction_the_look_ups_stay_on_the_callers_connection_which_sees_its_uncommitted_users(
         district, school, tmp_path, built, monkeypatch):
