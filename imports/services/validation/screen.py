@@ -6,7 +6,7 @@ own rules), looks the block's keys up once and compares column by column (same_a
 row is settled only when nothing could be said of it: no cell problem, a stored record that is not
 protected, every value blank or equal to the stored one, and the target's checks silent
 (RowChecks.silent_when_same). Every other row is built and checked as before, so the screen can
-only leave out work, never change a verdict (tests/validation/test_screen.py holds it to that).
+only leave out work, never change a verdict (imports/tests/services/test_screen.py holds it to that).
 """
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
