@@ -28,6 +28,7 @@ import datetime
 import io
 import json
 import sys
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -200,11 +201,15 @@ class LookAhead:
 
     # A thread whose answer has come waits for the other to let the interpreter go: up to the switch
     # interval (5 ms) a look-up. Shorter while a pass runs, the caller waited a fifth as long on them and a
-    # re-import of a million unchanged rows took 2.4 s less (measured).
+    # re-import of a million unchanged rows took 2.4 s less (measured). Process-wide: put back when the
+    # last of the process's look-ahead threads ends (two passes may overlap in a threaded worker).
     SWITCH_INTERVAL_S = 0.0005
+    _live = 0
+    _interval_before = None
+    _live_lock = threading.Lock()
 
     def __init__(self):
-        self._pool = self._interval = None
+        self._pool = None
         self._threaded = is_postgresql() and not connection.in_atomic_block
 
     def ask(self, fn: Callable, /, **kwargs) -> Callable[[], object]:
@@ -213,16 +218,25 @@ class LookAhead:
             return partial(fn, **kwargs)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="look-ahead")
-            self._interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL_S))
+            with LookAhead._live_lock:
+                if LookAhead._live == 0:
+                    LookAhead._interval_before = sys.getswitchinterval()
+                    sys.setswitchinterval(min(LookAhead._interval_before, self.SWITCH_INTERVAL_S))
+                LookAhead._live += 1
         return self._pool.submit(fn, **kwargs).result
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.submit(connections.close_all).result()  # on the thread: its own connection
-            self._pool.shutdown()
-            self._pool = None
-            sys.setswitchinterval(self._interval)
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            pool.submit(connections.close_all).result()  # on the thread: its own connection
+        finally:
+            pool.shutdown()
+            with LookAhead._live_lock:
+                LookAhead._live -= 1
+                if LookAhead._live == 0:
+                    sys.setswitchinterval(LookAhead._interval_before)
 
 
 # COPY's text format, built a column at a time: a column of plain text (no backslash, tab or line

@@ -55,7 +55,7 @@ def validate_import(**kwargs) -> ValidationResult:
 def _validate_import(
     *, district: District, sources: list[Source], options: ImportOptions, issue_sink: IssueSink,
     row_sink: Callable | None = None, on_batch: Callable[[int], None] | None = None, rows: Iterable | None = None,
-    check_duplicates: bool = True, outcome_sink: Callable[[int, Outcome], None] | None = None,
+    check_duplicates: bool = True, outcome_sink: Callable[[int, Outcome, int], None] | None = None,
     record: Callable | None = None, screen: bool = True,
 ) -> ValidationResult:
     """Validate every row and classify it as new, update, unchanged or conflict, in one streaming pass.

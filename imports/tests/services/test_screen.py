@@ -16,6 +16,7 @@ from imports.pipeline.classify import ExistingUser, same_as_stored, same_as_stor
 from imports.services.sources import ImportOptions, sources_for_job
 from imports.services.validation import screen as screen_module
 from imports.services.validation import validate_import
+from imports.targets.base import LookAhead
 from imports.targets.users import UsersTarget
 from imports.tests.factories import make_import_job, run_job, staff, student, write_csv
 from users.models import CustomGroup, User, UserType
@@ -303,3 +304,25 @@ def test_inside_a_transaction_the_look_ups_stay_on_the_callers_connection_which_
 
     assert summary["counts"]["unchanged"] == 6
     assert built == [] and set(threads) == {threading.get_ident()}
+
+
+def _one() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_passes_overlapping_in_one_process_leave_the_switch_interval_as_they_found_it():
+    if connection.vendor != "postgresql":
+        pytest.skip("the look-ahead runs only on PostgreSQL")
+    before = sys.getswitchinterval()
+    first, second = LookAhead(), LookAhead()
+    assert first.ask(_one)() == 1 and second.ask(_one)() == 1
+
+    first.close()
+    assert sys.getswitchinterval() == pytest.approx(LookAhead.SWITCH_INTERVAL_S)  # the second pass still runs
+    second.close()
+    second.close()  # a second close changes nothing
+
+    assert sys.getswitchinterval() == before
